@@ -1,0 +1,40 @@
+import { createHttpClient, type ApiClient } from '../engine/api/common/client.js'
+import type { Contract } from '../engine/api/contract.js'
+import { startEngineHost, type EngineHost } from '../engine/host.js'
+import { findRunningEngine } from '../engine/workspace/lock.js'
+import { resolveWorkspaceDir } from '../engine/workspace/paths.js'
+
+export type Client = ApiClient<Contract>
+
+export interface CommonOptions {
+  workspace?: string
+  json?: boolean
+}
+
+export function workspaceDirOf(options: CommonOptions): string {
+  return resolveWorkspaceDir(options.workspace)
+}
+
+/**
+ * Runs a command against the workspace's engine. When an engine (the app, `lathe ui`)
+ * holds the workspace, the command is sent to it over its API, so there is only ever
+ * one writer; otherwise this process opens the workspace itself, serves the engine
+ * API on a loopback port while it holds it, and closes it when the command ends.
+ */
+export async function withClient<T>(
+  options: CommonOptions,
+  holder: string,
+  run: (client: Client, host: EngineHost | null) => Promise<T>,
+): Promise<T> {
+  const dir = workspaceDirOf(options)
+  const running = findRunningEngine(dir)
+  if (running) {
+    return run(createHttpClient<Contract>({ baseUrl: running.url, token: running.token }), null)
+  }
+  const host = await startEngineHost({ workspaceDir: dir, holder })
+  try {
+    return await run(host.engine.client(), host)
+  } finally {
+    await host.stop()
+  }
+}

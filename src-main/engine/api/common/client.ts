@@ -1,0 +1,105 @@
+import { LatheError, type LatheErrorBody } from './errors.js'
+
+/**
+ * The typed client every consumer uses: the CLI (in process or against a running
+ * engine), the renderer, tests. Pure module (fetch only), typed by the contract
+ * through a type parameter so it imports no engine code.
+ */
+export type ContractShape = Record<string, { input: unknown; output: unknown }>
+
+export interface ClientEvent {
+  topic: string
+  seq: number
+  time: string
+  payload: any
+}
+
+export interface ApiClient<C extends ContractShape> {
+  call<K extends keyof C & string>(name: K, input: C[K]['input']): Promise<C[K]['output']>
+  /** Listens to event topics (trailing `*` for a prefix); returns the unsubscribe. */
+  subscribe(topics: string[], listener: (event: ClientEvent) => void): () => void
+  readonly transport: 'in-process' | 'http'
+}
+
+export interface HttpClientOptions {
+  baseUrl: string
+  token: string
+  fetch?: typeof fetch
+}
+
+export function createHttpClient<C extends ContractShape>(options: HttpClientOptions): ApiClient<C> {
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis)
+  const base = options.baseUrl.replace(/\/$/, '')
+  const headers = { authorization: `Bearer ${options.token}` }
+
+  return {
+    transport: 'http',
+    async call(name, input) {
+      let response: Response
+      try {
+        response = await doFetch(`${base}/api/v1/${name}`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify(input ?? {}),
+        })
+      } catch (error) {
+        throw new LatheError('unavailable', `cannot reach the Lathe engine at ${base}: ${(error as Error).message}`)
+      }
+      const text = await response.text()
+      let body: unknown
+      try {
+        body = text ? JSON.parse(text) : null
+      } catch {
+        throw new LatheError('unavailable', `the engine at ${base} answered ${response.status} with a body that is not JSON`)
+      }
+      if (!response.ok) {
+        const error = (body as { error?: LatheErrorBody } | null)?.error
+        if (error?.code) throw LatheError.fromBody(error)
+        throw new Error(`engine error ${response.status}: ${text.slice(0, 500)}`)
+      }
+      return body as never
+    },
+    subscribe(topics, listener) {
+      const controller = new AbortController()
+      void (async () => {
+        while (!controller.signal.aborted) {
+          try {
+            const response = await doFetch(`${base}/api/v1/events?topics=${encodeURIComponent(topics.join(','))}`, {
+              headers,
+              signal: controller.signal,
+            })
+            if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`)
+            await readServerSentEvents(response.body, (data) => listener(JSON.parse(data) as ClientEvent))
+          } catch {
+            if (controller.signal.aborted) return
+          }
+          // The stream ended or failed: the engine restarted or a proxy closed it. Reconnect.
+          await new Promise((resolve) => setTimeout(resolve, 1000))
+        }
+      })()
+      return () => controller.abort()
+    },
+  }
+}
+
+async function readServerSentEvents(body: ReadableStream<Uint8Array>, onData: (data: string) => void): Promise<void> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return
+    buffer += decoder.decode(value, { stream: true })
+    let end: number
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      const data = frame
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trimStart())
+        .join('\n')
+      if (data) onData(data)
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import fs from 'node:fs'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import fastifyStatic from '@fastify/static'
+import { z } from 'zod'
+import type { Engine } from '../engine.js'
+import { LatheError, isLatheError, type LatheErrorBody } from './common/errors.js'
+import { isOperationName, operations } from './contract.js'
+
+export interface ApiServerOptions {
+  port?: number
+  host?: string
+  /** The built renderer, served at `/` for `lathe ui`. */
+  staticDir?: string
+  /** Origins besides the server's own that may call it (the desktop renderer's). */
+  allowedOrigins?: string[]
+  token?: string
+}
+
+export interface ApiServer {
+  url: string
+  token: string
+  port: number
+  close(): Promise<void>
+}
+
+const MAX_BODY_BYTES = 64 * 1024 * 1024
+
+/**
+ * The engine API over HTTP: `POST /api/v1/<operation>` (JSON in, JSON out) and
+ * `GET /api/v1/events` (server-sent events). Loopback only, a bearer token per
+ * launch, and a Host/Origin check so a web page in the user's browser cannot reach
+ * it through DNS rebinding or a cross-site request.
+ */
+export async function startApiServer(engine: Engine, options: ApiServerOptions = {}): Promise<ApiServer> {
+  const token = options.token ?? randomBytes(24).toString('base64url')
+  const host = options.host ?? '127.0.0.1'
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: true })
+  let port = 0
+
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`])
+  const allowedOrigins = () =>
+    new Set([...[...allowedHosts()].map((h) => `http://${h}`), ...(options.allowedOrigins ?? [])])
+
+  const sendError = (reply: FastifyReply, error: LatheError) =>
+    reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!allowedHosts().has(request.headers.host ?? '')) {
+      return sendError(reply, new LatheError('forbidden', `Host "${request.headers.host}" is not this engine's address`))
+    }
+    const origin = request.headers.origin
+    if (origin !== undefined && !allowedOrigins().has(origin)) {
+      return sendError(reply, new LatheError('forbidden', `requests from origin ${origin} are not allowed`))
+    }
+    if (!request.url.startsWith('/api/')) return
+    if (!hasToken(request, token)) {
+      return sendError(reply, new LatheError('unauthorized', 'missing or wrong API token (Authorization: Bearer <token>)'))
+    }
+  })
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (isLatheError(error)) return sendError(reply, error)
+    const status = (error as { statusCode?: number }).statusCode
+    if (status && status >= 400 && status < 500) {
+      const code = status === 413 ? 'too_large' : 'bad_request'
+      return sendError(reply, new LatheError(code, `bad request: ${(error as Error).message}`))
+    }
+    const message = engine.log.internalError('HTTP API', error)
+    return reply.code(500).send({ error: { code: 'internal', message } })
+  })
+
+  app.get('/api/v1/operations', async () =>
+    Object.entries(operations).map(([name, op]) => ({
+      name,
+      summary: op.summary,
+      input: z.toJSONSchema(op.input, { io: 'input', unrepresentable: 'any' }),
+      output: z.toJSONSchema(op.output, { unrepresentable: 'any' }),
+    })),
+  )
+
+  app.post<{ Params: { operation: string } }>('/api/v1/:operation', async (request) => {
+    const name = request.params.operation
+    if (!isOperationName(name)) throw new LatheError('not_found', `unknown operation "${name}"`, { field: 'operation' })
+    return engine.call(name, request.body ?? {})
+  })
+
+  app.get<{ Querystring: { topics?: string } }>('/api/v1/events', (request, reply) => {
+    const topics = (request.query.topics ?? '').split(',').filter(Boolean)
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    })
+    res.write(': connected\n\n')
+    const unsubscribe = engine.events.subscribe(topics, (event) => {
+      res.write(`data: ${JSON.stringify(event)}\n\n`)
+    })
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000)
+    request.raw.on('close', () => {
+      clearInterval(heartbeat)
+      unsubscribe()
+    })
+  })
+
+  if (options.staticDir) {
+    if (!fs.existsSync(options.staticDir)) {
+      throw new LatheError('unavailable', `the UI is not built (${options.staticDir} is missing): run "npm run build"`)
+    }
+    await app.register(fastifyStatic, { root: options.staticDir, prefix: '/', index: 'index.html' })
+  }
+
+  try {
+    await app.listen({ port: options.port ?? 0, host })
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException
+    if (e.code === 'EADDRINUSE') throw new LatheError('in_use', `port ${options.port} on ${host} is already in use`, { field: 'port' })
+    throw error
+  }
+  const address = app.server.address()
+  port = typeof address === 'object' && address ? address.port : (options.port ?? 0)
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  const url = `http://${urlHost}:${port}`
+  return { url, token, port, close: () => closeServer(app) }
+}
+
+function hasToken(request: FastifyRequest, token: string): boolean {
+  const header = request.headers.authorization ?? ''
+  const given = header.startsWith('Bearer ') ? header.slice(7) : ''
+  const a = Buffer.from(given)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+async function closeServer(app: FastifyInstance): Promise<void> {
+  await app.close()
+}

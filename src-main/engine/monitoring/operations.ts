@@ -1,0 +1,6 @@
+import { defineOperations } from '../api/define.js'
+import { defineEvents } from '../api/events.js'
+
+export const monitoringOperations = defineOperations('monitoring', {})
+
+export const monitoringEvents = defineEvents({})

@@ -1,0 +1,130 @@
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { z } from 'zod'
+import { packageVersion } from '../system/versions.js'
+
+const require = createRequire(import.meta.url)
+
+/**
+ * Compute backends for training, best first. Each is probed by loading it for real:
+ * a backend is available only if TensorFlow.js can switch to it and run an op.
+ * The native packages are optionalDependencies (they download libtensorflow at
+ * install time, which fails offline), so "module missing" is an ordinary answer.
+ */
+export const backendNames = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const
+export type BackendName = (typeof backendNames)[number]
+
+export const BackendReport = z.object({
+  name: z.enum(backendNames),
+  available: z.boolean(),
+  chosen: z.boolean(),
+  reason: z.string().nullable(),
+  package: z.string(),
+  version: z.string().nullable(),
+  device: z.string().nullable(),
+})
+export type BackendReport = z.infer<typeof BackendReport>
+
+const packages: Record<BackendName, string> = {
+  'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
+  'tfjs-node': '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs',
+}
+
+type Tf = typeof import('@tensorflow/tfjs')
+
+interface ProbeResult {
+  available: boolean
+  reason: string | null
+  device: string | null
+}
+
+async function smokeTest(tf: Tf, backend: string): Promise<void> {
+  const ok = await tf.setBackend(backend)
+  if (!ok) throw new Error(`tf.setBackend('${backend}') returned false`)
+  await tf.ready()
+  const sum = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).dataSync())
+  if (sum[0] !== 4 || sum[1] !== 6) throw new Error('a test op gave a wrong result')
+}
+
+function describeLoadError(pkg: string, error: unknown): string {
+  const e = error as NodeJS.ErrnoException
+  if (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') {
+    if (String(e.message).includes(pkg)) {
+      return `module not installed: ${pkg} is an optional dependency whose install downloads libtensorflow; install it where that download is possible`
+    }
+  }
+  return `load error: ${String(e.message ?? e).split('\n')[0]}`
+}
+
+/** The path TensorFlow.js's wasm backend loads its .wasm binaries from. */
+export function wasmBinariesDir(): string {
+  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep
+}
+
+async function probeOne(name: BackendName): Promise<ProbeResult> {
+  const pkg = packages[name]
+  try {
+    if (name === 'tfjs-node-gpu' || name === 'tfjs-node') {
+      const mod = (await import(pkg)) as { default?: Tf } & Tf
+      const tf = (mod.default ?? mod) as Tf
+      await smokeTest(tf, 'tensorflow')
+      if (name === 'tfjs-node-gpu') {
+        // tfjs-node-gpu loads on a machine without CUDA but then runs on the CPU.
+        const gpus = (tf as unknown as { backend(): { binding?: { isUsingGpuDevice?: () => boolean } } })
+          .backend()
+          .binding?.isUsingGpuDevice?.()
+        if (gpus === false) return { available: false, reason: 'no device: libtensorflow loaded but found no CUDA GPU', device: null }
+        return { available: true, reason: null, device: 'cuda:0' }
+      }
+      return { available: true, reason: null, device: 'cpu (native libtensorflow)' }
+    }
+    const tf = await import('@tensorflow/tfjs')
+    if (name === 'wasm') {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm')
+      wasm.setWasmPaths(wasmBinariesDir())
+      await smokeTest(tf, 'wasm')
+      return { available: true, reason: null, device: 'cpu (WebAssembly)' }
+    }
+    await smokeTest(tf, 'cpu')
+    return { available: true, reason: null, device: 'cpu (JavaScript)' }
+  } catch (error) {
+    return { available: false, reason: describeLoadError(pkg, error), device: null }
+  }
+}
+
+let cached: Promise<BackendReport[]> | null = null
+
+/**
+ * Probes every backend (once per process) and marks the chosen one: the pinned
+ * backend if it is available, else the best available.
+ */
+export function probeBackends(pinned: BackendName | 'auto' = 'auto'): Promise<BackendReport[]> {
+  cached ??= (async () => {
+    const reports: BackendReport[] = []
+    for (const name of backendNames) {
+      const result = await probeOne(name)
+      reports.push({ name, ...result, chosen: false, package: packages[name], version: packageVersion(packages[name]) })
+    }
+    return reports
+  })()
+  return cached.then((reports) => {
+    const pick =
+      (pinned !== 'auto' && reports.find((r) => r.name === pinned && r.available)) || reports.find((r) => r.available)
+    return reports.map((r) => {
+      const chosen = r === pick
+      if (pinned !== 'auto' && r.name === pinned && !r.available) {
+        return { ...r, chosen, reason: `${r.reason} (pinned, so falling back to ${pick?.name ?? 'nothing'})` }
+      }
+      return { ...r, chosen }
+    })
+  })
+}
+
+export async function chooseBackend(pinned: BackendName | 'auto' = 'auto'): Promise<BackendReport> {
+  const reports = await probeBackends(pinned)
+  const chosen = reports.find((r) => r.chosen)
+  if (!chosen) throw new Error('no TensorFlow.js backend could be loaded: ' + reports.map((r) => `${r.name}: ${r.reason}`).join('; '))
+  return chosen
+}

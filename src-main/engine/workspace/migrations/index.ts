@@ -1,0 +1,5 @@
+import { migration001 } from './001-core.js'
+import type { Migration } from './types.js'
+
+/** Every migration, in order. Append new ones; never edit or reorder released ones. */
+export const migrations: readonly Migration[] = [migration001]

@@ -1,0 +1,101 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { LatheError } from '../api/common/errors.js'
+import { WorkspaceLock } from './lock.js'
+import { migrate } from './migrate.js'
+import { migrations } from './migrations/index.js'
+import { ObjectStore } from './objects.js'
+import { workspaceFiles } from './paths.js'
+
+export interface OpenWorkspaceOptions {
+  /** Who holds the lock, shown to a second process that is refused. */
+  holder?: string
+}
+
+/**
+ * An open workspace folder: `lathe.db` (SQLite, WAL, migrated), `monitor.duckdb`
+ * (opened on first use), the object store and its staging folder, and the lock
+ * that makes this process the only writer.
+ */
+export class Workspace {
+  private monitorDb: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | null = null
+  private closed = false
+
+  private constructor(
+    readonly dir: string,
+    readonly db: Database.Database,
+    readonly objects: ObjectStore,
+    readonly lock: WorkspaceLock,
+    readonly schema: { from: number; to: number },
+  ) {}
+
+  static open(dir: string, options: OpenWorkspaceOptions = {}): Workspace {
+    const root = path.resolve(dir)
+    try {
+      fs.mkdirSync(root, { recursive: true })
+    } catch (error) {
+      throw new LatheError('bad_request', `cannot create the workspace folder ${root}: ${(error as Error).message}`, {
+        field: 'workspace',
+      })
+    }
+    if (!fs.statSync(root).isDirectory()) {
+      throw new LatheError('bad_request', `workspace ${root} is not a folder`, { field: 'workspace' })
+    }
+    const lock = WorkspaceLock.acquire(root, options.holder ?? 'lathe')
+    try {
+      const tmp = path.join(root, workspaceFiles.tmp)
+      const objectsDir = path.join(root, workspaceFiles.objects)
+      fs.mkdirSync(tmp, { recursive: true })
+      fs.mkdirSync(objectsDir, { recursive: true })
+      // Anything left in staging was never committed: a crash mid-write. Safe to drop.
+      for (const entry of fs.readdirSync(tmp)) fs.rmSync(path.join(tmp, entry), { recursive: true, force: true })
+
+      const db = new Database(path.join(root, workspaceFiles.db))
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+      db.pragma('foreign_keys = ON')
+      db.pragma('busy_timeout = 5000')
+      let schema: { from: number; to: number }
+      try {
+        schema = migrate(db, migrations)
+      } catch (error) {
+        db.close()
+        throw error
+      }
+      return new Workspace(root, db, new ObjectStore(objectsDir, tmp), lock, schema)
+    } catch (error) {
+      lock.release()
+      throw error
+    }
+  }
+
+  get tmpDir(): string {
+    return this.objects.tmpDir
+  }
+
+  /** The DuckDB database for prediction logs and feedback, opened once on first use. */
+  monitor(): Promise<DuckDBConnection> {
+    if (this.closed) throw new LatheError('unavailable', 'the workspace is closed')
+    this.monitorDb ??= (async () => {
+      const instance = await DuckDBInstance.create(path.join(this.dir, workspaceFiles.monitor))
+      const connection = await instance.connect()
+      return { instance, connection }
+    })()
+    return this.monitorDb.then((m) => m.connection)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.monitorDb) {
+      const { instance, connection } = await this.monitorDb
+      connection.closeSync()
+      instance.closeSync()
+    }
+    this.db.pragma('wal_checkpoint(TRUNCATE)')
+    this.db.close()
+    this.lock.release()
+  }
+}
