@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import readline from 'node:readline'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterThisTest, tempDir } from '../helpers/workspace.js'
+
+const root = path.resolve(import.meta.dirname, '..', '..')
+export const screenshotDir = path.join(root, 'test-results', 'screenshots')
+export const chromiumPath = process.env.LATHE_CHROMIUM ?? '/usr/bin/chromium'
+
+export interface RunningUi {
+  url: string
+  token: string
+  /** The URL a person opens: the page with its token in the fragment. */
+  ui: string
+  workspace: string
+  process: ChildProcess
+}
+
+/** Starts `lathe ui` as a user would, on a fresh workspace and a free port; stopped after the test. */
+export async function startUi(workspace = tempDir('lathe-e2e-')): Promise<RunningUi> {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'lathe.mjs'), 'ui', '--port', '0', '--json', '--workspace', workspace], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = readline.createInterface({ input: child.stdout! })
+    rl.once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`lathe ui exited with ${code}: ${stderr}`)))
+  })
+  const info = JSON.parse(line) as { url: string; token: string; ui: string }
+  afterThisTest(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  )
+  return { ...info, workspace, process: child }
+}
+
+/** Debian's Chromium, headless, with the flags this closed network needs. */
+export async function launchBrowser(): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+  afterThisTest(() => browser.close())
+  return browser
+}
+
+export async function openApp(ui: RunningUi, browser?: Browser): Promise<Page> {
+  const b = browser ?? (await launchBrowser())
+  const page = await b.newPage({ viewport: { width: 1280, height: 800 } })
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  await page.goto(ui.ui)
+  return page
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(screenshotDir, { recursive: true })
+  const file = path.join(screenshotDir, `${name}.png`)
+  await page.screenshot({ path: file, fullPage: true })
+  return file
+}
+
+export function hasChromium(): boolean {
+  return fs.existsSync(chromiumPath)
+}
