@@ -1,0 +1,26 @@
+/**
+ * `npm run bench -- <name...>`: runs benchmarks that compare Lathe with the peers in
+ * ../shared/peers in the same run and print ratios. Benchmarks are not tests: they
+ * assert nothing and are never run by `npm test`.
+ */
+const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
+  data: () => import('./data.js'),
+  train: () => import('./train.js'),
+  serve: () => import('./serve.js'),
+  drift: () => import('./drift.js'),
+}
+
+const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+const names = asked.length ? asked : Object.keys(suites)
+for (const name of names) {
+  const load = suites[name]
+  if (!load) {
+    process.stderr.write(`unknown benchmark "${name}"; choose from ${Object.keys(suites).join(', ')}\n`)
+    process.exit(2)
+  }
+}
+for (const name of names) {
+  process.stdout.write(`\n== bench ${name} ==\n`)
+  const suite = await suites[name]!()
+  await suite.run()
+}
