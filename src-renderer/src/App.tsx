@@ -1,11 +1,12 @@
-import { useEffect, useState } from 'react'
-import { api, type Output } from './api.js'
+import { useEffect, type ComponentType } from 'react'
+import { ToastHost } from './components/common/index.js'
 import DatasetsPage from './pages/Datasets.js'
 import ModelsPage from './pages/Models.js'
 import MonitoringPage from './pages/Monitoring.js'
 import RunsPage from './pages/Runs.js'
 import ServingPage from './pages/Serving.js'
 import SettingsPage from './pages/Settings.js'
+import { useEngine, watchEngine } from './state/engine.js'
 import { pages, useNavigation, type PageId } from './state/navigation.js'
 
 const titles: Record<PageId, string> = {
@@ -17,7 +18,17 @@ const titles: Record<PageId, string> = {
   settings: 'Settings',
 }
 
-const components: Record<PageId, () => JSX.Element> = {
+// One glyph per page, drawn as text so nothing is fetched (the app runs offline).
+const glyphs: Record<PageId, string> = {
+  datasets: '▤',
+  runs: '↻',
+  models: '◆',
+  serving: '⇄',
+  monitoring: '∿',
+  settings: '⚙',
+}
+
+const components: Record<PageId, ComponentType> = {
   datasets: DatasetsPage,
   runs: RunsPage,
   models: ModelsPage,
@@ -29,49 +40,55 @@ const components: Record<PageId, () => JSX.Element> = {
 export function App() {
   const { page, go } = useNavigation()
   const Page = components[page]
+  useEffect(() => watchEngine(), [])
+  useEffect(() => {
+    document.title = `${titles[page]} · Lathe`
+  }, [page])
   return (
     <div className="app">
+      <a className="skip-link" href="#main-content" onClick={(e) => (e.preventDefault(), document.getElementById('main-content')?.focus())}>
+        Skip to content
+      </a>
       <nav className="sidebar" aria-label="Main">
-        <div className="brand">Lathe</div>
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true">◐</span> Lathe
+        </div>
         <ul>
           {pages.map((id) => (
             <li key={id}>
               <a href={`#/${id}`} aria-current={id === page ? 'page' : undefined} onClick={() => go(id)}>
+                <span className="nav-glyph" aria-hidden="true">
+                  {glyphs[id]}
+                </span>
                 {titles[id]}
               </a>
             </li>
           ))}
         </ul>
       </nav>
-      <main className="content">
-        <Page />
+      <main className="content" id="main-content" tabIndex={-1}>
+        <Page key={page} />
       </main>
       <StatusBar />
+      <ToastHost />
     </div>
   )
 }
 
 function StatusBar() {
-  const [workspace, setWorkspace] = useState<Output<'workspace.info'> | null>(null)
-  const [backend, setBackend] = useState<string>('…')
-  const [error, setError] = useState<string | null>(null)
-  useEffect(() => {
-    api.call('workspace.info', {}).then(setWorkspace, (e: Error) => setError(e.message))
-    api.call('compute.backends', {}).then(
-      (all) => setBackend(all.find((b) => b.chosen)?.name ?? 'none'),
-      (e: Error) => setError(e.message),
-    )
-  }, [])
+  const { connection, workspace, backend, problem } = useEngine()
+  const label = { connecting: 'Connecting…', connected: 'Engine connected', disconnected: 'Engine unreachable' }[connection]
   return (
-    <footer className="statusbar" role="status">
-      {error ? (
-        <span className="error">Engine: {error}</span>
-      ) : (
-        <>
-          <span>Workspace: {workspace?.dir ?? '…'}</span>
-          <span>Compute: {backend}</span>
-        </>
-      )}
+    <footer className="statusbar" role="status" aria-label="Status">
+      <span className={`conn conn-${connection}`} title={problem ?? undefined} data-testid="engine-connection">
+        <span className="conn-dot" aria-hidden="true" />
+        {label}
+      </span>
+      <span data-testid="status-workspace" title={workspace ?? undefined}>
+        Workspace: <span className="mono">{workspace ?? '…'}</span>
+      </span>
+      <span data-testid="status-backend">Compute: {backend ?? '…'}</span>
+      {connection === 'disconnected' && problem && <span className="error">{problem}</span>}
     </footer>
   )
 }

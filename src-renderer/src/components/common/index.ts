@@ -1,0 +1,20 @@
+/**
+ * The shared UI pieces every page uses, so the pages look and behave alike:
+ *   Card, Facts           titled panel; label/value list
+ *   DataTable, Column     sortable, keyboard-navigable, virtualized past 200 rows
+ *   EmptyState            "nothing here yet, and what to do"
+ *   ErrorBanner           inline LatheError message (+ field/line), optional Retry
+ *   ToastHost, notify, notifyError   app-wide toasts (ToastHost is mounted by App)
+ *   ProgressBar           0..1 or indeterminate
+ *   useOperation, useEngineEvents    call an operation / listen to event topics
+ * CSS classes for plain controls: `btn`, `btn btn-primary`, `btn btn-ghost`, `field`
+ * (label + input), `toolbar` (a row of controls), `badge`, `badge badge-ok|warn|bad`.
+ */
+export { Card, Facts } from './Card.js'
+export { DataTable, formatCell, type Column, type DataTableProps } from './DataTable.js'
+export { EmptyState } from './EmptyState.js'
+export { describeError } from './errors.js'
+export { ProgressBar } from './ProgressBar.js'
+export { ErrorBanner, ToastHost } from './Toast.js'
+export { notify, notifyError, useToasts, type Toast, type ToastKind } from './toasts.js'
+export { useEngineEvents, useOperation, type OperationState } from './useOperation.js'
