@@ -53,6 +53,10 @@ export function findRunningEngine(dir: string): EngineAddress | null {
   }
 }
 
+// Workspaces this process holds. The lock file names only a PID, so without this a
+// second open in the same process would look like a stale lock and be taken over.
+const heldHere = new Map<string, string>()
+
 export class WorkspaceLock {
   private released = false
 
@@ -64,11 +68,18 @@ export class WorkspaceLock {
   /** Takes the lock, or throws "workspace is in use by PID n". A dead holder's lock is taken over. */
   static acquire(dir: string, holder: string): WorkspaceLock {
     const file = path.join(dir, workspaceFiles.lock)
+    const heldBy = heldHere.get(path.resolve(dir))
+    if (heldBy !== undefined) {
+      throw new LatheError('in_use', `workspace is in use by PID ${process.pid} (${heldBy}, this process) at ${dir}`, {
+        details: { pid: process.pid },
+      })
+    }
     const info: LockInfo = { pid: process.pid, url: null, startedAt: new Date().toISOString(), holder }
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         // 'wx' fails if the file exists: two processes cannot both win.
         fs.writeFileSync(file, JSON.stringify(info), { flag: 'wx', mode: 0o644 })
+        heldHere.set(path.resolve(dir), holder)
         return new WorkspaceLock(dir, info)
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
@@ -102,6 +113,7 @@ export class WorkspaceLock {
   release(): void {
     if (this.released) return
     this.released = true
+    heldHere.delete(path.resolve(this.dir))
     const current = readLock(this.dir)
     if (current && current.pid !== process.pid) return
     fs.rmSync(path.join(this.dir, workspaceFiles.token), { force: true })
