@@ -71,6 +71,7 @@ export class EngineProcess {
 
     return new Promise<EngineReady>((resolve, reject) => {
       let settled = false
+      let wasReady = false
       const timer = setTimeout(() => {
         fail(new EngineStartError(`the engine did not start within ${Math.round(this.startTimeoutMs / 1000)} s`, 'timeout', null))
         child.kill()
@@ -86,6 +87,7 @@ export class EngineProcess {
         if (!isHostMessage(message)) return
         if (message.type === 'ready' && !settled) {
           settled = true
+          wasReady = true
           clearTimeout(timer)
           this.current = message
           resolve(message)
@@ -95,7 +97,6 @@ export class EngineProcess {
       })
 
       child.on('exit', (exitCode: number) => {
-        const wasReady = settled
         const logFile = this.current?.logFile ?? null
         this.child = null
         this.current = null
