@@ -100,24 +100,27 @@ type HeadersListener = (
   callback: (response: { responseHeaders?: Record<string, string | string[]>; statusLine?: string }) => void,
 ) => void
 
-export const session = {
-  defaultSession: {
-    headersListener: null as HeadersListener | null,
-    permissionRequest: null as null | ((contents: unknown, permission: string, callback: (ok: boolean) => void, details: { requestingUrl: string }) => void),
-    permissionCheck: null as null | ((contents: unknown, permission: string, origin: string) => boolean),
-    webRequest: {
-      onHeadersReceived(listener: HeadersListener) {
-        session.defaultSession.headersListener = listener
-      },
+type PermissionRequest = (contents: unknown, permission: string, callback: (ok: boolean) => void, details: { requestingUrl: string }) => void
+type PermissionCheck = (contents: unknown, permission: string, origin: string) => boolean
+
+class FakeSession {
+  headersListener: HeadersListener | null = null
+  permissionRequest: PermissionRequest | null = null
+  permissionCheck: PermissionCheck | null = null
+  readonly webRequest = {
+    onHeadersReceived: (listener: HeadersListener) => {
+      this.headersListener = listener
     },
-    setPermissionRequestHandler(handler: NonNullable<typeof session.defaultSession.permissionRequest>) {
-      session.defaultSession.permissionRequest = handler
-    },
-    setPermissionCheckHandler(handler: NonNullable<typeof session.defaultSession.permissionCheck>) {
-      session.defaultSession.permissionCheck = handler
-    },
-  },
+  }
+  setPermissionRequestHandler(handler: PermissionRequest): void {
+    this.permissionRequest = handler
+  }
+  setPermissionCheckHandler(handler: PermissionCheck): void {
+    this.permissionCheck = handler
+  }
 }
+
+export const session = { defaultSession: new FakeSession() }
 
 type Handler = (event: any, ...args: any[]) => unknown
 export const ipcMain = {
