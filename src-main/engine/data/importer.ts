@@ -139,7 +139,13 @@ async function readerSql(
   } else {
     reader = await csvReaderSql(connection, file, sourceName, format, options, types)
   }
-  const columns = await describeRelation(connection, reader, sourceName)
+  checkOverridesExist(types, await describeRelation(connection, reader, sourceName), sourceName)
+  if (format === 'csv' || format === 'tsv' || Object.keys(types).length === 0) return reader
+  const casts = Object.entries(types).map(([c, t]) => `CAST(${quoteIdent(c)} AS ${t}) AS ${quoteIdent(c)}`)
+  return `(SELECT * REPLACE (${casts.join(', ')}) FROM ${reader})`
+}
+
+function checkOverridesExist(types: Record<string, string>, columns: Array<{ name: string }>, sourceName: string): void {
   for (const column of Object.keys(types)) {
     if (!columns.some((c) => c.name === column)) {
       throw new LatheError(
@@ -149,9 +155,6 @@ async function readerSql(
       )
     }
   }
-  if (format === 'csv' || format === 'tsv' || Object.keys(types).length === 0) return reader
-  const casts = Object.entries(types).map(([c, t]) => `CAST(${quoteIdent(c)} AS ${t}) AS ${quoteIdent(c)}`)
-  return `(SELECT * REPLACE (${casts.join(', ')}) FROM ${reader})`
 }
 
 async function csvReaderSql(
@@ -184,6 +187,7 @@ async function csvReaderSql(
     // that delimiter to get DuckDB's error with its line number.
     await diagnoseCsv(connection, file, sourceName, delimiter, options)
   }
+  checkOverridesExist(types, sniffedColumns, sourceName)
   const parts = [...dialect, 'strict_mode = true']
   if (Object.keys(types).length) {
     parts.push(`types = {${Object.entries(types).map(([c, t]) => `${quoteString(c)}: ${quoteString(t)}`).join(', ')}}`)
