@@ -45,6 +45,8 @@ export function registerSystemCommands(program: Command): void {
         host: options.host,
         staticDir: path.join(projectRoot(), 'out', 'renderer'),
       })
+      // Handlers first: whoever reads the ready line below may signal at once.
+      stopOnSignals(host)
       const uiUrl = `${host.api.url}/#token=${host.api.token}`
       if (options.json) {
         process.stdout.write(`${JSON.stringify({ url: host.api.url, token: host.api.token, ui: uiUrl, workspace: host.engine.workspace.dir })}\n`)
@@ -52,7 +54,6 @@ export function registerSystemCommands(program: Command): void {
         process.stdout.write(`Lathe is running on workspace ${host.engine.workspace.dir}\n  open ${uiUrl}\n  (Ctrl-C to stop)\n`)
       }
       if (options.open) openInBrowser(uiUrl)
-      stopOnSignals(host)
       await new Promise(() => {})
     })
 }

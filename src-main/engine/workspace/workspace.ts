@@ -33,6 +33,9 @@ export class Workspace {
 
   static open(dir: string, options: OpenWorkspaceOptions = {}): Workspace {
     const root = path.resolve(dir)
+    if (fs.existsSync(root) && !fs.statSync(root).isDirectory()) {
+      throw new LatheError('bad_request', `workspace ${root} is not a folder`, { field: 'workspace' })
+    }
     try {
       fs.mkdirSync(root, { recursive: true })
     } catch (error) {
