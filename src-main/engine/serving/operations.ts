@@ -1,6 +1,213 @@
-import { defineOperations } from '../api/define.js'
+import { z } from 'zod'
+import { LatheError } from '../api/common/errors.js'
+import { ModelSignature } from '../api/common/signature.js'
+import { defineOperation, defineOperations } from '../api/define.js'
 import { defineEvents } from '../api/events.js'
+import type { EngineContext } from '../context.js'
+import { readPredictionFile } from './batch-file.js'
+import { parseMlflowPayload } from './payload.js'
+import { defaultMaxBodyBytes, defaultServingPort } from './server.js'
+import { servingService, type ServingService } from './service.js'
 
-export const servingOperations = defineOperations('serving', {})
+const Deployment = z.object({
+  model: z.string(),
+  selector: z.string(),
+  logging: z.boolean(),
+  isDefault: z.boolean(),
+  status: z.enum(['loading', 'ready', 'failed']),
+  version: z.number().int().nullable(),
+  error: z.string().nullable(),
+  loadSeconds: z.number().nullable(),
+  signature: ModelSignature.nullable(),
+})
 
-export const servingEvents = defineEvents({})
+const DeployInput = z.object({
+  model: z.string().min(1),
+  /** An alias to follow (hot swap when it moves) or a version number to pin. */
+  selector: z.string().min(1).default('production'),
+  logging: z.boolean().default(true),
+  default: z.boolean().default(false),
+})
+
+const Batching = z.object({
+  enabled: z.boolean(),
+  maxBatchRows: z.number().int().min(1).max(100_000),
+  maxWaitMs: z.number().min(0).max(100),
+})
+
+const Status = z.object({
+  running: z.boolean(),
+  url: z.string().nullable(),
+  host: z.string().nullable(),
+  port: z.number().int().nullable(),
+  /** The bearer token clients must send, when the server requires one. */
+  token: z.string().nullable(),
+  maxBodyBytes: z.number().int().nullable(),
+  batching: Batching,
+  deployments: z.array(Deployment),
+  log: z.object({ queuedRows: z.number().int(), writtenRows: z.number().int(), droppedRows: z.number().int() }),
+})
+
+function statusOf(service: ServingService): z.input<typeof Status> {
+  const server = service.server
+  return {
+    running: server !== null,
+    url: server?.url ?? null,
+    host: server?.host ?? null,
+    port: server?.port ?? null,
+    token: server?.token ?? null,
+    maxBodyBytes: server?.maxBodyBytes ?? null,
+    batching: service.batchingOptions,
+    deployments: service.deployments.list(),
+    log: { queuedRows: service.log.queueDepth, writtenRows: service.log.writtenRows, droppedRows: service.log.droppedRows },
+  }
+}
+
+const service = (ctx: EngineContext) => servingService(ctx)
+
+export const servingOperations = defineOperations('serving', {
+  'serving.status': defineOperation({
+    summary: 'Whether the serving endpoint runs, where, and what it serves',
+    input: z.object({}),
+    output: Status,
+    handler: (_input, ctx) => statusOf(service(ctx)),
+  }),
+
+  'serving.start': defineOperation({
+    summary: 'Start the serving endpoint (its own port) and deploy the given models',
+    input: z.object({
+      port: z.number().int().min(0).max(65535).default(defaultServingPort),
+      host: z.string().min(1).default('127.0.0.1'),
+      token: z.string().min(8, 'a token needs at least 8 characters').nullable().optional(),
+      maxBodyBytes: z.number().int().min(1024).default(defaultMaxBodyBytes),
+      batching: Batching.partial().optional(),
+      models: z.array(DeployInput).default([]),
+    }),
+    output: Status,
+    handler: async (input, ctx) => {
+      const s = service(ctx)
+      if (s.server) throw new LatheError('conflict', `the serving endpoint already runs at ${s.server.url}; stop it first to change its address`)
+      if (input.batching) s.setBatching(input.batching)
+      // Deploy first: a model that cannot load stops the start before a port is taken.
+      for (const m of input.models) await s.deploy({ model: m.model, selector: m.selector, logging: m.logging }, m.default)
+      await s.start({ port: input.port, host: input.host, token: input.token ?? null, maxBodyBytes: input.maxBodyBytes })
+      return statusOf(s)
+    },
+  }),
+
+  'serving.stop': defineOperation({
+    summary: 'Stop the serving endpoint; deployments stay for the next start',
+    input: z.object({}),
+    output: Status,
+    handler: async (_input, ctx) => {
+      const s = service(ctx)
+      await s.stop()
+      return statusOf(s)
+    },
+  }),
+
+  'serving.deploy': defineOperation({
+    summary: 'Serve a model (following an alias, or pinned to a version); loads its session now',
+    input: DeployInput,
+    output: Deployment,
+    handler: (input, ctx) => service(ctx).deploy({ model: input.model, selector: input.selector, logging: input.logging }, input.default),
+  }),
+
+  'serving.undeploy': defineOperation({
+    summary: 'Stop serving a model',
+    input: z.object({ model: z.string().min(1) }),
+    output: Status,
+    handler: async (input, ctx) => {
+      const s = service(ctx)
+      await s.deployments.undeploy(input.model)
+      return statusOf(s)
+    },
+  }),
+
+  'serving.requests': defineOperation({
+    summary: 'The most recent requests the endpoint answered or refused, newest first',
+    input: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
+    output: z.array(
+      z.object({
+        requestId: z.string(),
+        time: z.string(),
+        model: z.string(),
+        version: z.number().int().nullable(),
+        route: z.string(),
+        status: z.number().int(),
+        latencyMs: z.number(),
+        rows: z.number().int(),
+        error: z.string().nullable(),
+      }),
+    ),
+    handler: (input, ctx) => service(ctx).activity.recentRequests(input.limit),
+  }),
+
+  'serving.stats': defineOperation({
+    summary: 'Requests, errors and p50/p99 latency per second, for the live chart',
+    input: z.object({ seconds: z.number().int().min(1).max(600).default(60) }),
+    output: z.array(
+      z.object({
+        time: z.string(),
+        requests: z.number().int(),
+        errors: z.number().int(),
+        rows: z.number().int(),
+        p50Ms: z.number().nullable(),
+        p99Ms: z.number().nullable(),
+      }),
+    ),
+    handler: (input, ctx) => service(ctx).activity.perSecond(input.seconds),
+  }),
+
+  'serving.predict': defineOperation({
+    summary: 'Batch prediction through the serving code path: rows given inline or read from a CSV/JSON file',
+    input: z
+      .object({
+        model: z.string().min(1),
+        selector: z.string().min(1).default('production'),
+        /** Records (column -> value), as `dataframe_records`. */
+        records: z.array(z.record(z.string(), z.unknown())).optional(),
+        /** An absolute path to a .csv, .tsv, .json or .ndjson file of rows. */
+        file: z.string().optional(),
+      })
+      .refine((v) => (v.records === undefined) !== (v.file === undefined), { message: 'give either records or file', path: ['records'] }),
+    output: z.object({
+      model: z.string(),
+      version: z.number().int(),
+      requestId: z.string(),
+      rows: z.number().int(),
+      columns: z.array(z.string()),
+      inputs: z.array(z.record(z.string(), z.unknown())),
+      predictions: z.array(z.unknown()),
+      probabilities: z.array(z.array(z.number().nullable()).nullable()).nullable(),
+      classes: z.array(z.string()).nullable(),
+    }),
+    handler: async (input, ctx) => {
+      const s = service(ctx)
+      const served = await s.deployments.forPrediction(input.model, input.selector)
+      const records = input.file ? await readPredictionFile(ctx, input.file, served.signature) : input.records!
+      const batch = parseMlflowPayload(served.signature.columns ? { dataframe_records: records } : { instances: records }, served.signature)
+      const result = await s.predict(served, batch)
+      const classification = served.signature.task === 'classification'
+      return {
+        model: served.model,
+        version: served.version,
+        requestId: result.requestId,
+        rows: batch.rows,
+        columns: served.signature.columns?.map((c) => c.name) ?? served.signature.inputs.map((i) => i.name),
+        inputs: records as Array<Record<string, unknown>>,
+        predictions: result.predictions.map((p) => p.prediction),
+        probabilities: classification ? result.predictions.map((p) => p.probabilities) : null,
+        classes: served.signature.classes,
+      }
+    },
+  }),
+})
+
+export const servingEvents = defineEvents({
+  'serving.started': z.object({ url: z.string() }),
+  'serving.stopped': z.object({}),
+  'serving.deployed': z.object({ model: z.string(), version: z.number().int().nullable(), selector: z.string() }),
+  'serving.swapped': z.object({ model: z.string(), from: z.number().int().nullable(), to: z.number().int() }),
+  'serving.swap_failed': z.object({ model: z.string(), message: z.string() }),
+})

@@ -1,0 +1,201 @@
+import { listValue, type DuckDBConnection } from '@duckdb/node-api'
+import type { InputBatch } from './loaded-model.js'
+import type { RowPrediction } from './responses.js'
+
+/**
+ * The prediction log: one row per predicted row in `monitor.duckdb`. Monitoring
+ * reads it for drift and joins feedback labels to it by (request_id, row_index).
+ *
+ * Column meanings: `inputs` is a JSON object column -> value as the client sent it
+ * (null for a missing value); `prediction` is the JSON of the answer (the label for
+ * classifiers, the number for regressors, the output row for imported models);
+ * `probabilities` is a JSON object class -> probability for classifiers, else null.
+ * Only answered requests (status 200) are logged.
+ */
+export const predictionLogTable = 'prediction_log'
+
+export const predictionLogDdl = `CREATE TABLE IF NOT EXISTS ${predictionLogTable} (
+  request_id VARCHAR, row_index INTEGER, time TIMESTAMPTZ, model VARCHAR, version INTEGER,
+  route VARCHAR, status INTEGER, latency_ms DOUBLE, inputs JSON, prediction JSON, probabilities JSON)`
+
+export async function ensurePredictionLogTable(conn: DuckDBConnection): Promise<void> {
+  await conn.run(predictionLogDdl)
+}
+
+export interface LoggedRequest {
+  requestId: string
+  /** Epoch milliseconds at arrival. */
+  time: number
+  model: string
+  version: number
+  route: string
+  status: number
+  latencyMs: number
+  batch: InputBatch
+  predictions: RowPrediction[]
+  classes: string[] | null
+}
+
+export interface PredictionLogOptions {
+  /** Rows waiting to be written; past this, new requests' rows are dropped (and counted). */
+  maxQueuedRows: number
+  /** How often the writer wakes when the queue is not full enough to write at once. */
+  flushIntervalMs: number
+  /** Queue size at which the writer writes without waiting for the interval. */
+  flushRows: number
+}
+
+export const defaultPredictionLogOptions: PredictionLogOptions = { maxQueuedRows: 100_000, flushIntervalMs: 200, flushRows: 2_000 }
+
+const insertSql = `INSERT INTO ${predictionLogTable} SELECT * FROM (SELECT
+  unnest($1::VARCHAR[]), unnest($2::INTEGER[]), make_timestamptz(unnest($3::BIGINT[])), unnest($4::VARCHAR[]),
+  unnest($5::INTEGER[]), unnest($6::VARCHAR[]), unnest($7::INTEGER[]), unnest($8::DOUBLE[]),
+  unnest($9::VARCHAR[])::JSON, unnest($10::VARCHAR[])::JSON, unnest($11::VARCHAR[])::JSON)`
+
+/**
+ * Appends logged requests to DuckDB in the background. Requests only push onto a
+ * bounded queue (no I/O and no JSON encoding on the request path); the writer turns
+ * them into rows and inserts a whole batch in one statement. When DuckDB falls
+ * behind and the queue is full, requests still succeed and their rows are dropped
+ * and counted.
+ */
+export class PredictionLogWriter {
+  private queue: LoggedRequest[] = []
+  private queuedRows = 0
+  private writing: Promise<void> | null = null
+  private timer: NodeJS.Timeout | null = null
+  private closed = false
+  droppedRows = 0
+  writtenRows = 0
+  failures = 0
+
+  constructor(
+    private readonly connection: () => Promise<DuckDBConnection>,
+    private readonly options: PredictionLogOptions = defaultPredictionLogOptions,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  get queueDepth(): number {
+    return this.queuedRows
+  }
+
+  /** Never blocks and never throws: a full queue drops the request's rows. */
+  append(entry: LoggedRequest): boolean {
+    if (this.closed || this.queuedRows + entry.batch.rows > this.options.maxQueuedRows) {
+      this.droppedRows += entry.batch.rows
+      return false
+    }
+    this.queue.push(entry)
+    this.queuedRows += entry.batch.rows
+    if (this.queuedRows >= this.options.flushRows) this.writeSoon()
+    else this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
+    return true
+  }
+
+  private writeSoon(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.writing ??= this.writeAll().finally(() => {
+      this.writing = null
+      if (this.queue.length) this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
+    })
+  }
+
+  private async writeAll(): Promise<void> {
+    let conn: DuckDBConnection
+    try {
+      conn = await this.connection()
+      await ensurePredictionLogTable(conn)
+    } catch (error) {
+      // The log cannot be written at all (workspace closing, disk full): drop what waits, keep serving.
+      this.failures++
+      this.droppedRows += this.queuedRows
+      this.queue = []
+      this.queuedRows = 0
+      this.onError(error)
+      return
+    }
+    while (this.queue.length) {
+      const entries = this.queue
+      this.queue = []
+      const rows = entries.reduce((n, e) => n + e.batch.rows, 0)
+      try {
+        await conn.run(insertSql, toColumns(entries, rows))
+        this.writtenRows += rows
+      } catch (error) {
+        this.failures++
+        this.droppedRows += rows
+        this.onError(error)
+      } finally {
+        this.queuedRows -= rows
+      }
+    }
+  }
+
+  /** Writes everything queued so far; resolves once it is in DuckDB. */
+  async drain(): Promise<void> {
+    while (this.queue.length || this.writing) {
+      if (!this.writing) this.writeSoon()
+      await this.writing
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.drain()
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+  }
+}
+
+function toColumns(entries: LoggedRequest[], rows: number) {
+  const requestIds = new Array<string>(rows)
+  const rowIndexes = new Array<number>(rows)
+  const times = new Array<bigint>(rows)
+  const models = new Array<string>(rows)
+  const versions = new Array<number>(rows)
+  const routes = new Array<string>(rows)
+  const statuses = new Array<number>(rows)
+  const latencies = new Array<number>(rows)
+  const inputs = new Array<string>(rows)
+  const predictions = new Array<string>(rows)
+  const probabilities = new Array<string | null>(rows)
+  let k = 0
+  for (const e of entries) {
+    const records = e.batch.records()
+    const micros = BigInt(Math.round(e.time * 1000))
+    for (let r = 0; r < e.batch.rows; r++, k++) {
+      requestIds[k] = e.requestId
+      rowIndexes[k] = r
+      times[k] = micros
+      models[k] = e.model
+      versions[k] = e.version
+      routes[k] = e.route
+      statuses[k] = e.status
+      latencies[k] = e.latencyMs
+      inputs[k] = JSON.stringify(records[r] ?? {}, finiteOrNull)
+      const p = e.predictions[r]!
+      predictions[k] = JSON.stringify(p.prediction ?? null, finiteOrNull)
+      probabilities[k] = p.probabilities
+        ? JSON.stringify(e.classes ? Object.fromEntries(e.classes.map((c, i) => [c, p.probabilities![i] ?? null])) : p.probabilities, finiteOrNull)
+        : null
+    }
+  }
+  return [
+    listValue(requestIds),
+    listValue(rowIndexes),
+    listValue(times),
+    listValue(models),
+    listValue(versions),
+    listValue(routes),
+    listValue(statuses),
+    listValue(latencies),
+    listValue(inputs),
+    listValue(predictions),
+    listValue(probabilities),
+  ]
+}
+
+function finiteOrNull(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? null : value
+}

@@ -1,0 +1,47 @@
+import type { ModelSignature } from '../api/common/signature.js'
+import type { EngineContext } from '../context.js'
+import { resolveModelVersion } from '../registry/resolve.js'
+
+/** What serving needs to load one model version: where its ONNX lies and what it takes and gives. */
+export interface ServableVersion {
+  model: string
+  version: number
+  /** Stable identity of the version's bytes; two versions with the same sha share nothing else. */
+  versionId: string
+  path: string
+  signature: ModelSignature
+}
+
+/**
+ * Turns `model` + selector (an alias or a version number as text) into a version.
+ * The engine uses the registry; tests may plug in their own to serve hand-written
+ * ONNX files without a registry.
+ */
+export interface ModelResolver {
+  resolve(model: string, selector: string): ServableVersion | Promise<ServableVersion>
+}
+
+/** The registry as the source of truth: `registry/resolve.ts`. */
+export function registryResolver(ctx: EngineContext): ModelResolver {
+  return {
+    resolve(model, selector) {
+      const record = resolveModelVersion(ctx, model, selector)
+      return {
+        model: record.model,
+        version: record.version,
+        versionId: record.versionId,
+        path: record.path,
+        signature: record.signature,
+      }
+    },
+  }
+}
+
+/** The event the registry emits when an alias points somewhere new (promote, rollback). */
+export const aliasMovedTopic = 'registry.alias.moved'
+export interface AliasMoved {
+  model: string
+  alias: string
+  version: number
+  previous: number | null
+}

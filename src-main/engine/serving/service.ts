@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto'
+import { isLatheError } from '../api/common/errors.js'
+import type { EngineContext } from '../context.js'
+import { ServingActivity } from './activity.js'
+import { defaultBatching, type BatchingOptions } from './batcher.js'
+import { DeploymentSet, type DeploymentSpec, type ServedVersion } from './deployments.js'
+import type { InputBatch } from './loaded-model.js'
+import { ServingMetrics } from './metrics.js'
+import { PredictionLogWriter, defaultPredictionLogOptions, type PredictionLogOptions } from './prediction-log.js'
+import { aliasMovedTopic, registryResolver, type AliasMoved, type ModelResolver } from './resolver.js'
+import { rowPredictions, type RowPrediction } from './responses.js'
+import { startServingServer, type ServingServer, type ServingServerOptions } from './server.js'
+
+export interface PredictResult {
+  requestId: string
+  served: ServedVersion
+  predictions: RowPrediction[]
+  outputs: Awaited<ReturnType<ServedVersion['predict']>>
+}
+
+export interface ServingServiceOptions {
+  resolver?: ModelResolver
+  log?: PredictionLogOptions
+}
+
+/**
+ * Serving inside one engine: the deployments, the prediction log writer, the live
+ * activity for the UI and, while it runs, the HTTP server. One per engine
+ * (`servingService(ctx)`), so the API operations, `lathe serve` and `lathe predict`
+ * all go through the same code path.
+ */
+export class ServingService {
+  readonly deployments: DeploymentSet
+  readonly log: PredictionLogWriter
+  readonly activity = new ServingActivity()
+  server: ServingServer | null = null
+  /** Present while a server runs; it owns the Prometheus registry. */
+  metrics: ServingMetrics | null = null
+  private batching: BatchingOptions = defaultBatching
+  private readonly unsubscribe: () => void
+
+  constructor(
+    private readonly ctx: EngineContext,
+    options: ServingServiceOptions = {},
+  ) {
+    const resolver = options.resolver ?? registryResolver(ctx)
+    this.deployments = new DeploymentSet(resolver, {
+      onLoaded: (model, version, seconds) => this.metrics?.modelLoadSeconds.set({ model, version: String(version) }, seconds),
+      onBatch: (model, version, rows) => this.metrics?.batchRows.observe({ model, version: String(version) }, rows),
+      onSwapped: (model, from, to) => {
+        this.metrics?.swaps.inc({ model })
+        ctx.events.emit('serving.swapped', { model, from, to })
+      },
+      onSwapFailed: (model, error) => {
+        const message = isLatheError(error) ? error.message : String((error as Error)?.message ?? error)
+        ctx.events.emit('serving.swap_failed', { model, message })
+      },
+    })
+    this.log = new PredictionLogWriter(() => ctx.workspace.monitor(), options.log ?? defaultPredictionLogOptions, (error) => {
+      process.emitWarning(`lathe serving: prediction log write failed: ${(error as Error).message}`)
+    })
+    this.unsubscribe = ctx.events.subscribe([aliasMovedTopic], (event) => this.deployments.aliasMoved(event.payload as AliasMoved))
+  }
+
+  get batchingOptions(): BatchingOptions {
+    return this.batching
+  }
+
+  setBatching(options: Partial<BatchingOptions>): void {
+    this.batching = { ...this.batching, ...options }
+    this.deployments.setBatching(this.batching)
+  }
+
+  async deploy(spec: DeploymentSpec, makeDefault = false) {
+    const info = await this.deployments.deploy(spec, makeDefault)
+    this.ctx.events.emit('serving.deployed', { model: info.model, version: info.version, selector: info.selector })
+    return info
+  }
+
+  /** The one prediction path: HTTP routes and `serving.predict` both end here. */
+  async predict(served: ServedVersion, batch: InputBatch, requestId: string = randomUUID()): Promise<PredictResult> {
+    const outputs = await served.predict(batch)
+    return { requestId, served, outputs, predictions: rowPredictions(outputs, served.signature, batch.rows) }
+  }
+
+  /** Records an answered or refused request: metrics, the live view, and (when answered and on) the log. */
+  recordRequest(entry: {
+    requestId: string
+    timeMs: number
+    model: string
+    version: number | null
+    route: string
+    status: number
+    latencyMs: number
+    rows: number
+    error: string | null
+    logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null }
+  }): void {
+    const metrics = this.metrics
+    if (metrics) {
+      metrics.requests.inc({ model: entry.model, version: entry.version === null ? '' : String(entry.version), route: entry.route, status: String(entry.status) })
+      metrics.latency.observe({ model: entry.model, route: entry.route }, entry.latencyMs / 1000)
+    }
+    this.activity.record(entry)
+    if (entry.logged && entry.version !== null) {
+      const accepted = this.log.append({
+        requestId: entry.requestId,
+        time: entry.timeMs,
+        model: entry.model,
+        version: entry.version,
+        route: entry.route,
+        status: entry.status,
+        latencyMs: entry.latencyMs,
+        batch: entry.logged.batch,
+        predictions: entry.logged.predictions,
+        classes: entry.logged.classes,
+      })
+      if (!accepted) metrics?.logDroppedRows.inc(entry.rows)
+    }
+  }
+
+  async start(options: ServingServerOptions): Promise<ServingServer> {
+    if (this.server) return this.server
+    this.metrics = new ServingMetrics(() => this.log.queueDepth)
+    try {
+      this.server = await startServingServer(this, this.ctx, options)
+    } catch (error) {
+      this.metrics = null
+      throw error
+    }
+    this.ctx.events.emit('serving.started', { url: this.server.url })
+    return this.server
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    if (!server) return
+    this.server = null
+    await server.close()
+    await this.log.drain()
+    this.metrics = null
+    this.ctx.events.emit('serving.stopped', {})
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe()
+    await this.stop()
+    await this.log.close()
+    await this.deployments.close()
+  }
+}
+
+const serviceKey = 'serving.service'
+
+/** The engine's serving service, created on first use and closed with the engine. */
+export function servingService(ctx: EngineContext, options?: ServingServiceOptions): ServingService {
+  return ctx.singleton(serviceKey, () => {
+    const service = new ServingService(ctx, options)
+    ctx.onClose(() => service.close())
+    return service
+  })
+}
