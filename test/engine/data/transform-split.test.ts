@@ -31,13 +31,14 @@ describe('transforms', () => {
     const derived = await engine.call('data.transform', { name: 'weather-days', sql })
     expect(derived).toMatchObject({ dataset: 'weather-days', version: 1, rows: 5, created: true, parents: ['penguins@1', 'weather@1'] })
     const page = await engine.call('data.preview', { dataset: 'weather-days', limit: 10 })
-    expect(page.rows.map((r) => [r.weather, r.days])).toEqual([
-      ['drizzle', 53],
-      ['fog', 411],
-      ['rain', 641],
-      ['snow', 26],
-      ['sun', 330],
-    ])
+    // Counted independently from the CSV text.
+    const counts = new Map<string, number>()
+    for (const line of fs.readFileSync(path.join(vega, 'seattle-weather.csv'), 'utf8').trim().split('\n').slice(1)) {
+      const weather = line.split(',').at(-1)!
+      counts.set(weather, (counts.get(weather) ?? 0) + 1)
+    }
+    expect(page.rows.map((r) => [r.weather, r.days])).toEqual([...counts].sort(([a], [b]) => a.localeCompare(b)))
+    expect(page.rows.every((r) => r.penguins === 344)).toBe(true)
     const shown = await engine.call('data.show', { dataset: 'weather-days@1' })
     expect(shown.version.parents).toEqual(['penguins@1', 'weather@1'])
     expect((await engine.call('data.show', { dataset: 'weather' })).children).toEqual(['weather-days@1'])
