@@ -2,6 +2,10 @@ import { z } from 'zod'
 import { defineOperation, defineOperations } from '../api/define.js'
 import { defineEvents } from '../api/events.js'
 import { BackendReport, backendNames, probeBackends } from './backends.js'
+import { cancelRun, startRun, trainingQueue, waitForRun } from './service.js'
+import { getMetricSeries, getRun, listRuns } from './store.js'
+import { startSweep, SweepSpec, sweepSummary } from './sweeps.js'
+import { MetricSeries, RunRecord, RunSpec, RunStatus, TrainingProgress, TrainingStatusEvent } from './types.js'
 
 export const computeOperations = defineOperations('compute', {
   'compute.backends': defineOperation({
@@ -12,6 +16,100 @@ export const computeOperations = defineOperations('compute', {
   }),
 })
 
-export const trainingOperations = defineOperations('training', {})
+const RunRef = z.object({ run: z.string().min(1) }).strict()
 
-export const trainingEvents = defineEvents({})
+export const trainingOperations = defineOperations('training', {
+  'training.start': defineOperation({
+    summary: 'Queue a training run on a dataset version; it starts in a worker process when the queue has room',
+    input: RunSpec,
+    output: RunRecord,
+    handler: (spec, ctx) => startRun(ctx, spec),
+  }),
+  'training.runs.list': defineOperation({
+    summary: 'Runs, newest first, optionally filtered by status, dataset or sweep',
+    input: z
+      .object({
+        status: RunStatus.optional(),
+        dataset: z.string().optional(),
+        sweepId: z.string().optional(),
+        limit: z.number().int().min(1).max(10_000).optional(),
+      })
+      .strict(),
+    output: z.object({ runs: z.array(RunRecord) }),
+    handler: (filter, ctx) => {
+      trainingQueue(ctx)
+      return { runs: listRuns(ctx.workspace.db, filter) }
+    },
+  }),
+  'training.runs.show': defineOperation({
+    summary: "One run's record and its metric series (loss, val_*, epoch_seconds per epoch)",
+    input: RunRef,
+    output: z.object({ run: RunRecord, series: MetricSeries }),
+    handler: ({ run }, ctx) => {
+      trainingQueue(ctx)
+      return { run: getRun(ctx.workspace.db, run), series: getMetricSeries(ctx.workspace.db, run) }
+    },
+  }),
+  'training.runs.cancel': defineOperation({
+    summary: 'Cancel a queued or running run (a running worker is stopped within a second)',
+    input: RunRef,
+    output: RunRecord,
+    handler: ({ run }, ctx) => cancelRun(ctx, run),
+  }),
+  'training.runs.wait': defineOperation({
+    summary: 'Wait until a run has finished, failed or been cancelled (timeoutMs 0 = no limit)',
+    input: z.object({ run: z.string().min(1), timeoutMs: z.number().int().min(0).default(0) }).strict(),
+    output: RunRecord,
+    handler: ({ run, timeoutMs }, ctx) => {
+      trainingQueue(ctx)
+      return waitForRun(ctx, run, timeoutMs)
+    },
+  }),
+  'training.runs.compare': defineOperation({
+    summary: 'Two or more runs side by side: which parameters differ, their metrics and their curves',
+    input: z.object({ runs: z.array(z.string().min(1)).min(2).max(20) }).strict(),
+    output: z.object({
+      runs: z.array(RunRecord),
+      differingParams: z.array(z.string()),
+      series: z.record(z.string(), MetricSeries),
+    }),
+    handler: ({ runs }, ctx) => {
+      const records = runs.map((id) => getRun(ctx.workspace.db, id))
+      const flat = records.map((r) => ({
+        ...Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, JSON.stringify(v)])),
+        modelFamily: r.modelFamily,
+        seed: String(r.seed),
+        dataset: `${r.dataset.name}@${r.dataset.version}`,
+        backend: r.backend?.name ?? r.requestedBackend,
+      }))
+      const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))]
+      const differingParams = keys.filter((k) => new Set(flat.map((f) => (f as Record<string, string>)[k])).size > 1)
+      const series = Object.fromEntries(records.map((r) => [r.id, getMetricSeries(ctx.workspace.db, r.id)]))
+      return { runs: records, differingParams, series }
+    },
+  }),
+  'training.sweep.start': defineOperation({
+    summary: 'Grid or random search: one child run per parameter combination',
+    input: SweepSpec,
+    output: z.object({ sweepId: z.string(), runs: z.array(RunRecord) }),
+    handler: (spec, ctx) => startSweep(ctx, spec),
+  }),
+  'training.sweep.show': defineOperation({
+    summary: "A sweep's runs and its best run by the sweep's metric",
+    input: z.object({ sweep: z.string().min(1) }).strict(),
+    output: z.object({
+      id: z.string(),
+      method: z.string(),
+      metric: z.string(),
+      createdAt: z.string(),
+      runs: z.array(RunRecord),
+      bestRunId: z.string().nullable(),
+    }),
+    handler: ({ sweep }, ctx) => sweepSummary(ctx, sweep),
+  }),
+})
+
+export const trainingEvents = defineEvents({
+  'training.progress': TrainingProgress,
+  'training.status': TrainingStatusEvent,
+})

@@ -1,0 +1,29 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * Starts a training worker process. Three ways, one choice:
+ * - built app (`out/main/training-worker.js` beside this bundle): fork it;
+ * - from source (tests, `./bin/lathe.mjs`): fork `worker.ts` through tsx;
+ * - inside Electron, the engine host is a utilityProcess, which cannot itself call
+ *   utilityProcess.fork, so the worker runs on Electron's own binary as plain Node
+ *   (ELECTRON_RUN_AS_NODE=1).
+ * stdio is piped so the engine can keep the tail of stderr for a crash report.
+ */
+export function forkTrainingWorker(env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const built = path.join(here, 'training-worker.js')
+  const fromSource = path.join(here, 'worker.ts')
+  const useBuilt = fs.existsSync(built)
+  const script = useBuilt ? built : fromSource
+  const inElectron = Boolean(process.versions.electron)
+  return fork(script, [], {
+    execPath: process.execPath,
+    execArgv: useBuilt ? [] : ['--import', 'tsx'],
+    env: { ...process.env, ...env, ...(inElectron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  })
+}

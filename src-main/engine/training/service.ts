@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto'
+import os from 'node:os'
+import { LatheError } from '../api/common/errors.js'
+import type { EngineContext } from '../context.js'
+import { resolveDatasetVersion } from '../data/resolve.js'
+import { checkSplitSpec } from '../data/splits.js'
+import type { ResolvedDatasetVersion } from '../data/types.js'
+import { appVersion } from '../system/versions.js'
+import { TrainingQueue } from './queue.js'
+import { getRun } from './store.js'
+import { RunSpec, type FeatureColumn, type RunRecord, type RunSpecInput, type Task } from './types.js'
+
+/**
+ * Starting, waiting for and cancelling runs: the programmatic face of training, used
+ * by the operations, the CLI, sweeps and monitoring's continuous training.
+ */
+
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|REAL|DOUBLE|DECIMAL.*|INT\d*)$/i
+const CATEGORICAL = /^(VARCHAR|TEXT|STRING|BOOLEAN|BOOL|ENUM.*)$/i
+
+export function columnKind(type: string): 'numeric' | 'categorical' | null {
+  if (NUMERIC.test(type)) return 'numeric'
+  if (CATEGORICAL.test(type)) return 'categorical'
+  return null
+}
+
+export function trainingQueue(ctx: EngineContext): TrainingQueue {
+  return ctx.singleton('training.queue', () => {
+    const queue = new TrainingQueue(ctx)
+    ctx.onClose(() => queue.close())
+    return queue
+  })
+}
+
+/** Resolves the dataset, checks the target and features, and infers the task. */
+export function planRun(
+  ctx: EngineContext,
+  spec: RunSpec,
+): { version: ResolvedDatasetVersion; task: Task; features: FeatureColumn[] } {
+  const version = resolveDatasetVersion(ctx, spec.dataset)
+  const columns = new Map(version.columns.map((c) => [c.name, c.type]))
+  const targetType = columns.get(spec.target)
+  if (targetType === undefined) {
+    throw new LatheError(
+      'bad_request',
+      `target "${spec.target}" is not a column of ${version.name}@${version.version} (columns: ${[...columns.keys()].join(', ')})`,
+      { field: 'target' },
+    )
+  }
+  const targetKind = columnKind(targetType)
+  const task: Task = spec.task ?? (targetKind === 'numeric' ? 'regression' : 'classification')
+  if (task === 'regression' && targetKind !== 'numeric') {
+    throw new LatheError('bad_request', `regression needs a numeric target; "${spec.target}" is ${targetType}`, { field: 'task' })
+  }
+  for (const name of [...spec.exclude, ...(spec.features ?? [])]) {
+    if (!columns.has(name)) {
+      throw new LatheError('bad_request', `"${name}" is not a column of ${version.name}@${version.version}`, {
+        field: spec.features?.includes(name) ? 'features' : 'exclude',
+      })
+    }
+  }
+  let features: FeatureColumn[]
+  if (spec.features) {
+    features = spec.features.map((name) => ({ name, kind: columnKind(columns.get(name)!) ?? 'categorical', sourceType: columns.get(name)! }))
+  } else {
+    // Dates and other non-tabular types are left out unless named: a date as a
+    // category never generalizes, and a model cannot be served on it as a number.
+    features = version.columns
+      .filter((c) => c.name !== spec.target && !spec.exclude.includes(c.name) && columnKind(c.type) !== null)
+      .map((c) => ({ name: c.name, kind: columnKind(c.type)!, sourceType: c.type }))
+  }
+  if (features.some((f) => f.name === spec.target)) {
+    throw new LatheError('bad_request', `the target "${spec.target}" cannot also be a feature`, { field: 'features' })
+  }
+  if (features.length === 0) {
+    throw new LatheError('bad_request', `no feature columns left to train on (target "${spec.target}", exclude: ${spec.exclude.join(', ') || 'none'})`, {
+      field: 'features',
+    })
+  }
+  checkSplitSpec(spec.split, version.columns)
+  return { version, task, features }
+}
+
+/** Queues a run; it starts as soon as the queue has room. */
+export function startRun(ctx: EngineContext, input: RunSpecInput | RunSpec): RunRecord {
+  const parsed = RunSpec.safeParse(input)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    throw new LatheError('bad_request', `bad run spec: ${issue.path.join('.') || 'spec'}: ${issue.message}`, {
+      field: issue.path.join('.'),
+    })
+  }
+  const spec = parsed.data
+  const { version, task, features } = planRun(ctx, spec)
+  const record: RunRecord = {
+    id: `run-${randomUUID().slice(0, 8)}`,
+    status: 'queued',
+    error: null,
+    dataset: { name: version.name, version: version.version, versionId: version.versionId },
+    split: spec.split,
+    task,
+    target: spec.target,
+    features,
+    modelFamily: spec.modelFamily,
+    params: spec.modelFamily === 'linear' ? { ...spec.params, hidden: [], dropout: 0 } : spec.params,
+    seed: spec.seed,
+    requestedBackend: spec.backend,
+    backend: null,
+    appVersion: appVersion(),
+    host: { hostname: os.hostname(), platform: os.platform(), arch: os.arch(), cpus: os.cpus().length, node: process.versions.node },
+    createdAt: new Date().toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    epochsRun: 0,
+    metrics: null,
+    registerAs: spec.registerAs,
+    sweepId: spec.sweepId,
+    model: null,
+  }
+  return trainingQueue(ctx).enqueue(record)
+}
+
+/** The spec that reproduces a run, optionally on another dataset version (continuous training). */
+export function specOfRun(run: RunRecord, overrides: Partial<RunSpecInput> = {}): RunSpecInput {
+  return {
+    dataset: `${run.dataset.name}@${run.dataset.version}`,
+    target: run.target,
+    task: run.task,
+    features: run.features.map((f) => f.name),
+    modelFamily: run.modelFamily,
+    params: run.params,
+    seed: run.seed,
+    backend: run.requestedBackend as RunSpec['backend'],
+    split: run.split,
+    registerAs: run.registerAs,
+    ...overrides,
+  }
+}
+
+const TERMINAL = new Set(['finished', 'failed', 'cancelled'])
+
+/** Resolves with the run's record once it has finished, failed or been cancelled. */
+export function waitForRun(ctx: EngineContext, runId: string, timeoutMs = 0): Promise<RunRecord> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | null = null
+    const check = (): boolean => {
+      const run = getRun(ctx.workspace.db, runId)
+      if (!TERMINAL.has(run.status)) return false
+      unsubscribe()
+      if (timer) clearTimeout(timer)
+      resolve(run)
+      return true
+    }
+    const unsubscribe = ctx.events.subscribe(['training.status'], (event) => {
+      if ((event.payload as { runId: string }).runId === runId) check()
+    })
+    try {
+      if (check()) return
+    } catch (error) {
+      unsubscribe()
+      reject(error)
+      return
+    }
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        unsubscribe()
+        reject(new LatheError('unavailable', `run ${runId} did not end within ${timeoutMs} ms`))
+      }, timeoutMs)
+    }
+  })
+}
+
+export function cancelRun(ctx: EngineContext, runId: string): Promise<RunRecord> {
+  return trainingQueue(ctx).cancel(runId)
+}

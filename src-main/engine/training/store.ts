@@ -1,0 +1,151 @@
+import type Database from 'better-sqlite3'
+import { LatheError } from '../api/common/errors.js'
+import { appendAudit } from '../workspace/audit.js'
+import { RunRecord, type MetricSeries, type RunStatus } from './types.js'
+
+/**
+ * The only module that writes SQL for training: runs, their metric series, sweeps.
+ * A run's full record is JSON; the columns beside it are what lists filter on.
+ */
+
+interface RunRow {
+  record_json: string
+}
+
+function parseRow(row: RunRow): RunRecord {
+  return RunRecord.parse(JSON.parse(row.record_json))
+}
+
+export function getRun(db: Database.Database, runId: string): RunRecord {
+  const row = db.prepare('SELECT record_json FROM training_runs WHERE id = ?').get(runId) as RunRow | undefined
+  if (!row) throw new LatheError('not_found', `no run "${runId}" in this workspace (see \`lathe runs list\`)`, { field: 'run' })
+  return parseRow(row)
+}
+
+export interface RunFilter {
+  status?: RunStatus
+  dataset?: string
+  sweepId?: string
+  limit?: number
+}
+
+/** Newest first. */
+export function listRuns(db: Database.Database, filter: RunFilter = {}): RunRecord[] {
+  const where: string[] = []
+  const args: unknown[] = []
+  if (filter.status) {
+    where.push('status = ?')
+    args.push(filter.status)
+  }
+  if (filter.dataset) {
+    where.push('dataset_name = ?')
+    args.push(filter.dataset)
+  }
+  if (filter.sweepId) {
+    where.push('sweep_id = ?')
+    args.push(filter.sweepId)
+  }
+  const sql = `SELECT record_json FROM training_runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    ORDER BY seq DESC LIMIT ?`
+  args.push(filter.limit ?? 1000)
+  return (db.prepare(sql).all(...args) as RunRow[]).map(parseRow)
+}
+
+export function insertRun(db: Database.Database, record: RunRecord, actor: string): void {
+  db.transaction(() => {
+    const seq = (db.prepare('SELECT coalesce(max(seq), 0) + 1 AS s FROM training_runs').get() as { s: number }).s
+    db.prepare(
+      `INSERT INTO training_runs (id, seq, status, error, dataset_name, dataset_version, dataset_version_id, task, target,
+         model_family, sweep_id, register_as, created_at, started_at, finished_at, record_json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      record.id,
+      seq,
+      record.status,
+      record.error,
+      record.dataset.name,
+      record.dataset.version,
+      record.dataset.versionId,
+      record.task,
+      record.target,
+      record.modelFamily,
+      record.sweepId,
+      record.registerAs,
+      record.createdAt,
+      record.startedAt,
+      record.finishedAt,
+      JSON.stringify(record),
+    )
+    appendAudit(db, { actor, action: 'run.queue', entityType: 'run', entityId: record.id, after: { dataset: record.dataset } })
+  })()
+}
+
+/** Applies a change to a run's record, in one transaction; returns the new record. */
+export function updateRun(db: Database.Database, runId: string, change: Partial<RunRecord>): RunRecord {
+  return db.transaction(() => {
+    const next = RunRecord.parse({ ...getRun(db, runId), ...change })
+    db.prepare(
+      `UPDATE training_runs SET status = ?, error = ?, started_at = ?, finished_at = ?, record_json = ? WHERE id = ?`,
+    ).run(next.status, next.error, next.startedAt, next.finishedAt, JSON.stringify(next), runId)
+    return next
+  })()
+}
+
+/** Runs whose worker died with the engine that owned them: they can never finish. */
+export function failOrphanedRuns(db: Database.Database): string[] {
+  const ids = (db.prepare(`SELECT id FROM training_runs WHERE status = 'running'`).all() as Array<{ id: string }>).map(
+    (r) => r.id,
+  )
+  for (const id of ids) {
+    updateRun(db, id, { status: 'failed', error: 'engine stopped', finishedAt: new Date().toISOString() })
+  }
+  return ids
+}
+
+export function appendMetricPoints(
+  db: Database.Database,
+  runId: string,
+  step: number,
+  values: Record<string, number>,
+): void {
+  const insert = db.prepare('INSERT OR REPLACE INTO training_metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)')
+  db.transaction(() => {
+    for (const [name, value] of Object.entries(values)) if (Number.isFinite(value)) insert.run(runId, name, step, value)
+  })()
+}
+
+export function getMetricSeries(db: Database.Database, runId: string): MetricSeries {
+  getRun(db, runId)
+  const rows = db
+    .prepare('SELECT name, step, value FROM training_metrics WHERE run_id = ? ORDER BY name, step')
+    .all(runId) as Array<{ name: string; step: number; value: number }>
+  const series: MetricSeries = {}
+  for (const r of rows) (series[r.name] ??= []).push({ step: r.step, value: r.value })
+  return series
+}
+
+export interface SweepRow {
+  id: string
+  createdAt: string
+  method: string
+  metric: string
+  spec: unknown
+}
+
+export function insertSweep(db: Database.Database, sweep: SweepRow): void {
+  db.prepare('INSERT INTO training_sweeps (id, created_at, method, metric, spec_json) VALUES (?, ?, ?, ?, ?)').run(
+    sweep.id,
+    sweep.createdAt,
+    sweep.method,
+    sweep.metric,
+    JSON.stringify(sweep.spec),
+  )
+}
+
+export function getSweep(db: Database.Database, sweepId: string): SweepRow {
+  const row = db.prepare('SELECT id, created_at, method, metric, spec_json FROM training_sweeps WHERE id = ?').get(sweepId) as
+    | { id: string; created_at: string; method: string; metric: string; spec_json: string }
+    | undefined
+  if (!row) throw new LatheError('not_found', `no sweep "${sweepId}" in this workspace`, { field: 'sweep' })
+  return { id: row.id, createdAt: row.created_at, method: row.method, metric: row.metric, spec: JSON.parse(row.spec_json) }
+}

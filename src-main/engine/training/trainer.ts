@@ -1,0 +1,160 @@
+import type * as TfModule from '@tensorflow/tfjs'
+import type { Feed, SplitArrays } from './feed.js'
+import { classificationMetrics, higherIsBetter, regressionMetrics } from './metrics.js'
+import { makeOptimizer, seededRandom, shuffleInPlace, TabularModel, type ModelWeights } from './model.js'
+import type { ModelFamily, RunMetrics, Task, TrainParams } from './types.js'
+
+type Tf = typeof TfModule
+
+export interface EpochReport {
+  epoch: number
+  epochs: number
+  /** Mean training loss over the epoch's batches. */
+  loss: number
+  /** Validation metrics, `loss` included. */
+  validation: Record<string, number>
+  epochSeconds: number
+}
+
+export interface TrainOptions {
+  family: ModelFamily
+  task: Task
+  params: TrainParams
+  seed: number
+  onEpoch: (report: EpochReport) => Promise<void> | void
+}
+
+export interface TrainResult {
+  model: TabularModel
+  weights: ModelWeights
+  metrics: RunMetrics
+  epochsRun: number
+  epochSeconds: number[]
+}
+
+/** Metrics of one split; `loss` is the same loss the model is trained on. */
+export function evaluateSplit(
+  model: TabularModel,
+  split: SplitArrays,
+  width: number,
+  feed: Feed,
+): { values: Record<string, number>; confusion: number[][] | null } {
+  if (split.rows === 0) return { values: {}, confusion: null }
+  const out = model.predict(split.x, split.rows, width)
+  const classes = feed.preprocessing.classes
+  if (classes) {
+    const { values, confusion } = classificationMetrics(split.y, out, classes.length)
+    return { values: { loss: values.log_loss!, ...values }, confusion }
+  }
+  const scale = feed.preprocessing.targetScale!
+  const raw = new Float32Array(split.rows)
+  let mse = 0
+  for (let i = 0; i < split.rows; i++) {
+    raw[i] = out[i]! * scale.std + scale.mean
+    mse += (out[i]! - split.y[i]!) ** 2
+  }
+  return { values: { loss: mse / split.rows, ...regressionMetrics(split.yRaw, raw) }, confusion: null }
+}
+
+/**
+ * Mini-batch training with a seeded shuffle, per-epoch validation, optional early
+ * stopping (best weights restored) and a yield to the event loop after each epoch
+ * so that the worker's messages get through.
+ */
+export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Promise<TrainResult> {
+  const { params, task } = options
+  const classes = feed.preprocessing.classes
+  const outputs = task === 'classification' ? classes!.length : 1
+  const model = TabularModel.initialize(tf, {
+    family: options.family,
+    task,
+    params,
+    seed: options.seed,
+    inputs: feed.width,
+    outputs,
+  })
+  const optimizer = makeOptimizer(tf, params)
+  const random = seededRandom(options.seed ^ 0x5bd1e995)
+  const train = feed.train
+  const width = feed.width
+  const order = new Int32Array(train.rows).map((_, i) => i)
+  const batchSize = Math.min(params.batchSize, Math.max(1, train.rows))
+  const xBatch = new Float32Array(batchSize * width)
+  const yBatch = new Float32Array(batchSize)
+  const epochSeconds: number[] = []
+  const stopping = params.earlyStopping
+  const stopMetric = stopping?.metric.replace(/^val_/, '') ?? 'loss'
+  let best: { value: number; weights: ModelWeights } | null = null
+  let sinceBest = 0
+  let epochsRun = 0
+
+  for (let epoch = 1; epoch <= params.epochs; epoch++) {
+    const started = performance.now()
+    shuffleInPlace(order, random)
+    let lossSum = 0
+    let batches = 0
+    for (let start = 0; start < train.rows; start += batchSize) {
+      const n = Math.min(batchSize, train.rows - start)
+      for (let i = 0; i < n; i++) {
+        const row = order[start + i]!
+        xBatch.set(train.x.subarray(row * width, (row + 1) * width), i * width)
+        yBatch[i] = train.y[row]!
+      }
+      const lossTensor = optimizer.minimize(
+        () =>
+          tf.tidy(() => {
+            const x = tf.tensor2d(xBatch.subarray(0, n * width), [n, width])
+            const out = model.forward(x, true)
+            let loss: TfModule.Scalar
+            if (task === 'classification') {
+              const labels = tf.oneHot(tf.tensor1d(yBatch.subarray(0, n), 'int32'), outputs)
+              loss = tf.losses.softmaxCrossEntropy(labels, out) as TfModule.Scalar
+            } else {
+              loss = tf.losses.meanSquaredError(tf.tensor2d(yBatch.subarray(0, n), [n, 1]), out) as TfModule.Scalar
+            }
+            return params.l2 > 0 && options.family === 'mlp' ? tf.add(loss, tf.mul(params.l2, model.l2Penalty())) : loss
+          }) as TfModule.Scalar,
+        true,
+        model.trainable,
+      )
+      lossSum += lossTensor!.dataSync()[0]!
+      lossTensor!.dispose()
+      batches++
+    }
+    const validation = evaluateSplit(model, feed.validation, width, feed).values
+    const seconds = (performance.now() - started) / 1000
+    epochSeconds.push(seconds)
+    epochsRun = epoch
+    await options.onEpoch({ epoch, epochs: params.epochs, loss: lossSum / Math.max(1, batches), validation, epochSeconds: seconds })
+    await new Promise((resolve) => setImmediate(resolve))
+
+    if (stopping && validation[stopMetric] !== undefined) {
+      const value = validation[stopMetric]!
+      const better = best === null || (higherIsBetter(stopMetric) ? value > best.value : value < best.value)
+      if (better) {
+        best = { value, weights: model.exportWeights() }
+        sinceBest = 0
+      } else if (++sinceBest >= stopping.patience) {
+        break
+      }
+    }
+  }
+  if (best) model.restoreWeights(best.weights)
+  optimizer.dispose()
+
+  const validation = evaluateSplit(model, feed.validation, width, feed)
+  const test = evaluateSplit(model, feed.test, width, feed)
+  return {
+    model,
+    weights: model.exportWeights(),
+    epochsRun,
+    epochSeconds,
+    metrics: {
+      validation: validation.values,
+      test: test.values,
+      confusion: classes
+        ? { labels: classes, validation: validation.confusion ?? [], test: test.confusion ?? [] }
+        : null,
+    },
+  }
+}
