@@ -1,6 +1,233 @@
-import { defineOperations } from '../api/define.js'
+import { z } from 'zod'
+import { ModelSignature } from '../api/common/signature.js'
+import { defineOperation, defineOperations, type Operation } from '../api/define.js'
 import { defineEvents } from '../api/events.js'
+import type { EngineContext } from '../context.js'
+import { listAudit } from '../workspace/audit.js'
+import { startRegistryService } from './auto-register.js'
+import { Lineage, TrainedOnEntry, versionLineage, versionsTrainedOn } from './lineage.js'
+import { exportVersion, importPackage } from './package.js'
+import { checkPromotion, configureGate, gateFor, promote, rollback } from './promotion.js'
+import { findVersion, requireModel, resolveModelVersion } from './resolve.js'
+import { editModel, editVersion, importOnnxFile, modelCardOf, registerRun, toModelVersion } from './service.js'
+import { getGate, listAliases, listAliasMoves, listModels, listVersions } from './store.js'
+import { AliasMove, GateConfig, GateResult, Metrics, ModelSummary, ModelVersion, PromoteResult } from './types.js'
 
-export const registryOperations = defineOperations('registry', {})
+/** Every registry operation first makes sure auto-registration of finished runs is listening. */
+function op<I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>): Operation<I, O> {
+  return defineOperation({
+    ...definition,
+    handler: (input, ctx) => {
+      startRegistryService(ctx)
+      return definition.handler(input, ctx)
+    },
+  })
+}
 
-export const registryEvents = defineEvents({})
+const modelRef = { model: z.string().min(1) }
+const versionRef = { ...modelRef, version: z.string().min(1).default('production').describe('version number or alias') }
+const Tags = z.record(z.string(), z.string())
+
+export const registryOperations = defineOperations('registry', {
+  'registry.models.list': op({
+    summary: 'Registered models with their latest version and aliases',
+    input: z.object({}).strict(),
+    output: z.array(ModelSummary),
+    handler: (_input, ctx) => listModels(ctx.workspace.db).map((m) => summarize(ctx, m.name)),
+  }),
+  'registry.models.show': op({
+    summary: 'One model: its versions, aliases (since when) and gates',
+    input: z.object(modelRef).strict(),
+    output: z.object({ model: ModelSummary, versions: z.array(ModelVersion), gates: z.record(z.string(), GateConfig) }),
+    handler: ({ model }, ctx) => {
+      const row = requireModel(ctx, model)
+      const gates: Record<string, GateConfig> = {}
+      for (const a of listAliases(ctx.workspace.db, row.id)) gates[a.alias] = gateFor(ctx, model, a.alias)
+      for (const alias of ['production', 'staging']) {
+        const stored = getGate(ctx.workspace.db, row.id, alias)
+        if (stored) gates[alias] = stored
+      }
+      return { model: summarize(ctx, model), versions: listVersions(ctx.workspace.db, row.id).map((v) => toModelVersion(ctx, v)), gates }
+    },
+  }),
+  'registry.models.edit': op({
+    summary: "Edit a model's description or tags",
+    input: z.object({ ...modelRef, description: z.string().optional(), tags: Tags.optional() }).strict(),
+    output: ModelSummary,
+    handler: ({ model, ...patch }, ctx) => {
+      editModel(ctx, model, patch)
+      return summarize(ctx, model)
+    },
+  }),
+  'registry.versions.show': op({
+    summary: 'One version (by number or alias) with its model card',
+    input: z.object(versionRef).strict(),
+    output: z.object({ version: ModelVersion, card: z.object({ markdown: z.string(), generated: z.boolean() }) }),
+    handler: ({ model, version }, ctx) => {
+      const { row } = findVersion(ctx, model, version)
+      return { version: toModelVersion(ctx, row), card: modelCardOf(ctx, model, String(row.version)) }
+    },
+  }),
+  'registry.versions.register': op({
+    summary: "Register a finished run's model as the next version of a model",
+    input: z.object({ runId: z.string().min(1), name: z.string().min(1) }).strict(),
+    output: ModelVersion,
+    handler: ({ runId, name }, ctx) => registerRun(ctx, runId, name),
+  }),
+  'registry.versions.import': op({
+    summary: 'Import an ONNX model trained anywhere; its signature is read from the graph',
+    input: z
+      .object({ file: z.string().min(1), name: z.string().min(1), description: z.string().optional(), metadata: Tags.optional(), metrics: Metrics.optional() })
+      .strict(),
+    output: ModelVersion,
+    handler: (input, ctx) => importOnnxFile(ctx, input),
+  }),
+  'registry.versions.edit': op({
+    summary: "Edit a version's description, tags, intended use or model card (the rest is immutable)",
+    input: z
+      .object({
+        ...versionRef,
+        description: z.string().optional(),
+        tags: Tags.optional(),
+        intendedUse: z.string().optional(),
+        card: z.string().nullable().optional().describe('markdown; null goes back to the generated card'),
+      })
+      .strict(),
+    output: ModelVersion,
+    handler: ({ model, version, ...patch }, ctx) => editVersion(ctx, model, version, patch),
+  }),
+  'registry.resolve': op({
+    summary: 'Resolve a model and an alias or version number to its ONNX object and signature',
+    input: z.object(versionRef).strict(),
+    output: z.object({
+      model: z.string(),
+      version: z.number(),
+      versionId: z.string(),
+      onnxSha256: z.string(),
+      path: z.string(),
+      signature: ModelSignature,
+      runId: z.string().nullable(),
+      datasetVersionId: z.string().nullable(),
+      metrics: Metrics,
+      aliases: z.array(z.string()),
+    }),
+    handler: ({ model, version }, ctx) => resolveModelVersion(ctx, model, version),
+  }),
+  'registry.lineage': op({
+    summary: 'Where a version came from: run, dataset versions, transforms, source files',
+    input: z.object(versionRef).strict(),
+    output: Lineage,
+    handler: ({ model, version }, ctx) => versionLineage(ctx, model, version),
+  }),
+  'registry.lineage.trainedOn': op({
+    summary: 'Which model versions were trained on a dataset version (or on data derived from it)',
+    input: z.object({ dataset: z.string().min(1).describe('name or name@N') }).strict(),
+    output: z.array(TrainedOnEntry),
+    handler: ({ dataset }, ctx) => versionsTrainedOn(ctx, dataset),
+  }),
+  'registry.promote.check': op({
+    summary: "Run an alias's gate for a version without moving anything",
+    input: z.object({ ...modelRef, version: z.union([z.number().int(), z.string().min(1)]), alias: z.string().min(1) }).strict(),
+    output: z.object({ version: z.number(), previous: z.number().nullable(), gate: GateResult }),
+    handler: (input, ctx) => checkPromotion(ctx, input),
+  }),
+  'registry.promote': op({
+    summary: 'Move an alias to a version through its gate (force moves it anyway, recorded in the audit log)',
+    input: z
+      .object({
+        ...modelRef,
+        version: z.union([z.number().int(), z.string().min(1)]),
+        alias: z.string().min(1),
+        force: z.boolean().default(false),
+        reason: z.string().optional(),
+        cause: z.string().optional(),
+      })
+      .strict(),
+    output: PromoteResult,
+    handler: (input, ctx) => promote(ctx, input),
+  }),
+  'registry.rollback': op({
+    summary: 'Move an alias back to the version it held before',
+    input: z.object({ ...modelRef, alias: z.string().min(1), reason: z.string().optional(), cause: z.string().optional() }).strict(),
+    output: PromoteResult,
+    handler: (input, ctx) => rollback(ctx, input),
+  }),
+  'registry.gate.get': op({
+    summary: 'The gate an alias applies (stored, or the default checks)',
+    input: z.object({ ...modelRef, alias: z.string().min(1) }).strict(),
+    output: GateConfig,
+    handler: ({ model, alias }, ctx) => gateFor(ctx, model, alias),
+  }),
+  'registry.gate.set': op({
+    summary: "Set an alias's gate: metric thresholds, no-worse-than-current, signature and data checks",
+    input: z.object({ ...modelRef, alias: z.string().min(1), gate: GateConfig }).strict(),
+    output: GateConfig,
+    handler: ({ model, alias, gate }, ctx) => configureGate(ctx, model, alias, gate),
+  }),
+  'registry.history': op({
+    summary: "Every alias move of a model, and the audit log of its changes",
+    input: z.object({ ...modelRef, alias: z.string().optional() }).strict(),
+    output: z.object({
+      moves: z.array(AliasMove),
+      audit: z.array(
+        z.object({
+          id: z.number(),
+          time: z.string(),
+          actor: z.string(),
+          action: z.string(),
+          entityType: z.string(),
+          entityId: z.string(),
+          before: z.unknown(),
+          after: z.unknown(),
+          reason: z.string().optional(),
+        }),
+      ),
+    }),
+    handler: ({ model, alias }, ctx) => {
+      const row = requireModel(ctx, model)
+      const db = ctx.workspace.db
+      const audit = [
+        ...listAudit(db, { entityType: 'model', entityId: model }),
+        ...listAudit(db, { entityType: 'model_version' }).filter((a) => a.entityId.startsWith(`${model}@`)),
+        ...listAudit(db, { entityType: 'model_alias' }).filter((a) => a.entityId.startsWith(`${model}:`)),
+        ...listAudit(db, { entityType: 'model_gate' }).filter((a) => a.entityId.startsWith(`${model}:`)),
+      ].sort((a, b) => a.id - b.id)
+      return { moves: listAliasMoves(db, row.id, alias), audit }
+    },
+  }),
+  'registry.export': op({
+    summary: 'Export a version as a portable zip package',
+    input: z.object({ ...versionRef, file: z.string().min(1) }).strict(),
+    output: z.object({ file: z.string(), bytes: z.number() }),
+    handler: ({ model, version, file }, ctx) => exportVersion(ctx, model, version, file),
+  }),
+  'registry.importPackage': op({
+    summary: 'Import a package exported by another workspace, keeping the version identity',
+    input: z.object({ file: z.string().min(1), name: z.string().optional() }).strict(),
+    output: z.object({ version: ModelVersion, created: z.boolean() }),
+    handler: ({ file, name }, ctx) => importPackage(ctx, file, name),
+  }),
+})
+
+function summarize(ctx: EngineContext, name: string): ModelSummary {
+  const row = requireModel(ctx, name)
+  const versions = listVersions(ctx.workspace.db, row.id)
+  return {
+    name: row.name,
+    modelId: row.id,
+    description: row.description,
+    tags: row.tags,
+    latestVersion: versions.at(-1)?.version ?? null,
+    versionCount: versions.length,
+    aliases: listAliases(ctx.workspace.db, row.id),
+    createdAt: row.createdAt,
+  }
+}
+
+export const registryEvents = defineEvents({
+  /** Emitted after the move commits; serving hot-swaps on it. */
+  'registry.alias.moved': z.object({ model: z.string(), alias: z.string(), version: z.number(), previous: z.number().nullable() }),
+  'registry.version.created': z.object({ model: z.string(), version: z.number(), versionId: z.string() }),
+  'registry.autoregister.failed': z.object({ runId: z.string(), message: z.string() }),
+})
+

@@ -1,0 +1,92 @@
+import { LatheError } from '../api/common/errors.js'
+import type { ModelSignature } from '../api/common/signature.js'
+import type { EngineContext } from '../context.js'
+import { classificationMetrics, regressionMetrics } from '../training/metrics.js'
+import { getRun } from '../training/store.js'
+import type { Metrics } from './types.js'
+
+/**
+ * What the registry takes from training, in one place: a finished run's model and
+ * numbers, and the metric functions training reports with (so a re-evaluation
+ * speaks the same metric names as the run did).
+ */
+export interface FinishedRun {
+  id: string
+  model: { onnxSha256: string; signature: ModelSignature; preprocessing: unknown }
+  /** Flattened: `validation.accuracy`, `test.accuracy`, ... */
+  metrics: Metrics
+  params: Record<string, unknown>
+  dataset: { name: string; version: number; versionId: string }
+  split: unknown
+  backend: string | null
+  registerAs: string | null
+}
+
+export function getFinishedRun(ctx: EngineContext, runId: string): FinishedRun {
+  const run = getRun(ctx.workspace.db, runId)
+  if (run.status !== 'finished' || !run.model) {
+    throw new LatheError('conflict', `run ${runId} is ${run.status}${run.error ? ` (${run.error})` : ''}; only a finished run with a model can be registered`, {
+      field: 'run',
+    })
+  }
+  const metrics: Metrics = {}
+  for (const part of ['validation', 'test'] as const) {
+    for (const [name, value] of Object.entries(run.metrics?.[part] ?? {})) metrics[`${part}.${name}`] = value
+  }
+  return {
+    id: run.id,
+    model: run.model,
+    metrics,
+    params: { modelFamily: run.modelFamily, seed: run.seed, target: run.target, ...run.params },
+    dataset: run.dataset,
+    split: run.split,
+    backend: run.backend ? `${run.backend.name}${run.backend.device ? ` (${run.backend.device})` : ''}` : null,
+    registerAs: run.registerAs,
+  }
+}
+
+/** A run's record for lineage, or null when it is not in this workspace (an imported package). */
+export function runForLineage(ctx: EngineContext, runId: string): Record<string, unknown> | null {
+  try {
+    const run = getRun(ctx.workspace.db, runId)
+    return {
+      id: run.id,
+      status: run.status,
+      modelFamily: run.modelFamily,
+      target: run.target,
+      task: run.task,
+      seed: run.seed,
+      backend: run.backend?.name ?? null,
+      createdAt: run.createdAt,
+      finishedAt: run.finishedAt,
+    }
+  } catch (error) {
+    if (error instanceof LatheError && error.code === 'not_found') return null
+    throw error
+  }
+}
+
+/**
+ * Scores predictions against the truth with training's metric functions.
+ * Classification: `predicted` holds each row's probability vector's arg max label
+ * is not enough for log loss, so it takes the probabilities; a true label the model
+ * never saw counts as a miss in an extra class column of zeros.
+ */
+export function scoreClassification(truth: unknown[], probabilities: ArrayLike<number>, classes: string[]): Metrics {
+  const index = new Map(classes.map((c, i) => [c, i]))
+  const unseen = classes.length
+  const yTrue = Int32Array.from(truth, (v) => index.get(v === null || v === undefined ? '' : String(v)) ?? unseen)
+  const hasUnseen = yTrue.some((y) => y === unseen)
+  const width = hasUnseen ? classes.length + 1 : classes.length
+  let probs: ArrayLike<number> = probabilities
+  if (hasUnseen) {
+    const padded = new Float32Array(truth.length * width)
+    for (let i = 0; i < truth.length; i++) for (let c = 0; c < classes.length; c++) padded[i * width + c] = probabilities[i * classes.length + c]!
+    probs = padded
+  }
+  return classificationMetrics(yTrue, probs, width).values
+}
+
+export function scoreRegression(truth: unknown[], predicted: ArrayLike<number>): Metrics {
+  return regressionMetrics(Float64Array.from(truth, (v) => (v === null || v === undefined ? Number.NaN : Number(v))), predicted)
+}
