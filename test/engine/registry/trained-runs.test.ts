@@ -1,0 +1,125 @@
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { Engine } from '../../../src-main/engine/engine.js'
+import { resolveModelVersion } from '../../../src-main/engine/registry/resolve.js'
+import { listAudit } from '../../../src-main/engine/workspace/audit.js'
+import { openTestEngine } from '../../helpers/workspace.js'
+
+const penguins = path.resolve('node_modules/vega-datasets/data/penguins.json')
+
+/** Two real runs on the penguins data: a fair linear model and a barely trained one. */
+async function trainTwo(engine: Engine) {
+  await engine.call('data.import', { name: 'penguins', path: penguins })
+  const common = { dataset: 'penguins@1', target: 'Species', modelFamily: 'linear' as const, seed: 7 }
+  const good = await engine.call('training.start', {
+    ...common,
+    params: { epochs: 40, learningRate: 0.05, batchSize: 32 },
+    registerAs: 'penguins',
+  })
+  const goodRun = await engine.call('training.runs.wait', { run: good.id })
+  const weak = await engine.call('training.start', { ...common, params: { epochs: 1, learningRate: 0.0001, batchSize: 256 } })
+  const weakRun = await engine.call('training.runs.wait', { run: weak.id })
+  expect(goodRun.status).toBe('finished')
+  expect(weakRun.status).toBe('finished')
+  return { goodRun, weakRun }
+}
+
+describe('model versions from real training runs', () => {
+  it('auto-registers a run with registerAs, registers another by hand, and gates on re-evaluated accuracy', async () => {
+    const engine = openTestEngine()
+    // Any registry call starts the auto-register listener (the engine may also start it at open).
+    expect(await engine.call('registry.models.list', {})).toEqual([])
+    const { goodRun, weakRun } = await trainTwo(engine)
+
+    const auto = await engine.call('registry.models.show', { model: 'penguins' })
+    expect(auto.versions).toHaveLength(1)
+    const v1 = auto.versions[0]!
+    expect(v1).toMatchObject({ version: 1, runId: goodRun.id, source: 'run', onnxSha256: goodRun.model!.onnxSha256 })
+    expect(v1.dataset).toEqual(goodRun.dataset)
+    expect(v1.metrics['test.accuracy']).toBe(goodRun.metrics!.test.accuracy)
+    expect(v1.signature.target).toBe('Species')
+
+    const v2 = await engine.call('registry.versions.register', { runId: weakRun.id, name: 'penguins' })
+    expect(v2.version).toBe(2)
+    // Registering the same run again returns the version it already is.
+    expect((await engine.call('registry.versions.register', { runId: weakRun.id, name: 'penguins' })).versionId).toBe(v2.versionId)
+
+    await engine.call('registry.gate.set', {
+      model: 'penguins',
+      alias: 'production',
+      gate: { thresholds: [{ metric: 'test.accuracy', op: '>=', value: 0.5 }], noWorseThan: { metric: 'accuracy', tolerance: 0 } },
+    })
+    const promoted = await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'production' })
+    expect(promoted.gate.passed).toBe(true)
+    expect(promoted.gate.checks.map((c) => [c.name, c.passed])).toEqual([
+      ['metric test.accuracy >= 0.5', true],
+      ['no worse than current on accuracy', true],
+      ['signature compatible with current', true],
+      ['training data validation passed', true],
+    ])
+
+    // The weak run loses when both are re-evaluated on its own test split (the same rows the runs were tested on).
+    const check = await engine.call('registry.promote.check', { model: 'penguins', version: 2, alias: 'production' })
+    const noWorse = check.gate.checks.find((c) => c.name === 'no worse than current on accuracy')!
+    expect(noWorse.passed).toBe(false)
+    const numbers = /v2 test\.accuracy = ([\d.]+) vs current v1 test\.accuracy = ([\d.]+) on penguins@1 test split, (\d+) rows/.exec(noWorse.detail)
+    expect(numbers, noWorse.detail).not.toBeNull()
+    // Re-evaluation in onnxruntime over DuckDB rows reproduces what training measured on its test split.
+    expect(Number(numbers![2])).toBeCloseTo(goodRun.metrics!.test.accuracy!, 3)
+    expect(Number(numbers![1])).toBeCloseTo(weakRun.metrics!.test.accuracy!, 3)
+    expect(Number(numbers![3])).toBeGreaterThan(0)
+
+    await expect(engine.call('registry.promote', { model: 'penguins', version: 2, alias: 'production' })).rejects.toThrow(
+      /gate refused moving penguins:production to v2: .*no worse than current on accuracy: v2 test\.accuracy = [\d.]+ vs current v1/,
+    )
+    expect(resolveModelVersion(engine.context, 'penguins').version).toBe(1)
+
+    const forced = await engine.call('registry.promote', { model: 'penguins', version: 2, alias: 'production', force: true, reason: 'testing the force path' })
+    expect(forced).toMatchObject({ version: 2, previous: 1, forced: true })
+    const audit = listAudit(engine.workspace.db, { entityType: 'model_alias', entityId: 'penguins:production' })
+    expect(audit.at(-1)).toMatchObject({ action: 'alias.promote.forced', before: { version: 1 }, reason: 'testing the force path' })
+
+    const back = await engine.call('registry.rollback', { model: 'penguins', alias: 'production' })
+    expect(back).toMatchObject({ version: 1, previous: 2 })
+    expect(resolveModelVersion(engine.context, 'penguins')).toMatchObject({ version: 1, runId: goodRun.id, datasetVersionId: goodRun.dataset.versionId })
+  })
+
+  it('draws lineage from a version to its run, dataset version and source file, and back from the data', async () => {
+    const engine = openTestEngine()
+    await engine.call('registry.models.list', {})
+    const { goodRun, weakRun } = await trainTwo(engine)
+    await engine.call('registry.versions.register', { runId: weakRun.id, name: 'penguins-weak' })
+
+    const lineage = await engine.call('registry.lineage', { model: 'penguins', version: '1' })
+    const byKind = Object.fromEntries(lineage.nodes.map((n) => [n.kind, n]))
+    expect(byKind.model_version!.label).toBe('penguins v1')
+    expect(byKind.run!.detail).toMatchObject({ id: goodRun.id, status: 'finished', modelFamily: 'linear' })
+    expect(byKind.dataset_version!).toMatchObject({ label: 'penguins@1', present: true })
+    expect(byKind.source!).toMatchObject({ label: 'penguins.json', present: true })
+    expect(byKind.source!.detail.sha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(lineage.edges.map((e) => e.label)).toEqual(['trained by', 'trained on', 'imported from'])
+
+    const trainedOn = await engine.call('registry.lineage.trainedOn', { dataset: 'penguins@1' })
+    expect(trainedOn.map((t) => [t.model, t.version, t.runId, t.direct]).sort()).toEqual(
+      [
+        ['penguins', 1, goodRun.id, true],
+        ['penguins-weak', 1, weakRun.id, true],
+      ].sort(),
+    )
+  })
+
+  it('refuses a version whose training data failed validation, unless forced', async () => {
+    const engine = openTestEngine()
+    await engine.call('registry.models.list', {})
+    const { weakRun } = await trainTwo(engine)
+    await engine.call('registry.versions.register', { runId: weakRun.id, name: 'penguins' })
+    await engine.call('data.rules.set', { dataset: 'penguins', rules: [{ kind: 'not_null', column: 'Sex' }] })
+    const validated = await engine.call('data.validate', { dataset: 'penguins@1' })
+    expect(validated.status).toBe('failed')
+    await expect(engine.call('registry.promote', { model: 'penguins', version: 2, alias: 'staging' })).rejects.toThrow(
+      /training data validation passed: penguins@1 failed its validation rules/,
+    )
+    const forced = await engine.call('registry.promote', { model: 'penguins', version: 2, alias: 'staging', force: true })
+    expect(forced.forced).toBe(true)
+  })
+})
