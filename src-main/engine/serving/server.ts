@@ -45,6 +45,8 @@ interface Timed {
   startedAt: number
   startedMs: number
   requestId: string
+  /** Set once the request is in the metrics and the live view, so a failure is not counted twice. */
+  recorded: boolean
 }
 
 declare module 'fastify' {
@@ -77,7 +79,21 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
       protocolOf(request.url) === 'v2'
         ? { error: error.message, ...(field ? { field } : {}) }
         : { error_code: mlflowErrorCode(status), message: error.message, ...(field ? { field } : {}) }
+    recordRefusal(request, status, error.message)
     return reply.code(status).send(body)
+  }
+
+  /** Requests refused before a model was picked (bad JSON, too large, no such route) still count. */
+  const recordRefusal = (request: FastifyRequest, status: number, message: string) => {
+    const timed = request.lathe
+    if (!timed || timed.recorded) return
+    timed.recorded = true
+    const params = request.params as { name?: string } | undefined
+    service.recordRequest({
+      requestId: timed.requestId, timeMs: timed.startedMs, model: params?.name ?? service.deployments.defaultName ?? '',
+      version: null, route: protocolOf(request.url) === 'v2' ? 'v2' : request.url.startsWith('/invocations') ? 'invocations' : 'other',
+      status, latencyMs: performance.now() - timed.startedAt, rows: 0, error: message,
+    })
   }
 
   app.removeAllContentTypeParsers()
@@ -98,6 +114,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
       startedAt: performance.now(),
       startedMs: Date.now(),
       requestId: typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID(),
+      recorded: false,
     }
     reply.header('x-request-id', request.lathe.requestId)
     const origin = request.headers.origin
@@ -139,6 +156,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
   /** Runs one prediction request end to end and records it whatever happens. */
   const infer = async (
     request: FastifyRequest,
+    reply: FastifyReply,
     route: string,
     model: string,
     pick: () => ServedVersion | Promise<ServedVersion>,
@@ -146,6 +164,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     answer: (served: ServedVersion, result: Awaited<ReturnType<ServingService['predict']>>) => unknown,
   ) => {
     const { requestId, startedAt, startedMs } = request.lathe
+    request.lathe.recorded = true
     let served: ServedVersion | null = null
     let rows = 0
     try {
@@ -153,6 +172,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
       const batch = parse(request.body, served)
       rows = batch.rows
       const result = await service.predict(served, batch, requestId)
+      reply.header('x-model-name', served.model).header('x-model-version', String(served.version))
       const body = answer(served, result)
       const logging = service.deployments.info(served.model)?.logging ?? true
       service.recordRequest({
@@ -175,11 +195,11 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
   app.get('/ping', async () => ok)
   app.get('/health', async () => ok)
 
-  app.post<{ Querystring: { probabilities?: string } }>('/invocations', (request) => {
+  app.post<{ Querystring: { probabilities?: string } }>('/invocations', (request, reply) => {
     const model = service.deployments.defaultName
     if (model === null) throw new LatheError('unavailable', 'no model is deployed: deploy one (lathe serve --model M) first')
     const withProbabilities = request.query.probabilities === 'true' || request.query.probabilities === '1'
-    return infer(request, 'invocations', model, () => service.deployments.current(model), (body, s) => parseMlflowPayload(body, s.signature),
+    return infer(request, reply, 'invocations', model, () => service.deployments.current(model), (body, s) => parseMlflowPayload(body, s.signature),
       (s, r) => mlflowBody(r.predictions, s.signature, r.requestId, withProbabilities))
   })
 
@@ -216,11 +236,11 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
   app.get<{ Params: ModelParams }>('/v2/models/:name/ready', ready)
   app.get<{ Params: ModelParams }>('/v2/models/:name/versions/:version/ready', ready)
 
-  const inferV2 = (request: FastifyRequest<{ Params: ModelParams }>) => {
+  const inferV2 = (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const body = request.body as { id?: unknown; outputs?: Array<{ name?: unknown }> } | undefined
     if (body && typeof body.id === 'string' && requestIdPattern.test(body.id)) request.lathe.requestId = body.id
     const wanted = Array.isArray(body?.outputs) ? body.outputs.map((o) => String(o?.name)) : null
-    return infer(request, 'v2', request.params.name, pickV2(request.params), (b, s) => parseV2Payload(b, s.signature),
+    return infer(request, reply, 'v2', request.params.name, pickV2(request.params), (b, s) => parseV2Payload(b, s.signature),
       (s, r) => v2Body(r.outputs, s.model, s.version, r.requestId, wanted))
   }
   app.post<{ Params: ModelParams }>('/v2/models/:name/infer', inferV2)

@@ -122,6 +122,10 @@ export class ServingService {
   async start(options: ServingServerOptions): Promise<ServingServer> {
     if (this.server) return this.server
     this.metrics = new ServingMetrics(() => this.log.queueDepth)
+    // Models deployed before the server started were loaded with no registry to record into.
+    for (const d of this.deployments.list()) {
+      if (d.version !== null && d.loadSeconds !== null) this.metrics.modelLoadSeconds.set({ model: d.model, version: String(d.version) }, d.loadSeconds)
+    }
     try {
       this.server = await startServingServer(this, this.ctx, options)
     } catch (error) {
