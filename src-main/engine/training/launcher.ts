@@ -19,9 +19,11 @@ export function forkTrainingWorker(env: NodeJS.ProcessEnv = {}): ChildProcess {
   const useBuilt = fs.existsSync(built)
   const script = useBuilt ? built : fromSource
   const inElectron = Boolean(process.versions.electron)
+  // Extra Node flags for the worker only, e.g. a heap cap (--max-old-space-size=N).
+  const extra = (process.env.LATHE_TRAINING_WORKER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)
   return fork(script, [], {
     execPath: process.execPath,
-    execArgv: useBuilt ? [] : ['--import', 'tsx'],
+    execArgv: [...extra, ...(useBuilt ? [] : ['--import', 'tsx'])],
     env: { ...process.env, ...env, ...(inElectron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',

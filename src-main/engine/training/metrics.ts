@@ -99,12 +99,19 @@ export function rocAuc(yTrue: Numbers, positiveScore: Numbers): number {
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives)
 }
 
-/** Mean negative log-likelihood of the true class, probabilities clipped to [1e-15, 1]. */
+/**
+ * Mean negative log-likelihood of the true class. Probabilities are clipped to
+ * [eps, 1 - eps] (float64 eps) and each row renormalized, as scikit-learn 1.2 (Debian's) does,
+ * so that a zero probability costs a finite amount.
+ */
 export function logLoss(yTrue: Numbers, probabilities: Numbers, classes: number): number {
   if (yTrue.length === 0) return NaN
+  const eps = Number.EPSILON
   let total = 0
   for (let i = 0; i < yTrue.length; i++) {
-    const p = Math.min(1, Math.max(1e-15, probabilities[i * classes + yTrue[i]!]!))
+    let rowSum = 0
+    for (let c = 0; c < classes; c++) rowSum += Math.min(1 - eps, Math.max(eps, probabilities[i * classes + c]!))
+    const p = Math.min(1 - eps, Math.max(eps, probabilities[i * classes + yTrue[i]!]!)) / rowSum
     total -= Math.log(p)
   }
   return total / yTrue.length
