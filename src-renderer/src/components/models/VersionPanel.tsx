@@ -1,0 +1,106 @@
+import { useEffect, useState } from 'react'
+import { api } from '../../api.js'
+import { Card, ErrorBanner, Facts, notify, useOperation } from '../common/index.js'
+import { LineageGraph } from './LineageGraph.js'
+import { Markdown } from './Markdown.js'
+import { PromotePanel } from './PromotePanel.js'
+
+/** One version: facts, metrics, model card (editable), lineage graph, promote. */
+export function VersionPanel({ model, version, generation, onChanged }: { model: string; version: number; generation: number; onChanged: () => void }) {
+  const shown = useOperation('registry.versions.show', { model, version: String(version) })
+  const lineage = useOperation('registry.lineage', { model, version: String(version) })
+  const { reload } = shown
+  useEffect(() => reload(), [generation, reload])
+  const [editing, setEditing] = useState<string | null>(null)
+  const [saveError, setSaveError] = useState<unknown>(null)
+
+  if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
+  if (!shown.data) return <p className="muted">Loading v{version}…</p>
+  const v = shown.data.version
+  const metrics = Object.entries(v.metrics).sort(([a], [b]) => a.localeCompare(b))
+
+  const saveCard = async () => {
+    try {
+      await api.call('registry.versions.edit', { model, version: String(version), card: editing })
+      notify(`Model card of ${model} v${version} saved`, { kind: 'success' })
+      setEditing(null)
+      setSaveError(null)
+      shown.reload()
+    } catch (e) {
+      setSaveError(e)
+    }
+  }
+
+  return (
+    <div aria-label={`Version ${version}`} role="region">
+      <Card title={`${model} v${v.version}`} actions={v.aliases.map((a) => <span key={a} className="badge badge-ok">{a}</span>)}>
+        <Facts
+          items={[
+            ['Source', v.source === 'run' ? `run ${v.runId}` : v.source === 'import' ? 'imported ONNX' : 'imported package'],
+            ['Dataset', v.dataset ? `${v.dataset.name}@${v.dataset.version}` : '—'],
+            ['Task', v.signature.task ? `${v.signature.task}${v.signature.target ? ` of ${v.signature.target}` : ''}` : '—'],
+            ['Inputs', v.signature.inputs.map((t) => `${t.name}: ${t.dtype}`).join(', ')],
+            ['Outputs', v.signature.outputs.map((t) => `${t.name}: ${t.dtype}`).join(', ')],
+            ['ONNX', <span className="mono">{v.onnxSha256.slice(0, 16)}…</span>],
+            ['Registered', `${new Date(v.createdAt).toLocaleString()} by ${v.createdBy}`],
+          ]}
+        />
+      </Card>
+      <Card title="Metrics">
+        {metrics.length ? (
+          <table className="data-table" aria-label="Version metrics">
+            <thead>
+              <tr>
+                <th>metric</th>
+                <th className="num">value</th>
+              </tr>
+            </thead>
+            <tbody>
+              {metrics.map(([name, value]) => (
+                <tr key={name}>
+                  <td>{name}</td>
+                  <td className="num">{value.toFixed(4)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p className="muted">No metrics recorded for this version.</p>
+        )}
+      </Card>
+      <Card title="Promote">
+        <PromotePanel model={model} version={v.version} onPromoted={onChanged} />
+      </Card>
+      <Card title="Lineage">
+        <ErrorBanner error={lineage.error} />
+        {lineage.data && <LineageGraph lineage={lineage.data} />}
+      </Card>
+      <Card
+        title={`Model card${shown.data.card.generated ? ' (generated)' : ''}`}
+        actions={
+          editing === null ? (
+            <button type="button" className="btn" onClick={() => setEditing(shown.data!.card.markdown)}>
+              Edit
+            </button>
+          ) : (
+            <>
+              <button type="button" className="btn btn-primary" onClick={saveCard}>
+                Save card
+              </button>
+              <button type="button" className="btn btn-ghost" onClick={() => setEditing(null)}>
+                Cancel
+              </button>
+            </>
+          )
+        }
+      >
+        <ErrorBanner error={saveError} />
+        {editing === null ? (
+          <Markdown text={shown.data.card.markdown} />
+        ) : (
+          <textarea aria-label="Model card markdown" value={editing} onChange={(e) => setEditing(e.target.value)} rows={20} style={{ width: '100%', fontFamily: 'var(--mono)' }} />
+        )}
+      </Card>
+    </div>
+  )
+}

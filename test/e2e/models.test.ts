@@ -1,0 +1,67 @@
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { Engine } from '../../src-main/engine/engine.js'
+import { tempDir } from '../helpers/workspace.js'
+import { openApp, screenshot, startUi } from './harness.js'
+
+const penguins = path.resolve('node_modules/vega-datasets/data/penguins.json')
+
+/**
+ * A workspace with two versions of `penguins` from real training runs, v1 in
+ * production. Built in process, then closed, so `lathe ui` opens it as a user's would be.
+ */
+async function workspaceWithTwoVersions(): Promise<string> {
+  const dir = tempDir('lathe-e2e-models-')
+  const engine = Engine.open({ workspaceDir: dir, holder: 'e2e setup' })
+  try {
+    await engine.call('data.import', { name: 'penguins', path: penguins })
+    for (const epochs of [5, 20]) {
+      const run = await engine.call('training.start', { dataset: 'penguins@1', target: 'Species', modelFamily: 'linear', params: { epochs, learningRate: 0.05 } })
+      const done = await engine.call('training.runs.wait', { run: run.id })
+      expect(done.status).toBe('finished')
+      await engine.call('registry.versions.register', { runId: run.id, name: 'penguins' })
+    }
+    await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'production' })
+  } finally {
+    await engine.close()
+  }
+  return dir
+}
+
+describe('the Models page', () => {
+  it('promotes a version after showing its gate checks, and the alias moves; rollback moves it back', async () => {
+    const ui = await startUi(await workspaceWithTwoVersions())
+    const page = await openApp(ui)
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click()
+
+    const models = page.getByRole('table', { name: 'Models' })
+    await models.getByText('penguins', { exact: true }).waitFor()
+    const production = page.getByRole('table', { name: 'Aliases' }).locator('tr[data-alias="production"] .alias-version')
+    await production.filter({ hasText: 'v1' }).waitFor()
+
+    // Open v2's page: metrics, lineage and the promote panel.
+    await page.getByRole('table', { name: 'Versions' }).getByRole('row').filter({ hasText: 'v2' }).first().click()
+    const v2 = page.getByRole('region', { name: 'Version 2' })
+    await v2.getByRole('table', { name: 'Version metrics' }).getByText('test.accuracy').waitFor()
+    await v2.getByRole('img', { name: 'Lineage graph' }).getByText('penguins@1', { exact: true }).waitFor()
+    await v2.getByRole('img', { name: 'Lineage graph' }).getByText('penguins.json', { exact: true }).waitFor()
+
+    await v2.getByRole('button', { name: 'Check gate' }).click()
+    const checks = v2.getByRole('list', { name: 'Gate checks' })
+    await checks.getByText('signature compatible with current').waitFor()
+    const checkTexts = await checks.getByRole('listitem').allTextContents()
+    expect(checkTexts.some((t) => t.includes('training data validation passed'))).toBe(true)
+    await screenshot(page, 'models-gate-checks')
+
+    await v2.getByRole('button', { name: 'Promote v2 to production' }).click()
+    await production.filter({ hasText: 'v2' }).waitFor()
+    await page.getByRole('list', { name: 'Alias history' }).getByText('v1 → v2').waitFor()
+    await screenshot(page, 'models-promoted')
+
+    await page.getByRole('button', { name: 'Roll back production' }).click()
+    await production.filter({ hasText: 'v1' }).waitFor()
+    const history = await page.getByRole('list', { name: 'Alias history' }).getByRole('listitem').allTextContents()
+    expect(history[0]).toContain('rollback')
+    expect(history).toHaveLength(3)
+  })
+})
