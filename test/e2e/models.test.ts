@@ -21,6 +21,11 @@ async function workspaceWithTwoVersions(): Promise<string> {
       expect(done.status).toBe('finished')
       await engine.call('registry.versions.register', { runId: run.id, name: 'penguins' })
     }
+    await engine.call('registry.gate.set', {
+      model: 'penguins',
+      alias: 'production',
+      gate: { thresholds: [{ metric: 'test.accuracy', op: '>=', value: 0.5 }] },
+    })
     await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'production' })
   } finally {
     await engine.close()
@@ -42,7 +47,7 @@ describe('the Models page', () => {
     // Open v2's page: metrics, lineage and the promote panel.
     await page.getByRole('table', { name: 'Versions' }).getByRole('row').filter({ hasText: 'v2' }).first().click()
     const v2 = page.getByRole('region', { name: 'Version 2' })
-    await v2.getByRole('table', { name: 'Version metrics' }).getByText('test.accuracy').waitFor()
+    await v2.getByRole('table', { name: 'Version metrics' }).getByRole('row').filter({ hasText: 'accuracy' }).first().waitFor()
     await v2.getByRole('img', { name: 'Lineage graph' }).getByText('penguins@1', { exact: true }).waitFor()
     await v2.getByRole('img', { name: 'Lineage graph' }).getByText('penguins.json', { exact: true }).waitFor()
 
@@ -51,11 +56,14 @@ describe('the Models page', () => {
     await checks.getByText('signature compatible with current').waitFor()
     const checkTexts = await checks.getByRole('listitem').allTextContents()
     expect(checkTexts.some((t) => t.includes('training data validation passed'))).toBe(true)
+    expect(checkTexts.find((t) => t.includes('metric test.accuracy >= 0.5'))).toMatch(/v2 test\.accuracy = (1|0\.\d{4}), required >= 0\.5/)
+    await checks.scrollIntoViewIfNeeded()
     await screenshot(page, 'models-gate-checks')
 
     await v2.getByRole('button', { name: 'Promote v2 to production' }).click()
     await production.filter({ hasText: 'v2' }).waitFor()
     await page.getByRole('list', { name: 'Alias history' }).getByText('v1 → v2').waitFor()
+    await page.getByRole('table', { name: 'Aliases' }).scrollIntoViewIfNeeded()
     await screenshot(page, 'models-promoted')
 
     await page.getByRole('button', { name: 'Roll back production' }).click()

@@ -40,7 +40,7 @@ export function versionLineage(ctx: EngineContext, model: string, selector: stri
   if (row.runId) {
     const run = runForLineage(ctx, row.runId)
     const runNode = `run:${row.runId}`
-    nodes.set(runNode, { id: runNode, kind: 'run', label: `run ${row.runId.slice(0, 8)}`, detail: run ?? { id: row.runId }, present: run !== null })
+    nodes.set(runNode, { id: runNode, kind: 'run', label: row.runId.slice(0, 12), detail: run ?? { id: row.runId }, present: run !== null })
     edges.push({ from: versionNode, to: runNode, label: 'trained by' })
     datasetParent = runNode
   }

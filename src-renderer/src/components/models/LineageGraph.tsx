@@ -10,7 +10,7 @@ const KIND_LABEL: Record<Lineage['nodes'][number]['kind'], string> = {
 }
 const BOX_W = 170
 const BOX_H = 46
-const GAP_X = 50
+const GAP_X = 96
 const GAP_Y = 16
 
 /**

@@ -17,7 +17,7 @@ export function VersionPanel({ model, version, generation, onChanged }: { model:
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
   if (!shown.data) return <p className="muted">Loading v{version}…</p>
   const v = shown.data.version
-  const metrics = Object.entries(v.metrics).sort(([a], [b]) => a.localeCompare(b))
+  const metrics = Object.keys(v.metrics)
 
   const saveCard = async () => {
     try {
@@ -48,22 +48,7 @@ export function VersionPanel({ model, version, generation, onChanged }: { model:
       </Card>
       <Card title="Metrics">
         {metrics.length ? (
-          <table className="data-table" aria-label="Version metrics">
-            <thead>
-              <tr>
-                <th>metric</th>
-                <th className="num">value</th>
-              </tr>
-            </thead>
-            <tbody>
-              {metrics.map(([name, value]) => (
-                <tr key={name}>
-                  <td>{name}</td>
-                  <td className="num">{value.toFixed(4)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <MetricsTable metrics={v.metrics} />
         ) : (
           <p className="muted">No metrics recorded for this version.</p>
         )}
@@ -102,5 +87,47 @@ export function VersionPanel({ model, version, generation, onChanged }: { model:
         )}
       </Card>
     </div>
+  )
+}
+
+/** Metrics pivoted: one row per metric, one column per split (`test.accuracy` -> row accuracy, column test). */
+function MetricsTable({ metrics }: { metrics: Record<string, number> }) {
+  const parts = new Set<string>()
+  const rows = new Map<string, Record<string, number>>()
+  for (const [key, value] of Object.entries(metrics)) {
+    const dot = key.indexOf('.')
+    const part = dot > 0 ? key.slice(0, dot) : 'value'
+    const name = dot > 0 ? key.slice(dot + 1) : key
+    parts.add(part)
+    rows.set(name, { ...rows.get(name), [part]: value })
+  }
+  const columns = [...parts].sort((a, b) => (a === 'test' ? -1 : b === 'test' ? 1 : a.localeCompare(b)))
+  return (
+    <table aria-label="Version metrics" style={{ borderCollapse: 'collapse', minWidth: 360 }}>
+      <thead>
+        <tr>
+          <th style={{ textAlign: 'left', padding: '2px 12px 2px 0' }}>metric</th>
+          {columns.map((c) => (
+            <th key={c} className="num" style={{ padding: '2px 12px' }}>
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {[...rows.entries()]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([name, values]) => (
+            <tr key={name} style={{ borderTop: '1px solid var(--border)' }}>
+              <td style={{ padding: '2px 12px 2px 0' }}>{name}</td>
+              {columns.map((c) => (
+                <td key={c} className="num mono" style={{ padding: '2px 12px' }}>
+                  {values[c] === undefined ? '' : values[c]!.toFixed(4)}
+                </td>
+              ))}
+            </tr>
+          ))}
+      </tbody>
+    </table>
   )
 }
