@@ -2,7 +2,6 @@ import fsp from 'node:fs/promises'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { hashFile } from '../workspace/objects.js'
 import { plainRows } from './duck.js'
 import { checkRules, parquetRelation, summarize, ValidationRule } from './rules.js'
 import { quoteString } from './sql.js'
@@ -39,12 +38,13 @@ export async function commitStagedVersion(
   const validation = summarize(await checkRules(connection, parquetRelation(staged), columns, rows, rules))
 
   onPhase('storing')
-  const objectExisted = ctx.workspace.objects.has(await hashFile(staged))
   const { sha256, bytes } = await ctx.workspace.objects.commit(staged)
   try {
     return insertVersion(ctx.workspace.db, ctx.actor, { ...meta, objectSha256: sha256, bytes, rows, columns, validation })
   } catch (error) {
-    if (!objectExisted && !objectInUse(ctx.workspace.db, sha256)) await fsp.rm(ctx.workspace.objects.pathOf(sha256), { force: true })
+    // Content addressing makes it practically certain that no one else holds these
+    // exact Parquet bytes, so an object no dataset version uses is this import's own.
+    if (!objectInUse(ctx.workspace.db, sha256)) await fsp.rm(ctx.workspace.objects.pathOf(sha256), { force: true })
     throw error
   }
 }

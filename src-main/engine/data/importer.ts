@@ -53,24 +53,29 @@ export async function importDatasetFile(
   const types = checkTypeOverrides(options.types)
 
   progress('hashing', 0)
-  const sourceSha256 = await hashFile(file)
+  // Hashing the source and converting it run side by side: a re-import of the
+  // same bytes is rare, so the conversion is not held up waiting for the hash; when
+  // the hash does find an identical import, the conversion is interrupted.
+  const hashing = hashFile(file)
+  hashing.catch(() => {})
   const optionsKey = optionsKeyOf(format, options, types)
-  const existing = findVersionBySource(ctx.workspace.db, name, sourceSha256, optionsKey)
-  if (existing) {
-    progress('done', 1)
-    return { record: existing, created: false }
-  }
-
   const staged = ctx.workspace.objects.stagingPath('.parquet')
   try {
     const result = await withConnection(ctx, async (connection) => {
       progress('reading', 0.05)
       const reader = await readerSql(connection, file, sourceName, format, options, types)
-      await runWithProgress(
-        connection,
-        `COPY (SELECT * FROM ${reader}) TO ${quoteString(staged)} (FORMAT parquet, COMPRESSION zstd)`,
-        (f) => progress('converting', 0.05 + 0.85 * f),
-      ).catch((error) => {
+      const converting = runWithProgress(connection, `COPY (SELECT * FROM ${reader}) TO ${quoteString(staged)} (FORMAT parquet)`, (f) =>
+        progress('converting', 0.05 + 0.85 * f),
+      )
+      converting.catch(() => {})
+      const sourceSha256 = await hashing
+      const existing = findVersionBySource(ctx.workspace.db, name, sourceSha256, optionsKey)
+      if (existing) {
+        connection.interrupt()
+        await converting.catch(() => {})
+        return { record: existing, created: false }
+      }
+      await converting.catch((error) => {
         throw importError(error, sourceName)
       })
       const meta = {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { DuckDBConnection } from '@duckdb/node-api'
 import type { EngineContext } from '../context.js'
 import { plainRows, withConnection } from './duck.js'
 import { isNumericType, isTemporalType, quoteIdent, quoteString } from './sql.js'
@@ -63,9 +64,14 @@ async function computeProfile(ctx: EngineContext, record: VersionRecord): Promis
   const source = `read_parquet(${quoteString(ctx.workspace.objects.pathOf(record.objectSha256))})`
   const approximate = record.rows > EXACT_DISTINCT_MAX_ROWS
   return withConnection(ctx, async (connection) => {
-    // One scan computes the basic stats of every column; histograms and top values
-    // need the min/max or a GROUP BY per column, so they follow.
-    const selects: string[] = ['count(*) AS "rows"']
+    // One scan computes the basic stats of every column and the duplicate count; a
+    // second computes every numeric histogram (it needs the min and max); top values
+    // take a GROUP BY per categorical column.
+    const allColumns = record.columns.map((c) => quoteIdent(c.name)).join(', ')
+    // Duplicate rows by distinct row hashes: 64-bit hashes make a collision among
+    // even tens of millions of rows vanishingly unlikely, and it is far cheaper than
+    // SELECT DISTINCT * over every column.
+    const selects: string[] = ['count(*) AS "rows"', `count(DISTINCT hash(${allColumns})) AS "distinct_rows"`]
     record.columns.forEach((column, i) => {
       const c = quoteIdent(column.name)
       const kind = kindOf(column.type)
@@ -84,15 +90,11 @@ async function computeProfile(ctx: EngineContext, record: VersionRecord): Promis
     })
     const stats = plainRows(await connection.runAndReadAll(`SELECT ${selects.join(', ')} FROM ${source}`))[0]!
     const rows = Number(stats.rows)
-    const distinctRows = Number(
-      (await connection.runAndReadAll(`SELECT count(*) FROM (SELECT DISTINCT * FROM ${source})`)).getRows()[0]![0],
-    )
-    const columns: ColumnProfile[] = []
-    for (const [i, column] of record.columns.entries()) {
+    const columns: ColumnProfile[] = record.columns.map((column, i) => {
       const kind = kindOf(column.type)
       const count = Number(stats[`count_${i}`])
       const q = stats[`q_${i}`] as Array<number | string | null> | null | undefined
-      const profile: ColumnProfile = {
+      return {
         name: column.name,
         type: column.type,
         kind,
@@ -106,55 +108,62 @@ async function computeProfile(ctx: EngineContext, record: VersionRecord): Promis
         std: kind === 'numeric' ? ((stats[`std_${i}`] as number | null) ?? null) : null,
         quantiles: q ? { p05: q[0] ?? null, p25: q[1] ?? null, p50: q[2] ?? null, p75: q[3] ?? null, p95: q[4] ?? null } : null,
       }
+    })
+    await addHistograms(connection, source, columns)
+    for (const column of columns) {
+      if (column.kind === 'numeric') continue
       const c = quoteIdent(column.name)
-      if (kind === 'numeric') {
-        profile.histogram = await histogram(connection, source, c, profile.min as number | null, profile.max as number | null)
-      } else {
-        const top = plainRows(
-          await connection.runAndReadAll(
-            `SELECT ${c}::VARCHAR AS value, count(*) AS count FROM ${source} WHERE ${c} IS NOT NULL
-             GROUP BY ALL ORDER BY count DESC, value LIMIT ${TOP_VALUES}`,
-          ),
-        )
-        profile.top = top.map((t) => ({ value: t.value as string, count: Number(t.count) }))
-      }
-      columns.push(profile)
+      const top = plainRows(
+        await connection.runAndReadAll(
+          `SELECT ${c}::VARCHAR AS value, count(*) AS count FROM ${source} WHERE ${c} IS NOT NULL
+           GROUP BY ALL ORDER BY count DESC, value LIMIT ${TOP_VALUES}`,
+        ),
+      )
+      column.top = top.map((t) => ({ value: t.value as string, count: Number(t.count) }))
     }
     return {
       dataset: record.name,
       version: record.version,
       rows,
       columnCount: record.columns.length,
-      duplicateRows: rows - distinctRows,
+      duplicateRows: rows - Number(stats.distinct_rows),
       cached: false,
       columns,
     }
   })
 }
 
-async function histogram(
-  connection: import('@duckdb/node-api').DuckDBConnection,
-  source: string,
-  column: string,
-  min: number | null,
-  max: number | null,
-): Promise<Array<{ lower: number; upper: number; count: number }>> {
-  if (min === null || max === null) return []
-  if (min === max) {
-    const n = Number((await connection.runAndReadAll(`SELECT count(${column}) FROM ${source}`)).getRows()[0]![0])
-    return [{ lower: min, upper: max, count: n }]
-  }
-  const width = (max - min) / HISTOGRAM_BINS
-  // The maximum falls in the last bin, not in a bin of its own.
-  const bin = `least(floor((${column}::DOUBLE - ${min}) / ${width})::BIGINT, ${HISTOGRAM_BINS - 1})`
-  const counts = new Map<number, number>()
-  const rows = plainRows(
-    await connection.runAndReadAll(`SELECT ${bin} AS bin, count(*) AS n FROM ${source} WHERE ${column} IS NOT NULL GROUP BY 1`),
-  )
-  for (const r of rows) counts.set(Number(r.bin), Number(r.n))
-  return Array.from({ length: HISTOGRAM_BINS }, (_, b) => ({
-    lower: min + b * width,
-    upper: b === HISTOGRAM_BINS - 1 ? max : min + (b + 1) * width,
-    count: counts.get(b) ?? 0,
-  }))
+/** Equal-width histograms of every numeric column, in one scan. */
+async function addHistograms(connection: DuckDBConnection, source: string, columns: ColumnProfile[]): Promise<void> {
+  const numeric = columns.filter((c) => c.kind === 'numeric' && c.min !== null && c.max !== null)
+  for (const column of columns) if (column.kind === 'numeric') column.histogram = []
+  if (numeric.length === 0) return
+  const selects = numeric.map((column, i) => {
+    const min = column.min as number
+    const max = column.max as number
+    const c = `${quoteIdent(column.name)}::DOUBLE`
+    if (min === max) return `histogram(0) FILTER (WHERE ${c} IS NOT NULL) AS "h_${i}"`
+    const width = (max - min) / HISTOGRAM_BINS
+    // The maximum falls in the last bin, not in a bin of its own.
+    return `histogram(least(floor((${c} - ${min}) / ${width})::INTEGER, ${HISTOGRAM_BINS - 1})) FILTER (WHERE ${c} IS NOT NULL) AS "h_${i}"`
+  })
+  const reader = await connection.runAndReadAll(`SELECT ${selects.join(', ')} FROM ${source}`)
+  const row = reader.getRowObjectsJson()[0]!
+  numeric.forEach((column, i) => {
+    const min = column.min as number
+    const max = column.max as number
+    const counts = new Map<number, number>()
+    const map = row[`h_${i}`] as Array<{ key: number; value: number | string }> | null
+    for (const entry of map ?? []) counts.set(Number(entry.key), Number(entry.value))
+    if (min === max) {
+      column.histogram = [{ lower: min, upper: max, count: counts.get(0) ?? 0 }]
+      return
+    }
+    const width = (max - min) / HISTOGRAM_BINS
+    column.histogram = Array.from({ length: HISTOGRAM_BINS }, (_, b) => ({
+      lower: min + b * width,
+      upper: b === HISTOGRAM_BINS - 1 ? max : min + (b + 1) * width,
+      count: counts.get(b) ?? 0,
+    }))
+  })
 }

@@ -72,7 +72,7 @@ export async function runTransform(ctx: EngineContext, name: string, sql: string
     return await withConnection(ctx, async (connection) => {
       await checkSelectOnly(connection, resolved)
       progress('converting', 0)
-      await runWithProgress(connection, `COPY (${resolved}) TO ${quoteString(staged)} (FORMAT parquet, COMPRESSION zstd)`, (f) =>
+      await runWithProgress(connection, `COPY (${resolved}) TO ${quoteString(staged)} (FORMAT parquet)`, (f) =>
         progress('converting', 0.9 * f),
       ).catch((error) => {
         throw new LatheError('bad_request', `the transform failed in DuckDB: ${firstLine(error)}`, { field: 'sql' })

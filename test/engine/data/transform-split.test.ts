@@ -93,7 +93,7 @@ describe('splits', () => {
     const byClass = (await duck.runAndReadAll(`SELECT weather, count(*) FILTER (__split = 'test') AS t, count(*) AS n FROM (${stratified}) GROUP BY ALL ORDER BY 1`)).getRows()
     for (const [, t, n] of byClass) expect(Number(t)).toBe(Number(n) - Math.floor(0.8 * Number(n)))
     const time = splitSelectSql(SplitSpec.parse({ method: 'time', column: 'date', train: 0.5, validation: 0.25, test: 0.25 }), parquet)
-    const [[maxTrain, minTest]] = (await duck.runAndReadAll(`SELECT max(date) FILTER (__split = 'train')::VARCHAR, min(date) FILTER (__split = 'test')::VARCHAR FROM (${time})`)).getRows()
+    const [maxTrain, minTest] = (await duck.runAndReadAll(`SELECT max(date) FILTER (__split = 'train')::VARCHAR, min(date) FILTER (__split = 'test')::VARCHAR FROM (${time})`)).getRows()[0]!
     expect(String(maxTrain) < String(minTest)).toBe(true)
     duck.closeSync()
   })
