@@ -1,0 +1,190 @@
+import type { EngineContext } from '../context.js'
+import { registerRun } from '../registry/service.js'
+import { promote } from '../registry/promotion.js'
+import { resolveModelVersion } from '../registry/resolve.js'
+import { specOfRun, startRun, waitForRun } from '../training/service.js'
+import { getRun } from '../training/store.js'
+import { appendAudit } from '../workspace/audit.js'
+import { getAlert, setActionOutcome } from './store.js'
+import type { ActionOutcome, Alert, AlertAction } from './types.js'
+
+/**
+ * What an alert does: tell the person (an event the UI and the desktop app show),
+ * call a webhook, or retrain. Webhooks and retraining run in the background so that
+ * neither a slow receiver nor a long training run ever holds up a monitor or serving;
+ * each records its outcome on the alert when it ends.
+ */
+export class AlertActionRunner {
+  private readonly pending = new Set<Promise<void>>()
+  private closed = false
+  private readonly aborter = new AbortController()
+
+  constructor(private readonly ctx: EngineContext) {}
+
+  /** Starts every action of a freshly stored alert; returns the immediate outcomes. */
+  start(alert: Alert, actions: AlertAction[]): ActionOutcome[] {
+    return actions.map((action, index) => {
+      switch (action.type) {
+        case 'notify':
+          this.ctx.events.emit('monitoring.alert', { alert })
+          return { type: 'notify', status: 'done', detail: 'shown in the app' }
+        case 'webhook':
+          this.track(this.deliverWebhook(alert, action.url, action.maxAttempts, index))
+          return { type: 'webhook', status: 'pending', detail: `POST ${action.url}` }
+        case 'retrain':
+          this.track(this.retrain(alert, action.dataset, action.alias, index))
+          return { type: 'retrain', status: 'pending', detail: 'training a new version' }
+      }
+    })
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.pending.delete(tracked))
+    this.pending.add(tracked)
+  }
+
+  /** Resolves once every background action has ended (tests, engine close). */
+  async idle(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending])
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.aborter.abort()
+    await this.idle()
+  }
+
+  private record(alertId: string, index: number, outcome: ActionOutcome): void {
+    if (this.closed && outcome.status === 'pending') return
+    try {
+      const alert = setActionOutcome(this.ctx.workspace.db, alertId, index, outcome)
+      this.ctx.events.emit('monitoring.alert.updated', { alert })
+    } catch (error) {
+      // The workspace closed under a background action: nothing left to record into.
+      if (!this.closed) throw error
+    }
+  }
+
+  private async deliverWebhook(alert: Alert, url: string, maxAttempts: number, index: number): Promise<void> {
+    const body = JSON.stringify({ type: 'lathe.alert', alert })
+    let lastError = ''
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (this.closed) return
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'lathe-monitoring' },
+          body,
+          signal: AbortSignal.any([AbortSignal.timeout(5000), this.aborter.signal]),
+        })
+        await response.arrayBuffer()
+        if (response.ok) {
+          this.record(alert.id, index, { type: 'webhook', status: 'done', detail: `POST ${url}: ${response.status}`, attempts: attempt })
+          return
+        }
+        lastError = `HTTP ${response.status}`
+      } catch (error) {
+        lastError = (error as Error).message
+      }
+      if (attempt < maxAttempts) await this.sleep(backoffMs(attempt))
+    }
+    this.record(alert.id, index, {
+      type: 'webhook',
+      status: 'failed',
+      detail: `POST ${url} failed after ${maxAttempts} attempts: ${lastError}`,
+      attempts: maxAttempts,
+    })
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.aborter.signal.addEventListener('abort', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
+  /**
+   * Continuous training: the production version's run specification on a newer
+   * dataset version, registered as a new version, then promoted only through the gate.
+   */
+  private async retrain(alert: Alert, dataset: string | undefined, alias: string, index: number): Promise<void> {
+    const ctx = this.ctx
+    const db = ctx.workspace.db
+    try {
+      const current = resolveModelVersion(ctx, alert.model, alias)
+      if (!current.runId) {
+        this.record(alert.id, index, { type: 'retrain', status: 'skipped', detail: `v${current.version} was not trained by Lathe: no specification to retrain` })
+        return
+      }
+      const previousRun = getRun(db, current.runId)
+      const target = dataset ?? `${previousRun.dataset.name}@latest`
+      const run = startRun(ctx, specOfRun(previousRun, { dataset: target, registerAs: null }))
+      db.transaction(() =>
+        appendAudit(db, {
+          actor: 'lathe-monitoring',
+          action: 'monitoring.retrain.start',
+          entityType: 'model',
+          entityId: alert.model,
+          after: { runId: run.id, dataset: target, fromVersion: current.version },
+          reason: `alert ${alert.id}: ${alert.message}`,
+        }),
+      )()
+      this.record(alert.id, index, { type: 'retrain', status: 'pending', detail: `run ${run.id} on ${target}`, runId: run.id })
+      const finished = await waitForRun(ctx, run.id)
+      if (finished.status !== 'finished') {
+        this.record(alert.id, index, { type: 'retrain', status: 'failed', detail: `run ${run.id} ${finished.status}: ${finished.error ?? ''}`.trim(), runId: run.id })
+        return
+      }
+      const version = registerRun(ctx, run.id, alert.model)
+      let promoted = false
+      let detail: string
+      try {
+        const result = await promote(ctx, {
+          model: alert.model,
+          version: version.version,
+          alias,
+          reason: `continuous training after alert ${alert.id}`,
+          cause: alert.id,
+        })
+        promoted = true
+        detail = `v${version.version} passed the gate and is now ${alias} (was v${result.previous ?? '-'})`
+      } catch (error) {
+        detail = `v${version.version} registered; the gate kept ${alias} on v${current.version}: ${(error as Error).message}`
+      }
+      db.transaction(() =>
+        appendAudit(db, {
+          actor: 'lathe-monitoring',
+          action: promoted ? 'monitoring.retrain.promoted' : 'monitoring.retrain.refused',
+          entityType: 'model',
+          entityId: alert.model,
+          before: { version: current.version },
+          after: { version: version.version, runId: run.id, alias, promoted },
+          reason: `alert ${alert.id}`,
+        }),
+      )()
+      this.record(alert.id, index, { type: 'retrain', status: 'done', detail, runId: run.id, version: version.version, promoted })
+    } catch (error) {
+      this.record(alert.id, index, { type: 'retrain', status: 'failed', detail: (error as Error).message })
+    }
+  }
+}
+
+/** 0.5 s, 1 s, 2 s, ... capped at 30 s. */
+export function backoffMs(attempt: number): number {
+  return Math.min(30_000, 500 * 2 ** (attempt - 1))
+}
+
+export function actionRunner(ctx: EngineContext): AlertActionRunner {
+  return ctx.singleton('monitoring.actions', () => {
+    const runner = new AlertActionRunner(ctx)
+    ctx.onClose(() => runner.close())
+    return runner
+  })
+}
+
+export function alertById(ctx: EngineContext, id: string): Alert {
+  return getAlert(ctx.workspace.db, id)
+}

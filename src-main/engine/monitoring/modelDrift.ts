@@ -1,0 +1,81 @@
+import { LatheError } from '../api/common/errors.js'
+import type { EngineContext } from '../context.js'
+import { getDatasetVersionById } from '../data/resolve.js'
+import { resolveModelVersion, type ModelVersionRecord } from '../registry/resolve.js'
+import { getRun } from '../training/store.js'
+import { computeDriftReport, type DriftReport, type FeatureOverride } from './drift/report.js'
+import { datasetSource, predictionLogSource, type LogWindow, type TableSource } from './drift/sources.js'
+import { predictionLogTable, tableExists } from './monitorDb.js'
+
+/**
+ * Drift for a registered model: the reference defaults to the training split of the
+ * dataset version the model was trained on; the current side is a window of the
+ * model's logged traffic, or any dataset version (batch data checked before scoring).
+ */
+export interface ModelDriftRequest {
+  model: string
+  /** Alias or version number; production by default. */
+  selector?: string
+  /** `name@version`; the training split of the model's dataset when absent. */
+  reference?: string | null
+  /** `name@version` to compare instead of logged traffic. */
+  currentDataset?: string | null
+  window?: LogWindow
+  features?: FeatureOverride[]
+  driftShareThreshold?: number
+}
+
+export interface ModelDriftReport extends DriftReport {
+  model: string
+  version: number
+}
+
+export function referenceOfModel(ctx: EngineContext, version: ModelVersionRecord): TableSource {
+  if (version.runId) {
+    const run = getRun(ctx.workspace.db, version.runId)
+    return datasetSource(ctx, `${run.dataset.name}@${run.dataset.version}`, { spec: run.split, part: 'train' })
+  }
+  if (version.datasetVersionId) {
+    const dataset = getDatasetVersionById(ctx, version.datasetVersionId)
+    return datasetSource(ctx, `${dataset.name}@${dataset.version}`)
+  }
+  throw new LatheError(
+    'bad_request',
+    `${version.model} v${version.version} was not trained by Lathe, so there is no training data to compare with: give a reference dataset (--reference NAME@VERSION)`,
+    { field: 'reference' },
+  )
+}
+
+export async function modelDrift(ctx: EngineContext, request: ModelDriftRequest): Promise<ModelDriftReport> {
+  const version = resolveModelVersion(ctx, request.model, request.selector ?? 'production')
+  const signature = version.signature
+  const reference = request.reference ? datasetSource(ctx, request.reference) : referenceOfModel(ctx, version)
+  const columns = signature.columns
+  if (!columns) {
+    throw new LatheError('bad_request', `${version.model} v${version.version} has no tabular input columns (an imported ONNX graph): drift needs named feature columns`, {
+      field: 'model',
+    })
+  }
+  const outputKind = signature.task === 'regression' ? 'numeric' : signature.task === 'classification' ? 'categorical' : null
+  const conn = await ctx.workspace.monitor()
+  let current: TableSource
+  let prediction: { reference: string; current: string; kind: 'numeric' | 'categorical' } | null = null
+  if (request.currentDataset) {
+    current = datasetSource(ctx, request.currentDataset)
+  } else {
+    if (!(await tableExists(conn, predictionLogTable))) {
+      throw new LatheError('bad_request', `no traffic has been logged for ${request.model} yet: serve it and send requests, or compare a dataset (--current NAME@VERSION)`, {
+        field: 'current',
+      })
+    }
+    current = predictionLogSource(request.model, request.window ?? { last: 5000 }, columns, outputKind)
+    if (outputKind && signature.target) prediction = { reference: signature.target, current: '__prediction', kind: outputKind }
+  }
+  const features = request.features ?? columns.map((c) => ({ name: c.name, kind: c.kind }))
+  const report = await computeDriftReport(conn, reference, current, {
+    features: features.map((f) => ({ ...f, kind: f.kind ?? columns.find((c) => c.name === f.name)?.kind })),
+    driftShareThreshold: request.driftShareThreshold,
+    prediction,
+  })
+  return { model: version.model, version: version.version, ...report }
+}
