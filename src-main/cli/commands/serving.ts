@@ -1,3 +1,152 @@
-import type { Command } from 'commander'
+import fs from 'node:fs'
+import path from 'node:path'
+import { InvalidArgumentError, type Command } from 'commander'
+import { createHttpClient } from '../../engine/api/common/client.js'
+import type { Contract } from '../../engine/api/contract.js'
+import { startEngineHost, stopOnSignals } from '../../engine/host.js'
+import { findRunningEngine } from '../../engine/workspace/lock.js'
+import { emit } from '../output.js'
+import { common, parsePort, parsePositiveInt } from '../program.js'
+import { withClient, workspaceDirOf, type Client, type CommonOptions } from '../session.js'
 
-export function registerServingCommands(_program: Command): void {}
+interface ModelRef {
+  model: string
+  selector: string
+}
+
+/** `M`, `M@production`, `M@3`: a model and the alias or version to serve. */
+function parseModelRef(value: string, previous: ModelRef[] = []): ModelRef[] {
+  const at = value.lastIndexOf('@')
+  const model = at > 0 ? value.slice(0, at) : value
+  const selector = at > 0 ? value.slice(at + 1) : 'production'
+  if (!model || !selector) throw new InvalidArgumentError(`"${value}" is not M, M@alias or M@version`)
+  return [...previous, { model, selector }]
+}
+
+type ServeOptions = CommonOptions & {
+  port: number
+  host: string
+  token?: string
+  model?: ModelRef[]
+  log: boolean
+  batching: boolean
+  maxBodyMb: number
+}
+
+type StartResult = Contract['serving.start']['output']
+
+async function startServing(client: Client, options: ServeOptions): Promise<StartResult> {
+  let models = options.model ?? []
+  if (models.length === 0) {
+    // No --model: serve every registered model that has a production version.
+    const all = await client.call('registry.models.list', {})
+    models = all.filter((m) => m.aliases.some((a) => a.alias === 'production')).map((m) => ({ model: m.name, selector: 'production' }))
+  }
+  return client.call('serving.start', {
+    port: options.port,
+    host: options.host,
+    token: options.token ?? null,
+    maxBodyBytes: Math.round(options.maxBodyMb * 1024 * 1024),
+    batching: { enabled: options.batching },
+    models: models.map((m, i) => ({ model: m.model, selector: m.selector, logging: options.log, default: i === 0 })),
+  })
+}
+
+function describeStart(status: StartResult, where: string): string {
+  const lines = [`Serving on ${status.url} (${where})`]
+  if (status.token) {
+    lines.push(`  bound to ${status.host}: every request needs "Authorization: Bearer ${status.token}"`)
+  }
+  if (status.deployments.length === 0) {
+    lines.push('  no model is deployed: promote a version to production, or pass --model M[@alias|@version]')
+  }
+  for (const d of status.deployments) {
+    lines.push(`  ${d.model}@${d.selector} -> v${d.version}${d.isDefault ? '  (default for /invocations)' : ''}${d.logging ? '' : '  (logging off)'}`)
+    lines.push(`    POST ${status.url}/v2/models/${d.model}/infer`)
+  }
+  if (status.deployments.length) lines.push(`  POST ${status.url}/invocations   GET ${status.url}/metrics`)
+  return lines.join('\n')
+}
+
+export function registerServingCommands(program: Command): void {
+  common(program.command('serve').description('Serve models on a local endpoint (MLflow /invocations, Open Inference Protocol v2, /metrics)'))
+    .option('--port <port>', 'port for the endpoint', parsePort, 7071)
+    .option('--host <host>', 'address to bind; anything beyond loopback requires a bearer token', '127.0.0.1')
+    .option('--token <token>', 'the bearer token to require (generated when binding beyond loopback)')
+    .option('--model <M[@alias|@version]>', 'a model to serve (repeatable; default: every model with a production version)', parseModelRef)
+    .option('--no-log', 'do not log predictions to monitor.duckdb')
+    .option('--no-batching', 'run every request on its own (no micro-batching)')
+    .option('--max-body-mb <mb>', 'largest request body in MB', (v) => parsePositiveInt(v), 10)
+    .action(async (options: ServeOptions) => {
+      const dir = workspaceDirOf(options)
+      const running = findRunningEngine(dir)
+      if (running) {
+        // One writer per workspace: the engine that holds it runs the server.
+        const client = createHttpClient<Contract>({ baseUrl: running.url, token: running.token })
+        const status = await startServing(client, options)
+        emit(options.json, status, (s) => `${describeStart(s, `started by the running engine, PID ${running.pid}`)}\n  (stop it from the Serving page or with "lathe serve-stop")`)
+        return
+      }
+      const host = await startEngineHost({ workspaceDir: dir, holder: 'lathe serve' })
+      let status: StartResult
+      try {
+        status = await startServing(host.engine.client(), options)
+      } catch (error) {
+        await host.stop()
+        throw error
+      }
+      if (options.json) process.stdout.write(`${JSON.stringify(status)}\n`)
+      else process.stdout.write(`${describeStart(status, `workspace ${host.engine.workspace.dir}`)}\n  (Ctrl-C to stop)\n`)
+      stopOnSignals(host)
+      await new Promise(() => {})
+    })
+
+  common(program.command('serve-stop').description('Stop the endpoint that the running engine serves'))
+    .action(async (options: CommonOptions) => {
+      const status = await withClient(options, 'lathe serve-stop', (client) => client.call('serving.stop', {}))
+      emit(options.json, status, () => 'the serving endpoint is stopped')
+    })
+
+  common(program.command('predict').description('Batch prediction from a CSV or JSON file, through the serving code path'))
+    .argument('<model>', 'M, M@alias or M@version (default alias: production)')
+    .argument('<file>', 'rows to score: .csv, .tsv, .json or .ndjson')
+    .option('-o, --output <file>', 'write the predictions here (.csv or .json); default: CSV on stdout')
+    .option('--probabilities', 'add one probability column per class (classifiers)')
+    .action(async (modelArg: string, file: string, options: CommonOptions & { output?: string; probabilities?: boolean }) => {
+      const ref = parseModelRef(modelArg)[0]!
+      const result = await withClient(options, 'lathe predict', (client) =>
+        client.call('serving.predict', { model: ref.model, selector: ref.selector, file: path.resolve(file) }),
+      )
+      const records = result.inputs.map((input, i) => {
+        const out: Record<string, unknown> = { ...input, prediction: result.predictions[i] }
+        const probabilities = result.probabilities?.[i]
+        if (options.probabilities && probabilities) {
+          // Imported models may not name their classes: columns are then numbered.
+          probabilities.forEach((p, k) => (out[`p_${result.classes?.[k] ?? k}`] = p))
+        }
+        return out
+      })
+      const asJson = options.output ? path.extname(options.output).toLowerCase() === '.json' : options.json
+      const text = asJson ? `${JSON.stringify(records, null, 2)}\n` : toCsv(records)
+      if (options.output) {
+        const target = path.resolve(options.output)
+        const staging = `${target}.${process.pid}.tmp`
+        fs.writeFileSync(staging, text)
+        fs.renameSync(staging, target)
+        process.stderr.write(`${result.rows} predictions from ${result.model} v${result.version} written to ${target}\n`)
+      } else {
+        process.stdout.write(text)
+      }
+    })
+}
+
+function toCsv(records: Array<Record<string, unknown>>): string {
+  if (records.length === 0) return ''
+  const headers = Object.keys(records[0]!)
+  const cell = (v: unknown) => {
+    if (v === null || v === undefined) return ''
+    const s = typeof v === 'object' ? JSON.stringify(v) : String(v)
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+  }
+  return `${[headers.join(','), ...records.map((r) => headers.map((h) => cell(r[h])).join(','))].join('\n')}\n`
+}

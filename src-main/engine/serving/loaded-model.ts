@@ -39,11 +39,16 @@ export class LoadedModel {
     readonly source: ServableVersion,
     readonly session: ort.InferenceSession,
     readonly loadSeconds: number,
-  ) {}
-
-  get signature(): ModelSignature {
-    return this.source.signature
+  ) {
+    this.servedSignature = servingSignature(source.signature)
   }
+
+  /** The signature requests are validated against (see `servingSignature`). */
+  get signature(): ModelSignature {
+    return this.servedSignature
+  }
+
+  private readonly servedSignature: ModelSignature
 
   get key(): string {
     return versionKey(this.source.model, this.source.version)
@@ -142,4 +147,24 @@ function toTypedData(dtype: string, values: unknown[]): unknown {
 /** Numeric element types, for validation: anything else is string or bool. */
 export function isNumericDtype(dtype: string): boolean {
   return !['string', 'bool', 'boolean'].includes(dtype)
+}
+
+/**
+ * An imported model whose every input is one value per row ([N,1] or [N]) is as
+ * tabular as a Lathe-trained one: give it columns named after its inputs, so it
+ * takes records and gets a "try it" form too. Other imported models stay tensor-only.
+ */
+export function servingSignature(signature: ModelSignature): ModelSignature {
+  if (signature.columns || signature.inputs.length === 0) return signature
+  const perRow = signature.inputs.every((i) => i.shape.length === 1 || (i.shape.length === 2 && i.shape[1] === 1))
+  if (!perRow) return signature
+  return {
+    ...signature,
+    columns: signature.inputs.map((i) => ({
+      name: i.name,
+      kind: isNumericDtype(i.dtype) ? ('numeric' as const) : ('categorical' as const),
+      sourceType: i.dtype,
+      nullable: isNumericDtype(i.dtype) && i.dtype.startsWith('float'),
+    })),
+  }
 }

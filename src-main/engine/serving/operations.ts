@@ -188,7 +188,7 @@ export const servingOperations = defineOperations('serving', {
       const records = input.file ? await readPredictionFile(ctx, input.file, served.signature) : input.records!
       const batch = parseMlflowPayload(served.signature.columns ? { dataframe_records: records } : { instances: records }, served.signature)
       const result = await s.predict(served, batch)
-      const classification = served.signature.task === 'classification'
+      const classification = result.predictions[0]?.probabilities !== null && result.predictions[0]?.probabilities !== undefined
       return {
         model: served.model,
         version: served.version,

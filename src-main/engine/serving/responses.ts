@@ -22,24 +22,25 @@ function plain(value: unknown): unknown {
 }
 
 /**
- * What "the prediction" of a row is: the label for Lathe classifiers, the number for
- * regressors, the single output's row for imported models, or an object of all
- * outputs when a model has several.
+ * What "the prediction" of a row is: the label for classifiers (Lathe's `label`, or
+ * `output_label` as skl2onnx names it in imported models), the number for
+ * regressors, the single output's row for other models, or an object of all outputs
+ * when a model has several.
  */
 export function rowPredictions(outputs: BatchOutputs, signature: ModelSignature, rows: number): RowPrediction[] {
   const byName = new Map(outputs.map((o) => [o.name, o]))
-  const label = byName.get('label')
-  const probabilities = byName.get('probabilities')
-  const regression = byName.get('prediction')
+  const label = byName.get('label') ?? byName.get('output_label')
+  const probabilities = label ? (byName.get('probabilities') ?? byName.get('output_probability')) : undefined
+  const regression = signature.task === 'regression' ? byName.get('prediction') : undefined
   const result: RowPrediction[] = new Array(rows)
   for (let r = 0; r < rows; r++) {
     let prediction: unknown
-    if (signature.task === 'classification' && label) prediction = cell(label, r)
-    else if (signature.task === 'regression' && regression) prediction = cell(regression, r)
+    if (label && label.width === 1) prediction = cell(label, r)
+    else if (regression) prediction = cell(regression, r)
     else if (outputs.length === 1) prediction = cell(outputs[0]!, r)
     else prediction = Object.fromEntries(outputs.map((o) => [o.name, cell(o, r)]))
-    const probs = signature.task === 'classification' && probabilities ? (cell(probabilities, r) as number[]) : null
-    result[r] = { prediction, probabilities: Array.isArray(probs) ? probs : probs === null ? null : [probs] }
+    const probs = probabilities ? cell(probabilities, r) : null
+    result[r] = { prediction, probabilities: probs === null ? null : Array.isArray(probs) ? (probs as number[]) : [probs as number] }
   }
   return result
 }
@@ -51,7 +52,7 @@ export function mlflowBody(
   withProbabilities: boolean,
 ): Record<string, unknown> {
   const body: Record<string, unknown> = { predictions: predictions.map((p) => p.prediction) }
-  if (withProbabilities && signature.task === 'classification') {
+  if (withProbabilities && predictions[0]?.probabilities) {
     body.probabilities = predictions.map((p) => p.probabilities)
     body.classes = signature.classes
   }
