@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { defineConfig } from 'electron-vite'
+import { defineConfig, type Plugin } from 'electron-vite'
 import react from '@vitejs/plugin-react'
 
 // Native modules stay external: they are loaded from node_modules at run time and
@@ -15,8 +15,32 @@ const nativeExternals = [
   '@tensorflow/tfjs-backend-wasm',
 ]
 
+/**
+ * electron-vite adds `const require = createRequire(import.meta.url)` to every ESM
+ * chunk that mentions `require(` after Rolldown has named the chunk's bindings, so a
+ * module that declares its own top-level `require` the same way (engine code that
+ * loads optional packages) ends up declared twice in one chunk: a SyntaxError when
+ * the chunk loads. The two are the same function (createRequire of the same chunk
+ * URL), so the module's copy is dropped.
+ */
+const shimRequire = 'const require = __shims_module__.createRequire(import.meta.url);'
+const ownRequire = /^(?:var|let|const) require = createRequire\(import\.meta\.url\);\n/gm
+function dedupeRequireShim(): Plugin {
+  return {
+    name: 'lathe:dedupe-require-shim',
+    apply: 'build',
+    enforce: 'post',
+    renderChunk(code) {
+      if (!code.includes(shimRequire) || !ownRequire.test(code)) return null
+      ownRequire.lastIndex = 0
+      return { code: code.replace(ownRequire, ''), map: null }
+    },
+  }
+}
+
 export default defineConfig({
   main: {
+    plugins: [dedupeRequireShim()],
     build: {
       outDir: 'out/main',
       externalizeDeps: true,
