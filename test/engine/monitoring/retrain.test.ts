@@ -1,0 +1,82 @@
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { Engine } from '../../../src-main/engine/engine.js'
+import { actionRunner } from '../../../src-main/engine/monitoring/actions.js'
+import { literal } from '../../../src-main/engine/monitoring/monitorDb.js'
+import { resolveModelVersion } from '../../../src-main/engine/registry/resolve.js'
+import { listAudit } from '../../../src-main/engine/workspace/audit.js'
+import { openTestEngine, tempDir } from '../../helpers/workspace.js'
+import { replayWeatherDays, trainWeatherModel, weatherCsv } from './engineHelpers.js'
+
+/**
+ * A newer dataset version for continuous training: the original days plus the
+ * warmer 2015 the traffic showed, as a second version of the same dataset.
+ */
+async function importNewerWeather(engine: Engine): Promise<void> {
+  const file = path.join(tempDir(), 'seattle-weather-plus.csv')
+  const conn = await engine.workspace.monitor()
+  await conn.run(
+    `COPY (SELECT * FROM read_csv(${literal(weatherCsv)})
+           UNION ALL SELECT date + INTERVAL 4 YEAR, precipitation, temp_max + 12, temp_min + 12, wind, weather
+           FROM read_csv(${literal(weatherCsv)}) WHERE year(date) = 2015) TO ${literal(file)} (HEADER)`,
+  )
+  await engine.call('data.import', { name: 'weather', path: file })
+}
+
+async function driftAlertWithRetrain(engine: Engine) {
+  await engine.call('monitoring.monitors.add', { name: 'weather', model: 'weather', spec: { window: { last: 365 } } })
+  await engine.call('monitoring.rules.add', {
+    monitor: 'weather',
+    name: 'temperature drift',
+    metric: 'feature.temp_max.drifted',
+    op: '>=',
+    threshold: 1,
+    actions: [{ type: 'retrain', dataset: 'weather@2' }],
+  })
+  await replayWeatherDays(engine, { year: 2015, shiftTemp: 12, prefix: 'hot', limit: 365 })
+  const run = await engine.call('monitoring.monitors.run', { monitor: 'weather' })
+  expect(run.alerts).toHaveLength(1)
+  await actionRunner(engine.context).idle()
+  const [alert] = await engine.call('monitoring.alerts.list', { model: 'weather' })
+  return alert!
+}
+
+describe('continuous training from an alert', () => {
+  it('retrains on the newer dataset version and promotes the new version when it passes the gate', async () => {
+    const engine = openTestEngine()
+    const { runId: firstRun } = await trainWeatherModel(engine)
+    await importNewerWeather(engine)
+    await engine.call('registry.gate.set', { model: 'weather', alias: 'production', gate: { thresholds: [{ metric: 'test.accuracy', op: '>=', value: 0.3 }] } })
+
+    const alert = await driftAlertWithRetrain(engine)
+    const outcome = alert.actions[0]!
+    expect(outcome).toMatchObject({ type: 'retrain', status: 'done', promoted: true, version: 2 })
+    expect(outcome.runId).not.toBe(firstRun)
+
+    const production = resolveModelVersion(engine.context, 'weather', 'production')
+    expect(production.version).toBe(2)
+    // Same specification, newer data.
+    const { run: newRun } = await engine.call('training.runs.show', { run: outcome.runId! })
+    expect(newRun.dataset).toMatchObject({ name: 'weather', version: 2 })
+    expect(newRun.features.map((f) => f.name)).toEqual(['precipitation', 'temp_max', 'temp_min', 'wind'])
+    // The audit log ties the move to the alert that caused it.
+    const audit = listAudit(engine.workspace.db).filter((a) => JSON.stringify(a).includes(alert.id))
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['monitoring.retrain.start', 'monitoring.retrain.promoted']))
+    expect(audit.length).toBeGreaterThanOrEqual(3)
+  })
+
+  it('keeps production where it is when the retrained version fails the gate', async () => {
+    const engine = openTestEngine()
+    await trainWeatherModel(engine)
+    await importNewerWeather(engine)
+    await engine.call('registry.gate.set', { model: 'weather', alias: 'production', gate: { thresholds: [{ metric: 'test.accuracy', op: '>=', value: 0.999 }] } })
+
+    const alert = await driftAlertWithRetrain(engine)
+    expect(alert.actions[0]).toMatchObject({ type: 'retrain', status: 'done', promoted: false, version: 2 })
+    expect(alert.actions[0]!.detail).toContain('gate kept production on v1')
+    expect(resolveModelVersion(engine.context, 'weather', 'production').version).toBe(1)
+    const refused = listAudit(engine.workspace.db).filter((a) => a.action === 'monitoring.retrain.refused')
+    expect(refused).toHaveLength(1)
+    expect(refused[0]!.reason).toContain(alert.id)
+  })
+})
