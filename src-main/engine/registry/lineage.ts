@@ -8,7 +8,7 @@ import { runForLineage } from './upstream.js'
 
 export const LineageNode = z.object({
   id: z.string(),
-  kind: z.enum(['model_version', 'run', 'dataset_version', 'source']),
+  kind: z.enum(['model_version', 'run', 'dataset_version', 'transform', 'source']),
   label: z.string(),
   detail: z.record(z.string(), z.unknown()),
   /** False for what the version names but this workspace does not hold (e.g. after a package import). */
@@ -21,7 +21,7 @@ type Node = z.infer<typeof LineageNode>
 
 /**
  * Upstream lineage of a model version, as a small graph: version -> run -> dataset
- * version -> (transforms ->) parent versions -> source files. Edges point from a
+ * version -> (SQL transform ->) parent versions -> source files. Edges point from a
  * thing to what it was made from.
  */
 export function versionLineage(ctx: EngineContext, model: string, selector: string): Lineage {
@@ -87,9 +87,15 @@ function addDatasetVersion(
     }
     edges.push({ from: id, to: sourceId, label: 'imported from' })
   }
-  for (const parent of record.parents) {
-    addDatasetVersion(ctx, parent, parent, id, record.origin === 'transform' ? 'transformed from' : 'derived from', nodes, edges)
+  let parentsFrom = id
+  if (record.origin === 'transform') {
+    const sql = (record.options as { sql?: string } | null)?.sql ?? ''
+    const transformId = `transform:${versionId}`
+    nodes.set(transformId, { id: transformId, kind: 'transform', label: 'SQL transform', detail: { sql, sha256: record.sourceSha256 }, present: true })
+    edges.push({ from: id, to: transformId, label: 'made by' })
+    parentsFrom = transformId
   }
+  for (const parent of record.parents) addDatasetVersion(ctx, parent, parent, parentsFrom, 'reads', nodes, edges)
 }
 
 export const TrainedOnEntry = z.object({

@@ -65,6 +65,11 @@ export async function promote(ctx: EngineContext, request: PromoteRequest): Prom
   const { model, row: candidate } = findVersion(ctx, request.model, String(request.version))
   const currentAlias = getAlias(db, model.id, request.alias)
   const current = currentAlias ? getVersionById(db, currentAlias.versionId) : null
+  if (current?.versionId === candidate.versionId) {
+    // Nothing moves, so nothing is recorded: a repeated promote must not add a step that rollback would then undo.
+    const gate: GateResult = { passed: true, checks: [{ name: 'already there', passed: true, detail: `${request.alias} already holds v${candidate.version}` }] }
+    return { model: model.name, alias: request.alias, version: candidate.version, previous: candidate.version, gate, forced: false }
+  }
   const gate = await runGate(ctx, candidate, current, gateFor(ctx, request.model, request.alias))
   const forced = !gate.passed && request.force === true
   if (!gate.passed && !forced) {

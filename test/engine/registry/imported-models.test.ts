@@ -108,6 +108,8 @@ describe('aliases, gates on recorded metrics, force and rollback', () => {
 
     await engine.call('registry.promote', { model: 'iris', version: 3, alias: 'production' })
     expect(resolveModelVersion(engine.context, 'iris', 'production').version).toBe(3)
+    // Promoting what the alias already holds moves nothing and records nothing.
+    expect(await engine.call('registry.promote', { model: 'iris', version: 3, alias: 'production' })).toMatchObject({ version: 3, previous: 3 })
 
     // Rollback walks back through the history: 3 -> 2 -> 1, then there is nothing earlier.
     expect(await engine.call('registry.rollback', { model: 'iris', alias: 'production' })).toMatchObject({ version: 2, previous: 3 })

@@ -84,28 +84,44 @@ describe('model versions from real training runs', () => {
     expect(resolveModelVersion(engine.context, 'penguins')).toMatchObject({ version: 1, runId: goodRun.id, datasetVersionId: goodRun.dataset.versionId })
   })
 
-  it('draws lineage from a version to its run, dataset version and source file, and back from the data', async () => {
+  it('draws lineage from a version to its run, transform, dataset versions and source file, and back from the data', async () => {
     const engine = openTestEngine()
     await engine.call('registry.models.list', {})
-    const { goodRun, weakRun } = await trainTwo(engine)
-    await engine.call('registry.versions.register', { runId: weakRun.id, name: 'penguins-weak' })
+    await engine.call('data.import', { name: 'penguins', path: penguins })
+    const sql = 'SELECT * FROM penguins@1 WHERE "Sex" IS NOT NULL'
+    await engine.call('data.transform', { name: 'penguins-sexed', sql })
+    const started = await engine.call('training.start', {
+      dataset: 'penguins-sexed@1',
+      target: 'Species',
+      modelFamily: 'linear',
+      params: { epochs: 3 },
+      registerAs: 'penguins',
+    })
+    const run = await engine.call('training.runs.wait', { run: started.id })
+    expect(run.status).toBe('finished')
 
     const lineage = await engine.call('registry.lineage', { model: 'penguins', version: '1' })
+    const label = new Map(lineage.nodes.map((n) => [n.id, n.label]))
+    expect(lineage.edges.map((e) => `${label.get(e.from)} -${e.label}-> ${label.get(e.to)}`)).toEqual([
+      `penguins v1 -trained by-> ${run.id.slice(0, 12)}`,
+      `${run.id.slice(0, 12)} -trained on-> penguins-sexed@1`,
+      'penguins-sexed@1 -made by-> SQL transform',
+      'SQL transform -reads-> penguins@1',
+      'penguins@1 -imported from-> penguins.json',
+    ])
     const byKind = Object.fromEntries(lineage.nodes.map((n) => [n.kind, n]))
-    expect(byKind.model_version!.label).toBe('penguins v1')
-    expect(byKind.run!.detail).toMatchObject({ id: goodRun.id, status: 'finished', modelFamily: 'linear' })
-    expect(byKind.dataset_version!).toMatchObject({ label: 'penguins@1', present: true })
-    expect(byKind.source!).toMatchObject({ label: 'penguins.json', present: true })
+    expect(byKind.run!.detail).toMatchObject({ id: run.id, status: 'finished', modelFamily: 'linear' })
+    expect(byKind.transform!.detail).toMatchObject({ sql })
     expect(byKind.source!.detail.sha256).toMatch(/^[0-9a-f]{64}$/)
-    expect(lineage.edges.map((e) => e.label)).toEqual(['trained by', 'trained on', 'imported from'])
+    expect(lineage.nodes.every((n) => n.present)).toBe(true)
 
-    const trainedOn = await engine.call('registry.lineage.trainedOn', { dataset: 'penguins@1' })
-    expect(trainedOn.map((t) => [t.model, t.version, t.runId, t.direct]).sort()).toEqual(
-      [
-        ['penguins', 1, goodRun.id, true],
-        ['penguins-weak', 1, weakRun.id, true],
-      ].sort(),
-    )
+    // Back from the data: trained on the derived version directly, on the imported one through the transform.
+    const onDerived = await engine.call('registry.lineage.trainedOn', { dataset: 'penguins-sexed@1' })
+    expect(onDerived).toEqual([{ model: 'penguins', version: 1, versionId: expect.any(String), runId: run.id, dataset: 'penguins-sexed@1', direct: true }])
+    const onSource = await engine.call('registry.lineage.trainedOn', { dataset: 'penguins@1' })
+    expect(onSource).toMatchObject([{ model: 'penguins', version: 1, dataset: 'penguins-sexed@1', direct: false }])
+    await engine.call('data.import', { name: 'weather', path: path.resolve('node_modules/vega-datasets/data/seattle-weather.csv') })
+    expect(await engine.call('registry.lineage.trainedOn', { dataset: 'weather' })).toEqual([])
   })
 
   it('refuses a version whose training data failed validation, unless forced', async () => {

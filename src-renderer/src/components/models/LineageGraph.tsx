@@ -6,6 +6,7 @@ const KIND_LABEL: Record<Lineage['nodes'][number]['kind'], string> = {
   model_version: 'model version',
   run: 'training run',
   dataset_version: 'dataset version',
+  transform: 'transform',
   source: 'source file',
 }
 const BOX_W = 170
