@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { appVersion } from '../engine/system/versions.js'
 import { registerDataCommands } from './commands/data.js'
+import { registerDemoCommands } from './commands/demo.js'
 import { registerMonitoringCommands } from './commands/monitoring.js'
 import { registerRegistryCommands } from './commands/registry.js'
 import { registerServingCommands } from './commands/serving.js'
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerRegistryCommands(program)
   registerServingCommands(program)
   registerMonitoringCommands(program)
+  registerDemoCommands(program)
   // Subcommands inherit exitOverride so usage errors reach the handler below.
   const applyOverride = (cmd: Command) => {
     cmd.exitOverride()
