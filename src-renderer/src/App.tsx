@@ -1,5 +1,5 @@
 import { useEffect, type ComponentType } from 'react'
-import { ToastHost } from './components/common/index.js'
+import { ErrorBoundary, ToastHost } from './components/common/index.js'
 import DatasetsPage from './pages/Datasets.js'
 import ModelsPage from './pages/Models.js'
 import MonitoringPage from './pages/Monitoring.js'
@@ -67,7 +67,9 @@ export function App() {
         </ul>
       </nav>
       <main className="content" id="main-content" tabIndex={-1}>
-        <Page key={page} />
+        <ErrorBoundary key={page}>
+          <Page />
+        </ErrorBoundary>
       </main>
       <StatusBar />
       <ToastHost />

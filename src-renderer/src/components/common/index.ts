@@ -3,6 +3,7 @@
  *   Card, Facts           titled panel; label/value list
  *   DataTable, Column     sortable, keyboard-navigable, virtualized past 200 rows
  *   EmptyState            "nothing here yet, and what to do"
+ *   ErrorBoundary         a page's render error shown in the page (App wraps every page)
  *   ErrorBanner           inline LatheError message (+ field/line), optional Retry
  *   ToastHost, notify, notifyError   app-wide toasts (ToastHost is mounted by App)
  *   ProgressBar           0..1 or indeterminate
@@ -13,6 +14,7 @@
 export { Card, Facts } from './Card.js'
 export { DataTable, formatCell, type Column, type DataTableProps } from './DataTable.js'
 export { EmptyState } from './EmptyState.js'
+export { ErrorBoundary } from './ErrorBoundary.js'
 export { describeError } from './errors.js'
 export { ProgressBar } from './ProgressBar.js'
 export { ErrorBanner, ToastHost } from './Toast.js'

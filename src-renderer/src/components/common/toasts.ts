@@ -33,9 +33,9 @@ export const useToasts = create<ToastState>((set) => ({
 }))
 
 /** Say something short; info and success toasts leave by themselves, errors stay until dismissed. */
-export function notify(title: string, options: { kind?: ToastKind; detail?: string } = {}): void {
-  const kind = options.kind ?? 'info'
-  const id = useToasts.getState().push({ kind, title, detail: options.detail })
+export function notify(title: string, options: ToastKind | { kind?: ToastKind; detail?: string } = {}): void {
+  const { kind = 'info', detail } = typeof options === 'string' ? { kind: options } : options
+  const id = useToasts.getState().push({ kind, title, detail })
   if (kind !== 'error') setTimeout(() => useToasts.getState().dismiss(id), 5000)
 }
 
