@@ -1,0 +1,33 @@
+import type { Output } from '../../api.js'
+import { EmptyState } from '../common/index.js'
+
+type Validation = Output<'data.show'>['version']['validation']
+
+export function statusBadge(status: 'passed' | 'failed' | 'none') {
+  const cls = status === 'passed' ? 'badge badge-ok' : status === 'failed' ? 'badge badge-bad' : 'badge'
+  return <span className={cls}>{status === 'none' ? 'no rules' : status}</span>
+}
+
+/** Each rule's outcome and, for a failing one, example rows (`__row` is the row number). */
+export function ValidationView({ validation, ruleCount }: { validation: Validation; ruleCount: number }) {
+  if (validation.results.length === 0) {
+    return (
+      <EmptyState title={ruleCount ? 'Not checked against the current rules yet' : 'This dataset has no validation rules'}>
+        Rules are set with <code>data.rules.set</code> and checked at every import; <code>lathe data validate NAME --rules rules.json</code> sets and checks them.
+      </EmptyState>
+    )
+  }
+  return (
+    <ul aria-label="Validation results" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
+      {validation.results.map((result, i) => (
+        <li key={i} className="rule-result">
+          {result.passed ? <span className="badge badge-ok">ok</span> : <span className="badge badge-bad">failed</span>}
+          <div>
+            <div>{result.message}</div>
+            {result.examples.length > 0 && <pre className="mono">{result.examples.map((row) => JSON.stringify(row)).join('\n')}</pre>}
+          </div>
+        </li>
+      ))}
+    </ul>
+  )
+}
