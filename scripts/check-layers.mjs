@@ -3,7 +3,8 @@
 // VS Code's code-layering lint rule does): a wrong import fails `npm run lint` with
 // file:line instead of surfacing as a crash in one process only.
 //
-//   src-main/engine/**          never imports electron (it runs in plain Node too)
+//   src-main/engine/**          never imports electron nor src-main/electron (it runs in plain Node too)
+//   src-main/cli/**             the same: the CLI is a plain Node program
 //   src-main/engine/api/common  no Node builtins, nothing outside itself (the renderer imports it)
 //   src-renderer/**             from src-main only api/common/* or `import type`; no electron
 //   src-preload/**              from src-main only `import type`
@@ -106,6 +107,8 @@ export function checkLayers(rootDir) {
     engine: path.join(rootDir, 'src-main', 'engine'),
     common: path.join(rootDir, 'src-main', 'engine', 'api', 'common'),
     main: path.join(rootDir, 'src-main'),
+    cli: path.join(rootDir, 'src-main', 'cli'),
+    electronMain: path.join(rootDir, 'src-main', 'electron'),
     renderer: path.join(rootDir, 'src-renderer'),
     preload: path.join(rootDir, 'src-preload'),
   }
@@ -120,13 +123,19 @@ export function checkLayers(rootDir) {
     }
   }
 
-  check(dirs.engine, (imp, _target, file) => {
+  check(dirs.engine, (imp, target, file) => {
     if (isElectron(imp.specifier)) return `the engine must not import "${imp.specifier}": it runs in plain Node (lathe ui, the CLI, tests)`
+    if (target && inside(target, dirs.electronMain)) return `the engine must not import from src-main/electron: "${imp.specifier}"`
     if (inside(file, dirs.common)) {
       if (builtins.has(imp.specifier)) return `api/common must not import the Node builtin "${imp.specifier}": the renderer imports it`
       const target = imp.specifier.startsWith('.') ? path.resolve(path.dirname(file), imp.specifier) : null
       if (target && !inside(target, dirs.common)) return `api/common must not import "${imp.specifier}" from outside api/common`
     }
+    return null
+  })
+  check(dirs.cli, (imp, target) => {
+    if (isElectron(imp.specifier)) return `the CLI must not import "${imp.specifier}": it runs in plain Node`
+    if (target && inside(target, dirs.electronMain)) return `the CLI must not import from src-main/electron: "${imp.specifier}"`
     return null
   })
   check(dirs.renderer, (imp, target) => {
