@@ -1,4 +1,6 @@
+import fs from 'node:fs'
 import http from 'node:http'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createHttpClient } from '../../../src-main/engine/api/common/client.js'
 import { LatheError } from '../../../src-main/engine/api/common/errors.js'
@@ -151,6 +153,26 @@ describe('the engine API over HTTP', () => {
     const event = JSON.parse(frames[0]!.slice(6))
     expect(event).toMatchObject({ topic: 'system.log', payload: { level: 'info', message: 'hello over SSE' } })
     expect(event.seq).toBeGreaterThan(0)
+  })
+
+  it('answers 500 "internal error, see log at PATH" to a failure that is not the caller\'s, with the stack in the log only', async () => {
+    const host = await startHost()
+    // An object-store entry that points nowhere: workspace.info's stat of it fails unexpectedly.
+    const broken = path.join(host.engine.workspace.objects.root, 'sha256', '00', 'f'.repeat(62))
+    fs.mkdirSync(path.dirname(broken), { recursive: true })
+    fs.symlinkSync(path.join(host.engine.workspace.dir, 'nowhere'), broken)
+
+    const response = await rawRequest(host.api.url, {
+      path: '/api/v1/workspace.info',
+      headers: { ...json, ...bearer(host.api.token) },
+      body: '{}',
+    })
+    expect(response.status).toBe(500)
+    expect(response.body.error.message).toBe(`internal error, see log at ${host.engine.log.file}`)
+    expect(JSON.stringify(response.body)).not.toContain('ENOENT')
+    const log = fs.readFileSync(host.engine.log.file, 'utf8')
+    expect(log).toContain('ENOENT')
+    expect(log).toMatch(/\n\s+at /) // the stack
   })
 
   it('refuses the event stream without the token', async () => {
