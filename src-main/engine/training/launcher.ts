@@ -14,10 +14,10 @@ import { fileURLToPath } from 'node:url'
  */
 export function forkTrainingWorker(env: NodeJS.ProcessEnv = {}): ChildProcess {
   const here = path.dirname(fileURLToPath(import.meta.url))
-  const built = path.join(here, 'training-worker.js')
-  const fromSource = path.join(here, 'worker.ts')
-  const useBuilt = fs.existsSync(built)
-  const script = useBuilt ? built : fromSource
+  // The bundler may put this module in out/main/ or in out/main/chunks/.
+  const built = [path.join(here, 'training-worker.js'), path.join(here, '..', 'training-worker.js')].find((f) => fs.existsSync(f))
+  const useBuilt = built !== undefined
+  const script = built ?? path.join(here, 'worker.ts')
   const inElectron = Boolean(process.versions.electron)
   // Extra Node flags for the worker only, e.g. a heap cap (--max-old-space-size=N).
   const extra = (process.env.LATHE_TRAINING_WORKER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)

@@ -1,0 +1,89 @@
+import { useState } from 'react'
+import { api } from '../../api.js'
+import { Card, ErrorBanner, Facts, notify } from '../common/index.js'
+import { ConfusionMatrix } from './ConfusionMatrix.js'
+import { formatMetric, statusBadge, type RunRecord } from './format.js'
+import { RunCurves } from './RunCurves.js'
+import { useLiveSeries } from './useLiveSeries.js'
+
+/** One run: live curves while it trains, then its metrics and confusion matrix. */
+export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () => void }) {
+  const series = useLiveSeries(run.id)
+  const [error, setError] = useState<unknown>(null)
+  const active = run.status === 'queued' || run.status === 'running'
+  const lastEpoch = series.loss?.at(-1)?.step ?? 0
+  const valNames = Object.keys(series).filter((n) => n.startsWith('val_') && n !== 'val_loss')
+
+  const cancel = async () => {
+    try {
+      await api.call('training.runs.cancel', { run: run.id })
+      notify(`Run ${run.id} cancelled`)
+      onChanged()
+    } catch (failure) {
+      setError(failure)
+    }
+  }
+
+  const metricNames = run.metrics ? [...new Set([...Object.keys(run.metrics.validation), ...Object.keys(run.metrics.test)])] : []
+  return (
+    <Card
+      title={
+        <>
+          Run <span className="mono">{run.id}</span> <span className={statusBadge(run.status)}>{run.status}</span>
+        </>
+      }
+      actions={
+        active ? (
+          <button className="btn" onClick={cancel}>
+            Cancel run
+          </button>
+        ) : null
+      }
+    >
+      <ErrorBanner error={error} />
+      {run.error && <p className="badge badge-bad" role="alert">{run.error}</p>}
+      <p aria-live="polite">
+        {active ? `Training: epoch ${lastEpoch}/${run.params.epochs}` : `Epochs run: ${run.epochsRun}`}
+      </p>
+      <div className="run-charts" style={{ display: 'flex', flexWrap: 'wrap', gap: 16 }}>
+        <RunCurves title="Loss" series={series} names={['loss', 'val_loss']} />
+        <RunCurves title="Validation metrics" series={series} names={valNames} />
+      </div>
+      <Facts
+        items={[
+          ['Dataset', `${run.dataset.name}@${run.dataset.version}`],
+          ['Task', `${run.task} of ${run.target}`],
+          ['Features', run.features.map((f) => f.name).join(', ')],
+          ['Model', `${run.modelFamily} ${JSON.stringify(run.params.hidden)} ${run.params.activation}, dropout ${run.params.dropout}`],
+          ['Optimizer', `${run.params.optimizer}, lr ${run.params.learningRate}, batch ${run.params.batchSize}`],
+          ['Seed', run.seed],
+          ['Backend', run.backend ? `${run.backend.name} (${run.backend.device ?? ''})` : run.requestedBackend],
+          ['Model object', run.model ? <span className="mono">{run.model.onnxSha256.slice(0, 16)}…</span> : '—'],
+        ]}
+      />
+      {run.metrics && (
+        <table className="metrics-table" aria-label="Metrics">
+          <thead>
+            <tr>
+              <th>Metric</th>
+              <th>Validation</th>
+              <th>Test</th>
+            </tr>
+          </thead>
+          <tbody>
+            {metricNames.map((m) => (
+              <tr key={m}>
+                <td>{m}</td>
+                <td>{formatMetric(run.metrics!.validation[m])}</td>
+                <td>{formatMetric(run.metrics!.test[m])}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {run.metrics?.confusion && (
+        <ConfusionMatrix labels={run.metrics.confusion.labels} matrix={run.metrics.confusion.test} caption="Confusion matrix (test split)" />
+      )}
+    </Card>
+  )
+}

@@ -1,0 +1,18 @@
+import type { Output } from '../../api.js'
+
+export type RunRecord = Output<'training.runs.show'>['run']
+export type MetricSeries = Output<'training.runs.show'>['series']
+
+export function formatMetric(value: number | undefined | null): string {
+  if (value === undefined || value === null || !Number.isFinite(value)) return ''
+  return Number.isInteger(value) ? String(value) : value.toPrecision(4)
+}
+
+/** The headline metric of a run's task. */
+export function headlineMetric(run: RunRecord): 'accuracy' | 'rmse' {
+  return run.task === 'classification' ? 'accuracy' : 'rmse'
+}
+
+export function statusBadge(status: RunRecord['status']): string {
+  return status === 'finished' ? 'badge badge-ok' : status === 'failed' ? 'badge badge-bad' : status === 'cancelled' ? 'badge' : 'badge badge-warn'
+}
