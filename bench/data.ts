@@ -68,12 +68,26 @@ export async function run(): Promise<void> {
     const profile = await seconds(() => engine.call('data.profile', { dataset: 'flights' }))
     await engine.close()
 
+    // Preview: the first page of a 10-million-row version (imported from Parquet written by DuckDB).
+    const big = path.join(dir, 'ten-million.parquet')
+    {
+      const duck = await (await DuckDBInstance.create(':memory:')).connect()
+      await duck.run(`COPY (SELECT range AS id, range % 97 AS bucket, md5(range::VARCHAR) AS label FROM range(10000000)) TO '${big}' (FORMAT parquet)`)
+      duck.closeSync()
+    }
+    const previewEngine = Engine.open({ workspaceDir: path.join(dir, 'ws-preview'), holder: 'bench' })
+    await previewEngine.call('data.import', { name: 'big', path: big })
+    const firstPage = await seconds(() => previewEngine.call('data.preview', { dataset: 'big', limit: 100 }))
+    const deepPage = await seconds(() => previewEngine.call('data.preview', { dataset: 'big', offset: 9_000_000, limit: 100 }))
+    await previewEngine.close()
+
     const lines = [
       `rows imported: ${rows}; progress events per import: ${Math.round(progressEvents / rounds)}`,
       `import  Lathe ${median(lathe).toFixed(2)} s | DuckDB CREATE TABLE AS read_csv ${median(raw).toFixed(2)} s | pandas read_csv ${pandas.read_seconds.toFixed(2)} s  (median of ${rounds})`,
       `        Lathe / DuckDB = ${(median(lathe) / median(raw)).toFixed(2)}x (target <= 1.3x)   Lathe / pandas = ${(median(lathe) / pandas.read_seconds).toFixed(2)}x`,
       `profile Lathe ${profile.seconds.toFixed(2)} s (all columns: quantiles, histograms, top values, duplicates) | pandas describe+isna+nunique ${pandas.profile_seconds.toFixed(2)} s`,
       `        Lathe / pandas = ${(profile.seconds / pandas.profile_seconds).toFixed(2)}x (target < 1)`,
+      `preview of a 10,000,000-row version: first page ${(firstPage.seconds * 1000).toFixed(0)} ms, page at row 9,000,000 ${(deepPage.seconds * 1000).toFixed(0)} ms`,
     ]
     process.stdout.write(`${lines.join('\n')}\n`)
   } finally {

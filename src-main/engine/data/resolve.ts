@@ -64,3 +64,19 @@ export function getDatasetVersionById(ctx: EngineContext, versionId: string): Re
   if (!record) throw new LatheError('not_found', `no dataset version with id ${versionId}`, { field: 'versionId' })
   return toResolved(ctx, record)
 }
+
+/**
+ * For training and other consumers that must not learn from data that broke its
+ * dataset's rules: a version whose validation failed is refused unless the caller
+ * passes an explicit override (e.g. `--allow-invalid`), which it should record.
+ */
+export function requireValidDatasetVersion(version: ResolvedDatasetVersion, allowInvalid = false): ResolvedDatasetVersion {
+  if (version.validation.status === 'failed' && !allowInvalid) {
+    throw new LatheError(
+      'conflict',
+      `${version.name}@${version.version} failed validation (see lathe data validate ${version.name}@${version.version}); fix the data or pass an explicit override to use it anyway`,
+      { field: 'dataset' },
+    )
+  }
+  return version
+}

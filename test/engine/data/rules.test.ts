@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { checkRulesOnRows } from '../../../src-main/engine/data/rules.js'
-import { resolveDatasetVersion } from '../../../src-main/engine/data/resolve.js'
+import { requireValidDatasetVersion, resolveDatasetVersion } from '../../../src-main/engine/data/resolve.js'
 import { openTestEngine, tempDir } from '../../helpers/workspace.js'
 
 const vega = path.resolve('node_modules/vega-datasets/data')
@@ -39,6 +39,9 @@ describe('validation rules', () => {
     expect(failed.sql!.examples.map((r) => r.age)).toEqual([null, 12])
     expect(resolveDatasetVersion(engine.context, 'people@2').validation.status).toBe('failed')
     expect(resolveDatasetVersion(engine.context, 'people@1').validation.status).toBe('passed')
+    // Training refuses a failed version unless told explicitly to use it.
+    expect(() => requireValidDatasetVersion(resolveDatasetVersion(engine.context, 'people@2'))).toThrow(/people@2 failed validation/)
+    expect(requireValidDatasetVersion(resolveDatasetVersion(engine.context, 'people@2'), true).version).toBe(2)
   })
 
   it('refuses a predicate that does not parse, and one that is more than an expression', async () => {
