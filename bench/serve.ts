@@ -1,3 +1,200 @@
+/**
+ * `npm run bench -- serve`: Lathe's serving endpoint against the peer scoring server
+ * (`../shared/peers/serve_fastapi.py`: FastAPI + pandas + a fitted scikit-learn
+ * pipeline, the shape of `mlflow models serve`) on the same table, the same MLP
+ * (64-64, standardize + one-hot), the same payloads, measured with wrk in the same
+ * run. Prints requests/s and p50/p99 for 1-row requests and 100-row batches, as
+ * ratios, and Lathe's overhead over a bare onnxruntime `run()` in process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import * as ort from 'onnxruntime-node'
+import { Engine } from '../src-main/engine/engine.js'
+import { exportOnnx } from '../src-main/engine/training/onnx-export.js'
+import { seededRandom } from '../src-main/engine/training/model.js'
+import type { FeatureColumn, Preprocessing } from '../src-main/engine/training/types.js'
+
+const root = path.resolve(import.meta.dirname, '..')
+const peers = path.resolve(root, '..', 'shared', 'peers')
+const table = path.join(root, 'node_modules', 'vega-datasets', 'data', 'penguins.json')
+const target = 'Species'
+/** The peer fills missing values with 0, which breaks its one-hot encoder on Sex's nulls: leave Sex out on both sides. */
+const dropped = ['Sex']
+const seconds = Number(process.env.BENCH_SERVE_SECONDS ?? 8)
+const connections = Number(process.env.BENCH_SERVE_CONNECTIONS ?? 16)
+
+type Row = Record<string, string | number | null>
+
+/** The penguins table and an MLP exported by Lathe's own ONNX exporter, preprocessing inside. */
+function penguinsModel(rows: Row[]) {
+  const columns = Object.keys(rows[0]!).filter((c) => c !== target)
+  const numeric = columns.filter((c) => rows.every((r) => r[c] === null || typeof r[c] === 'number'))
+  const categorical = columns.filter((c) => !numeric.includes(c))
+  const features: FeatureColumn[] = columns.map((name) => ({ name, kind: numeric.includes(name) ? 'numeric' : 'categorical', sourceType: numeric.includes(name) ? 'DOUBLE' : 'VARCHAR' }))
+  const stat = (c: string) => {
+    const xs = rows.map((r) => r[c]).filter((v): v is number => typeof v === 'number')
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length
+    return { name: c, mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length) || 1 }
+  }
+  const classes = [...new Set(rows.map((r) => String(r[target])))].sort()
+  const preprocessing: Preprocessing = {
+    numeric: numeric.map(stat),
+    categorical: categorical.map((c) => ({ name: c, vocabulary: [...new Set(rows.map((r) => r[c]).filter((v) => v !== null).map(String))].sort() })),
+    classes,
+    targetScale: null,
+    order: [...numeric, ...categorical],
+  }
+  const width = numeric.length + preprocessing.categorical.reduce((n, c) => n + c.vocabulary.length + 1, 0)
+  const random = seededRandom(7)
+  const dense = (inputs: number, outputs: number) => ({
+    inputs,
+    outputs,
+    kernel: Array.from({ length: inputs * outputs }, () => (random() - 0.5) * 0.4),
+    bias: Array.from({ length: outputs }, () => 0),
+  })
+  const weights = { family: 'mlp' as const, task: 'classification' as const, activation: 'relu' as const, layers: [dense(width, 64), dense(64, 64), dense(64, classes.length)] }
+  return { ...exportOnnx(weights, preprocessing, features, target), columns }
+}
+
+async function waitFor(url: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${what} did not come up at ${url}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+interface WrkResult {
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  non2xx: number
+}
+
+/** wrk runs as a child process without blocking: the Lathe server under test lives in this process. */
+async function wrk(url: string, bodyFile: string): Promise<WrkResult> {
+  const script = path.join(path.dirname(bodyFile), `${path.basename(bodyFile)}.lua`)
+  fs.writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal f = io.open("${bodyFile}", "r")\nwrk.body = f:read("*a")\nf:close()\n`,
+  )
+  const child = spawn('wrk', ['-t', '2', '-c', String(connections), '-d', `${seconds}s`, '--latency', '-s', script, url])
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (c) => (out += c))
+  child.stderr.on('data', (c) => (err += c))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`wrk failed: ${err}`)
+  const ms = (label: string) => {
+    const m = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)`).exec(out)
+    if (!m) return NaN
+    const v = Number(m[1])
+    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v
+  }
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+    p50Ms: ms('50%'),
+    p99Ms: ms('99%'),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+  }
+}
+
+/** Median time of a bare `session.run()` on the same feeds, in process: the floor Lathe adds to. */
+async function bareRunMs(bytes: Uint8Array, rows: Row[], columns: string[], signatureNumeric: Set<string>): Promise<number> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 })
+  const feeds: Record<string, ort.Tensor> = {}
+  for (const c of columns) {
+    feeds[c] = signatureNumeric.has(c)
+      ? new ort.Tensor('float32', Float32Array.from(rows, (r) => (r[c] === null ? NaN : Number(r[c]))), [rows.length, 1])
+      : new ort.Tensor('string', rows.map((r) => (r[c] === null ? '' : String(r[c]))), [rows.length, 1])
+  }
+  for (let i = 0; i < 200; i++) await session.run(feeds)
+  const times: number[] = []
+  for (let i = 0; i < 2000; i++) {
+    const t = performance.now()
+    await session.run(feeds)
+    times.push(performance.now() - t)
+  }
+  await session.release()
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+}
+
+const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a')
+
 export async function run(): Promise<void> {
-  throw new Error('bench "serve" is not written yet')
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lathe-bench-serve-'))
+  const rows = (JSON.parse(fs.readFileSync(table, 'utf8')) as Row[])
+    .filter((r) => r[target] !== null)
+    .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !dropped.includes(k))))
+  const model = penguinsModel(rows)
+  const onnxFile = path.join(work, 'penguins.onnx')
+  fs.writeFileSync(onnxFile, model.bytes)
+
+  // Lathe: the model goes through the registry and is served with logging on, as a user would run it.
+  const engine = Engine.open({ workspaceDir: path.join(work, 'workspace'), holder: 'bench serve' })
+  let peer: ChildProcess | null = null
+  try {
+    await engine.call('registry.versions.import', { file: onnxFile, name: 'penguins' })
+    await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'production', force: true, reason: 'benchmark' })
+    const status = await engine.call('serving.start', { port: 0, models: [{ model: 'penguins', logging: true }] })
+    const lathe = status.url!
+
+    const peerPort = 17000 + Math.floor(Math.random() * 2000)
+    peer = spawn('/usr/bin/python3', [path.join(peers, 'serve_fastapi.py'), table, '--target', target, '--port', String(peerPort), '--drop', dropped.join(',')], { stdio: 'ignore' })
+    const peerUrl = `http://127.0.0.1:${peerPort}`
+    await waitFor(`${peerUrl}/ping`, 'the FastAPI peer')
+
+    const payload = (n: number) => {
+      const picked = Array.from({ length: n }, (_, i) => rows[(i * 37) % rows.length]!)
+      return { dataframe_split: { columns: model.columns, data: picked.map((r) => model.columns.map((c) => r[c] ?? null)) } }
+    }
+    const numeric = new Set(model.signature.columns!.filter((c) => c.kind === 'numeric').map((c) => c.name))
+    process.stdout.write(`penguins (${rows.length} rows, ${model.columns.length} features), MLP 64-64, wrk -c ${connections} -d ${seconds}s, logging on\n`)
+    process.stdout.write('batch  server   req/s     p50 ms   p99 ms   non-2xx\n')
+    const results: Record<string, { lathe: WrkResult; peer: WrkResult }> = {}
+    for (const n of [1, 100]) {
+      const bodyFile = path.join(work, `body-${n}.json`)
+      fs.writeFileSync(bodyFile, JSON.stringify(payload(n)))
+      // Both answer the same body: check before timing that neither refuses it.
+      for (const url of [lathe, peerUrl]) {
+        const check = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fs.readFileSync(bodyFile) })
+        if (!check.ok) throw new Error(`${url} refused the ${n}-row payload: ${await check.text()}`)
+      }
+      const l = await wrk(`${lathe}/invocations`, bodyFile)
+      const p = await wrk(`${peerUrl}/invocations`, bodyFile)
+      results[n] = { lathe: l, peer: p }
+      for (const [name, r] of [['lathe', l], ['fastapi', p]] as const) {
+        process.stdout.write(`${String(n).padEnd(6)} ${name.padEnd(8)} ${fmt(r.rps, 0).padStart(8)}  ${fmt(r.p50Ms).padStart(8)} ${fmt(r.p99Ms).padStart(8)}   ${r.non2xx}\n`)
+      }
+    }
+    process.stdout.write('\nratios (lathe vs fastapi peer, same run):\n')
+    for (const n of [1, 100]) {
+      const { lathe: l, peer: p } = results[n]!
+      process.stdout.write(`  ${n}-row: throughput ${fmt(l.rps / p.rps, 1)}x, p50 ${fmt(p.p50Ms / l.p50Ms, 1)}x lower, p99 ${fmt(p.p99Ms / l.p99Ms, 1)}x lower\n`)
+    }
+    const one = results[1]!.lathe
+    process.stdout.write(`  target (1-row): >= 20x throughput and p99 < 2 ms -> ${one.rps / results[1]!.peer.rps >= 20 && one.p99Ms < 2 ? 'met' : 'NOT met'} on this machine\n`)
+
+    await engine.call('serving.stop', {})
+    const logged = await (await engine.workspace.monitor()).runAndReadAll('SELECT count(*)::BIGINT AS n FROM prediction_log')
+    process.stdout.write(`\nprediction log: ${logged.getRowObjectsJS()[0]!.n} rows written during the run\n`)
+
+    for (const n of [1, 100]) {
+      const picked = Array.from({ length: n }, (_, i) => rows[(i * 37) % rows.length]!)
+      const bare = await bareRunMs(model.bytes, picked, model.columns, numeric)
+      const served = results[n]!.lathe.p50Ms
+      process.stdout.write(`overhead ${n}-row: bare onnxruntime run() p50 ${fmt(bare, 3)} ms; served p50 ${fmt(served, 3)} ms (HTTP, JSON, validation, logging, under ${connections}-connection load) -> +${fmt(served - bare, 3)} ms\n`)
+    }
+  } finally {
+    if (peer) peer.kill('SIGTERM')
+    await engine.close()
+    fs.rmSync(work, { recursive: true, force: true })
+  }
 }

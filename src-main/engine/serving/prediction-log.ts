@@ -116,9 +116,15 @@ export class PredictionLogWriter {
       return
     }
     while (this.queue.length) {
-      const entries = this.queue
-      this.queue = []
-      const rows = entries.reduce((n, e) => n + e.batch.rows, 0)
+      // One statement per `flushRows` rows at most: the JSON encoding below runs on the
+      // event loop, so a large backlog is cut into slices that requests can interleave with.
+      let rows = 0
+      let take = 0
+      while (take < this.queue.length && (take === 0 || rows + this.queue[take]!.batch.rows <= this.options.flushRows)) {
+        rows += this.queue[take]!.batch.rows
+        take++
+      }
+      const entries = this.queue.splice(0, take)
       try {
         await conn.run(insertSql, toColumns(entries, rows))
         this.writtenRows += rows
