@@ -72,4 +72,31 @@ describe('the Models page', () => {
     expect(history[0]).toContain('rollback')
     expect(history).toHaveLength(3)
   })
+
+  it('imports an ONNX file picked in the browser, shows its signature, and saves edited details', async () => {
+    const ui = await startUi()
+    const page = await openApp(ui)
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click()
+    await page.getByText('No models yet').waitFor()
+
+    const importer = page.getByRole('group', { name: 'Import a model' })
+    await importer.getByLabel('Model file').setInputFiles(path.resolve('test/fixtures/onnx/iris_logreg.onnx'))
+    await importer.getByLabel('Model name').fill('iris-sklearn')
+    await importer.getByRole('button', { name: 'Import' }).click()
+
+    await page.getByRole('table', { name: 'Models' }).getByText('iris-sklearn', { exact: true }).waitFor()
+    const v1 = page.getByRole('region', { name: 'Version 1' })
+    await v1.getByText('features: float32').waitFor()
+    await v1.getByText('label: int64, probabilities: float32').waitFor()
+
+    await v1.getByRole('button', { name: 'Edit details' }).click()
+    const details = v1.getByRole('group', { name: 'Edit version details' })
+    await details.getByLabel('Intended use').fill('Teaching the registry; not for real flowers.')
+    await details.getByLabel('Tags').fill('team=plants, stage=demo')
+    await details.getByRole('button', { name: 'Save details' }).click()
+    await v1.getByText('team=plants').waitFor()
+    // The generated card picks up the intended use.
+    await v1.getByText('Teaching the registry; not for real flowers.').first().waitFor()
+    await screenshot(page, 'models-imported')
+  })
 })

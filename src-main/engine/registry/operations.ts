@@ -77,7 +77,15 @@ export const registryOperations = defineOperations('registry', {
   'registry.versions.import': op({
     summary: 'Import an ONNX model trained anywhere; its signature is read from the graph',
     input: z
-      .object({ file: z.string().min(1), name: z.string().min(1), description: z.string().optional(), metadata: Tags.optional(), metrics: Metrics.optional() })
+      .object({
+        file: z.string().min(1).optional().describe('a path the engine can read'),
+        content: z.string().optional().describe('the file, base64 (from a browser)'),
+        fileName: z.string().min(1).optional(),
+        name: z.string().min(1),
+        description: z.string().optional(),
+        metadata: Tags.optional(),
+        metrics: Metrics.optional(),
+      })
       .strict(),
     output: ModelVersion,
     handler: (input, ctx) => importOnnxFile(ctx, input),
@@ -196,16 +204,18 @@ export const registryOperations = defineOperations('registry', {
     },
   }),
   'registry.export': op({
-    summary: 'Export a version as a portable zip package',
-    input: z.object({ ...versionRef, file: z.string().min(1) }).strict(),
-    output: z.object({ file: z.string(), bytes: z.number() }),
+    summary: 'Export a version as a portable zip package to a file, or (no file: for a browser download) as base64',
+    input: z.object({ ...versionRef, file: z.string().min(1).optional() }).strict(),
+    output: z.object({ file: z.string().nullable(), fileName: z.string(), bytes: z.number(), content: z.string().optional() }),
     handler: ({ model, version, file }, ctx) => exportVersion(ctx, model, version, file),
   }),
   'registry.importPackage': op({
     summary: 'Import a package exported by another workspace, keeping the version identity',
-    input: z.object({ file: z.string().min(1), name: z.string().optional() }).strict(),
+    input: z
+      .object({ file: z.string().min(1).optional(), content: z.string().optional(), fileName: z.string().optional(), name: z.string().optional() })
+      .strict(),
     output: z.object({ version: ModelVersion, created: z.boolean() }),
-    handler: ({ file, name }, ctx) => importPackage(ctx, file, name),
+    handler: ({ name, ...from }, ctx) => importPackage(ctx, from, name),
   }),
 })
 

@@ -42,7 +42,12 @@ const Manifest = z.object({
  * preprocessing.json, metrics.json, lineage.json, model-card.md. Written to staging
  * and renamed, so the target is never half a zip.
  */
-export async function exportVersion(ctx: EngineContext, model: string, selector: string, file: string): Promise<{ file: string; bytes: number }> {
+export async function exportVersion(
+  ctx: EngineContext,
+  model: string,
+  selector: string,
+  file?: string,
+): Promise<{ file: string | null; fileName: string; bytes: number; content?: string }> {
   const { row } = findVersion(ctx, model, selector)
   const onnxBytes = await ctx.workspace.objects.read(row.onnxSha256)
   const manifest: z.infer<typeof Manifest> = {
@@ -75,6 +80,8 @@ export async function exportVersion(ctx: EngineContext, model: string, selector:
     'lineage.json': asJson(versionLineage(ctx, model, String(row.version))),
     'model-card.md': strToU8(modelCardOf(ctx, model, String(row.version)).markdown),
   })
+  const fileName = `${row.model}-v${row.version}.zip`
+  if (file === undefined) return { file: null, fileName, bytes: zip.length, content: Buffer.from(zip).toString('base64') }
   const target = path.resolve(file)
   const staged = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.partial`)
   try {
@@ -84,19 +91,26 @@ export async function exportVersion(ctx: EngineContext, model: string, selector:
     await fsp.rm(staged, { force: true })
     throw new LatheError('bad_request', `cannot write ${target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { field: 'file' })
   }
-  return { file: target, bytes: zip.length }
+  return { file: target, fileName: path.basename(target), bytes: zip.length }
 }
 
 /**
  * Imports a package exported by any workspace, keeping the version's id, number and
  * ONNX hash. Importing the same package again returns the version already there.
  */
-export async function importPackage(ctx: EngineContext, file: string, rename?: string): Promise<{ version: ModelVersion; created: boolean }> {
-  const what = path.basename(file)
-  if (!fs.existsSync(file)) throw new LatheError('not_found', `no file ${file}`, { field: 'file' })
+export async function importPackage(
+  ctx: EngineContext,
+  from: { file?: string; content?: string; fileName?: string },
+  rename?: string,
+): Promise<{ version: ModelVersion; created: boolean }> {
+  if ((from.file === undefined) === (from.content === undefined)) {
+    throw new LatheError('bad_request', 'give either file (a path to a .zip package) or content (the package, base64, with fileName)', { field: 'file' })
+  }
+  const what = from.file !== undefined ? path.basename(from.file) : (from.fileName ?? 'the uploaded package')
+  if (from.file !== undefined && !fs.existsSync(from.file)) throw new LatheError('not_found', `no file ${from.file}`, { field: 'file' })
   let entries: Record<string, Uint8Array>
   try {
-    entries = unzipSync(await fsp.readFile(file))
+    entries = unzipSync(from.file !== undefined ? await fsp.readFile(from.file) : Buffer.from(from.content!, 'base64'))
   } catch (error) {
     throw new LatheError('bad_request', `${what} is not a zip file: ${(error as Error).message}`, { field: 'file' })
   }

@@ -141,21 +141,43 @@ export function registerRun(ctx: EngineContext, runId: string, name: string): Mo
   })
 }
 
-/** Imports an ONNX file trained anywhere; its signature is read from the graph. */
+/**
+ * Imports an ONNX model trained anywhere; its signature is read from the graph.
+ * `file` is a path the engine can read; the browser, which has no paths, sends
+ * `content` (base64) with `fileName` instead.
+ */
 export async function importOnnxFile(
   ctx: EngineContext,
-  input: { file: string; name: string; description?: string; metadata?: Record<string, string>; metrics?: Metrics },
+  input: {
+    file?: string
+    content?: string
+    fileName?: string
+    name: string
+    description?: string
+    metadata?: Record<string, string>
+    metrics?: Metrics
+  },
 ): Promise<ModelVersion> {
   checkModelName(input.name)
-  let bytes: Buffer
-  try {
-    bytes = await fsp.readFile(input.file)
-  } catch (error) {
-    throw new LatheError('not_found', `cannot read ${input.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      field: 'file',
-    })
+  if ((input.file === undefined) === (input.content === undefined)) {
+    throw new LatheError('bad_request', 'give either file (a path to an .onnx file) or content (the file, base64, with fileName)', { field: 'file' })
   }
-  const described = await describeOnnx(bytes, path.basename(input.file))
+  let bytes: Buffer
+  let fileName: string
+  if (input.content !== undefined) {
+    bytes = Buffer.from(input.content, 'base64')
+    fileName = input.fileName ?? 'uploaded.onnx'
+  } else {
+    fileName = path.basename(input.file!)
+    try {
+      bytes = await fsp.readFile(input.file!)
+    } catch (error) {
+      throw new LatheError('not_found', `cannot read ${input.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+        field: 'file',
+      })
+    }
+  }
+  const described = await describeOnnx(bytes, fileName)
   const { sha256 } = await ctx.workspace.objects.putBuffer(bytes)
   return addVersion(ctx, input.name, {
     onnxSha256: sha256,
@@ -167,7 +189,7 @@ export async function importOnnxFile(
     dataset: null,
     split: null,
     source: 'import',
-    metadata: { ...described.metadata, ...input.metadata, 'import.file': path.basename(input.file) },
+    metadata: { ...described.metadata, ...input.metadata, 'import.file': fileName },
     description: input.description,
   })
 }

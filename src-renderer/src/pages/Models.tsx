@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react'
 import { api, type Output } from '../api.js'
 import { Card, DataTable, EmptyState, ErrorBanner, notify, notifyError, useEngineEvents, useOperation, type Column } from '../components/common/index.js'
 import { HistoryTimeline } from '../components/models/HistoryTimeline.js'
+import { ImportModel } from '../components/models/ImportModel.js'
 import { VersionPanel } from '../components/models/VersionPanel.js'
 
 type ModelSummary = Output<'registry.models.list'>[number]
@@ -55,6 +56,15 @@ export default function ModelsPage() {
   return (
     <section aria-labelledby="page-title" className="page">
       <h1 id="page-title">Models</h1>
+      <Card title="Import">
+        <ImportModel
+          onImported={(name) => {
+            setSelected(name)
+            setVersion(null)
+            refresh()
+          }}
+        />
+      </Card>
       <ErrorBanner error={models.error} onRetry={models.reload} />
       {models.data && models.data.length === 0 && (
         <EmptyState title="No models yet">

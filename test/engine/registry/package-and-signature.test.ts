@@ -108,4 +108,20 @@ describe('export and import of a model package', () => {
     await expect(target.call('registry.importPackage', { file: notZip })).rejects.toThrow(/notzip\.zip is not a zip file/)
     expect(await target.call('registry.models.list', {})).toEqual([])
   })
+
+  it('goes through base64 content both ways, as the browser does', async () => {
+    const source = openTestEngine()
+    const bytes = fs.readFileSync(fixture)
+    const v = await source.call('registry.versions.import', { content: bytes.toString('base64'), fileName: 'iris.onnx', name: 'iris' })
+    expect(v.metadata['import.file']).toBe('iris.onnx')
+    const pkg = await source.call('registry.export', { model: 'iris', version: '1' })
+    expect(pkg).toMatchObject({ file: null, fileName: 'iris-v1.zip' })
+    const target = openTestEngine()
+    const imported = await target.call('registry.importPackage', { content: pkg.content!, fileName: pkg.fileName, name: 'iris-copy' })
+    expect(imported.version).toMatchObject({ model: 'iris-copy', version: 1, versionId: v.versionId, onnxSha256: v.onnxSha256 })
+    await expect(source.call('registry.versions.import', { name: 'iris' })).rejects.toThrow(/give either file .* or content/)
+    await expect(
+      source.call('registry.versions.import', { content: Buffer.from('garbage').toString('base64'), fileName: 'junk.onnx', name: 'iris' }),
+    ).rejects.toThrow(/junk\.onnx is not a valid ONNX model/)
+  })
 })

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react'
 import { api } from '../../api.js'
-import { Card, ErrorBanner, Facts, notify, useOperation } from '../common/index.js'
+import { Card, ErrorBanner, Facts, notify, notifyError, useOperation } from '../common/index.js'
 import { LineageGraph } from './LineageGraph.js'
 import { Markdown } from './Markdown.js'
 import { PromotePanel } from './PromotePanel.js'
+import { VersionDetails } from './VersionDetails.js'
 
 /** One version: facts, metrics, model card (editable), lineage graph, promote. */
 export function VersionPanel({ model, version, generation, onChanged }: { model: string; version: number; generation: number; onChanged: () => void }) {
@@ -45,6 +46,9 @@ export function VersionPanel({ model, version, generation, onChanged }: { model:
             ['Registered', `${new Date(v.createdAt).toLocaleString()} by ${v.createdBy}`],
           ]}
         />
+      </Card>
+      <Card title="Details" actions={<DownloadPackage model={model} version={v.version} />}>
+        <VersionDetails key={`${v.description}|${v.intendedUse}|${JSON.stringify(v.tags)}`} model={model} version={v} onSaved={shown.reload} />
       </Card>
       <Card title="Metrics">
         {metrics.length ? (
@@ -129,5 +133,28 @@ function MetricsTable({ metrics }: { metrics: Record<string, number> }) {
           ))}
       </tbody>
     </table>
+  )
+}
+
+/** The portable package (zip) of this version, as a browser download. */
+function DownloadPackage({ model, version }: { model: string; version: number }) {
+  const download = async () => {
+    try {
+      const pkg = await api.call('registry.export', { model, version: String(version) })
+      const bytes = Uint8Array.from(atob(pkg.content ?? ''), (c) => c.charCodeAt(0))
+      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/zip' }))
+      const link = document.createElement('a')
+      link.href = url
+      link.download = pkg.fileName
+      link.click()
+      setTimeout(() => URL.revokeObjectURL(url), 1000)
+    } catch (e) {
+      notifyError(e)
+    }
+  }
+  return (
+    <button type="button" className="btn" onClick={download}>
+      Download package
+    </button>
   )
 }
