@@ -19,6 +19,11 @@ export function reportError(error: unknown): number {
     process.stderr.write(`lathe: ${error.message}${where}\n`)
     return 1
   }
+  const loggedAt = (error as { loggedAt?: string } | null)?.loggedAt
+  if (loggedAt && !process.env.LATHE_DEBUG) {
+    process.stderr.write(`lathe: internal error (${(error as Error).message.split('\n')[0]}), see log at ${loggedAt}\n`)
+    return 1
+  }
   process.stderr.write(`lathe: internal error: ${(error as Error)?.stack ?? String(error)}\n`)
   return 1
 }

@@ -1,5 +1,6 @@
 import { createHttpClient, type ApiClient } from '../engine/api/common/client.js'
 import type { Contract } from '../engine/api/contract.js'
+import { isLatheError } from '../engine/api/common/errors.js'
 import { startEngineHost, type EngineHost } from '../engine/host.js'
 import { findRunningEngine } from '../engine/workspace/lock.js'
 import { resolveWorkspaceDir } from '../engine/workspace/paths.js'
@@ -34,6 +35,14 @@ export async function withClient<T>(
   const host = await startEngineHost({ workspaceDir: dir, holder })
   try {
     return await run(host.engine.client(), host)
+  } catch (error) {
+    if (!isLatheError(error) && error instanceof Error) {
+      // A bug, not the user's mistake: the stack goes to the workspace log and the
+      // terminal gets one line pointing there (see reportError).
+      host.engine.log.write('error', holder, error)
+      ;(error as Error & { loggedAt?: string }).loggedAt = host.engine.log.file
+    }
+    throw error
   } finally {
     await host.stop()
   }

@@ -64,6 +64,21 @@ describe('lathe exit codes', () => {
   })
 })
 
+describe('an internal error in a CLI command', () => {
+  it('exits 1 with one line pointing at the workspace log, which holds the stack', async () => {
+    const workspace = tempDir()
+    // An object-store entry that points nowhere: a failure that is no user's mistake.
+    const broken = path.join(workspace, 'objects', 'sha256', '00', 'f'.repeat(62))
+    fs.mkdirSync(path.dirname(broken), { recursive: true })
+    fs.symlinkSync(path.join(workspace, 'nowhere'), broken)
+    const result = await lathe(['doctor', '--workspace', workspace])
+    expect(result.code).toBe(1)
+    const log = path.join(workspace, 'lathe.log')
+    expect(latheLines(result.stderr)).toEqual([expect.stringMatching(new RegExp(`^lathe: internal error \\(.*ENOENT.*\\), see log at ${log}$`))])
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/ENOENT[\s\S]*\n\s+at /)
+  })
+})
+
 describe('lathe doctor', () => {
   it('--json prints node, workspace and the four backends, wasm chosen', async () => {
     const workspace = tempDir()
