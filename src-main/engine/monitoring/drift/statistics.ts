@@ -62,77 +62,107 @@ export async function numericStatistics(
 ): Promise<NumericStatistics | null> {
   const col = ident(column)
   const keep = `${col} IS NOT NULL AND NOT isnan(${col})`
-  const [moments] = await queryRows<{ n_ref: bigint; n_cur: bigint; std: number | null; q: number[] | null; lo: number | null; hi: number | null }>(
-    conn,
-    `SELECT (SELECT count(*) FROM ${reference} WHERE ${keep}) AS n_ref,
-            (SELECT count(*) FROM ${current} WHERE ${keep}) AS n_cur,
-            (SELECT stddev_pop(${col}) FROM ${reference} WHERE ${keep}) AS std,
-            (SELECT quantile_cont(${col}, [${PSI_QUANTILES.map(doubleLiteral).join(', ')}]) FROM ${reference} WHERE ${keep}) AS q,
-            (SELECT min(v) FROM (SELECT min(${col}) AS v FROM ${reference} WHERE ${keep} UNION ALL SELECT min(${col}) FROM ${current} WHERE ${keep})) AS lo,
-            (SELECT max(v) FROM (SELECT max(${col}) AS v FROM ${reference} WHERE ${keep} UNION ALL SELECT max(${col}) FROM ${current} WHERE ${keep})) AS hi`,
-  )
-  const nRef = Number(moments!.n_ref)
-  const nCur = Number(moments!.n_cur)
-  if (nRef === 0 || nCur === 0) return null
-
-  // KS and Wasserstein from the two empirical CDFs over the sorted union of distinct values.
-  const [cdf] = await queryRows<{ d: number; w: number | null }>(
-    conn,
-    `WITH r AS (SELECT ${col} AS v, count(*) AS n FROM ${reference} WHERE ${keep} GROUP BY 1),
+  // One row per distinct value with both sides' counts and running totals: every
+  // statistic below reads this (usually far smaller) table instead of the rows.
+  const values = `${reference}_values`
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${values} AS
+     WITH r AS (SELECT ${col} AS v, count(*) AS n FROM ${reference} WHERE ${keep} GROUP BY 1),
           c AS (SELECT ${col} AS v, count(*) AS n FROM ${current} WHERE ${keep} GROUP BY 1),
-          j AS (SELECT coalesce(r.v, c.v) AS v, coalesce(r.n, 0) AS a, coalesce(c.n, 0) AS b FROM r FULL JOIN c ON r.v = c.v),
-          f AS (SELECT v,
-                       (sum(a) OVER w)::DOUBLE / ${nRef} - (sum(b) OVER w)::DOUBLE / ${nCur} AS diff,
-                       lead(v) OVER (ORDER BY v) - v AS dv
-                FROM j WINDOW w AS (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
-     SELECT max(abs(diff)) AS d, sum(abs(diff) * dv) AS w FROM f`,
+          j AS (SELECT coalesce(r.v, c.v) AS v, coalesce(r.n, 0)::BIGINT AS a, coalesce(c.n, 0)::BIGINT AS b FROM r FULL JOIN c ON r.v = c.v)
+     SELECT v, a, b, (sum(a) OVER w)::BIGINT AS ca, (sum(b) OVER w)::BIGINT AS cb, lead(v) OVER (ORDER BY v) - v AS dv
+     FROM j WINDOW w AS (ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`,
   )
-  const ks = ksTwoSamplePValue(cdf!.d, nRef, nCur)
-  const std = moments!.std || 1
+  try {
+    const [totals] = await queryRows<{ n_ref: bigint | null; n_cur: bigint | null; lo: number | null; hi: number | null }>(
+      conn,
+      `SELECT sum(a)::BIGINT AS n_ref, sum(b)::BIGINT AS n_cur, min(v) AS lo, max(v) AS hi FROM ${values}`,
+    )
+    const nRef = Number(totals!.n_ref ?? 0)
+    const nCur = Number(totals!.n_cur ?? 0)
+    if (nRef === 0 || nCur === 0) return null
 
-  // PSI over the reference's deciles: distinct edges, outer ones opened to ±inf, [a, b) bins.
-  const edges = [...new Set(moments!.q!)].sort((a, b) => a - b)
-  const interior = edges.slice(1, -1)
-  const binCount = Math.max(edges.length - 1, 1)
-  const binOf =
-    interior.length === 0
-      ? '0'
-      : `CASE ${interior
-          .map((e, i) => `WHEN ${col} >= ${doubleLiteral(e)} THEN ${i + 1}`)
-          .reverse()
-          .join(' ')} ELSE 0 END`
-  const binRows = await queryRows<{ side: string; bin: number; n: bigint }>(
-    conn,
-    `SELECT 'r' AS side, ${binOf} AS bin, count(*) AS n FROM ${reference} WHERE ${keep} GROUP BY ALL
-     UNION ALL SELECT 'c', ${binOf}, count(*) FROM ${current} WHERE ${keep} GROUP BY ALL`,
-  )
-  const refBins = new Array<number>(binCount).fill(0)
-  const curBins = new Array<number>(binCount).fill(0)
-  for (const row of binRows) (row.side === 'r' ? refBins : curBins)[row.bin] = Number(row.n)
-  const psi = psiOf(
-    refBins.map((n) => n / nRef),
-    curBins.map((n) => n / nCur),
-  )
+    // KS and Wasserstein from the two empirical CDFs over the sorted union of values;
+    // the reference's population std from the weighted values (two passes, as numpy does).
+    const [cdf] = await queryRows<{ d: number; w: number | null; std: number | null }>(
+      conn,
+      `WITH m AS (SELECT sum(a * v) / ${nRef} AS mean FROM ${values})
+       SELECT max(abs(ca::DOUBLE / ${nRef} - cb::DOUBLE / ${nCur})) AS d,
+              sum(abs(ca::DOUBLE / ${nRef} - cb::DOUBLE / ${nCur}) * dv) AS w,
+              sqrt(sum(a * (v - m.mean) * (v - m.mean)) / ${nRef}) AS std
+       FROM ${values}, m`,
+    )
+    const ks = ksTwoSamplePValue(cdf!.d, nRef, nCur)
+    const std = cdf!.std || 1
 
-  return {
-    kind: 'numeric',
-    referenceRows: nRef,
-    currentRows: nCur,
-    ks_statistic: ks.statistic,
-    ks_pvalue: ks.pValue,
-    wasserstein_normed: (cdf!.w ?? 0) / std,
-    psi,
-    chart: { kind: 'histogram', bins: await histogram(conn, reference, current, col, keep, moments!.lo!, moments!.hi!, nRef, nCur) },
+    // PSI over the reference's deciles: distinct edges, outer ones opened to ±inf, [a, b) bins.
+    const edges = [...new Set(await referenceQuantiles(conn, values, nRef, PSI_QUANTILES))].sort((a, b) => a - b)
+    const interior = edges.slice(1, -1)
+    const binCount = Math.max(edges.length - 1, 1)
+    const binOf =
+      interior.length === 0
+        ? '0'
+        : `CASE ${interior
+            .map((e, i) => `WHEN v >= ${doubleLiteral(e)} THEN ${i + 1}`)
+            .reverse()
+            .join(' ')} ELSE 0 END`
+    const binRows = await queryRows<{ bin: number; a: bigint; b: bigint }>(
+      conn,
+      `SELECT ${binOf} AS bin, sum(a)::BIGINT AS a, sum(b)::BIGINT AS b FROM ${values} GROUP BY 1`,
+    )
+    const refBins = new Array<number>(binCount).fill(0)
+    const curBins = new Array<number>(binCount).fill(0)
+    for (const row of binRows) {
+      refBins[row.bin] = Number(row.a)
+      curBins[row.bin] = Number(row.b)
+    }
+    const psi = psiOf(
+      refBins.map((n) => n / nRef),
+      curBins.map((n) => n / nCur),
+    )
+
+    return {
+      kind: 'numeric',
+      referenceRows: nRef,
+      currentRows: nCur,
+      ks_statistic: ks.statistic,
+      ks_pvalue: ks.pValue,
+      wasserstein_normed: (cdf!.w ?? 0) / std,
+      psi,
+      chart: { kind: 'histogram', bins: await histogram(conn, values, totals!.lo!, totals!.hi!, nRef, nCur) },
+    }
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${values}`)
   }
+}
+
+/**
+ * numpy.quantile's default (linear) on the reference, from the value counts: the
+ * values at ranks floor and ceil of q (n - 1), blended the way numpy's lerp does.
+ */
+async function referenceQuantiles(conn: DuckDBConnection, values: string, n: number, qs: number[]): Promise<number[]> {
+  const positions = qs.map((q) => q * (n - 1))
+  const ranks = [...new Set(positions.flatMap((p) => [Math.floor(p), Math.ceil(p)]))]
+  const rows = await queryRows<{ k: bigint; v: number }>(
+    conn,
+    `SELECT r.k::BIGINT AS k, min(t.v) AS v FROM (SELECT unnest([${ranks.join(', ')}]::BIGINT[]) AS k) r
+     JOIN ${values} t ON t.a > 0 AND t.ca > r.k GROUP BY r.k`,
+  )
+  const at = new Map(rows.map((r) => [Number(r.k), r.v]))
+  return positions.map((p) => {
+    const lo = at.get(Math.floor(p))!
+    const hi = at.get(Math.ceil(p))!
+    const t = p - Math.floor(p)
+    if (lo === hi) return lo
+    const diff = hi - lo
+    return t >= 0.5 ? hi - diff * (1 - t) : lo + diff * t
+  })
 }
 
 /** Equal-width bins over both sides' range, as shares of each side: what the overlay chart draws. */
 async function histogram(
   conn: DuckDBConnection,
-  reference: string,
-  current: string,
-  col: string,
-  keep: string,
+  values: string,
   lo: number,
   hi: number,
   nRef: number,
@@ -140,17 +170,15 @@ async function histogram(
 ): Promise<Array<{ start: number; end: number; reference: number; current: number }>> {
   const bins = lo === hi ? 1 : CHART_BINS
   const width = lo === hi ? 1 : (hi - lo) / bins
-  const binOf = `least(${bins - 1}, greatest(0, floor((${col} - ${doubleLiteral(lo)}) / ${doubleLiteral(width)})::INTEGER))`
-  const rows = await queryRows<{ side: string; bin: number; n: bigint }>(
+  const binOf = `least(${bins - 1}, greatest(0, floor((v - ${doubleLiteral(lo)}) / ${doubleLiteral(width)})::INTEGER))`
+  const rows = await queryRows<{ bin: number; a: bigint; b: bigint }>(
     conn,
-    `SELECT 'r' AS side, ${binOf} AS bin, count(*) AS n FROM ${reference} WHERE ${keep} GROUP BY ALL
-     UNION ALL SELECT 'c', ${binOf}, count(*) FROM ${current} WHERE ${keep} GROUP BY ALL`,
+    `SELECT ${binOf} AS bin, sum(a)::BIGINT AS a, sum(b)::BIGINT AS b FROM ${values} GROUP BY 1`,
   )
   const out = Array.from({ length: bins }, (_, i) => ({ start: lo + i * width, end: lo + (i + 1) * width, reference: 0, current: 0 }))
   for (const row of rows) {
-    const bin = out[row.bin]!
-    if (row.side === 'r') bin.reference = Number(row.n) / nRef
-    else bin.current = Number(row.n) / nCur
+    out[row.bin]!.reference = Number(row.a) / nRef
+    out[row.bin]!.current = Number(row.b) / nCur
   }
   return out
 }
