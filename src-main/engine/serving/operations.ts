@@ -65,7 +65,40 @@ function statusOf(service: ServingService): z.input<typeof Status> {
 
 const service = (ctx: EngineContext) => servingService(ctx)
 
+/**
+ * The Serving page's "try it" form sends its request through here: the engine calls
+ * its own endpoint over HTTP, exactly as curl would, so the page needs neither CORS
+ * nor a content-security exception for the serving port.
+ */
+const invoke = defineOperation({
+  summary: 'Send one request to the running endpoint (the "try it" form) and return its answer',
+  input: z.object({
+    path: z.string().regex(/^\/(invocations|v2\/models\/[^/?#]+(\/versions\/\d+)?\/infer)(\?[\w=&]*)?$/, 'path must be /invocations or /v2/models/{name}[/versions/{v}]/infer'),
+    body: z.unknown(),
+  }),
+  output: z.object({ status: z.number().int(), requestId: z.string().nullable(), latencyMs: z.number(), body: z.unknown() }),
+  handler: async (input, ctx) => {
+    const server = service(ctx).server
+    if (!server) throw new LatheError('unavailable', 'the serving endpoint is not running: start it first')
+    const started = performance.now()
+    const response = await fetch(`${server.url}${input.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(server.token ? { authorization: `Bearer ${server.token}` } : {}) },
+      body: JSON.stringify(input.body ?? null),
+    })
+    const text = await response.text()
+    let body: unknown = text
+    try {
+      body = JSON.parse(text)
+    } catch {
+      // Not JSON: hand the text back as it came.
+    }
+    return { status: response.status, requestId: response.headers.get('x-request-id'), latencyMs: performance.now() - started, body }
+  },
+})
 export const servingOperations = defineOperations('serving', {
+  'serving.invoke': invoke,
+
   'serving.status': defineOperation({
     summary: 'Whether the serving endpoint runs, where, and what it serves',
     input: z.object({}),
@@ -203,6 +236,7 @@ export const servingOperations = defineOperations('serving', {
     },
   }),
 })
+
 
 export const servingEvents = defineEvents({
   'serving.started': z.object({ url: z.string() }),

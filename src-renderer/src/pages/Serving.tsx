@@ -1,8 +1,73 @@
+import { useCallback, useState } from 'react'
+import { Card, ErrorBanner, useEngineEvents, useOperation } from '../components/common/index.js'
+import { Deployments } from '../components/serving/Deployments.js'
+import { curlExample } from '../components/serving/examples.js'
+import { LiveChart, RecentRequests } from '../components/serving/LiveTraffic.js'
+import { ServerControls } from '../components/serving/ServerControls.js'
+import { TryIt } from '../components/serving/TryIt.js'
+
+/** The local endpoint: where it listens, what it serves, a form to try a model, and live traffic. */
 export default function ServingPage() {
+  const status = useOperation('serving.status', {})
+  const [selected, setSelected] = useState<string | null>(null)
+  const reload = status.reload
+  const refresh = useCallback(() => reload(), [reload])
+  // Alias moves swap versions under the page: follow them, and starts/stops from the CLI.
+  useEngineEvents(['serving.*', 'registry.alias.moved'], refresh)
+
+  const s = status.data
+  const current = s?.deployments.find((d) => d.model === selected) ?? s?.deployments[0] ?? null
+
   return (
-    <section aria-labelledby="page-title">
+    <section aria-labelledby="page-title" className="page">
       <h1 id="page-title">Serving</h1>
-      <p className="muted">Coming in a later issue.</p>
+      <ErrorBanner error={status.error} onRetry={reload} />
+      {s && (
+        <>
+          <Card title="Endpoint">
+            <ServerControls status={s} onChange={refresh} />
+          </Card>
+          <Card title="Deployments">
+            <Deployments status={s} selected={current?.model ?? null} onSelect={setSelected} onChange={refresh} />
+          </Card>
+          {current?.signature && (
+            <Card title={`Try ${current.model}${current.version === null ? '' : ` v${current.version}`}`}>
+              <TryIt model={current.model} signature={current.signature} running={s.running} />
+              <h3>From a terminal</h3>
+              <CopyableCode text={curlExample(s.url ?? 'http://127.0.0.1:7071', current.model, current.isDefault, current.signature, s.token)} />
+            </Card>
+          )}
+          <Card title="Traffic">
+            <LiveChart />
+          </Card>
+          <Card title="Recent requests">
+            <RecentRequests />
+          </Card>
+        </>
+      )}
     </section>
+  )
+}
+
+function CopyableCode({ text }: { text: string }) {
+  const [copied, setCopied] = useState(false)
+  return (
+    <div>
+      <pre className="mono" aria-label="curl example" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+        {text}
+      </pre>
+      <button
+        className="btn"
+        type="button"
+        onClick={() =>
+          navigator.clipboard.writeText(text).then(
+            () => setCopied(true),
+            () => setCopied(false),
+          )
+        }
+      >
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
   )
 }

@@ -1,0 +1,59 @@
+import { useState } from 'react'
+import { api, type Output } from '../../api.js'
+import { Facts, notifyError } from '../common/index.js'
+
+type Status = Output<'serving.status'>
+
+/** Start/stop the endpoint and show where it listens. */
+export function ServerControls({ status, onChange }: { status: Status; onChange: () => void }) {
+  const [port, setPort] = useState('7071')
+  const [busy, setBusy] = useState(false)
+
+  const act = async (run: () => Promise<unknown>) => {
+    setBusy(true)
+    try {
+      await run()
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      setBusy(false)
+      onChange()
+    }
+  }
+
+  if (!status.running) {
+    return (
+      <form
+        className="toolbar"
+        onSubmit={(e) => {
+          e.preventDefault()
+          void act(() => api.call('serving.start', { port: Number(port) }))
+        }}
+      >
+        <label className="field">
+          Port
+          <input value={port} onChange={(e) => setPort(e.target.value)} inputMode="numeric" size={6} aria-label="Port" />
+        </label>
+        <button className="btn btn-primary" type="submit" disabled={busy}>
+          Start endpoint
+        </button>
+        <span className="muted">Stopped. Deployed models start answering when the endpoint runs.</span>
+      </form>
+    )
+  }
+  return (
+    <div className="toolbar" style={{ justifyContent: 'space-between', alignItems: 'flex-start' }}>
+      <Facts
+        items={[
+          ['Endpoint', <span className="mono" data-testid="endpoint-url">{status.url}</span>],
+          ['Access', status.token ? <span>bearer token required: <span className="mono">{status.token}</span></span> : 'loopback only, no token'],
+          ['Prediction log', `${status.log.writtenRows} rows written, ${status.log.queuedRows} queued, ${status.log.droppedRows} dropped`],
+          ['Micro-batching', status.batching.enabled ? `on (up to ${status.batching.maxBatchRows} rows per run)` : 'off'],
+        ]}
+      />
+      <button className="btn" type="button" disabled={busy} onClick={() => void act(() => api.call('serving.stop', {}))}>
+        Stop endpoint
+      </button>
+    </div>
+  )
+}

@@ -1,0 +1,128 @@
+import { useEffect, useState } from 'react'
+import type { ModelSignature } from '../../../../src-main/engine/api/common/signature.js'
+import { api, type Output } from '../../api.js'
+import { notifyError } from '../common/index.js'
+import { exampleValues, recordFrom, type FormValues } from './examples.js'
+
+type Answer = Output<'serving.invoke'>
+
+/**
+ * A form generated from the model's signature: one field per column (a list for
+ * known categories), sent to the running endpoint's v2 infer route exactly as a
+ * client would (through the engine, which calls its own endpoint over HTTP).
+ */
+export function TryIt({ model, signature, running }: { model: string; signature: ModelSignature; running: boolean }) {
+  const [values, setValues] = useState<FormValues>(() => exampleValues(signature))
+  const [answer, setAnswer] = useState<Answer | null>(null)
+  const [busy, setBusy] = useState(false)
+  useEffect(() => {
+    setValues(exampleValues(signature))
+    setAnswer(null)
+  }, [model, signature])
+
+  if (!signature.columns) {
+    return <p className="muted">This model takes a tensor ({signature.inputs.map((i) => `${i.name} [${i.shape.map((d) => d ?? 'N').join(', ')}]`).join(', ')}): use the curl example.</p>
+  }
+  const { record, problems } = recordFrom(signature, values)
+
+  const send = async () => {
+    setBusy(true)
+    try {
+      setAnswer(await api.call('serving.invoke', { path: `/v2/models/${encodeURIComponent(model)}/infer`, body: v2Body(signature, record) }))
+    } catch (error) {
+      notifyError(error)
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <form
+      aria-label="Try it"
+      onSubmit={(e) => {
+        e.preventDefault()
+        void send()
+      }}
+    >
+      <div className="toolbar">
+        {signature.columns.map((c) => (
+          <label key={c.name} className="field">
+            {c.name}
+            {c.kind === 'categorical' && c.categories && c.categories.length > 0 ? (
+              <select aria-label={c.name} value={values[c.name] ?? ''} onChange={(e) => setValues({ ...values, [c.name]: e.target.value })}>
+                {c.nullable && <option value="">(missing)</option>}
+                {c.categories.map((v) => (
+                  <option key={v} value={v}>
+                    {v}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <input
+                aria-label={c.name}
+                aria-invalid={problems[c.name] ? true : undefined}
+                inputMode={c.kind === 'numeric' ? 'decimal' : 'text'}
+                value={values[c.name] ?? ''}
+                size={10}
+                onChange={(e) => setValues({ ...values, [c.name]: e.target.value })}
+              />
+            )}
+            {problems[c.name] && <span className="error">{problems[c.name]}</span>}
+          </label>
+        ))}
+        <button className="btn btn-primary" type="submit" disabled={!running || busy || Object.keys(problems).length > 0}>
+          Predict
+        </button>
+      </div>
+      {!running && <p className="muted">Start the endpoint to try the model.</p>}
+      {answer && <AnswerView answer={answer} signature={signature} />}
+    </form>
+  )
+}
+
+function v2Body(signature: ModelSignature, record: Record<string, unknown>) {
+  return {
+    inputs: signature.columns!.map((c, i) => ({
+      name: c.name,
+      shape: [1, 1],
+      datatype: signature.inputs[i]?.dtype === 'string' ? 'BYTES' : 'FP32',
+      data: [record[c.name] ?? null],
+    })),
+  }
+}
+
+function AnswerView({ answer, signature }: { answer: Answer; signature: ModelSignature }) {
+  const body = answer.body as { outputs?: Array<{ name: string; data: unknown[] }>; error?: string }
+  const ok = answer.status === 200 && Array.isArray(body.outputs)
+  const label = body.outputs?.find((o) => o.name === 'label' || o.name === 'output_label')
+  const prediction = label ?? body.outputs?.find((o) => o.name === 'prediction') ?? body.outputs?.[0]
+  const probabilities = body.outputs?.find((o) => o.name === 'probabilities' || o.name === 'output_probability')
+  return (
+    <div role="region" aria-label="Prediction" className="card" style={{ marginTop: 12 }}>
+      <div className="toolbar" style={{ justifyContent: 'space-between' }}>
+        <span>
+          HTTP {answer.status} in {answer.latencyMs.toFixed(1)} ms
+        </span>
+        <span className="muted mono">request id {answer.requestId}</span>
+      </div>
+      {ok ? (
+        <>
+          <p>
+            Prediction: <strong data-testid="prediction">{String(prediction?.data[0])}</strong>
+          </p>
+          {probabilities && (
+            <ul>
+              {(probabilities.data as number[]).map((p, k) => (
+                <li key={k}>
+                  {signature.classes?.[k] ?? k}: {(p * 100).toFixed(1)}%
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      ) : (
+        <p className="error">{body.error ?? JSON.stringify(answer.body)}</p>
+      )}
+    </div>
+  )
+}
