@@ -186,11 +186,15 @@ async function csvReaderSql(
       throw importError(error, sourceName)
     })
   const sniffedColumns = sniffed.Columns as Array<{ name: string }>
-  if (sniffedColumns.length === 1) {
-    // One column although the first line has delimiters: the sniffer gave up on a
-    // file whose rows disagree (ragged rows, a broken quote). Read it strictly with
-    // that delimiter to get DuckDB's error with its line number.
-    await diagnoseCsv(connection, file, sourceName, delimiter, options)
+  // The sniffer settles on whatever layout most of its sample fits: one column when
+  // rows disagree, or as many columns as the widest row. When that does not match the
+  // first line, read the file strictly with the first line's layout to get DuckDB's
+  // error with its line number (ragged rows, a broken quote).
+  const firstLine = (await readHead(file)).toString('utf8').split(/\r?\n/)[0] ?? ''
+  const quote = options.quote ?? '"'
+  const delim = delimiter ?? (sniffedColumns.length > 1 ? String(sniffed.Delimiter) : DELIMITER_CANDIDATES.find((d) => firstLine.includes(d)))
+  if (delim && countFields(firstLine, delim, quote) !== sniffedColumns.length) {
+    await diagnoseCsv(connection, file, sourceName, delim, options)
   }
   checkOverridesExist(types, sniffedColumns, sourceName)
   const parts = [...dialect, 'strict_mode = true']
@@ -210,9 +214,9 @@ async function diagnoseCsv(
   const firstLine = (await readHead(file)).toString('utf8').split(/\r?\n/)[0] ?? ''
   const delim = delimiter ?? DELIMITER_CANDIDATES.find((d) => firstLine.includes(d))
   if (!delim) return
-  const width = firstLine.split(delim).length
-  const columns = Array.from({ length: width }, (_, i) => `${quoteString(`c${i}`)}: 'VARCHAR'`).join(', ')
   const quote = options.quote ?? '"'
+  const width = countFields(firstLine, delim, quote)
+  const columns = Array.from({ length: width }, (_, i) => `${quoteString(`c${i}`)}: 'VARCHAR'`).join(', ')
   const sql = `SELECT count(*) FROM read_csv(${quoteString(file)}, auto_detect = false, delim = ${quoteString(delim)},
     quote = ${quoteString(quote)}, escape = ${quoteString(options.escape ?? quote)}, header = ${options.header ?? true},
     columns = {${columns}}, strict_mode = true, null_padding = false${options.encoding ? `, encoding = ${quoteString(options.encoding)}` : ''})`
@@ -221,6 +225,20 @@ async function diagnoseCsv(
   } catch (error) {
     throw importError(error, sourceName)
   }
+}
+
+/** Fields in one CSV line, honouring quotes (only the first line is ever counted). */
+function countFields(line: string, delimiter: string, quote: string): number {
+  let fields = 1
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === quote) quoted = !quoted
+    else if (!quoted && line.startsWith(delimiter, i)) {
+      fields++
+      i += delimiter.length - 1
+    }
+  }
+  return fields
 }
 
 async function describeRelation(connection: DuckDBConnection, reader: string, sourceName: string): Promise<ColumnInfo[]> {
