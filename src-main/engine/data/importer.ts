@@ -142,7 +142,8 @@ async function readerSql(
     const jsonFormat = format === 'ndjson' ? 'newline_delimited' : 'auto'
     reader = `read_json(${f}, format = ${quoteString(jsonFormat)}, records = true)`
   } else {
-    reader = await csvReaderSql(connection, file, sourceName, format, options, types)
+    // The CSV path checks its overrides against the sniffed columns already.
+    return csvReaderSql(connection, file, sourceName, format, options, types)
   }
   checkOverridesExist(types, await describeRelation(connection, reader, sourceName), sourceName)
   if (format === 'csv' || format === 'tsv' || Object.keys(types).length === 0) return reader

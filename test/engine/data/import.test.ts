@@ -82,6 +82,14 @@ describe('data.import', () => {
     expect(resolveDatasetVersion(engine.context, 'zips@1').rows).toBe(2)
   })
 
+  it('reads Latin-1 text when told the encoding', async () => {
+    const engine = openTestEngine()
+    const file = path.join(tempDir(), 'cities.csv')
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('name,city\nann,'), Buffer.from([0x4d, 0xfc, 0x6e, 0x63, 0x68, 0x65, 0x6e]), Buffer.from('\n')]))
+    await engine.call('data.import', { name: 'cities', path: file, encoding: 'latin-1' })
+    expect((await engine.call('data.preview', { dataset: 'cities' })).rows).toEqual([{ name: 'ann', city: 'München' }])
+  })
+
   it('reports progress events while importing', async () => {
     const engine = openTestEngine()
     const events: Array<{ phase: string; fraction: number }> = []
