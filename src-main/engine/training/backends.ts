@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { z } from 'zod'
@@ -63,10 +64,29 @@ export function wasmBinariesDir(): string {
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep
 }
 
+/**
+ * A native package installed without its install script (offline installs skip the
+ * libtensorflow download) has no addon; importing it anyway registers its kernels
+ * before failing and floods stderr, so look for the addon first.
+ */
+function missingNativeAddon(pkg: string): string | null {
+  let dir: string
+  try {
+    dir = path.dirname(require.resolve(`${pkg}/package.json`))
+  } catch {
+    return `module not installed: ${pkg} is an optional dependency whose install downloads libtensorflow; install it where that download is possible`
+  }
+  const lib = path.join(dir, 'lib')
+  const addon = fs.existsSync(lib) && fs.readdirSync(lib).some((d) => d.startsWith('napi-v') && fs.existsSync(path.join(lib, d, 'tfjs_binding.node')))
+  return addon ? null : `load error: ${pkg} is installed but its native addon (lib/napi-v*/tfjs_binding.node) was never built: its install script, which downloads libtensorflow, did not run`
+}
+
 async function probeOne(name: BackendName): Promise<ProbeResult> {
   const pkg = packages[name]
   try {
     if (name === 'tfjs-node-gpu' || name === 'tfjs-node') {
+      const missing = missingNativeAddon(pkg)
+      if (missing) return { available: false, reason: missing, device: null }
       const mod = (await import(pkg)) as { default?: Tf } & Tf
       const tf = (mod.default ?? mod) as Tf
       await smokeTest(tf, 'tensorflow')
