@@ -1,11 +1,14 @@
 import type { EngineContext } from '../context.js'
 import { registerRun } from './service.js'
-import { getFinishedRun } from './upstream.js'
+import { versionsByRun } from './store.js'
+import { finishedRunsWithRegisterAs, getFinishedRun } from './upstream.js'
 
 /**
  * Registers every run that finishes with `registerAs` set. Idempotent per engine:
- * every registry operation calls it, and the engine may call it at open so runs
- * finishing before anyone touches the registry are registered too.
+ * every registry operation calls it, and the engine may call it at open. On start it
+ * also catches up on runs that finished while nothing was listening (a `lathe train
+ * --register-as` whose engine closed before any registry call), so registration
+ * happens at the latest on the next registry call.
  */
 export function startRegistryService(ctx: EngineContext): void {
   ctx.singleton('registry.auto-register', () => {
@@ -15,6 +18,9 @@ export function startRegistryService(ctx: EngineContext): void {
       autoRegister(ctx, payload.runId)
     })
     ctx.onClose(unsubscribe)
+    for (const run of finishedRunsWithRegisterAs(ctx)) {
+      if (!versionsByRun(ctx.workspace.db, run.id).some((v) => v.model === run.registerAs)) autoRegister(ctx, run.id)
+    }
     return true
   })
 }

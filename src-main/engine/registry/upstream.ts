@@ -2,7 +2,7 @@ import { LatheError } from '../api/common/errors.js'
 import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
 import { classificationMetrics, regressionMetrics } from '../training/metrics.js'
-import { getRun } from '../training/store.js'
+import { getRun, listRuns } from '../training/store.js'
 import type { Metrics } from './types.js'
 
 /**
@@ -43,6 +43,14 @@ export function getFinishedRun(ctx: EngineContext, runId: string): FinishedRun {
     backend: run.backend ? `${run.backend.name}${run.backend.device ? ` (${run.backend.device})` : ''}` : null,
     registerAs: run.registerAs,
   }
+}
+
+/** Finished runs that asked to be registered (`registerAs`), oldest first. */
+export function finishedRunsWithRegisterAs(ctx: EngineContext): Array<{ id: string; registerAs: string }> {
+  return listRuns(ctx.workspace.db, { status: 'finished', limit: 100_000 })
+    .filter((r) => r.registerAs && r.model)
+    .reverse()
+    .map((r) => ({ id: r.id, registerAs: r.registerAs! }))
 }
 
 /** A run's record for lineage, or null when it is not in this workspace (an imported package). */

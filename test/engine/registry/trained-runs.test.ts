@@ -126,16 +126,30 @@ describe('model versions from real training runs', () => {
 
   it('refuses a version whose training data failed validation, unless forced', async () => {
     const engine = openTestEngine()
-    await engine.call('registry.models.list', {})
-    const { weakRun } = await trainTwo(engine)
-    await engine.call('registry.versions.register', { runId: weakRun.id, name: 'penguins' })
+    await engine.call('data.import', { name: 'penguins', path: penguins })
+    const started = await engine.call('training.start', { dataset: 'penguins', target: 'Species', modelFamily: 'linear', params: { epochs: 2 } })
+    expect((await engine.call('training.runs.wait', { run: started.id })).status).toBe('finished')
+    await engine.call('registry.versions.register', { runId: started.id, name: 'penguins' })
     await engine.call('data.rules.set', { dataset: 'penguins', rules: [{ kind: 'not_null', column: 'Sex' }] })
     const validated = await engine.call('data.validate', { dataset: 'penguins@1' })
     expect(validated.status).toBe('failed')
-    await expect(engine.call('registry.promote', { model: 'penguins', version: 2, alias: 'staging' })).rejects.toThrow(
+    await expect(engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'staging' })).rejects.toThrow(
       /training data validation passed: penguins@1 failed its validation rules/,
     )
-    const forced = await engine.call('registry.promote', { model: 'penguins', version: 2, alias: 'staging', force: true })
+    expect(() => resolveModelVersion(engine.context, 'penguins', 'staging')).toThrow(/no alias "staging"/)
+    const forced = await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'staging', force: true })
     expect(forced.forced).toBe(true)
+  })
+
+  it('registers a run that finished with registerAs before anything touched the registry, on the next registry call', async () => {
+    const engine = openTestEngine()
+    await engine.call('data.import', { name: 'penguins', path: penguins })
+    const started = await engine.call('training.start', { dataset: 'penguins', target: 'Species', modelFamily: 'linear', params: { epochs: 2 }, registerAs: 'late' })
+    expect((await engine.call('training.runs.wait', { run: started.id })).status).toBe('finished')
+    const models = await engine.call('registry.models.list', {})
+    expect(models).toMatchObject([{ name: 'late', versionCount: 1, latestVersion: 1 }])
+    expect((await engine.call('registry.models.show', { model: 'late' })).versions[0]!.runId).toBe(started.id)
+    // Later calls do not register it twice.
+    expect((await engine.call('registry.models.list', {}))[0]!.versionCount).toBe(1)
   })
 })
