@@ -143,7 +143,8 @@ export async function run(): Promise<void> {
   try {
     await engine.call('registry.versions.import', { file: onnxFile, name: 'penguins' })
     await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'production', force: true, reason: 'benchmark' })
-    const status = await engine.call('serving.start', { port: 0, models: [{ model: 'penguins', logging: true }] })
+    const logging = process.env.BENCH_SERVE_LOG !== 'off'
+    const status = await engine.call('serving.start', { port: 0, models: [{ model: 'penguins', logging }] })
     const lathe = status.url!
 
     const peerPort = 17000 + Math.floor(Math.random() * 2000)
@@ -156,7 +157,7 @@ export async function run(): Promise<void> {
       return { dataframe_split: { columns: model.columns, data: picked.map((r) => model.columns.map((c) => r[c] ?? null)) } }
     }
     const numeric = new Set(model.signature.columns!.filter((c) => c.kind === 'numeric').map((c) => c.name))
-    process.stdout.write(`penguins (${rows.length} rows, ${model.columns.length} features), MLP 64-64, wrk -c ${connections} -d ${seconds}s, logging on\n`)
+    process.stdout.write(`penguins (${rows.length} rows, ${model.columns.length} features), MLP 64-64, wrk -c ${connections} -d ${seconds}s, logging ${logging ? 'on' : 'off'}\n`)
     process.stdout.write('batch  server   req/s     p50 ms   p99 ms   non-2xx\n')
     const results: Record<string, { lathe: WrkResult; peer: WrkResult }> = {}
     for (const n of [1, 100]) {

@@ -148,6 +148,11 @@ export class DeploymentSet {
     }
   }
 
+  /** Whether answered requests for `model` go to the prediction log (true for models served only by version). */
+  isLogging(model: string): boolean {
+    return this.deployments.get(model)?.spec.logging ?? true
+  }
+
   has(model: string): boolean {
     return this.deployments.has(model)
   }

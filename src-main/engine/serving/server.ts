@@ -174,7 +174,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
       const result = await service.predict(served, batch, requestId)
       reply.header('x-model-name', served.model).header('x-model-version', String(served.version))
       const body = answer(served, result)
-      const logging = service.deployments.info(served.model)?.logging ?? true
+      const logging = service.deployments.isLogging(served.model)
       service.recordRequest({
         requestId, timeMs: startedMs, model: served.model, version: served.version, route, status: 200,
         latencyMs: performance.now() - startedAt, rows, error: null,

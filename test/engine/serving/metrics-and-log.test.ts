@@ -115,3 +115,40 @@ describe('metrics and the prediction log', () => {
     expect((await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM prediction_log')).getRowObjectsJS()[0]!.n).toBe(3)
   })
 })
+
+describe('feedback and the "try it" path', () => {
+  it('POST /v2/models/{name}/feedback joins labels to logged predictions by request id', async () => {
+    const f = servingFixture()
+    f.models.add('iris', 1, irisClassifierOnnx(), irisSignature)
+    f.models.setAlias('iris', 'production', 1)
+    const { url } = await f.engine.call('serving.start', { port: 0, models: [{ model: 'iris' }] })
+    const answered = await postJson(`${url}/invocations`, { dataframe_records: [row, row] })
+    await f.service.log.drain()
+    const res = await postJson(`${url}/v2/models/iris/feedback`, {
+      items: [
+        { request_id: answered.body.request_id, row_index: 1, label: 'setosa' },
+        { request_id: 'never-served', label: 'setosa' },
+      ],
+    })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ model: 'iris', recorded: 1, unknown: [{ request_id: 'never-served', row_index: 0 }] })
+    const bad = await postJson(`${url}/v2/models/iris/feedback`, { labels: [] })
+    expect(bad.status).toBe(400)
+    expect(bad.body.error).toContain('items')
+  })
+
+  it('serving.invoke sends the request to the running endpoint over HTTP', async () => {
+    const f = servingFixture()
+    f.models.add('iris', 1, irisClassifierOnnx(), irisSignature)
+    f.models.setAlias('iris', 'production', 1)
+    await expect(f.engine.call('serving.invoke', { path: '/invocations', body: {} })).rejects.toThrow(/not running/)
+    await f.engine.call('serving.start', { port: 0, models: [{ model: 'iris' }] })
+    const answer = await f.engine.call('serving.invoke', { path: '/invocations', body: { dataframe_records: [row] } })
+    expect(answer.status).toBe(200)
+    expect((answer.body as { request_id: string }).request_id).toBe(answer.requestId)
+    const refused = await f.engine.call('serving.invoke', { path: '/invocations', body: { dataframe_records: [] } })
+    expect(refused.status).toBe(400)
+    await expect(f.engine.call('serving.invoke', { path: '/metrics', body: {} })).rejects.toThrow(/path must be/)
+    expect((await f.engine.call('serving.requests', { limit: 5 })).map((r) => r.status)).toEqual([400, 200])
+  })
+})
