@@ -146,7 +146,8 @@ async function readerSql(
     return csvReaderSql(connection, file, sourceName, format, options, types)
   }
   checkOverridesExist(types, await describeRelation(connection, reader, sourceName), sourceName)
-  if (format === 'csv' || format === 'tsv' || Object.keys(types).length === 0) return reader
+  if (Object.keys(types).length === 0) return reader
+  // JSON and Parquet readers take no per-column types, so overrides are casts.
   const casts = Object.entries(types).map(([c, t]) => `CAST(${quoteIdent(c)} AS ${t}) AS ${quoteIdent(c)}`)
   return `(SELECT * REPLACE (${casts.join(', ')}) FROM ${reader})`
 }

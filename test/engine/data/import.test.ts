@@ -34,6 +34,9 @@ describe('data.import', () => {
     const cars = await engine.call('data.import', { name: 'cars', path: path.join(vega, 'cars.json') })
     expect(cars.rows).toBe(406)
     expect(cars.columns.find((c) => c.name === 'Miles_per_Gallon')?.type).toBe('DOUBLE')
+    // Overrides on JSON are casts after reading.
+    const asText = await engine.call('data.import', { name: 'cars', path: path.join(vega, 'cars.json'), types: { Cylinders: 'VARCHAR' } })
+    expect(asText.columns.find((c) => c.name === 'Cylinders')?.type).toBe('VARCHAR')
   })
 
   it('imports NDJSON, TSV and Parquet', async () => {
