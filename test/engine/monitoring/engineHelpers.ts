@@ -2,7 +2,7 @@ import path from 'node:path'
 import { expect } from 'vitest'
 import type { Engine } from '../../../src-main/engine/engine.js'
 import { migrations } from '../../../src-main/engine/workspace/migrations/index.js'
-import { migration006 } from '../../../src-main/engine/workspace/migrations/006-monitoring.js'
+import { migration005 } from "../../../src-main/engine/workspace/migrations/005-monitoring.js"
 import { logPredictions, type LoggedRow } from './logHelpers.js'
 
 export const weatherCsv = path.resolve('node_modules/vega-datasets/data/seattle-weather.csv')
@@ -14,7 +14,7 @@ export const weatherCsv = path.resolve('node_modules/vega-datasets/data/seattle-
 export function ensureMonitoringSchema(engine: Engine): void {
   if (migrations.some((m) => m.version === 6)) return
   const exists = engine.workspace.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'monitors'").get()
-  if (!exists) engine.workspace.db.transaction(() => migration006.up(engine.workspace.db))()
+  if (!exists) engine.workspace.db.transaction(() => migration005.up(engine.workspace.db))()
 }
 
 export const weatherFeatures = ['precipitation', 'temp_max', 'temp_min', 'wind']

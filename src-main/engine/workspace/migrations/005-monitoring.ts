@@ -1,7 +1,7 @@
 import type { Migration } from './types.js'
 
-export const migration006: Migration = {
-  version: 6,
+export const migration005: Migration = {
+  version: 5,
   name: 'monitoring: monitors, alert rules, monitor reports, alerts',
   up(db) {
     db.exec(`
