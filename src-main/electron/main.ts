@@ -49,7 +49,7 @@ export async function startDesktopApp(paths: DesktopPaths, env: NodeJS.ProcessEn
       ...(paths.rendererDir ? { [hostEnv.staticDir]: paths.rendererDir } : {}),
       ...(devOrigin ? { [hostEnv.devOrigin]: devOrigin } : {}),
     },
-    onCrash: (crash) => void offerRestart(crash),
+    onCrash: (crash) => void offerRestart(crash).catch(failedToStart),
   })
   const engineOrigin = () => engine.connection?.url ?? 'http://127.0.0.1'
   const origins = (): PolicyOrigins => ({ appOrigin: devOrigin ?? engineOrigin(), engineOrigin: engineOrigin(), dev: !!devOrigin })
@@ -121,6 +121,14 @@ export async function startDesktopApp(paths: DesktopPaths, env: NodeJS.ProcessEn
   await startEngineAndLoad()
 }
 
+/** A failure of main itself (not of the engine, which has its own dialogs): say so and exit. */
+export function failedToStart(error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error)
+  console.error(`lathe: the desktop app failed: ${detail}`)
+  dialog.showErrorBox('Lathe could not start', detail)
+  app.exit(1)
+}
+
 if (process.type === 'browser') {
-  void startDesktopApp(builtPaths(import.meta.dirname, !!process.env.ELECTRON_RENDERER_URL))
+  startDesktopApp(builtPaths(import.meta.dirname, !!process.env.ELECTRON_RENDERER_URL)).catch(failedToStart)
 }

@@ -90,6 +90,7 @@ class FakeApp extends EventEmitter {
   })
   quitted = false
   enableSandbox = vi.fn()
+  exit = vi.fn((_code?: number) => {})
   requestSingleInstanceLock = vi.fn(() => this.singleInstance)
   whenReady = vi.fn(async () => {})
 }
@@ -142,6 +143,7 @@ export const ipcMain = {
 }
 
 export const dialog = {
+  showErrorBox: vi.fn((_title: string, _content: string) => {}),
   showMessageBox: vi.fn(async (..._args: unknown[]) => ({ response: 0, checkboxChecked: false })),
   showOpenDialog: vi.fn(async (..._args: unknown[]) => ({ canceled: false, filePaths: ['/data/iris.csv'] })),
 }

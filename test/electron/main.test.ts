@@ -28,6 +28,8 @@ beforeEach(() => {
   ipcMain.handlers.clear()
   ipcMain.listeners.clear()
   dialog.showMessageBox.mockReset().mockResolvedValue({ response: 0, checkboxChecked: false })
+  dialog.showErrorBox.mockClear()
+  app.exit.mockClear()
 })
 
 /** Starts main and plays the engine host answering `ready`. */
@@ -160,5 +162,18 @@ describe('Electron main', () => {
     await settle()
     expect(utilityProcess.forked).toHaveLength(1)
     expect(app.quitted).toBe(true)
+  })
+
+  it('when the restarted engine cannot be loaded, says why and exits 1', async () => {
+    const { host, window } = await startWithEngine()
+    window.loadURL = vi.fn(async () => {
+      throw new Error('ERR_CONNECTION_REFUSED (-102) loading http://127.0.0.1:50001/')
+    })
+    host.emit('exit', 1)
+    await settle()
+    utilityProcess.forked[1]!.send(ready(50001))
+    await settle()
+    expect(dialog.showErrorBox).toHaveBeenCalledWith('Lathe could not start', expect.stringContaining('ERR_CONNECTION_REFUSED'))
+    expect(app.exit).toHaveBeenCalledWith(1)
   })
 })
