@@ -151,4 +151,18 @@ describe('monitors, quality and alerts on a real model', () => {
     await expect(engine.call('monitoring.monitors.run', { monitor: 'y' })).rejects.toThrow(/no monitor "y" \(monitors: x\)/)
     expect(await engine.call('monitoring.rules.list', {})).toEqual([])
   })
+
+  it('checks a batch dataset version before it is scored: the whole table against its own training split', async () => {
+    const engine = openTestEngine()
+    await trainWeatherModel(engine)
+    const batch = await engine.call('monitoring.drift', { model: 'weather', current: 'weather@1', save: false })
+    expect(batch.current).toEqual({ label: 'weather@1', rows: 1461 })
+    expect(batch.reference.label).toBe('weather@1 (train split)')
+    expect(batch.dataset_drift).toBe(false)
+    expect(batch.features.map((f) => f.name)).toEqual(['precipitation', 'temp_max', 'temp_min', 'wind'])
+    // No traffic, so no model output to compare; nothing stored when save is false.
+    expect(batch.prediction).toBeNull()
+    expect(batch.reportId).toBeNull()
+    await expect(engine.call('monitoring.drift', { model: 'weather', reference: 'nope@1', current: 'weather@1' })).rejects.toThrow(/no dataset named "nope"/)
+  })
 })
