@@ -86,6 +86,10 @@ async function followRun(client: Client, runId: string, progress: ProgressLine):
   const stop = client.subscribe(['training.progress'], (event) => {
     const p = event.payload
     if (p.runId !== runId) return
+    if (p.batch !== undefined) {
+      progress.update(`${runId}: epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches ?? '?'} loss ${fmt(p.loss)}`)
+      return
+    }
     const metric = Object.entries(p.metrics).find(([k]) => k !== 'val_loss' && k !== 'epoch_seconds' && k.startsWith('val_'))
     progress.update(
       `${runId}: epoch ${p.epoch}/${p.epochs} loss ${fmt(p.loss)} val_loss ${fmt(p.metrics.val_loss)}` +

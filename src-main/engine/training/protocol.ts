@@ -39,6 +39,7 @@ export type WorkerToEngine =
       validation: Record<string, number>
       epochSeconds: number
     }
+  | { type: 'batch'; epoch: number; epochs: number; batch: number; batches: number; loss: number }
   | {
       type: 'finished'
       metrics: RunMetrics

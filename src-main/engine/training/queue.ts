@@ -166,6 +166,17 @@ export class TrainingQueue {
         updateRun(db, runId, { backend: message.backend })
         appendMetricPoints(db, runId, 0, { load_seconds: message.loadSeconds })
         return
+      case 'batch':
+        this.ctx.events.emit('training.progress', {
+          runId,
+          epoch: message.epoch,
+          epochs: message.epochs,
+          batch: message.batch,
+          batches: message.batches,
+          loss: message.loss,
+          metrics: {},
+        })
+        return
       case 'epoch': {
         const values: Record<string, number> = { loss: message.loss, epoch_seconds: message.epochSeconds }
         for (const [name, value] of Object.entries(message.validation)) values[`val_${name}`] = value

@@ -22,6 +22,8 @@ export interface TrainOptions {
   params: TrainParams
   seed: number
   onEpoch: (report: EpochReport) => Promise<void> | void
+  /** Called about once a second inside a long epoch, with the running mean loss. */
+  onBatch?: (report: { epoch: number; epochs: number; batch: number; batches: number; loss: number }) => void
 }
 
 export interface TrainResult {
@@ -93,6 +95,8 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
     shuffleInPlace(order, random)
     let lossSum = 0
     let batches = 0
+    let lastReport = performance.now()
+    const batchesPerEpoch = Math.ceil(train.rows / batchSize)
     for (let start = 0; start < train.rows; start += batchSize) {
       const n = Math.min(batchSize, train.rows - start)
       for (let i = 0; i < n; i++) {
@@ -120,6 +124,10 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
       lossSum += lossTensor!.dataSync()[0]!
       lossTensor!.dispose()
       batches++
+      if (options.onBatch && performance.now() - lastReport > 1000) {
+        lastReport = performance.now()
+        options.onBatch({ epoch, epochs: params.epochs, batch: batches, batches: batchesPerEpoch, loss: lossSum / batches })
+      }
     }
     const validation = evaluateSplit(model, feed.validation, width, feed).values
     const seconds = (performance.now() - started) / 1000

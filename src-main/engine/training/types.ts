@@ -148,7 +148,10 @@ export const TrainingProgress = z.object({
   runId: z.string(),
   epoch: z.number(),
   epochs: z.number(),
+  /** Set on progress inside an epoch (about once a second); absent on the end-of-epoch event. */
   batch: z.number().optional(),
+  batches: z.number().optional(),
+  /** Mean training loss so far in this epoch (the whole epoch's when `batch` is absent). */
   loss: z.number(),
   metrics: z.record(z.string(), z.number()),
 })

@@ -62,6 +62,8 @@ export async function runJob(job: WorkerJob, report: (m: WorkerToEngine) => Prom
     params: job.params,
     seed: job.seed,
     onEpoch: (e) => report({ type: 'epoch', ...e }),
+    // Fire and forget: the epoch loop is synchronous, the IPC write goes out as it can.
+    onBatch: (b) => void report({ type: 'batch', ...b }).catch(() => undefined),
   })
 
   const { bytes, signature } = exportOnnx(result.weights, feed.preprocessing, job.features, job.target, {

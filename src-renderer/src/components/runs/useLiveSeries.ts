@@ -26,8 +26,9 @@ export function useLiveSeries(runId: string | null): MetricSeries {
     }
   }, [runId])
   useEngineEvents(['training.progress'], (event) => {
-    const p = event.payload as { runId: string; epoch: number; loss: number; metrics: Record<string, number> }
-    if (p.runId !== runId) return
+    const p = event.payload as { runId: string; epoch: number; batch?: number; loss: number; metrics: Record<string, number> }
+    // In-epoch progress (batch set) carries a partial loss; curves plot whole epochs.
+    if (p.runId !== runId || p.batch !== undefined) return
     setSeries((s) => merge(s, Object.fromEntries(Object.entries({ loss: p.loss, ...p.metrics }).map(([k, v]) => [k, [{ step: p.epoch, value: v }]]))))
   })
   return series
