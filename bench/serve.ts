@@ -184,8 +184,11 @@ export async function run(): Promise<void> {
     process.stdout.write(`  target (1-row): >= 20x throughput and p99 < 2 ms -> ${one.rps / results[1]!.peer.rps >= 20 && one.p99Ms < 2 ? 'met' : 'NOT met'} on this machine\n`)
 
     await engine.call('serving.stop', {})
-    const logged = await (await engine.workspace.monitor()).runAndReadAll('SELECT count(*)::BIGINT AS n FROM prediction_log')
-    process.stdout.write(`\nprediction log: ${logged.getRowObjectsJS()[0]!.n} rows written during the run\n`)
+    if (logging) {
+      const logged = await (await engine.workspace.monitor()).runAndReadAll('SELECT count(*)::BIGINT AS n FROM prediction_log')
+      const { droppedRows } = (await engine.call('serving.status', {})).log
+      process.stdout.write(`\nprediction log: ${logged.getRowObjectsJS()[0]!.n} rows written during the run, ${droppedRows} dropped (queue full)\n`)
+    }
 
     for (const n of [1, 100]) {
       const picked = Array.from({ length: n }, (_, i) => rows[(i * 37) % rows.length]!)
