@@ -15,6 +15,16 @@ function thresholdOption(value: string, previous: Array<{ metric: string; value:
   return [...previous, { metric: match[1]!, value: Number(match[2]) }]
 }
 
+function metaOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=')
+  if (eq <= 0) throw new InvalidArgumentError(`"${value}" is not key=value`)
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) }
+}
+
+function shortTime(iso: string): string {
+  return iso.replace('T', ' ').slice(0, 16)
+}
+
 export function registerRegistryCommands(program: Command): void {
   const models = program.command('models').description('Registered models: versions, aliases, gates, lineage, packages')
 
@@ -25,7 +35,7 @@ export function registerRegistryCommands(program: Command): void {
         ? 'No models yet: `lathe models register RUN --name M` or `lathe models import FILE.onnx --name M`.'
         : table(
             ['model', 'versions', 'latest', 'aliases'],
-            l.map((m) => [m.name, m.versionCount, m.latestVersion, m.aliases.map((a) => `${a.alias}=v${a.version}`).join(' ')]),
+            l.map((m) => [m.name, m.versionCount, m.latestVersion, m.aliases.map((a) => `${a.alias}=v${a.version} (since ${shortTime(a.since)})`).join(', ')]),
           ),
     )
   })
@@ -114,8 +124,9 @@ export function registerRegistryCommands(program: Command): void {
       .argument('<file>', 'an .onnx model, or a .zip package from `lathe models export`')
       .option('--name <model>', 'model to add it to (required for .onnx; renames a package)')
       .option('--description <text>')
+      .option('--meta <key=value>', 'metadata to record with the version (repeatable)', metaOption)
       .description('Import an ONNX model trained anywhere, or a model package'),
-  ).action(async (file: string, options: CommonOptions & { name?: string; description?: string }) => {
+  ).action(async (file: string, options: CommonOptions & { name?: string; description?: string; meta?: Record<string, string> }) => {
     const absolute = path.resolve(file)
     if (absolute.toLowerCase().endsWith('.zip')) {
       const r = await withClient(options, HOLDER, (client) => client.call('registry.importPackage', { file: absolute, name: options.name }))
@@ -124,7 +135,7 @@ export function registerRegistryCommands(program: Command): void {
     }
     if (!options.name) throw new InvalidArgumentError('--name is required to import an .onnx file')
     const v = await withClient(options, HOLDER, (client) =>
-      client.call('registry.versions.import', { file: absolute, name: options.name!, description: options.description }),
+      client.call('registry.versions.import', { file: absolute, name: options.name!, description: options.description, metadata: options.meta }),
     )
     emit(options.json, v, (x) =>
       [

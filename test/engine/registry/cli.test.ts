@@ -10,7 +10,8 @@ describe('lathe models (spawned as a user would)', () => {
     const ws = tempDir()
     const w = ['--workspace', ws]
     expect((await lathe(['models', 'import', fixture, '--name', 'iris', ...w])).code).toBe(0)
-    expect((await lathe(['models', 'import', fixture, '--name', 'iris', ...w])).code).toBe(0)
+    const second = await lathe(['models', 'import', fixture, '--name', 'iris', '--meta', 'origin=sklearn', '--meta', 'owner=ana', '--json', ...w])
+    expect(JSON.parse(second.stdout).metadata).toMatchObject({ origin: 'sklearn', owner: 'ana', author: 'lathe fixtures' })
     expect((await lathe(['models', 'gate', 'iris', '--alias', 'production', '--min', 'test.accuracy=0.8', '--skip-data-check', ...w])).code).toBe(0)
 
     const refused = await lathe(['models', 'promote', 'iris', '1', '--alias', 'production', '--json', ...w])
@@ -34,6 +35,7 @@ describe('lathe models (spawned as a user would)', () => {
     const back = await lathe(['models', 'rollback', 'iris', '--alias', 'production', '--json', ...w])
     expect(JSON.parse(back.stdout)).toMatchObject({ version: 1, previous: 2 })
 
+    expect((await lathe(['models', 'list', ...w])).stdout).toMatch(/iris\s+2\s+2\s+production=v1 \(since \d{4}-\d\d-\d\d \d\d:\d\d\)/)
     const history = JSON.parse((await lathe(['models', 'history', 'iris', '--json', ...w])).stdout)
     expect(history.moves.map((m: { kind: string; version: number }) => `${m.kind} v${m.version}`)).toEqual(['promote v1', 'promote v2', 'rollback v1'])
     expect(history.audit.filter((a: { action: string }) => a.action.startsWith('alias.')).map((a: { action: string }) => a.action)).toEqual([
