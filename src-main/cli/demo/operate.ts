@@ -106,10 +106,12 @@ export async function monitorAndRetrain(client: Client, options: DemoOptions, da
   options.say('5. Drift and quality of the served model')
   const drift = await client.call('monitoring.drift', { model: DEMO.model, last: traffic.requests })
   for (const f of drift.features) {
-    options.say(
-      `   ${f.drifted ? 'DRIFT' : 'ok   '}  ${f.name.padEnd(14)} ${f.method} = ${fmt(f.statistic, 4)} (threshold ${fmt(f.threshold, 2)})` +
-        (f.p_value !== undefined && f.p_value !== null ? `, p = ${fmt(f.p_value, 4)}` : ''),
-    )
+    // Small samples decide on a test's p-value, large ones on a distance (see monitoring/drift).
+    const byPValue = typeof f.p_value === 'number' && (f.method === 'ks' || f.method === 'chi2')
+    const decision = byPValue
+      ? `p = ${fmt(f.p_value, 4)} ${f.drifted ? '<' : '>='} ${fmt(f.threshold, 2)}`
+      : `${fmt(f.statistic, 4)} ${f.drifted ? '>' : '<='} ${fmt(f.threshold, 2)}`
+    options.say(`   ${f.drifted ? 'DRIFT' : 'ok   '}  ${f.name.padEnd(14)} ${f.method} ${byPValue ? `statistic ${fmt(f.statistic, 4)}, ` : ''}${decision}`)
   }
   options.say(`   dataset drift: ${drift.dataset_drift ? 'yes' : 'no'} (share ${fmt(drift.drift_share, 2)} of features drifted)`)
   const quality = await client.call('monitoring.quality', { model: DEMO.model })
