@@ -28,6 +28,7 @@ describe('the Datasets page', () => {
     await preview.getByRole('button', { name: /^wind/ }).click()
     await preview.getByRole('button', { name: /^wind/ }).click()
     await preview.locator('[role=row]').nth(1).getByRole('cell', { name: '9.5' }).waitFor()
+    await screenshot(page, 'datasets-preview')
 
     await page.getByRole('tab', { name: 'Profile' }).click()
     await page.getByLabel('Profile summary').filter({ hasText: '1,461 rows · 6 columns · 0 duplicate rows' }).waitFor()

@@ -28,9 +28,15 @@ export async function withConnection<T>(ctx: EngineContext, work: (connection: D
 
 /** Rows as plain objects with bigints as numbers (or strings when they exceed 2^53). */
 export function plainRows(reader: DuckDBResultReader): Array<Record<string, unknown>> {
+  // A DATE arrives as a JS Date at midnight UTC; shown as an instant it would read as
+  // a timestamp, so DATE columns become 'YYYY-MM-DD'.
+  const names = reader.columnNames()
+  const dates = new Set(reader.columnTypes().flatMap((type, i) => (String(type) === 'DATE' ? [names[i]!] : [])))
   return reader.getRowObjectsJS().map((row) => {
     const out: Record<string, unknown> = {}
-    for (const [key, value] of Object.entries(row)) out[key] = plainValue(value)
+    for (const [key, value] of Object.entries(row)) {
+      out[key] = dates.has(key) && value instanceof Date ? value.toISOString().slice(0, 10) : plainValue(value)
+    }
     return out
   })
 }
