@@ -36,7 +36,7 @@ export interface PolicyOrigins {
   appOrigin: string
   /** The engine API's origin: the same as appOrigin except in dev. */
   engineOrigin: string
-  /** Dev only: Vite's hot-reload socket and its inline React refresh preamble. */
+  /** Dev only: Vite's hot-reload socket. */
   dev?: boolean
 }
 
@@ -47,15 +47,10 @@ export interface PolicyOrigins {
  */
 export function contentSecurityPolicy(origins: PolicyOrigins): string {
   const connect = new Set(["'self'", origins.engineOrigin])
-  const scripts = ["'self'"]
-  if (origins.dev) {
-    const ws = new URL(origins.appOrigin)
-    connect.add(`ws://${ws.host}`)
-    scripts.push("'unsafe-inline'")
-  }
+  if (origins.dev) connect.add(`ws://${new URL(origins.appOrigin).host}`)
   return [
     "default-src 'self'",
-    `script-src ${scripts.join(' ')}`,
+    "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self'",

@@ -44,10 +44,10 @@ describe('the Content-Security-Policy', () => {
     expect(sources).not.toContain('*')
   })
 
-  it('in dev adds only the Vite server socket and its inline refresh preamble', () => {
+  it('in dev adds only the Vite server hot-reload socket', () => {
     const policy = directives(contentSecurityPolicy({ appOrigin: 'http://localhost:5173', engineOrigin: appOrigin, dev: true }))
     expect(policy.get('connect-src')).toEqual(["'self'", appOrigin, 'ws://localhost:5173'])
-    expect(policy.get('script-src')).toEqual(["'self'", "'unsafe-inline'"])
+    expect(policy.get('script-src')).toEqual(["'self'"])
   })
 
   it('is set as a response header on the app origin, replacing any the server sent', () => {
