@@ -45,3 +45,10 @@ export async function validateVersion(ctx: EngineContext, record: VersionRecord)
   setValidation(ctx.workspace.db, ctx.actor, record.id, validation)
   return { dataset: record.name, version: record.version, status: validation.status, results: validation.results as RuleResult[] }
 }
+
+/** A dataset's current rules (for serving, to check requests with `checkRulesOnRows`). */
+export function getDatasetRules(ctx: EngineContext, datasetName: string): ValidationRule[] {
+  const dataset = findDataset(ctx.workspace.db, datasetName)
+  if (!dataset) throw new LatheError('not_found', `no dataset named "${datasetName}"`, { field: 'dataset' })
+  return dataset.rules.map((r) => ValidationRule.parse(r))
+}

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { checkRulesOnRows } from '../../../src-main/engine/data/rules.js'
+import { getDatasetRules } from '../../../src-main/engine/data/validation.js'
 import { requireValidDatasetVersion, resolveDatasetVersion } from '../../../src-main/engine/data/resolve.js'
 import { openTestEngine, tempDir } from '../../helpers/workspace.js'
 
@@ -27,6 +28,7 @@ describe('validation rules', () => {
       ],
     })
     expect((await engine.call('data.validate', { dataset: 'people' })).status).toBe('passed')
+    expect(getDatasetRules(engine.context, 'people').map((r) => r.kind)).toEqual(['column', 'not_null', 'range', 'allowed_values', 'unique', 'row_count', 'sql'])
 
     fs.writeFileSync(file, 'id,age,country\n1,34,NO\n2,,SE\n2,130,FI\n4,12,DK\n')
     const v2 = await engine.call('data.import', { name: 'people', path: file })
