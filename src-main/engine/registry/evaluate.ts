@@ -4,10 +4,13 @@ import type { EngineContext } from '../context.js'
 import { plainRows, withConnection } from '../data/duck.js'
 import { getDatasetVersionById } from '../data/resolve.js'
 import { splitSelectSql } from '../data/splits.js'
+import { quoteIdent } from '../data/sql.js'
 import { SplitSpec } from '../data/types.js'
 import type { VersionRow } from './store.js'
 import type { Metrics } from './types.js'
 import { scoreClassification, scoreRegression } from './upstream.js'
+
+const TEXT_PREFIX = '__text:'
 
 export interface Evaluation {
   /** Rows of the evaluation data. */
@@ -30,11 +33,23 @@ export async function evaluateOnTestSplit(ctx: EngineContext, on: VersionRow, ve
   if (!target || !task) throw new LatheError('bad_request', `${on.model} v${on.version} does not say its task and target column`)
   const dataset = getDatasetVersionById(ctx, on.dataset.versionId)
   const split = SplitSpec.parse(on.split)
+  // Text is read as DuckDB casts it, exactly as training fed labels and categories to the model.
+  const present = new Set(dataset.columns.map((c) => c.name))
+  if (!present.has(target)) throw new LatheError('bad_request', `${on.dataset.name}@${on.dataset.version} has no column "${target}" to score against`)
+  const categorical = new Set(
+    versions.flatMap((v) => (v.signature.columns ?? []).filter((c) => c.kind === 'categorical' && present.has(c.name)).map((c) => c.name)),
+  )
+  const extra = [
+    task === 'classification' ? `CAST(${quoteIdent(target)} AS VARCHAR) AS __truth` : `${quoteIdent(target)} AS __truth`,
+    ...[...categorical].map((name) => `CAST(${quoteIdent(name)} AS VARCHAR) AS ${quoteIdent(TEXT_PREFIX + name)}`),
+  ]
   const rows = await withConnection(ctx, async (connection) =>
-    plainRows(await connection.runAndReadAll(`SELECT * FROM (${splitSelectSql(split, dataset.path)}) WHERE __split = 'test'`)),
+    plainRows(
+      await connection.runAndReadAll(`SELECT *, ${extra.join(', ')} FROM (${splitSelectSql(split, dataset.path)}) WHERE __split = 'test'`),
+    ),
   )
   if (rows.length === 0) throw new LatheError('bad_request', `the test split of ${on.dataset.name}@${on.dataset.version} is empty`)
-  const truth = rows.map((r) => r[target])
+  const truth = rows.map((r) => r.__truth)
   const metrics: Metrics[] = []
   for (const version of versions) {
     const scored = await scoreVersion(ctx, version, rows, truth)
@@ -55,11 +70,13 @@ async function scoreVersion(ctx: EngineContext, version: VersionRow, rows: Array
     if (!(column.name in rows[0]!)) {
       throw new LatheError('bad_request', `${version.model} v${version.version} needs column "${column.name}", which the evaluation data lacks`)
     }
-    const values = rows.map((r) => r[column.name])
-    feeds[input.name] =
-      input.dtype === 'string'
-        ? new ort.Tensor('string', values.map((v) => (v === null || v === undefined ? '' : String(v))), [rows.length, 1])
-        : new ort.Tensor('float32', Float32Array.from(values, (v) => (v === null || v === undefined ? Number.NaN : Number(v))), [rows.length, 1])
+    if (input.dtype === 'string') {
+      const key = TEXT_PREFIX + column.name
+      feeds[input.name] = new ort.Tensor('string', rows.map((r) => (r[key] === null || r[key] === undefined ? '' : String(r[key]))), [rows.length, 1])
+    } else {
+      const values = rows.map((r) => r[column.name])
+      feeds[input.name] = new ort.Tensor('float32', Float32Array.from(values, (v) => (v === null || v === undefined ? Number.NaN : Number(v))), [rows.length, 1])
+    }
   })
   const session = await ort.InferenceSession.create(ctx.workspace.objects.pathOf(version.onnxSha256))
   try {

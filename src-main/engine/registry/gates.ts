@@ -4,10 +4,8 @@ import type { EngineContext } from '../context.js'
 import { getDatasetVersionById } from '../data/resolve.js'
 import { evaluateOnTestSplit } from './evaluate.js'
 import type { VersionRow } from './store.js'
+import { largerIsBetter } from './upstream.js'
 import type { GateCheck, GateConfig, GateResult } from './types.js'
-
-/** Metrics where smaller is better; every other metric is taken as larger-is-better. */
-const LOWER_IS_BETTER = /(^|\.)(loss|rmse|mse|mae|mape|log_?loss|error)$/i
 
 /**
  * Runs a gate's checks for moving an alias from `current` (null when unset) to
@@ -48,7 +46,7 @@ async function noWorseThanCurrent(
     if (mine === undefined || theirs === undefined) {
       return { name, passed: false, detail: `metric "${metric}" is not computed (available: ${Object.keys(evaluation.metrics[0]!).join(', ')})` }
     }
-    const lower = LOWER_IS_BETTER.test(metric)
+    const lower = !largerIsBetter(metric)
     const passed = lower ? mine <= theirs + rule.tolerance : mine >= theirs - rule.tolerance
     const where = `${candidate.dataset!.name}@${candidate.dataset!.version} test split, ${evaluation.rows} rows`
     return {

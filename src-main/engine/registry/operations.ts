@@ -10,7 +10,7 @@ import { exportVersion, importPackage } from './package.js'
 import { checkPromotion, configureGate, gateFor, promote, rollback } from './promotion.js'
 import { findVersion, requireModel, resolveModelVersion } from './resolve.js'
 import { editModel, editVersion, importOnnxFile, modelCardOf, registerRun, toModelVersion } from './service.js'
-import { getGate, listAliases, listAliasMoves, listModels, listVersions } from './store.js'
+import { listAliases, listAliasMoves, listGates, listModels, listVersions } from './store.js'
 import { AliasMove, GateConfig, GateResult, Metrics, ModelSummary, ModelVersion, PromoteResult } from './types.js'
 
 /** Every registry operation first makes sure auto-registration of finished runs is listening. */
@@ -36,17 +36,14 @@ export const registryOperations = defineOperations('registry', {
     handler: (_input, ctx) => listModels(ctx.workspace.db).map((m) => summarize(ctx, m.name)),
   }),
   'registry.models.show': op({
-    summary: 'One model: its versions, aliases (since when) and gates',
+    summary: 'One model: its versions, aliases (since when) and the gate of each alias',
     input: z.object(modelRef).strict(),
     output: z.object({ model: ModelSummary, versions: z.array(ModelVersion), gates: z.record(z.string(), GateConfig) }),
     handler: ({ model }, ctx) => {
       const row = requireModel(ctx, model)
-      const gates: Record<string, GateConfig> = {}
-      for (const a of listAliases(ctx.workspace.db, row.id)) gates[a.alias] = gateFor(ctx, model, a.alias)
-      for (const alias of ['production', 'staging']) {
-        const stored = getGate(ctx.workspace.db, row.id, alias)
-        if (stored) gates[alias] = stored
-      }
+      // Every alias in use shows the gate it applies (stored or default), plus gates set for aliases not yet used.
+      const gates: Record<string, GateConfig> = listGates(ctx.workspace.db, row.id)
+      for (const a of listAliases(ctx.workspace.db, row.id)) gates[a.alias] ??= gateFor(ctx, model, a.alias)
       return { model: summarize(ctx, model), versions: listVersions(ctx.workspace.db, row.id).map((v) => toModelVersion(ctx, v)), gates }
     },
   }),

@@ -284,3 +284,11 @@ export function setGate(db: Database.Database, modelId: string, alias: string, c
      ON CONFLICT (model_id, alias) DO UPDATE SET config_json = excluded.config_json, updated_at = excluded.updated_at`,
   ).run(modelId, alias, JSON.stringify(config), now)
 }
+
+export function listGates(db: Database.Database, modelId: string): Record<string, GateConfig> {
+  const rows = db.prepare('SELECT alias, config_json FROM registry_gates WHERE model_id = ? ORDER BY alias').all(modelId) as Array<{
+    alias: string
+    config_json: string
+  }>
+  return Object.fromEntries(rows.map((r) => [r.alias, GateConfig.parse(JSON.parse(r.config_json))]))
+}

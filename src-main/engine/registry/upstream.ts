@@ -1,7 +1,7 @@
 import { LatheError } from '../api/common/errors.js'
 import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
-import { classificationMetrics, regressionMetrics } from '../training/metrics.js'
+import { classificationMetrics, higherIsBetter, regressionMetrics } from '../training/metrics.js'
 import { getRun, listRuns } from '../training/store.js'
 import type { Metrics } from './types.js'
 
@@ -75,10 +75,9 @@ export function runForLineage(ctx: EngineContext, runId: string): Record<string,
 }
 
 /**
- * Scores predictions against the truth with training's metric functions.
- * Classification: `predicted` holds each row's probability vector's arg max label
- * is not enough for log loss, so it takes the probabilities; a true label the model
- * never saw counts as a miss in an extra class column of zeros.
+ * Scores a classifier's probabilities [n, classes] against true labels with
+ * training's metric functions. A true label the model never saw counts as a miss,
+ * through an extra class column of zeros.
  */
 export function scoreClassification(truth: unknown[], probabilities: ArrayLike<number>, classes: string[]): Metrics {
   const index = new Map(classes.map((c, i) => [c, i]))
@@ -97,4 +96,9 @@ export function scoreClassification(truth: unknown[], probabilities: ArrayLike<n
 
 export function scoreRegression(truth: unknown[], predicted: ArrayLike<number>): Metrics {
   return regressionMetrics(Float64Array.from(truth, (v) => (v === null || v === undefined ? Number.NaN : Number(v))), predicted)
+}
+
+/** Same rule as training's early stopping and sweeps; takes `test.accuracy` or `accuracy`. */
+export function largerIsBetter(metric: string): boolean {
+  return higherIsBetter(metric.slice(metric.lastIndexOf('.') + 1))
 }

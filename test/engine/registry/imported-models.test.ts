@@ -134,6 +134,9 @@ describe('aliases, gates on recorded metrics, force and rollback', () => {
     const shown = await engine.call('registry.models.show', { model: 'iris' })
     expect(shown.model.aliases).toMatchObject([{ alias: 'production', version: 1 }])
     expect(shown.versions.find((v) => v.version === 1)!.aliases).toEqual(['production'])
+    expect(shown.gates).toEqual({
+      production: { thresholds: [{ metric: 'test.accuracy', op: '>=', value: 0.8 }], noWorseThan: null, signatureCompatible: true, dataValidation: true },
+    })
   })
 
   it('keeps a version immutable in the database itself', async () => {
