@@ -18,7 +18,9 @@ import type { RunRecord, TrainParams } from '../src-main/engine/training/types.j
  * ratio and test quality side by side, then where Lathe's time goes.
  *
  * Both sides hold out 20% for test and validate on nothing per epoch, so an epoch is
- * the same work. Set LATHE_BENCH_FLIGHT_ROWS to change the flights sample (default 200000).
+ * the same work. LATHE_BENCH_FLIGHT_ROWS changes the flights sample (default 200000),
+ * LATHE_BENCH_TORCH_THREADS the peer's threads (default 2, its own default). Prints the
+ * load average too: on a shared machine, multi-threaded torch suffers most from it.
  */
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -65,8 +67,11 @@ async function prepareTables(dir: string): Promise<Case[]> {
   ]
 }
 
+// The peer's own default; LATHE_BENCH_TORCH_THREADS=1 matches the single-threaded wasm backend.
+const torchThreads = Number(process.env.LATHE_BENCH_TORCH_THREADS) || 2
+
 function runPeer(c: Case): PeerResult {
-  const args = [peer, c.csv, '--target', c.target, '--task', c.task, '--epochs', String(c.epochs), '--hidden', '64,64', '--batch', '256']
+  const args = [peer, c.csv, '--target', c.target, '--task', c.task, '--epochs', String(c.epochs), '--hidden', '64,64', '--batch', '256', '--threads', String(torchThreads)]
   if (c.exclude.length) args.push('--drop', c.exclude.join(','))
   const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 })
   return JSON.parse(out.trim().split('\n').at(-1)!) as PeerResult
@@ -136,6 +141,7 @@ export async function run(): Promise<void> {
   const engine = Engine.open({ workspaceDir: path.join(dir, 'workspace'), holder: 'bench' })
   try {
     const cases = await prepareTables(dir)
+    process.stdout.write(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs\n`)
     for (const [i, c] of cases.entries()) {
       const p = runPeer(c)
       const lathe = await runLathe(engine, c, `bench${i}`)
@@ -146,7 +152,7 @@ export async function run(): Promise<void> {
       process.stdout.write(
         [
           `\n${c.name}: ${p.rows} training rows, ${lathe.run.model!.preprocessing.numeric.length} numeric + ${lathe.run.model!.preprocessing.categorical.length} categorical columns, ${c.epochs} epochs, MLP 64-64, batch 256`,
-          `  seconds/epoch (median)  lathe ${fmt(latheEpoch)} (${lathe.run.backend!.name})   torch ${fmt(p.epoch_seconds_median)} (CPU, 2 threads)   ratio lathe/torch ${fmt(latheEpoch / p.epoch_seconds_median, 2)}x`,
+          `  seconds/epoch (median)  lathe ${fmt(latheEpoch)} (${lathe.run.backend!.name})   torch ${fmt(p.epoch_seconds_median)} (CPU, ${torchThreads} thread${torchThreads > 1 ? 's' : ''})   ratio lathe/torch ${fmt(latheEpoch / p.epoch_seconds_median, 2)}x`,
           `  test ${quality}            lathe ${fmt(latheQuality, 4)}   torch ${fmt(peerQuality, 4)}   (different 80/20 splits of the same table)`,
         ].join('\n') + '\n',
       )
