@@ -78,7 +78,9 @@ async function computeProfile(ctx: EngineContext, record: VersionRecord): Promis
       selects.push(`count(${c}) AS "count_${i}"`)
       selects.push(approximate ? `approx_count_distinct(${c}) AS "distinct_${i}"` : `count(DISTINCT ${c}) AS "distinct_${i}"`)
       if (kind === 'numeric') {
-        const d = `${c}::DOUBLE`
+        // Integers and doubles go in as they are: a cast to DOUBLE first makes
+        // quantile_cont materialize a converted copy and runs about twice as slow.
+        const d = /^(FLOAT|REAL|DECIMAL|HUGEINT|UHUGEINT|UBIGINT)/i.test(column.type) ? `${c}::DOUBLE` : c
         selects.push(`min(${d}) AS "min_${i}"`, `max(${d}) AS "max_${i}"`, `avg(${d}) AS "mean_${i}"`, `stddev_samp(${d}) AS "std_${i}"`)
         selects.push(`quantile_cont(${d}, [0.05, 0.25, 0.5, 0.75, 0.95]) AS "q_${i}"`)
       } else if (kind === 'temporal') {
