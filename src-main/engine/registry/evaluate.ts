@@ -33,7 +33,8 @@ export async function evaluateOnTestSplit(ctx: EngineContext, on: VersionRow, ve
   if (!target || !task) throw new LatheError('bad_request', `${on.model} v${on.version} does not say its task and target column`)
   const dataset = getDatasetVersionById(ctx, on.dataset.versionId)
   const split = SplitSpec.parse(on.split)
-  // Text is read as DuckDB casts it, exactly as training fed labels and categories to the model.
+  // Text is read as DuckDB casts it, exactly as training fed labels and categories to the model;
+  // rows without a target are left out, as training left them out of its test metrics.
   const present = new Set(dataset.columns.map((c) => c.name))
   if (!present.has(target)) throw new LatheError('bad_request', `${on.dataset.name}@${on.dataset.version} has no column "${target}" to score against`)
   const categorical = new Set(
@@ -45,7 +46,7 @@ export async function evaluateOnTestSplit(ctx: EngineContext, on: VersionRow, ve
   ]
   const rows = await withConnection(ctx, async (connection) =>
     plainRows(
-      await connection.runAndReadAll(`SELECT *, ${extra.join(', ')} FROM (${splitSelectSql(split, dataset.path)}) WHERE __split = 'test'`),
+      await connection.runAndReadAll(`SELECT *, ${extra.join(', ')} FROM (${splitSelectSql(split, dataset.path)}) WHERE __split = 'test' AND ${quoteIdent(target)} IS NOT NULL`),
     ),
   )
   if (rows.length === 0) throw new LatheError('bad_request', `the test split of ${on.dataset.name}@${on.dataset.version} is empty`)

@@ -153,3 +153,44 @@ describe('model versions from real training runs', () => {
     expect((await engine.call('registry.models.list', {}))[0]!.versionCount).toBe(1)
   })
 })
+
+describe('gates on regression models', () => {
+  it('compares RMSE with lower-is-better, and refuses a move when the alias moved while the gate ran', async () => {
+    const engine = openTestEngine()
+    await engine.call('data.import', { name: 'penguins', path: penguins })
+    const versions: number[] = []
+    const runs = []
+    for (const params of [{ epochs: 40, learningRate: 0.05, batchSize: 32 }, { epochs: 1, learningRate: 0.0001 }]) {
+      const started = await engine.call('training.start', { dataset: 'penguins', target: 'Body Mass (g)', modelFamily: 'linear', params, seed: 3 })
+      const run = await engine.call('training.runs.wait', { run: started.id })
+      expect(run.status).toBe('finished')
+      runs.push(run)
+      versions.push((await engine.call('registry.versions.register', { runId: run.id, name: 'mass' })).version)
+    }
+    expect(versions).toEqual([1, 2])
+    for (const alias of ['production', 'staging']) {
+      await engine.call('registry.gate.set', { model: 'mass', alias, gate: { noWorseThan: { metric: 'test.rmse', tolerance: 0 } } })
+      await engine.call('registry.promote', { model: 'mass', version: 1, alias })
+    }
+
+    const check = await engine.call('registry.promote.check', { model: 'mass', version: 2, alias: 'production' })
+    const rule = check.gate.checks.find((c) => c.name === 'no worse than current on test.rmse')!
+    const numbers = /v2 test\.rmse = ([\d.]+) vs current v1 test\.rmse = ([\d.]+) on penguins@1 test split, \d+ rows \(lower is better\)/.exec(rule.detail)
+    expect(numbers, rule.detail).not.toBeNull()
+    expect(rule.passed).toBe(false)
+    expect(Number(numbers![1])).toBeGreaterThan(Number(numbers![2]))
+    // Training measured RMSE on the same rows in grams; the re-evaluation agrees (float32 ONNX vs tfjs: within a gram).
+    expect(Math.abs(Number(numbers![2]) - runs[0]!.metrics!.test.rmse!)).toBeLessThan(1)
+
+    // Two forced moves of one alias at once: both gates compare against v1, so only the first to commit may move it.
+    const results = await Promise.allSettled([
+      engine.call('registry.promote', { model: 'mass', version: 2, alias: 'staging', force: true }),
+      engine.call('registry.promote', { model: 'mass', version: 2, alias: 'staging', force: true }),
+    ])
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect(String(rejected.reason.message)).toMatch(/mass:staging moved while its gate was running; try again/)
+    const history = await engine.call('registry.history', { model: 'mass', alias: 'staging' })
+    expect(history.moves.map((m) => m.version)).toEqual([1, 2])
+  })
+})
