@@ -67,6 +67,8 @@ async function laterDays(): Promise<Day[]> {
 export async function replayTraffic(client: Client, options: DemoOptions, serving: DemoServing, _data: DemoData): Promise<DemoTraffic> {
   const days = await laterDays()
   options.say(`4. Replay ${days.length} later days (2014-2015) as traffic, then send their true labels`)
+  // Request ids unique to this replay, so a second demo's labels join its own requests.
+  const replay = `demo-${Date.now().toString(36)}`
   const latencies: number[] = []
   let failures = 0
   let next = 0
@@ -76,7 +78,7 @@ export async function replayTraffic(client: Client, options: DemoOptions, servin
       const started = performance.now()
       const response = await fetch(`${serving.url}/invocations`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': `demo-${day.date}` },
+        headers: { 'content-type': 'application/json', 'x-request-id': `${replay}-${day.date}` },
         body: JSON.stringify({ dataframe_records: [day.row] }),
       })
       await response.arrayBuffer()
@@ -91,7 +93,7 @@ export async function replayTraffic(client: Client, options: DemoOptions, servin
   const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
   const feedback = await client.call('monitoring.feedback', {
     model: DEMO.model,
-    items: days.map((d) => ({ request_id: `demo-${d.date}`, row_index: 0, label: d.label })),
+    items: days.map((d) => ({ request_id: `${replay}-${d.date}`, row_index: 0, label: d.label })),
   })
   const traffic = { requests: days.length, failures, p50Ms: pick(0.5), p99Ms: pick(0.99), labelled: feedback.recorded }
   options.say(
@@ -114,31 +116,44 @@ export async function monitorAndRetrain(client: Client, options: DemoOptions, da
     options.say(`   ${f.drifted ? 'DRIFT' : 'ok   '}  ${f.name.padEnd(14)} ${f.method} ${byPValue ? `statistic ${fmt(f.statistic, 4)}, ` : ''}${decision}`)
   }
   options.say(`   dataset drift: ${drift.dataset_drift ? 'yes' : 'no'} (share ${fmt(drift.drift_share, 2)} of features drifted)`)
-  const quality = await client.call('monitoring.quality', { model: DEMO.model })
+  const quality = await client.call('monitoring.quality', { model: DEMO.model, last: traffic.requests })
   const q = quality as unknown as { labelled?: number; metrics?: Record<string, number> | null }
   options.say(`   quality on ${q.labelled ?? 0} labelled requests: accuracy ${fmt(q.metrics?.accuracy)}, macro F1 ${fmt(q.metrics?.f1)}`)
 
   options.say('6. Alert and continuous training')
-  const monitor = await client.call('monitoring.monitors.add', {
-    name: `${DEMO.model}-daily`,
-    model: DEMO.model,
-    spec: { window: { last: traffic.requests }, minRows: 30 },
-  })
-  const monitorId = (monitor as unknown as { id: string }).id
-  await client.call('monitoring.rules.add', {
-    monitor: monitorId,
-    name: 'features drifting',
-    metric: 'drifted_features',
-    op: '>=',
-    threshold: 1,
-    actions: [{ type: 'notify' }, { type: 'retrain', dataset: data.retrainOn, alias: 'production' }],
-  })
+  // A second demo on the same workspace reuses its monitor and rule.
+  const monitorName = `${DEMO.model}-daily`
+  const existing = (await client.call('monitoring.monitors.list', { model: DEMO.model })).find((m) => m.name === monitorName)
+  const monitorId =
+    existing?.id ??
+    (
+      await client.call('monitoring.monitors.add', {
+        name: monitorName,
+        model: DEMO.model,
+        spec: { window: { last: traffic.requests }, minRows: 30 },
+      })
+    ).id
+  if (!existing?.rules.some((r) => r.name === 'features drifting')) {
+    await client.call('monitoring.rules.add', {
+      monitor: monitorId,
+      name: 'features drifting',
+      metric: 'drifted_features',
+      op: '>=',
+      threshold: 1,
+      actions: [{ type: 'notify' }, { type: 'retrain', dataset: data.retrainOn, alias: 'production' }],
+    })
+  }
+  // One open alert per rule: an earlier demo's alert must be acknowledged before this one can fire.
+  for (const alert of await client.call('monitoring.alerts.list', { model: DEMO.model, status: 'open' })) {
+    await client.call('monitoring.alerts.ack', { alert: alert.id })
+    options.say(`   acknowledged an earlier open alert (${alert.message})`)
+  }
   const result = await client.call('monitoring.monitors.run', { monitor: monitorId, waitForActions: true })
   for (const alert of result.alerts) {
     options.say(`   ALERT ${alert.message}`)
     for (const action of alert.actions) options.say(`     action ${action.type}: ${action.status}: ${action.detail}`)
   }
-  if (result.alerts.length === 0) options.say(`   no alert: ${result.reason ?? 'no rule matched'}`)
+  if (result.alerts.length === 0) options.say(`   no alert (${result.status}${result.reason ? `: ${result.reason}` : ''})`)
   const production = await client.call('registry.resolve', { model: DEMO.model, version: 'production' })
   const p = production as unknown as { version: number }
   options.say(`   production now serves ${DEMO.model} v${p.version}`)
