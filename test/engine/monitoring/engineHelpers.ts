@@ -1,27 +1,14 @@
 import path from 'node:path'
 import { expect } from 'vitest'
 import type { Engine } from '../../../src-main/engine/engine.js'
-import { migrations } from '../../../src-main/engine/workspace/migrations/index.js'
-import { migration005 } from "../../../src-main/engine/workspace/migrations/005-monitoring.js"
 import { logPredictions, type LoggedRow } from './logHelpers.js'
 
 export const weatherCsv = path.resolve('node_modules/vega-datasets/data/seattle-weather.csv')
-
-/**
- * Migration 006 joins the registered list once 005 exists; until then a test applies
- * it to its own workspace so monitoring's tables are there either way.
- */
-export function ensureMonitoringSchema(engine: Engine): void {
-  if (migrations.some((m) => m.version === 6)) return
-  const exists = engine.workspace.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'monitors'").get()
-  if (!exists) engine.workspace.db.transaction(() => migration005.up(engine.workspace.db))()
-}
 
 export const weatherFeatures = ['precipitation', 'temp_max', 'temp_min', 'wind']
 
 /** A real model: seattle-weather imported, a linear classifier trained, registered and promoted. */
 export async function trainWeatherModel(engine: Engine, name = 'weather'): Promise<{ runId: string }> {
-  ensureMonitoringSchema(engine)
   await engine.call('registry.models.list', {})
   await engine.call('data.import', { name: 'weather', path: weatherCsv })
   const started = await engine.call('training.start', {
