@@ -102,7 +102,15 @@ async function followRun(client: Client, runId: string, progress: ProgressLine):
   }
   process.once('SIGINT', onInterrupt)
   try {
-    return await client.call('training.runs.wait', { run: runId })
+    // Waits in slices: a single request held open for a long run would meet the HTTP
+    // server's request timeout when the engine is another process.
+    for (;;) {
+      try {
+        return await client.call('training.runs.wait', { run: runId, timeoutMs: 60_000 })
+      } catch (error) {
+        if (!(error instanceof LatheError && error.code === 'unavailable' && /did not end within/.test(error.message))) throw error
+      }
+    }
   } finally {
     process.off('SIGINT', onInterrupt)
     stop()
