@@ -2,6 +2,7 @@ import fs from 'node:fs/promises'
 import * as ort from 'onnxruntime-node'
 import { LatheError } from '../api/common/errors.js'
 import type { ModelSignature, TensorSpec } from '../api/common/signature.js'
+import { compileColumnRules, type ColumnRules } from './input-rules.js'
 import type { ServableVersion } from './resolver.js'
 
 /** One input tensor's values, flat in row-major order: `rows * width` entries. */
@@ -41,6 +42,7 @@ export class LoadedModel {
     readonly loadSeconds: number,
   ) {
     this.servedSignature = servingSignature(source.signature)
+    this.columnRules = compileColumnRules(this.servedSignature, source.datasetRules ?? [])
   }
 
   /** The signature requests are validated against (see `servingSignature`). */
@@ -49,6 +51,8 @@ export class LoadedModel {
   }
 
   private readonly servedSignature: ModelSignature
+  /** Checks from the training dataset's rules, compiled once per version. */
+  readonly columnRules: ColumnRules
 
   get key(): string {
     return versionKey(this.source.model, this.source.version)

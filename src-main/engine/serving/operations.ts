@@ -219,7 +219,7 @@ export const servingOperations = defineOperations('serving', {
       const s = service(ctx)
       const served = await s.deployments.forPrediction(input.model, input.selector)
       const records = input.file ? await readPredictionFile(ctx, input.file, served.signature) : input.records!
-      const batch = parseMlflowPayload(served.signature.columns ? { dataframe_records: records } : { instances: records }, served.signature)
+      const batch = parseMlflowPayload(served.signature.columns ? { dataframe_records: records } : { instances: records }, served.signature, served.loaded.columnRules)
       const result = await s.predict(served, batch)
       const classification = result.predictions[0]?.probabilities !== null && result.predictions[0]?.probabilities !== undefined
       return {

@@ -1,5 +1,6 @@
 import { LatheError } from '../api/common/errors.js'
 import type { ColumnSpec, ModelSignature, TensorSpec } from '../api/common/signature.js'
+import { noColumnRules, type ColumnRules } from './input-rules.js'
 import { isNumericDtype, type FeedColumn, type InputBatch } from './loaded-model.js'
 
 /**
@@ -18,7 +19,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** MLflow's four payload shapes: `dataframe_split`, `dataframe_records`, `instances`, `inputs`. */
-export function parseMlflowPayload(body: unknown, signature: ModelSignature): InputBatch {
+export function parseMlflowPayload(body: unknown, signature: ModelSignature, rules: ColumnRules = noColumnRules): InputBatch {
   if (!isRecord(body)) throw bad('the body must be a JSON object with one of dataframe_split, dataframe_records, instances or inputs', 'body')
   const keys = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'].filter((k) => k in body)
   if (keys.length !== 1) {
@@ -33,14 +34,14 @@ export function parseMlflowPayload(body: unknown, signature: ModelSignature): In
   const value = body[key]
   if (signature.columns) {
     const columns = signature.columns
-    if (key === 'dataframe_split') return tabularFromSplit(value, signature)
-    if (key === 'dataframe_records') return tabularFromRecords(value, signature, key)
+    if (key === 'dataframe_split') return tabularFromSplit(value, signature, rules)
+    if (key === 'dataframe_records') return tabularFromRecords(value, signature, key, rules)
     // instances / inputs: records, a column -> values object, or rows of values in column order.
-    if (isRecord(value)) return tabularFromColumns(value, signature, key)
+    if (isRecord(value)) return tabularFromColumns(value, signature, key, rules)
     if (Array.isArray(value) && value.length > 0 && Array.isArray(value[0])) {
-      return tabularFromSplit({ columns: columns.map((c) => c.name), data: value }, signature, key)
+      return tabularFromSplit({ columns: columns.map((c) => c.name), data: value }, signature, rules, key)
     }
-    return tabularFromRecords(value, signature, key)
+    return tabularFromRecords(value, signature, key, rules)
   }
   return tensorFromMlflow(key, value, signature)
 }
@@ -50,7 +51,7 @@ function checkRowCount(n: number, field: string): void {
   if (n > MAX_ROWS_PER_REQUEST) throw bad(`${field} has ${n} rows; at most ${MAX_ROWS_PER_REQUEST} per request`, field)
 }
 
-function tabularFromSplit(value: unknown, signature: ModelSignature, field = 'dataframe_split'): InputBatch {
+function tabularFromSplit(value: unknown, signature: ModelSignature, rules: ColumnRules, field = 'dataframe_split'): InputBatch {
   if (!isRecord(value)) throw bad(`${field} must be an object {"columns": [...], "data": [[...], ...]}`, field)
   const columnSpecs = signature.columns!
   const names = value.columns === undefined ? columnSpecs.map((c) => c.name) : value.columns
@@ -67,13 +68,13 @@ function tabularFromSplit(value: unknown, signature: ModelSignature, field = 'da
     }
   }
   const rows = data as unknown[][]
-  return tabularBatch(rows.length, signature, (column) => {
+  return tabularBatch(rows.length, signature, rules, (column) => {
     const i = position.get(column.name)!
     return (r) => rows[r]![i]
   }, () => rows.map((row) => Object.fromEntries((names as string[]).map((n, i) => [n, row[i] ?? null]))))
 }
 
-function tabularFromRecords(value: unknown, signature: ModelSignature, field: string): InputBatch {
+function tabularFromRecords(value: unknown, signature: ModelSignature, field: string, rules: ColumnRules): InputBatch {
   if (!Array.isArray(value)) throw bad(`${field} must be a list of records ({"column": value, ...})`, field)
   checkRowCount(value.length, field)
   const known = new Set(signature.columns!.map((c) => c.name))
@@ -88,10 +89,10 @@ function tabularFromRecords(value: unknown, signature: ModelSignature, field: st
     }
   }
   const records = value as Array<Record<string, unknown>>
-  return tabularBatch(records.length, signature, (column) => (r) => records[r]![column.name], () => records)
+  return tabularBatch(records.length, signature, rules, (column) => (r) => records[r]![column.name], () => records)
 }
 
-function tabularFromColumns(value: Record<string, unknown>, signature: ModelSignature, field: string): InputBatch {
+function tabularFromColumns(value: Record<string, unknown>, signature: ModelSignature, field: string, rules: ColumnRules): InputBatch {
   checkColumnNames(Object.keys(value), signature, field)
   let n = -1
   for (const [name, values] of Object.entries(value)) {
@@ -101,7 +102,7 @@ function tabularFromColumns(value: Record<string, unknown>, signature: ModelSign
   }
   checkRowCount(n, field)
   const cols = value as Record<string, unknown[]>
-  return tabularBatch(n, signature, (column) => (r) => cols[column.name]![r], () =>
+  return tabularBatch(n, signature, rules, (column) => (r) => cols[column.name]![r], () =>
     Array.from({ length: n }, (_, r) => Object.fromEntries(Object.keys(cols).map((name) => [name, cols[name]![r] ?? null]))),
   )
 }
@@ -127,14 +128,25 @@ function checkColumnNames(names: string[], signature: ModelSignature, field: str
 function tabularBatch(
   rows: number,
   signature: ModelSignature,
+  rules: ColumnRules,
   reader: (column: ColumnSpec) => (row: number) => unknown,
   records: () => Array<Record<string, unknown>>,
 ): InputBatch {
   const feeds: FeedColumn[] = signature.columns!.map((column, i) => {
     const spec = signature.inputs[i]!
     const read = reader(column)
+    const checks = rules.get(column.name)
     const values = new Array<unknown>(rows)
-    for (let r = 0; r < rows; r++) values[r] = checkCell(read(r), column, spec, r)
+    for (let r = 0; r < rows; r++) {
+      const raw = read(r)
+      if (checks) {
+        for (const check of checks) {
+          const problem = check(raw)
+          if (problem) throw bad(`column "${column.name}" in row ${r} ${problem}`, column.name)
+        }
+      }
+      values[r] = checkCell(raw, column, spec, r)
+    }
     return { spec, values, width: 1 }
   })
   return { rows, feeds, records }
@@ -297,7 +309,7 @@ function checkV2Datatype(tensor: V2Tensor, dtype: string): void {
 }
 
 /** `{"inputs": [{"name", "shape", "datatype", "data"}, ...]}`: one tensor per column, or per graph input. */
-export function parseV2Payload(body: unknown, signature: ModelSignature): InputBatch {
+export function parseV2Payload(body: unknown, signature: ModelSignature, rules: ColumnRules = noColumnRules): InputBatch {
   if (!isRecord(body)) throw bad('the body must be a JSON object with "inputs"', 'body')
   if (!Array.isArray(body.inputs) || body.inputs.length === 0) throw bad('"inputs" must be a non-empty list of tensors', 'inputs')
   const tensors = body.inputs.map(readV2Tensor)
@@ -318,7 +330,7 @@ export function parseV2Payload(body: unknown, signature: ModelSignature): InputB
       else if (t.shape[0] !== rows) throw bad(`input "${t.name}" has ${t.shape[0]} rows, others have ${rows}`, t.name)
     }
     checkRowCount(rows, 'inputs')
-    return tabularBatch(rows, signature, (column) => {
+    return tabularBatch(rows, signature, rules, (column) => {
       const values = byName.get(column.name)!.values
       return (r) => values[r]
     }, () => Array.from({ length: rows }, (_, r) => Object.fromEntries(signature.columns!.map((c) => [c.name, byName.get(c.name)!.values[r] ?? null]))))

@@ -1,5 +1,6 @@
 import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
+import { findDataset, getVersionById } from '../data/store.js'
 import { resolveModelVersion } from '../registry/resolve.js'
 
 /** What serving needs to load one model version: where its ONNX lies and what it takes and gives. */
@@ -10,6 +11,8 @@ export interface ServableVersion {
   versionId: string
   path: string
   signature: ModelSignature
+  /** The training dataset's validation rules (raw), checked per request where they apply to one value. */
+  datasetRules?: readonly unknown[]
 }
 
 /**
@@ -32,9 +35,15 @@ export function registryResolver(ctx: EngineContext): ModelResolver {
         versionId: record.versionId,
         path: record.path,
         signature: record.signature,
+        datasetRules: record.datasetVersionId ? rulesOfDatasetVersion(ctx, record.datasetVersionId) : [],
       }
     },
   }
+}
+
+function rulesOfDatasetVersion(ctx: EngineContext, versionId: string): readonly unknown[] {
+  const version = getVersionById(ctx.workspace.db, versionId)
+  return version ? (findDataset(ctx.workspace.db, version.name)?.rules ?? []) : []
 }
 
 /** The event the registry emits when an alias points somewhere new (promote, rollback). */

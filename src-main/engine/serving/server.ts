@@ -199,7 +199,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     const model = service.deployments.defaultName
     if (model === null) throw new LatheError('unavailable', 'no model is deployed: deploy one (lathe serve --model M) first')
     const withProbabilities = request.query.probabilities === 'true' || request.query.probabilities === '1'
-    return infer(request, reply, 'invocations', model, () => service.deployments.current(model), (body, s) => parseMlflowPayload(body, s.signature),
+    return infer(request, reply, 'invocations', model, () => service.deployments.current(model), (body, s) => parseMlflowPayload(body, s.signature, s.loaded.columnRules),
       (s, r) => mlflowBody(r.predictions, s.signature, r.requestId, withProbabilities))
   })
 
@@ -240,7 +240,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     const body = request.body as { id?: unknown; outputs?: Array<{ name?: unknown }> } | undefined
     if (body && typeof body.id === 'string' && requestIdPattern.test(body.id)) request.lathe.requestId = body.id
     const wanted = Array.isArray(body?.outputs) ? body.outputs.map((o) => String(o?.name)) : null
-    return infer(request, reply, 'v2', request.params.name, pickV2(request.params), (b, s) => parseV2Payload(b, s.signature),
+    return infer(request, reply, 'v2', request.params.name, pickV2(request.params), (b, s) => parseV2Payload(b, s.signature, s.loaded.columnRules),
       (s, r) => v2Body(r.outputs, s.model, s.version, r.requestId, wanted))
   }
   app.post<{ Params: ModelParams }>('/v2/models/:name/infer', inferV2)

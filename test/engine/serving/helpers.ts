@@ -20,10 +20,10 @@ export class TestModels implements ModelResolver {
 
   constructor(private readonly engine: Engine) {}
 
-  add(model: string, version: number, bytes: Buffer, signature: ModelSignature): ServableVersion {
+  add(model: string, version: number, bytes: Buffer, signature: ModelSignature, datasetRules: unknown[] = []): ServableVersion {
     const file = path.join(this.dir, `${model}-v${version}.onnx`)
     fs.writeFileSync(file, bytes)
-    const v = { model, version, versionId: `${model}-${version}`, path: file, signature }
+    const v = { model, version, versionId: `${model}-${version}`, path: file, signature, datasetRules }
     this.versions.set(`${model}@${version}`, v)
     return v
   }

@@ -96,6 +96,38 @@ describe('requests that do not fit the model are refused with a 4xx naming what 
     expect(logged[0]!.n).toBe(1)
   })
 
+  it("applies the training dataset's per-value rules (not_null, range, allowed_values) to every request", async () => {
+    const f = servingFixture()
+    f.models.add('iris', 1, irisClassifierOnnx(), irisSignature, [
+      { kind: 'not_null', column: 'petal_width' },
+      { kind: 'range', column: 'petal_length', min: 0, max: 10 },
+      { kind: 'allowed_values', column: 'color', values: ['red', 'green', 'blue'] },
+      { kind: 'unique', column: 'petal_length' }, // a whole-table rule: means nothing for one request
+      { kind: 'range', column: 'not_a_feature', min: 0 },
+    ])
+    f.models.setAlias('iris', 'production', 1)
+    const { url } = await f.engine.call('serving.start', { port: 0, models: [{ model: 'iris' }] })
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...good, petal_width: null }, 'not_null'],
+      [{ ...good, petal_length: 12 }, 'maximum 10'],
+      [{ ...good, petal_length: -1 }, 'minimum 0'],
+      [{ ...good, color: 'mauve' }, 'allowed values'],
+    ]
+    for (const [row, says] of cases) {
+      const res = await postJson(`${url}/invocations`, { dataframe_records: [good, row] })
+      expect(res.status, says).toBe(400)
+      expect(res.body.message, says).toContain(says)
+      expect(res.body.message, says).toContain('row 1')
+      const v2 = await postJson(`${url}/v2/models/iris/infer`, {
+        inputs: Object.keys(good).map((name) => ({ name, shape: [1], datatype: name === 'color' ? 'BYTES' : 'FP32', data: [row[name]] })),
+      })
+      expect(v2.status, says).toBe(400)
+      expect(v2.body.error, says).toContain(says)
+    }
+    const fine = await postJson(`${url}/invocations`, { dataframe_records: [good, { ...good, petal_length: 10, color: 'blue' }] })
+    expect(fine.status).toBe(200)
+  })
+
   it('requires the bearer token when bound beyond loopback, and says so in the status', async () => {
     const f = servingFixture()
     f.models.add('iris', 1, irisClassifierOnnx(), irisSignature)
