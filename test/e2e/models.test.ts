@@ -73,7 +73,7 @@ describe('the Models page', () => {
     expect(history).toHaveLength(3)
   })
 
-  it('imports an ONNX file picked in the browser, shows its signature, and saves edited details', async () => {
+  it('imports an ONNX file picked in the browser, edits its details, sets a gate and forces a promote past it', async () => {
     const ui = await startUi()
     const page = await openApp(ui)
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click()
@@ -98,5 +98,25 @@ describe('the Models page', () => {
     // The generated card picks up the intended use.
     await v1.getByText('Teaching the registry; not for real flowers.').first().waitFor()
     await screenshot(page, 'models-imported')
+
+    // A gate the imported model cannot pass (it has no metrics), set in the UI; then a forced promote.
+    const gates = page.getByRole('group', { name: 'Promotion gates' })
+    await gates.getByRole('button', { name: 'Edit gate' }).click()
+    await gates.getByLabel('Metric thresholds').fill('test.accuracy >= 0.9')
+    await gates.getByRole('button', { name: 'Save gate' }).click()
+    await gates.getByText('production: test.accuracy >= 0.9').waitFor()
+
+    await v1.getByRole('button', { name: 'Check gate' }).click()
+    const checks = v1.getByRole('list', { name: 'Gate checks' })
+    await checks.getByText('v1 has no metric "test.accuracy" (it has: none)').waitFor()
+    const promote = v1.getByRole('button', { name: 'Promote v1 to production' })
+    expect(await promote.isDisabled()).toBe(true)
+    await v1.getByLabel('Force past the failed gate').check()
+    await v1.getByLabel('Reason').fill('demo without metrics')
+    await promote.click()
+    await page.getByRole('table', { name: 'Aliases' }).locator('tr[data-alias="production"] .alias-version').filter({ hasText: 'v1' }).waitFor()
+    const move = page.getByRole('list', { name: 'Alias history' }).getByRole('listitem').first()
+    await move.getByText('forced').waitFor()
+    await move.getByText('demo without metrics', { exact: false }).waitFor()
   })
 })

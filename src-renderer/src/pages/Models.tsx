@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react'
 import { api, type Output } from '../api.js'
 import { Card, DataTable, EmptyState, ErrorBanner, notify, notifyError, useEngineEvents, useOperation, type Column } from '../components/common/index.js'
+import { GateEditor } from '../components/models/GateEditor.js'
 import { HistoryTimeline } from '../components/models/HistoryTimeline.js'
 import { ImportModel } from '../components/models/ImportModel.js'
 import { VersionPanel } from '../components/models/VersionPanel.js'
@@ -148,6 +149,9 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
             </tbody>
           </table>
         )}
+      </Card>
+      <Card title="Promotion gates">
+        <GateEditor model={model} gates={shown.data.gates} onSaved={onChanged} />
       </Card>
       <Card title="Versions">
         <DataTable label="Versions" columns={versionColumns} rows={versions} rowKey={(v) => String(v.version)} selectedKey={version === null ? null : String(version)} onRowClick={(v) => props.onVersion(v.version)} />
