@@ -97,6 +97,14 @@ export async function trafficForWindow(ctx: EngineContext, model: string, window
   )
   const out: Record<string, number> = { rows: Number(row!.rows), requests: Number(row!.requests) }
   if (row!.error_rate !== null) out.error_rate = row!.error_rate
+  // Serving logs only answered requests; refusals (bad payloads, failures) live in its
+  // recent-requests ring, so the endpoint's own view of this model's errors wins when it has one.
+  const endpoint = await endpointErrors(ctx, model)
+  if (endpoint) {
+    out.error_rate = endpoint.errors / endpoint.requests
+    out.endpoint_requests = endpoint.requests
+    out.endpoint_errors = endpoint.errors
+  }
   if (row!.p50 !== null) out.p50_latency_ms = row!.p50
   if (row!.p99 !== null) out.p99_latency_ms = row!.p99
   return out
@@ -108,4 +116,14 @@ export async function loggedRowCount(ctx: EngineContext, model: string): Promise
   if (!(await tableExists(conn, predictionLogTable))) return 0
   const [row] = await queryRows<{ n: bigint }>(conn, 'SELECT count(*) AS n FROM prediction_log WHERE model = ?', [model])
   return Number(row!.n)
+}
+
+/** The model's share of failed requests among the endpoint's most recent ones, when it is serving. */
+async function endpointErrors(ctx: EngineContext, model: string): Promise<{ requests: number; errors: number } | null> {
+  // Imported when needed: serving imports monitoring (feedback), so a static import would be a cycle.
+  const { servingOperations } = await import('../serving/operations.js')
+  const recent = await servingOperations['serving.requests'].handler({ limit: 200 }, ctx)
+  const mine = recent.filter((r) => r.model === model)
+  if (mine.length === 0) return null
+  return { requests: mine.length, errors: mine.filter((r) => r.status >= 400).length }
 }

@@ -139,6 +139,30 @@ describe('monitors, quality and alerts on a real model', () => {
     expect(await engine.call('monitoring.reports.list', { model: 'weather' })).toHaveLength(1)
   })
 
+  it('alerts on the error rate the endpoint sees, refused requests included', async () => {
+    const engine = openTestEngine()
+    await trainWeatherModel(engine)
+    const status = await engine.call('serving.start', { port: 0, models: [{ model: 'weather', default: true }] })
+    afterThisTest(() => engine.call('serving.stop', {}).then(() => undefined))
+    const post = (body: unknown) =>
+      fetch(`${status.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const day = { precipitation: 0, temp_max: 12.8, temp_min: 5, wind: 4.7 }
+    for (let i = 0; i < 3; i++) expect((await post({ dataframe_records: [day] })).status).toBe(200)
+    expect((await post({ dataframe_records: [{ ...day, temp_max: 'warm' }] })).status).toBe(400)
+    // Wait for the background log writer to land the three answered rows.
+    for (let i = 0; i < 100 && (await engine.call('monitoring.quality', { model: 'weather', last: 10 })).rows < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    await engine.call('monitoring.monitors.add', { name: 'errors', model: 'weather', spec: { window: { last: 100 }, minRows: 1 } })
+    await engine.call('monitoring.rules.add', { monitor: 'errors', name: 'errors', metric: 'traffic.error_rate', op: '>', threshold: 0.2, actions: [] })
+    const run = await engine.call('monitoring.monitors.run', { monitor: 'errors' })
+    expect(run.values['traffic.endpoint_requests']).toBe(4)
+    expect(run.values['traffic.error_rate']).toBe(0.25)
+    expect(run.values['traffic.rows']).toBe(3)
+    expect(run.values['traffic.p99_latency_ms']).toBeGreaterThan(0)
+    expect(run.alerts.map((a) => a.metric)).toEqual(['traffic.error_rate'])
+  })
+
   it('bad rules and unknown monitors are refused with what to fix', async () => {
     const engine = openTestEngine()
     await trainWeatherModel(engine)
