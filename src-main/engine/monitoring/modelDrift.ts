@@ -76,6 +76,7 @@ export async function modelDrift(ctx: EngineContext, request: ModelDriftRequest)
     features: features.map((f) => ({ ...f, kind: f.kind ?? columns.find((c) => c.name === f.name)?.kind })),
     driftShareThreshold: request.driftShareThreshold,
     prediction,
+    onProgress: (p) => ctx.events.emit('monitoring.drift.progress', { model: request.model, ...p }),
   })
   return { model: version.model, version: version.version, ...report }
 }

@@ -257,6 +257,8 @@ export const monitoringOperations = defineOperations('monitoring', {
 })
 
 export const monitoringEvents = defineEvents({
+  /** One feature of a drift report done (reports on large tables take seconds). */
+  'monitoring.drift.progress': z.object({ model: z.string(), done: z.number(), total: z.number(), feature: z.string() }),
   /** A notify action: the UI shows it; the desktop app turns it into a system notification. */
   'monitoring.alert': z.object({ alert: Alert }),
   'monitoring.alert.raised': z.object({ alert: Alert }),

@@ -179,7 +179,10 @@ describe('monitors, quality and alerts on a real model', () => {
   it('checks a batch dataset version before it is scored: the whole table against its own training split', async () => {
     const engine = openTestEngine()
     await trainWeatherModel(engine)
+    const progress: unknown[] = []
+    engine.events.subscribe(['monitoring.drift.progress'], (e) => progress.push(e.payload))
     const batch = await engine.call('monitoring.drift', { model: 'weather', current: 'weather@1', save: false })
+    expect(progress.at(-1)).toEqual({ model: 'weather', done: 4, total: 4, feature: 'wind' })
     expect(batch.current).toEqual({ label: 'weather@1', rows: 1461 })
     expect(batch.reference.label).toBe('weather@1 (train split)')
     expect(batch.dataset_drift).toBe(false)

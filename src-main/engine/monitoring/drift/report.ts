@@ -82,6 +82,8 @@ export interface DriftOptions {
    * column of the current side holding predictions (`__prediction` for the log).
    */
   prediction?: { reference: string; current: string; kind: 'numeric' | 'categorical' } | null
+  /** Called as each feature is done: large reports take seconds. */
+  onProgress?: (progress: { done: number; total: number; feature: string }) => void
 }
 
 const numericTypes = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/
@@ -151,8 +153,10 @@ export async function computeDriftReport(
 
       const results: FeatureDrift[] = []
       const skipped: Array<{ name: string; reason: string }> = []
-      for (const feature of features) {
+      const total = features.length + (prediction ? 1 : 0)
+      for (const [i, feature] of features.entries()) {
         const stats = await statisticsOf(conn, refTable, curTable, feature.name, feature.kind)
+        options.onProgress?.({ done: i + 1, total, feature: feature.name })
         if (!stats) {
           skipped.push({ name: feature.name, reason: 'no non-null values on one side' })
           continue
@@ -163,6 +167,7 @@ export async function computeDriftReport(
       if (prediction) {
         const stats = await statisticsOf(conn, refTable, curTable, '__output', prediction.kind)
         if (stats) predictionDrift = decide('prediction', stats)
+        options.onProgress?.({ done: total, total, feature: 'prediction' })
       }
       const drifted = results.filter((f) => f.drifted).length
       const share = results.length ? drifted / results.length : 0
