@@ -47,7 +47,29 @@ export function versionLineage(ctx: EngineContext, model: string, selector: stri
   if (row.dataset) {
     addDatasetVersion(ctx, row.dataset.versionId, `${row.dataset.name}@${row.dataset.version}`, datasetParent, 'trained on', nodes, edges)
   }
-  return { nodes: [...nodes.values()], edges }
+  const local: Lineage = { nodes: [...nodes.values()], edges }
+  const packaged = row.metadata['package.lineage']
+  return packaged && local.nodes.some((n) => !n.present) ? fromPackage(ctx, local, packaged) : local
+}
+
+/**
+ * A version imported from a package names a run and data this workspace may not
+ * hold: the lineage recorded where it was exported fills in what is missing here,
+ * each node marked by whether this workspace has it.
+ */
+function fromPackage(ctx: EngineContext, local: Lineage, packagedJson: string): Lineage {
+  const parsed = Lineage.safeParse(JSON.parse(packagedJson))
+  if (!parsed.success) return local
+  const here = new Map(local.nodes.map((n) => [n.id, n]))
+  const nodes = parsed.data.nodes.map((n): Node => {
+    const mine = here.get(n.id)
+    if (mine) return mine
+    if (n.kind === 'run') return { ...n, present: runForLineage(ctx, n.id.slice('run:'.length)) !== null }
+    if (n.kind === 'dataset_version') return { ...n, present: getDatasetVersion(ctx.workspace.db, n.id.slice('dataset:'.length)) !== null }
+    // Sources and transforms are facts about the data; here only if some version of that data is.
+    return { ...n, present: false }
+  })
+  return { nodes, edges: parsed.data.edges }
 }
 
 function addDatasetVersion(

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { Engine } from '../../../src-main/engine/engine.js'
 import { resolveModelVersion } from '../../../src-main/engine/registry/resolve.js'
 import { listAudit } from '../../../src-main/engine/workspace/audit.js'
-import { openTestEngine } from '../../helpers/workspace.js'
+import { openTestEngine, tempDir } from '../../helpers/workspace.js'
 
 const penguins = path.resolve('node_modules/vega-datasets/data/penguins.json')
 
@@ -25,7 +25,7 @@ async function trainTwo(engine: Engine) {
 }
 
 describe('model versions from real training runs', () => {
-  it('auto-registers a run with registerAs, registers another by hand, and gates on re-evaluated accuracy', async () => {
+  it('auto-registers a run with registerAs, registers another by hand, gates on re-evaluated accuracy, and carries v1 to another workspace', async () => {
     const engine = openTestEngine()
     // Any registry call starts the auto-register listener (the engine may also start it at open).
     expect(await engine.call('registry.models.list', {})).toEqual([])
@@ -82,6 +82,21 @@ describe('model versions from real training runs', () => {
     const back = await engine.call('registry.rollback', { model: 'penguins', alias: 'production' })
     expect(back).toMatchObject({ version: 1, previous: 2 })
     expect(resolveModelVersion(engine.context, 'penguins')).toMatchObject({ version: 1, runId: goodRun.id, datasetVersionId: goodRun.dataset.versionId })
+
+    // Carried to a workspace that has neither the run nor the data: same identity, lineage from the package.
+    const zip = path.join(tempDir(), 'penguins-v1.zip')
+    await engine.call('registry.export', { model: 'penguins', version: 'production', file: zip })
+    const other = openTestEngine()
+    const { version: copy } = await other.call('registry.importPackage', { file: zip })
+    expect(copy).toMatchObject({ versionId: v1.versionId, version: 1, onnxSha256: v1.onnxSha256, runId: goodRun.id, dataset: goodRun.dataset, metrics: v1.metrics })
+    const carried = await other.call('registry.lineage', { model: 'penguins', version: '1' })
+    expect(carried.nodes.map((n) => [n.kind, n.present])).toEqual([
+      ['model_version', true],
+      ['run', false],
+      ['dataset_version', false],
+      ['source', false],
+    ])
+    expect(carried.nodes.find((n) => n.kind === 'source')!.label).toBe('penguins.json')
   })
 
   it('draws lineage from a version to its run, transform, dataset versions and source file, and back from the data', async () => {
