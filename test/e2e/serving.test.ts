@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Engine } from '../../src-main/engine/engine.js'
-import { expectedIris, irisClassifierOnnx, writeModel } from '../fixtures/serving/onnx-models.js'
+import { expectedIris, irisClassifierOnnx, linearRegressorOnnx, writeModel } from '../fixtures/serving/onnx-models.js'
 import { tempDir } from '../helpers/workspace.js'
 import { openApp, screenshot, startUi } from './harness.js'
 
@@ -11,6 +11,8 @@ describe('the Serving page', () => {
     const engine = Engine.open({ workspaceDir: workspace, holder: 'e2e setup' })
     await engine.call('registry.versions.import', { file: writeModel(tempDir(), 'iris', irisClassifierOnnx()), name: 'iris' })
     await engine.call('registry.promote', { model: 'iris', version: 1, alias: 'production', force: true, reason: 'e2e setup' })
+    // A second model with no production version: deployed by hand, pinned to v1.
+    await engine.call('registry.versions.import', { file: writeModel(tempDir(), 'linear', linearRegressorOnnx()), name: 'linear' })
     await engine.close()
 
     const ui = await startUi(workspace)
@@ -24,10 +26,15 @@ describe('the Serving page', () => {
     await url.waitFor()
     expect(await url.textContent()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
 
-    await page.getByRole('combobox', { name: 'Model to deploy' }).selectOption('iris')
-    await page.getByRole('button', { name: 'Deploy' }).click()
+    // Starting serves every model with a production version; others are deployed from the form.
     const deployments = page.getByRole('table', { name: 'Deployments' })
     await deployments.locator('tbody tr').filter({ hasText: 'iris' }).filter({ hasText: 'ready' }).waitFor()
+    await page.getByRole('combobox', { name: 'Model to deploy' }).selectOption('linear')
+    await page.getByRole('textbox', { name: 'Alias or version' }).fill('1')
+    await page.getByRole('button', { name: 'Deploy', exact: true }).click()
+    await deployments.locator('tbody tr').filter({ hasText: 'linear' }).filter({ hasText: 'pinned v1' }).waitFor()
+    await deployments.locator('tbody tr').filter({ hasText: 'iris' }).click()
+    await page.getByRole('heading', { name: 'Try iris v1' }).waitFor()
 
     const row = { petal_length: 4.5, petal_width: 1.5, color: 'green' }
     const form = page.getByRole('form', { name: 'Try it' })

@@ -6,7 +6,7 @@ import type { Contract } from '../../engine/api/contract.js'
 import { startEngineHost, stopOnSignals } from '../../engine/host.js'
 import { findRunningEngine } from '../../engine/workspace/lock.js'
 import { emit } from '../output.js'
-import { common, parsePort, parsePositiveInt } from '../program.js'
+import { common, parseNumber, parsePort, parsePositiveInt } from '../program.js'
 import { withClient, workspaceDirOf, type Client, type CommonOptions } from '../session.js'
 
 interface ModelRef {
@@ -31,24 +31,23 @@ type ServeOptions = CommonOptions & {
   log: boolean
   batching: boolean
   maxBodyMb: number
+  batchWaitMs: number
+  maxBatchRows: number
 }
 
 type StartResult = Contract['serving.start']['output']
 
 async function startServing(client: Client, options: ServeOptions): Promise<StartResult> {
-  let models = options.model ?? []
-  if (models.length === 0) {
-    // No --model: serve every registered model that has a production version.
-    const all = await client.call('registry.models.list', {})
-    models = all.filter((m) => m.aliases.some((a) => a.alias === 'production')).map((m) => ({ model: m.name, selector: 'production' }))
-  }
+  // No --model: the engine serves every registered model that has a production version.
+  const models = options.model?.map((m, i) => ({ model: m.model, selector: m.selector, logging: options.log, default: i === 0 }))
   return client.call('serving.start', {
     port: options.port,
     host: options.host,
     token: options.token ?? null,
     maxBodyBytes: Math.round(options.maxBodyMb * 1024 * 1024),
-    batching: { enabled: options.batching },
-    models: models.map((m, i) => ({ model: m.model, selector: m.selector, logging: options.log, default: i === 0 })),
+    batching: { enabled: options.batching, maxWaitMs: options.batchWaitMs, maxBatchRows: options.maxBatchRows },
+    models,
+    logging: options.log,
   })
 }
 
@@ -76,6 +75,8 @@ export function registerServingCommands(program: Command): void {
     .option('--model <M[@alias|@version]>', 'a model to serve (repeatable; default: every model with a production version)', parseModelRef)
     .option('--no-log', 'do not log predictions to monitor.duckdb')
     .option('--no-batching', 'run every request on its own (no micro-batching)')
+    .option('--batch-wait-ms <ms>', 'longest a request waits for others to share a run (0: only those already queued)', parseNumber, 0)
+    .option('--max-batch-rows <n>', 'most rows in one micro-batched run', parsePositiveInt, 256)
     .option('--max-body-mb <mb>', 'largest request body in MB', (v) => parsePositiveInt(v), 10)
     .action(async (options: ServeOptions) => {
       const dir = workspaceDirOf(options)

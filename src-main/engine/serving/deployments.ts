@@ -100,6 +100,10 @@ export class DeploymentSet {
     private batching: BatchingOptions = defaultBatching,
   ) {}
 
+  productionModels(): string[] {
+    return this.resolver.productionModels()
+  }
+
   setBatching(options: BatchingOptions): void {
     this.batching = options
   }

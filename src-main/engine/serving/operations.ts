@@ -114,7 +114,10 @@ export const servingOperations = defineOperations('serving', {
       token: z.string().min(8, 'a token needs at least 8 characters').nullable().optional(),
       maxBodyBytes: z.number().int().min(1024).default(defaultMaxBodyBytes),
       batching: Batching.partial().optional(),
-      models: z.array(DeployInput).default([]),
+      /** Left out (and nothing deployed yet): every model with a production version. */
+      models: z.array(DeployInput).optional(),
+      /** Whether the models deployed by default (see `models`) log their predictions. */
+      logging: z.boolean().default(true),
     }),
     output: Status,
     handler: async (input, ctx) => {
@@ -122,7 +125,10 @@ export const servingOperations = defineOperations('serving', {
       if (s.server) throw new LatheError('conflict', `the serving endpoint already runs at ${s.server.url}; stop it first to change its address`)
       if (input.batching) s.setBatching(input.batching)
       // Deploy first: a model that cannot load stops the start before a port is taken.
-      for (const m of input.models) await s.deploy({ model: m.model, selector: m.selector, logging: m.logging }, m.default)
+      const models =
+        input.models ??
+        (s.deployments.list().length > 0 ? [] : s.deployments.productionModels().map((model, i) => ({ model, selector: 'production', logging: input.logging, default: i === 0 })))
+      for (const m of models) await s.deploy({ model: m.model, selector: m.selector, logging: m.logging }, m.default)
       await s.start({ port: input.port, host: input.host, token: input.token ?? null, maxBodyBytes: input.maxBodyBytes })
       return statusOf(s)
     },

@@ -2,6 +2,7 @@ import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
 import { findDataset, getVersionById } from '../data/store.js'
 import { resolveModelVersion } from '../registry/resolve.js'
+import { getAlias, listModels } from '../registry/store.js'
 
 /** What serving needs to load one model version: where its ONNX lies and what it takes and gives. */
 export interface ServableVersion {
@@ -22,6 +23,8 @@ export interface ServableVersion {
  */
 export interface ModelResolver {
   resolve(model: string, selector: string): ServableVersion | Promise<ServableVersion>
+  /** What to serve when nobody said: every model whose `production` alias is set. */
+  productionModels(): string[]
 }
 
 /** The registry as the source of truth: `registry/resolve.ts`. */
@@ -37,6 +40,12 @@ export function registryResolver(ctx: EngineContext): ModelResolver {
         signature: record.signature,
         datasetRules: record.datasetVersionId ? rulesOfDatasetVersion(ctx, record.datasetVersionId) : [],
       }
+    },
+    productionModels() {
+      const db = ctx.workspace.db
+      return listModels(db)
+        .filter((m) => getAlias(db, m.id, 'production') !== null)
+        .map((m) => m.name)
     },
   }
 }

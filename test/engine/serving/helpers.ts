@@ -36,6 +36,10 @@ export class TestModels implements ModelResolver {
     this.engine.events.emit(aliasMovedTopic, { model, alias, version, previous })
   }
 
+  productionModels(): string[] {
+    return [...this.aliases.keys()].filter((k) => k.endsWith('#production')).map((k) => k.slice(0, -'#production'.length))
+  }
+
   resolve(model: string, selector: string): ServableVersion {
     const version = /^\d+$/.test(selector) ? Number(selector) : this.aliases.get(`${model}#${selector}`)
     const found = version === undefined ? undefined : this.versions.get(`${model}@${version}`)

@@ -128,6 +128,21 @@ describe('the serving endpoint speaks MLflow and Open Inference Protocol v2', ()
     expect((await fetch(`${url}/health`)).status).toBe(200)
   })
 
+  it('with no models named, starts serving every model that has a production version', async () => {
+    const f = servingFixture()
+    f.models.add('iris', 1, irisClassifierOnnx(), irisSignature)
+    f.models.add('linear', 1, linearRegressorOnnx(), linearSignature)
+    f.models.add('draft', 1, linearRegressorOnnx(), linearSignature)
+    f.models.setAlias('iris', 'production', 1)
+    f.models.setAlias('linear', 'production', 1)
+    f.models.setAlias('draft', 'staging', 1)
+    const status = await f.engine.call('serving.start', { port: 0 })
+    expect(status.deployments.map((d) => [d.model, d.version, d.isDefault])).toEqual([
+      ['iris', 1, true],
+      ['linear', 1, false],
+    ])
+  })
+
   it('batch prediction (serving.predict) gives the endpoint\'s answers', async () => {
     const { engine, url } = await startIris()
     const batch = await engine.call('serving.predict', { model: 'iris', records: rows })
