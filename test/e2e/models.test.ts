@@ -86,8 +86,8 @@ describe('the Models page', () => {
 
     await page.getByRole('table', { name: 'Models' }).getByText('iris-sklearn', { exact: true }).waitFor()
     const v1 = page.getByRole('region', { name: 'Version 1' })
-    await v1.getByText('features: float32').waitFor()
-    await v1.getByText('label: int64, probabilities: float32').waitFor()
+    await v1.getByText('features: float32 [N, 4]').waitFor()
+    await v1.getByText('label: int64 [N], probabilities: float32 [N, 3]').waitFor()
 
     await v1.getByRole('button', { name: 'Edit details' }).click()
     const details = v1.getByRole('group', { name: 'Edit version details' })

@@ -6,6 +6,10 @@ import { Markdown } from './Markdown.js'
 import { PromotePanel } from './PromotePanel.js'
 import { VersionDetails } from './VersionDetails.js'
 
+function tensorText(t: { name: string; dtype: string; shape: Array<number | null> }): string {
+  return `${t.name}: ${t.dtype}${t.shape.length ? ` [${t.shape.map((d) => d ?? 'N').join(', ')}]` : ''}`
+}
+
 /** One version: facts, metrics, model card (editable), lineage graph, promote. */
 export function VersionPanel({ model, version, generation, onChanged }: { model: string; version: number; generation: number; onChanged: () => void }) {
   const shown = useOperation('registry.versions.show', { model, version: String(version) })
@@ -40,8 +44,8 @@ export function VersionPanel({ model, version, generation, onChanged }: { model:
             ['Source', v.source === 'run' ? `run ${v.runId}` : v.source === 'import' ? 'imported ONNX' : 'imported package'],
             ['Dataset', v.dataset ? `${v.dataset.name}@${v.dataset.version}` : '—'],
             ['Task', v.signature.task ? `${v.signature.task}${v.signature.target ? ` of ${v.signature.target}` : ''}` : '—'],
-            ['Inputs', v.signature.inputs.map((t) => `${t.name}: ${t.dtype}`).join(', ')],
-            ['Outputs', v.signature.outputs.map((t) => `${t.name}: ${t.dtype}`).join(', ')],
+            ['Inputs', v.signature.inputs.map(tensorText).join(', ')],
+            ['Outputs', v.signature.outputs.map(tensorText).join(', ')],
             ['ONNX', <span className="mono">{v.onnxSha256.slice(0, 16)}…</span>],
             ['Registered', `${new Date(v.createdAt).toLocaleString()} by ${v.createdBy}`],
           ]}
