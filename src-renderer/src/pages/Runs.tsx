@@ -14,8 +14,13 @@ export default function RunsPage() {
   const [compare, setCompare] = useState<string[]>([])
   const [status, setStatus] = useState<string>('')
   const [query, setQuery] = useState('')
+  const [liveEpochs, setLiveEpochs] = useState<Record<string, number>>({})
   // A status change anywhere (this page, the CLI, a sweep) refreshes the table.
   useEngineEvents(['training.status'], () => runs.reload())
+  useEngineEvents(['training.progress'], (event) => {
+    const p = event.payload as { runId: string; epoch: number; batch?: number }
+    if (p.batch === undefined) setLiveEpochs((e) => ({ ...e, [p.runId]: p.epoch }))
+  })
 
   const rows = useMemo(() => {
     const q = query.trim().toLowerCase()
@@ -48,7 +53,12 @@ export default function RunsPage() {
     { key: 'dataset', header: 'Dataset', sortValue: (r) => `${r.dataset.name}@${r.dataset.version}`, render: (r) => `${r.dataset.name}@${r.dataset.version}` },
     { key: 'target', header: 'Target' },
     { key: 'modelFamily', header: 'Model', render: (r) => `${r.modelFamily} ${r.modelFamily === 'mlp' ? JSON.stringify(r.params.hidden) : ''}` },
-    { key: 'epochsRun', header: 'Epochs', align: 'right' },
+    {
+      key: 'epochsRun',
+      header: 'Epochs',
+      align: 'right',
+      render: (r) => Math.max(r.epochsRun, r.status === 'running' ? (liveEpochs[r.id] ?? 0) : 0),
+    },
     {
       key: 'metric',
       header: 'Test metric',
