@@ -40,7 +40,10 @@ export async function commitStagedVersion(
   onPhase('storing')
   const { sha256, bytes } = await ctx.workspace.objects.commit(staged)
   try {
-    return insertVersion(ctx.workspace.db, ctx.actor, { ...meta, objectSha256: sha256, bytes, rows, columns, validation })
+    const result = insertVersion(ctx.workspace.db, ctx.actor, { ...meta, objectSha256: sha256, bytes, rows, columns, validation })
+    // An identical import that finished first wins; this one's object goes if unused.
+    if (!result.created && !objectInUse(ctx.workspace.db, sha256)) await fsp.rm(ctx.workspace.objects.pathOf(sha256), { force: true })
+    return result
   } catch (error) {
     // Content addressing makes it practically certain that no one else holds these
     // exact Parquet bytes, so an object no dataset version uses is this import's own.

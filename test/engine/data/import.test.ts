@@ -112,3 +112,16 @@ describe('data.import', () => {
     expect(fs.readdirSync(engine.workspace.tmpDir)).toEqual([])
   })
 })
+
+describe('concurrent imports', () => {
+  it('two identical imports at once make one version and leave no orphan object', async () => {
+    const engine = openTestEngine()
+    const file = path.join(vega, 'seattle-weather.csv')
+    const results = await Promise.all([engine.call('data.import', { name: 'w', path: file }), engine.call('data.import', { name: 'w', path: file })])
+    expect(results.map((r) => r.version)).toEqual([1, 1])
+    expect(results.filter((r) => r.created)).toHaveLength(1)
+    const objects: string[] = []
+    for await (const sha of engine.workspace.objects.list()) objects.push(sha)
+    expect(objects).toEqual([resolveDatasetVersion(engine.context, 'w').objectSha256])
+  })
+})
