@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api'
 import { InvalidArgumentError, type Command } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
-import { emit, table } from '../output.js'
+import { emit, ProgressLine, table } from '../output.js'
 import { common, parseNumber, parsePositiveInt } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'
 
@@ -53,19 +53,28 @@ export function registerMonitoringCommands(program: Command): void {
         if (options.current && (options.last || options.since || options.until)) {
           throw new LatheError('bad_request', '--current compares a dataset; --last/--since/--until pick logged traffic: use one or the other', { field: 'current' })
         }
-        const report = await withClient(options, 'lathe drift', (client) =>
-          client.call('monitoring.drift', {
-            model,
-            version: options.version,
-            reference: options.reference ?? null,
-            current: options.current ?? null,
-            last: options.last,
-            since: options.since,
-            until: options.until,
-            features: options.feature,
-            driftShareThreshold: options.driftShare,
-          }),
-        )
+        const progress = new ProgressLine()
+        const report = await withClient(options, 'lathe drift', async (client) => {
+          const stop = client.subscribe(['monitoring.drift.progress'], (event) => {
+            if (event.payload.model === model) progress.update(`drift of ${model}: ${event.payload.done}/${event.payload.total} (${event.payload.feature})`)
+          })
+          try {
+            return await client.call('monitoring.drift', {
+              model,
+              version: options.version,
+              reference: options.reference ?? null,
+              current: options.current ?? null,
+              last: options.last,
+              since: options.since,
+              until: options.until,
+              features: options.feature,
+              driftShareThreshold: options.driftShare,
+            })
+          } finally {
+            stop()
+            progress.done()
+          }
+        })
         const features = report.features.map(({ chart: _chart, reference_rows: _r, current_rows: _c, ...f }) => f)
         const json = {
           model: report.model,

@@ -22,8 +22,9 @@ describe('lathe drift, monitor, alerts and feedback', () => {
     await engine.close()
 
     const drift = runLathe(['drift', 'weather', '--workspace', dir, '--last', '365', '--json'])
-    expect(drift.stderr).toBe('')
     expect(drift.code).toBe(0)
+    // Progress goes to stderr, never into the JSON on stdout.
+    expect(drift.stderr).toMatch(/^(drift of weather: \d\/\d \(\w+\)\n)*$/)
     const report = JSON.parse(drift.stdout)
     expect(report).toMatchObject({ model: 'weather', version: 1, reference: { rows: expect.any(Number) }, current: { rows: 365 }, dataset_drift: true })
     expect(report.drift_share).toBeGreaterThanOrEqual(0.5)
