@@ -118,5 +118,7 @@ describe('the Models page', () => {
     const move = page.getByRole('list', { name: 'Alias history' }).getByRole('listitem').first()
     await move.getByText('forced').waitFor()
     await move.getByText('demo without metrics', { exact: false }).waitFor()
+    await page.getByText(/^Audit log \(\d+ entries\)$/).click()
+    await page.getByRole('table', { name: 'Audit log' }).getByRole('row').filter({ hasText: 'alias.promote.forced' }).getByText('demo without metrics').waitFor()
   })
 })

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react'
 import { api, type Output } from '../api.js'
 import { Card, DataTable, EmptyState, ErrorBanner, notify, notifyError, useEngineEvents, useOperation, type Column } from '../components/common/index.js'
 import { GateEditor } from '../components/models/GateEditor.js'
-import { HistoryTimeline } from '../components/models/HistoryTimeline.js'
+import { AuditList, HistoryTimeline } from '../components/models/HistoryTimeline.js'
 import { ImportModel } from '../components/models/ImportModel.js'
 import { VersionPanel } from '../components/models/VersionPanel.js'
 
@@ -159,7 +159,12 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
       {version !== null && <VersionPanel key={version} model={model} version={version} generation={generation} onChanged={onChanged} />}
       <Card title="History">
         <ErrorBanner error={history.error} />
-        {history.data && <HistoryTimeline moves={history.data.moves} />}
+        {history.data && (
+          <>
+            <HistoryTimeline moves={history.data.moves} />
+            <AuditList entries={history.data.audit} />
+          </>
+        )}
       </Card>
     </>
   )

@@ -28,3 +28,36 @@ export function HistoryTimeline({ moves }: { moves: Move[] }) {
     </ol>
   )
 }
+
+type AuditEntry = Output<'registry.history'>['audit'][number]
+
+/** The append-only audit log of a model: every change, who made it, why. */
+export function AuditList({ entries }: { entries: AuditEntry[] }) {
+  return (
+    <details>
+      <summary>Audit log ({entries.length} entries)</summary>
+      <table className="data-table" aria-label="Audit log">
+        <thead>
+          <tr>
+            <th>time</th>
+            <th>actor</th>
+            <th>action</th>
+            <th>what</th>
+            <th>reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {[...entries].reverse().map((a) => (
+            <tr key={a.id}>
+              <td>{new Date(a.time).toLocaleString()}</td>
+              <td>{a.actor}</td>
+              <td className="mono">{a.action}</td>
+              <td className="mono">{a.entityId}</td>
+              <td>{a.reason ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  )
+}
