@@ -8,14 +8,14 @@ import { trainWeatherModel, weatherCsv } from '../engine/monitoring/engineHelper
 import { openApp, screenshot, startUi } from './harness.js'
 
 /** seattle-weather days of one year as request rows; `warmer` shifts both temperatures (a drifted climate). */
-async function weatherDays(year: number, warmer: number): Promise<Array<Record<string, number>>> {
+async function weatherDays(year: number, warmer: number): Promise<Array<Record<string, number | string>>> {
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()
   const reader = await conn.runAndReadAll(
-    `SELECT precipitation, temp_max + ${warmer} AS temp_max, temp_min + ${warmer} AS temp_min, wind
+    `SELECT precipitation, temp_max + ${warmer} AS temp_max, temp_min + ${warmer} AS temp_min, wind, weather
      FROM read_csv('${weatherCsv}') WHERE year(date) = ${year} ORDER BY date`,
   )
-  const rows = reader.getRowObjectsJS() as Array<Record<string, number>>
+  const rows = reader.getRowObjectsJS() as Array<Record<string, number | string>>
   conn.closeSync()
   instance.closeSync()
   return rows
@@ -38,13 +38,17 @@ describe('the Monitoring page', () => {
 
     // Replay 2015, 12 °C warmer, to the endpoint as a client would, in batches of 73 days.
     const days = await weatherDays(2015, 12)
+    const labels: Array<{ request_id: string; row_index: number; label: string }> = []
     for (let i = 0; i < days.length; i += 73) {
+      const batch = days.slice(i, i + 73)
       const response = await fetch(`${endpoint}/invocations`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ dataframe_records: days.slice(i, i + 73) }),
+        headers: { 'content-type': 'application/json', 'x-request-id': `day-${i}` },
+        body: JSON.stringify({ dataframe_records: batch.map(({ weather: _label, ...inputs }) => inputs) }),
       })
       expect(response.status).toBe(200)
+      expect(response.headers.get('x-request-id')).toBe(`day-${i}`)
+      batch.forEach((day, row) => labels.push({ request_id: `day-${i}`, row_index: row, label: String(day.weather) }))
     }
     // The prediction log is written in the background: wait until every row is in.
     for (let tries = 0; tries < 100; tries++) {
@@ -52,6 +56,15 @@ describe('the Monitoring page', () => {
       if (stats.rows >= days.length) break
       await new Promise((r) => setTimeout(r, 100))
     }
+
+    // The true weather of each day arrives later, by request id, through the endpoint.
+    const feedback = await fetch(`${endpoint}/v2/models/weather/feedback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ items: labels }),
+    })
+    expect(feedback.status).toBe(200)
+    expect(await feedback.json()).toMatchObject({ recorded: days.length, unknown: [] })
 
     const page = await openApp(ui)
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Monitoring' }).click()
@@ -70,7 +83,14 @@ describe('the Monitoring page', () => {
     await page.locator('figure[aria-label="Distribution of temp_min"][data-drifted="yes"]').waitFor()
     expect(await page.locator('figure[aria-label="Distribution of temp_max"] .recharts-bar-rectangle').count()).toBeGreaterThan(10)
     await page.locator('figure[aria-label="Drift of temp_max over time"]').waitFor()
+    // Labels joined to the logged rows: quality over time has its first point.
+    await page.locator('figure[aria-label="Quality over time"][data-points="1"]').waitFor()
     await screenshot(page, 'monitoring-drift-alert')
+    // The page scrolls inside the app shell: one picture per part.
+    await page.locator('figure[aria-label="Distribution of temp_max"]').scrollIntoViewIfNeeded()
+    await screenshot(page, 'monitoring-overlays')
+    await page.locator('figure[aria-label="Quality over time"]').scrollIntoViewIfNeeded()
+    await screenshot(page, 'monitoring-quality-alerts')
 
     await openAlert.getByRole('button', { name: 'Acknowledge' }).click()
     await alerts.locator('tbody tr').filter({ hasText: 'dataset_drift' }).filter({ hasText: 'acknowledged' }).waitFor()
