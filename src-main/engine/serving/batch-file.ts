@@ -3,7 +3,9 @@ import fs from 'node:fs/promises'
 import { LatheError } from '../api/common/errors.js'
 import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
-import { MAX_ROWS_PER_REQUEST } from './payload.js'
+
+/** The most rows `lathe predict` scores from one file; past it, split the file. */
+export const MAX_BATCH_FILE_ROWS = 1_000_000
 
 const readers: Record<string, string> = {
   '.csv': 'read_csv_auto',
@@ -30,11 +32,12 @@ export async function readPredictionFile(ctx: EngineContext, file: string, signa
   const conn = await ctx.workspace.monitor()
   let rows: Array<Record<string, unknown>>
   try {
-    const result = await conn.runAndReadAll(`SELECT * FROM ${reader}(?) LIMIT ${MAX_ROWS_PER_REQUEST + 1}`, [file])
+    const result = await conn.runAndReadAll(`SELECT * FROM ${reader}(?) LIMIT ${MAX_BATCH_FILE_ROWS + 1}`, [file])
     rows = result.getRowObjectsJS() as Array<Record<string, unknown>>
   } catch (error) {
     throw new LatheError('bad_request', `cannot read ${file}: ${(error as Error).message}`, { field: 'file' })
   }
+  if (rows.length > MAX_BATCH_FILE_ROWS) throw new LatheError('too_large', `${file} has more than ${MAX_BATCH_FILE_ROWS} rows; split it`, { field: 'file' })
   // A scoring file often still holds the target or an id: only the model's own columns go in.
   const wanted = signature.columns ? new Set(signature.columns.map((c) => c.name)) : null
   const categorical = new Set(signature.columns?.filter((c) => c.kind === 'categorical').map((c) => c.name) ?? [])

@@ -7,7 +7,11 @@ import type { EngineContext } from '../context.js'
 import { readPredictionFile } from './batch-file.js'
 import { parseMlflowPayload } from './payload.js'
 import { defaultMaxBodyBytes, defaultServingPort } from './server.js'
+import type { RowPrediction } from './responses.js'
 import { servingService, type ServingService } from './service.js'
+
+/** Rows per session run in `serving.predict`; files may hold up to `MAX_BATCH_FILE_ROWS`. */
+const BATCH_PREDICTION_SLICE = 50_000
 
 const Deployment = z.object({
   model: z.string(),
@@ -225,8 +229,25 @@ export const servingOperations = defineOperations('serving', {
       const s = service(ctx)
       const served = await s.deployments.forPrediction(input.model, input.selector)
       const records = input.file ? await readPredictionFile(ctx, input.file, served.signature) : input.records!
-      const batch = parseMlflowPayload(served.signature.columns ? { dataframe_records: records } : { instances: records }, served.signature, served.loaded.columnRules)
-      const result = await s.predict(served, batch)
+      if (records.length === 0) throw new LatheError('bad_request', input.file ? `${input.file} holds no rows` : 'records is empty: send at least one row', { field: input.file ? 'file' : 'records' })
+      // Large files go through the same validation and session in slices, so no single run holds them all.
+      const predictions: RowPrediction[] = []
+      let requestId = ''
+      for (let offset = 0; offset < records.length; offset += BATCH_PREDICTION_SLICE) {
+        const slice = records.slice(offset, offset + BATCH_PREDICTION_SLICE)
+        let batch
+        try {
+          batch = parseMlflowPayload(served.signature.columns ? { dataframe_records: slice } : { instances: slice }, served.signature, served.loaded.columnRules)
+        } catch (error) {
+          if (offset === 0 || !(error instanceof LatheError)) throw error
+          throw new LatheError(error.code, `${error.message} (row numbers count from row ${offset} of the input)`, { field: error.field })
+        }
+        const part = await s.predict(served, batch)
+        requestId ||= part.requestId
+        for (const p of part.predictions) predictions.push(p)
+      }
+      const result = { requestId, predictions }
+      const batch = { rows: records.length }
       const classification = result.predictions[0]?.probabilities !== null && result.predictions[0]?.probabilities !== undefined
       return {
         model: served.model,

@@ -119,7 +119,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     reply.header('x-request-id', request.lathe.requestId)
     const origin = request.headers.origin
     if (origin !== undefined && isLoopbackOrigin(origin)) {
-      // The Serving page's "try it" form calls this endpoint from the UI's own (loopback) origin.
+      // Pages served on loopback (a local notebook, the UI in dev) may call the endpoint; other sites may not read it.
       reply.header('access-control-allow-origin', origin)
       reply.header('access-control-expose-headers', 'x-request-id')
       reply.header('vary', 'origin')
