@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { LatheError } from '../api/common/errors.js'
 import { defineOperation, defineOperations, type Operation } from '../api/define.js'
 import { defineEvents } from '../api/events.js'
 import { actionRunner } from './actions.js'
@@ -8,7 +9,7 @@ import { FeedbackInput, FeedbackResult, recordFeedback } from './feedback.js'
 import { modelDrift } from './modelDrift.js'
 import { runMonitor } from './monitorRun.js'
 import { qualityForWindow } from './quality.js'
-import { reportValues } from './rules.js'
+import { isRuleMetric, reportValues } from './rules.js'
 import { monitorScheduler } from './scheduler.js'
 import {
   acknowledgeAlert,
@@ -199,6 +200,13 @@ export const monitoringOperations = defineOperations('monitoring', {
     output: AlertRule,
     handler: (input, ctx) => {
       const monitor = getMonitor(ctx.workspace.db, input.monitor)
+      if (!isRuleMetric(input.metric)) {
+        throw new LatheError(
+          'bad_request',
+          `"${input.metric}" is not a report value: use dataset_drift, drift_share, drifted_features, feature.<name>.<statistic>, prediction.<statistic>, quality.<metric> or traffic.<error_rate|p99_latency_ms|...>`,
+          { field: 'metric' },
+        )
+      }
       return insertRule(ctx.workspace.db, { ...input, monitorId: monitor.id })
     },
   }),

@@ -27,15 +27,15 @@ export class MonitorScheduler {
     this.timer.unref()
   }
 
-  /** Checks every enabled monitor once; exposed so tests need not wait for the clock. */
-  tick(): Promise<void> {
-    this.ticking ??= this.checkAll().finally(() => {
+  /** Checks every enabled monitor once; `now` is injectable so tests need not wait for the clock. */
+  tick(now = Date.now()): Promise<void> {
+    this.ticking ??= this.checkAll(now).finally(() => {
       this.ticking = null
     })
     return this.ticking
   }
 
-  private async checkAll(): Promise<void> {
+  private async checkAll(now: number): Promise<void> {
     let monitors
     try {
       monitors = listMonitors(this.ctx.workspace.db).filter((m) => m.enabled && m.spec.schedule)
@@ -50,7 +50,7 @@ export class MonitorScheduler {
       let due = false
       if (schedule.everyMinutes !== undefined) {
         const last = monitor.lastRunAt ? Date.parse(monitor.lastRunAt) : Date.parse(monitor.createdAt)
-        due = Date.now() - last >= schedule.everyMinutes * 60_000
+        due = now - last >= schedule.everyMinutes * 60_000
       }
       if (!due && schedule.everyRequests !== undefined) {
         due = (await loggedRowCount(this.ctx, monitor.model)) - monitor.lastRunRequests >= schedule.everyRequests

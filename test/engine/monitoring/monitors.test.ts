@@ -163,6 +163,26 @@ describe('monitors, quality and alerts on a real model', () => {
     expect(run.alerts.map((a) => a.metric)).toEqual(['traffic.error_rate'])
   })
 
+  it('a monitor scheduled every N minutes runs when that time has passed since its last run', async () => {
+    const engine = openTestEngine()
+    await trainWeatherModel(engine)
+    await replayWeatherDays(engine, { year: 2013, shiftTemp: 0, prefix: 'a', limit: 100 })
+    const monitor = await engine.call('monitoring.monitors.add', { name: 'often', model: 'weather', spec: { window: { last: 100 }, schedule: { everyMinutes: 10 } } })
+    const created = Date.parse(monitor.createdAt)
+    const scheduler = monitorScheduler(engine.context)
+    await scheduler.tick(created + 9 * 60_000)
+    expect(await engine.call('monitoring.reports.list', { model: 'weather' })).toEqual([])
+    await scheduler.tick(created + 10 * 60_000)
+    const [report] = await engine.call('monitoring.reports.list', { model: 'weather' })
+    expect(report).toBeDefined()
+    // Ten minutes from that run, not from the monitor's creation.
+    const ran = Date.parse((await engine.call('monitoring.monitors.list', {}))[0]!.lastRunAt!)
+    await scheduler.tick(ran + 5 * 60_000)
+    expect(await engine.call('monitoring.reports.list', { model: 'weather' })).toHaveLength(1)
+    await scheduler.tick(ran + 10 * 60_000)
+    expect(await engine.call('monitoring.reports.list', { model: 'weather' })).toHaveLength(2)
+  })
+
   it('bad rules and unknown monitors are refused with what to fix', async () => {
     const engine = openTestEngine()
     await trainWeatherModel(engine)
@@ -172,6 +192,7 @@ describe('monitors, quality and alerts on a real model', () => {
     await expect(
       engine.call('monitoring.rules.add', { monitor: 'x', name: 'r', metric: 'drift_share', threshold: 0.5, actions: [{ type: 'webhook', url: 'ftp://x' }] } as never),
     ).rejects.toThrow(/http/)
+    await expect(engine.call('monitoring.rules.add', { monitor: 'x', name: 'r', metric: 'drift', threshold: 0.5 })).rejects.toThrow(/"drift" is not a report value/)
     await expect(engine.call('monitoring.monitors.run', { monitor: 'y' })).rejects.toThrow(/no monitor "y" \(monitors: x\)/)
     expect(await engine.call('monitoring.rules.list', {})).toEqual([])
   })
