@@ -37,16 +37,29 @@ interface Bucket {
 const SAMPLE_SIZE = 512
 const KEEP_SECONDS = 600
 
+type StoredRequest = Omit<RecentRequest, 'time'> & { timeMs: number }
+
 export class ServingActivity {
-  private readonly recent: RecentRequest[] = []
+  // Kept as given; the ISO time is made only when someone asks, not on every request.
+  private readonly recent: StoredRequest[] = []
   private next = 0
   private readonly buckets: Bucket[] = []
 
   constructor(private readonly keepRecent = 200) {}
 
-  record(entry: Omit<RecentRequest, 'time'> & { timeMs: number }): void {
-    const { timeMs, ...rest } = entry
-    const item: RecentRequest = { ...rest, time: new Date(timeMs).toISOString() }
+  record(entry: StoredRequest): void {
+    const timeMs = entry.timeMs
+    const item: StoredRequest = {
+      requestId: entry.requestId,
+      timeMs,
+      model: entry.model,
+      version: entry.version,
+      route: entry.route,
+      status: entry.status,
+      latencyMs: entry.latencyMs,
+      rows: entry.rows,
+      error: entry.error,
+    }
     if (this.recent.length < this.keepRecent) this.recent.push(item)
     else this.recent[this.next] = item
     this.next = (this.next + 1) % this.keepRecent
@@ -71,7 +84,10 @@ export class ServingActivity {
   /** Newest first. */
   recentRequests(limit: number): RecentRequest[] {
     const ordered = this.recent.length < this.keepRecent ? [...this.recent] : [...this.recent.slice(this.next), ...this.recent.slice(0, this.next)]
-    return ordered.reverse().slice(0, limit)
+    return ordered
+      .reverse()
+      .slice(0, limit)
+      .map(({ timeMs, ...rest }) => ({ ...rest, time: new Date(timeMs).toISOString() }))
   }
 
   /** One entry per second for the last `seconds` seconds, quiet seconds included as zeros. */

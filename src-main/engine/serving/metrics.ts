@@ -14,6 +14,27 @@ export class ServingMetrics {
   readonly modelLoadSeconds: Gauge<'model' | 'version'>
   readonly swaps: Counter<'model'>
 
+  private readonly requestChildren = new Map<string, { inc(): void }>()
+  private readonly latencyChildren = new Map<string, { observe(v: number): void }>()
+
+  /** Counts one request; the labelled child is looked up once per label set, not per request. */
+  countRequest(model: string, version: number | null, route: string, status: number, seconds: number): void {
+    const key = `${model}\u0000${version}\u0000${route}\u0000${status}`
+    let counter = this.requestChildren.get(key)
+    if (!counter) {
+      counter = this.requests.labels({ model, version: version === null ? '' : String(version), route, status: String(status) })
+      this.requestChildren.set(key, counter)
+    }
+    counter.inc()
+    const latencyKey = `${model}\u0000${route}`
+    let histogram = this.latencyChildren.get(latencyKey)
+    if (!histogram) {
+      histogram = this.latency.labels({ model, route })
+      this.latencyChildren.set(latencyKey, histogram)
+    }
+    histogram.observe(seconds)
+  }
+
   constructor(logQueue: () => number) {
     const registers = [this.registry]
     this.requests = new Counter({

@@ -83,6 +83,9 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     return reply.code(status).send(body)
   }
 
+  // Names from URLs label metrics only when deployed: arbitrary names must not grow the label sets.
+  const knownModel = (name: string) => (service.deployments.has(name) ? name : '(unknown)')
+
   /** Requests refused before a model was picked (bad JSON, too large, no such route) still count. */
   const recordRefusal = (request: FastifyRequest, status: number, message: string) => {
     const timed = request.lathe
@@ -90,7 +93,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     timed.recorded = true
     const params = request.params as { name?: string } | undefined
     service.recordRequest({
-      requestId: timed.requestId, timeMs: timed.startedMs, model: params?.name ?? service.deployments.defaultName ?? '',
+      requestId: timed.requestId, timeMs: timed.startedMs, model: knownModel(params?.name ?? service.deployments.defaultName ?? ''),
       version: null, route: protocolOf(request.url) === 'v2' ? 'v2' : request.url.startsWith('/invocations') ? 'invocations' : 'other',
       status, latencyMs: performance.now() - timed.startedAt, rows: 0, error: message,
     })
@@ -184,7 +187,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     } catch (error) {
       const status = isLatheError(error) ? error.status : 500
       service.recordRequest({
-        requestId, timeMs: startedMs, model: served?.model ?? model, version: served?.version ?? null, route, status,
+        requestId, timeMs: startedMs, model: served?.model ?? knownModel(model), version: served?.version ?? null, route, status,
         latencyMs: performance.now() - startedAt, rows, error: (error as Error).message,
       })
       throw error

@@ -97,10 +97,7 @@ export class ServingService {
     logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null }
   }): void {
     const metrics = this.metrics
-    if (metrics) {
-      metrics.requests.inc({ model: entry.model, version: entry.version === null ? '' : String(entry.version), route: entry.route, status: String(entry.status) })
-      metrics.latency.observe({ model: entry.model, route: entry.route }, entry.latencyMs / 1000)
-    }
+    metrics?.countRequest(entry.model, entry.version, entry.route, entry.status, entry.latencyMs / 1000)
     this.activity.record(entry)
     if (entry.logged && entry.version !== null) {
       const accepted = this.log.append({
