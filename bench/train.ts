@@ -115,10 +115,28 @@ async function profileEpoch(engine: Engine, run: RunRecord): Promise<{ feed: num
   const optimizer = makeOptimizer(tf, params)
   const batch = params.batchSize
   const steps = Math.ceil(feed.train.rows / batch)
-  const x = tf.tensor2d(feed.train.x.subarray(0, batch * feed.width), [batch, feed.width])
+  // One resident batch in the form training uses: dense numeric columns plus the hot
+  // column of each categorical block (the sparse first layer), or the dense matrix.
+  const k = feed.preprocessing.numeric.length
+  const blocks = feed.preprocessing.categorical.length
+  const numeric = new Float32Array(batch * k)
+  const hot = new Int32Array(batch * blocks)
+  for (let i = 0; i < batch; i++) {
+    const row = feed.train.x.subarray(i * feed.width, (i + 1) * feed.width)
+    numeric.set(row.subarray(0, k), i * k)
+    let start = k
+    feed.preprocessing.categorical.forEach((c, b) => {
+      hot[i * blocks + b] = start + Math.max(0, row.subarray(start, start + c.vocabulary.length + 1).indexOf(1))
+      start += c.vocabulary.length + 1
+    })
+  }
+  const xNumeric = tf.tensor2d(numeric, [batch, k])
+  const xHot = tf.tensor1d(hot, 'int32')
+  const xDense = tf.tensor2d(feed.train.x.subarray(0, batch * feed.width), [batch, feed.width])
+  const forward = () => (blocks > 0 ? model.forwardSparse(k > 0 ? xNumeric : null, xHot, batch, blocks, true) : model.forward(xDense, true))
   const y = run.task === 'classification' ? tf.oneHot(tf.tensor1d(feed.train.y.subarray(0, batch), 'int32'), outputs) : tf.tensor2d(feed.train.y.subarray(0, batch), [batch, 1])
   const lossOf = () =>
-    (run.task === 'classification' ? tf.losses.softmaxCrossEntropy(y, model.forward(x, true)) : tf.losses.meanSquaredError(y, model.forward(x, true))) as import('@tensorflow/tfjs').Scalar
+    (run.task === 'classification' ? tf.losses.softmaxCrossEntropy(y, forward()) : tf.losses.meanSquaredError(y, forward())) as import('@tensorflow/tfjs').Scalar
   // A sample of steps, scaled to an epoch: the kernels cost the same every step.
   const sampled = Math.min(steps, 120)
   const t0 = performance.now()

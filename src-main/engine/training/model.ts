@@ -101,16 +101,51 @@ export class TabularModel {
 
   /** Logits (classification) or the standardized prediction (regression). */
   forward(x: TfModule.Tensor2D, training: boolean): TfModule.Tensor2D {
+    const first = this.variables[0]!
+    return this.fromLayer(this.tf.add(this.tf.matMul(x, first.kernel), first.bias), 0, training)
+  }
+
+  /**
+   * The same function as `forward` on a design matrix whose categorical blocks are
+   * one-hot, given as the numeric columns [n, numericCount] and the index of each
+   * row's hot column per block (flattened [n * blocks], absolute design-matrix
+   * columns). The first layer gathers kernel rows instead of multiplying by mostly
+   * zeros: the cost of a categorical column no longer grows with its vocabulary.
+   */
+  forwardSparse(
+    numeric: TfModule.Tensor2D | null,
+    hot: TfModule.Tensor1D,
+    rows: number,
+    blocks: number,
+    training: boolean,
+  ): TfModule.Tensor2D {
     const tf = this.tf
-    let h = x
-    this.variables.forEach((v, i) => {
-      h = tf.add(tf.matMul(h, v.kernel), v.bias)
+    const first = this.variables[0]!
+    const units = first.kernel.shape[1]!
+    const parts: TfModule.Tensor2D[] = []
+    if (numeric && numeric.shape[1]! > 0) {
+      parts.push(tf.matMul(numeric, tf.slice(first.kernel, [0, 0], [numeric.shape[1]!, units])))
+    }
+    if (blocks > 0) {
+      const picked = gatherRows(tf, first.kernel as unknown as TfModule.Tensor2D, hot)
+      parts.push(tf.sum(tf.reshape(picked, [rows, blocks, units]), 1))
+    }
+    const linear = parts.length === 1 ? parts[0]! : tf.add(parts[0]!, parts[1]!)
+    return this.fromLayer(tf.add(linear, first.bias), 0, training)
+  }
+
+  /** Applies layer `index`'s activation (unless it is the output) and every layer after it. */
+  private fromLayer(z: TfModule.Tensor2D, index: number, training: boolean): TfModule.Tensor2D {
+    const tf = this.tf
+    let h = z
+    for (let i = index; i < this.variables.length; i++) {
+      if (i > index) h = tf.add(tf.matMul(h, this.variables[i]!.kernel), this.variables[i]!.bias)
       if (i < this.variables.length - 1) {
         h = this.activation === 'relu' ? tf.relu(h) : this.activation === 'tanh' ? tf.tanh(h) : tf.sigmoid(h)
         // A fresh seed per call keeps masks different per batch and the run reproducible.
         if (training && this.dropout > 0) h = tf.dropout(h, this.dropout, undefined, this.seed + ++this.dropoutCalls) as TfModule.Tensor2D
       }
-    })
+    }
     return h
   }
 
@@ -166,6 +201,26 @@ export class TabularModel {
       v.bias.dispose()
     }
   }
+}
+
+/**
+ * Rows of a matrix, with a gradient that scatters back into it. TensorFlow.js's own
+ * gather gradient needs UnsortedSegmentSum, which the wasm backend lacks; ScatterNd
+ * (which sums repeated indices) it has.
+ */
+export function gatherRows(tf: Tf, table: TfModule.Tensor2D, rows: TfModule.Tensor1D): TfModule.Tensor2D {
+  // `rows` is an input (not a closure) so that the tape keeps it alive for the backward pass.
+  const gather = tf.customGrad(((t: TfModule.Tensor, r: TfModule.Tensor, save: (ts: TfModule.Tensor[]) => void) => {
+    save([r])
+    return {
+      value: tf.gather(t, r),
+      gradFunc: (dy: TfModule.Tensor, saved: TfModule.Tensor[]) => [
+        tf.scatterND(tf.expandDims(saved[0]!, 1), dy, t.shape),
+        tf.zerosLike(saved[0]!),
+      ],
+    }
+  }) as unknown as Parameters<Tf['customGrad']>[0])
+  return gather(table, rows) as TfModule.Tensor2D
 }
 
 export function makeOptimizer(tf: Tf, params: TrainParams): TfModule.Optimizer {

@@ -83,6 +83,20 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
   const batchSize = Math.min(params.batchSize, Math.max(1, train.rows))
   const xBatch = new Float32Array(batchSize * width)
   const yBatch = new Float32Array(batchSize)
+  // Categorical blocks train through the sparse first layer (see forwardSparse).
+  const numericCount = feed.preprocessing.numeric.length
+  const blockStarts: number[] = []
+  const blockSizes: number[] = []
+  let offset = numericCount
+  for (const c of feed.preprocessing.categorical) {
+    blockStarts.push(offset)
+    blockSizes.push(c.vocabulary.length + 1)
+    offset += c.vocabulary.length + 1
+  }
+  const blocks = blockStarts.length
+  const sparse = blocks > 0
+  const numericBatch = new Float32Array(batchSize * numericCount)
+  const hotBatch = new Int32Array(batchSize * blocks)
   const epochSeconds: number[] = []
   const stopping = params.earlyStopping
   const stopMetric = stopping?.metric.replace(/^val_/, '') ?? 'loss'
@@ -101,14 +115,32 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
       const n = Math.min(batchSize, train.rows - start)
       for (let i = 0; i < n; i++) {
         const row = order[start + i]!
-        xBatch.set(train.x.subarray(row * width, (row + 1) * width), i * width)
+        const base = row * width
+        if (sparse) {
+          numericBatch.set(train.x.subarray(base, base + numericCount), i * numericCount)
+          for (let b = 0; b < blocks; b++) {
+            const from = base + blockStarts[b]!
+            let hot = 0
+            while (hot < blockSizes[b]! - 1 && train.x[from + hot] !== 1) hot++
+            hotBatch[i * blocks + b] = blockStarts[b]! + hot
+          }
+        } else {
+          xBatch.set(train.x.subarray(base, base + width), i * width)
+        }
         yBatch[i] = train.y[row]!
       }
       const lossTensor = optimizer.minimize(
         () =>
           tf.tidy(() => {
-            const x = tf.tensor2d(xBatch.subarray(0, n * width), [n, width])
-            const out = model.forward(x, true)
+            const out = sparse
+              ? model.forwardSparse(
+                  numericCount > 0 ? tf.tensor2d(numericBatch.subarray(0, n * numericCount), [n, numericCount]) : null,
+                  tf.tensor1d(hotBatch.subarray(0, n * blocks), 'int32'),
+                  n,
+                  blocks,
+                  true,
+                )
+              : model.forward(tf.tensor2d(xBatch.subarray(0, n * width), [n, width]), true)
             let loss: TfModule.Scalar
             if (task === 'classification') {
               const labels = tf.oneHot(tf.tensor1d(yBatch.subarray(0, n), 'int32'), outputs)
