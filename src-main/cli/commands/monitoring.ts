@@ -126,6 +126,7 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--notify', 'alerts notify in the app (the default when no other action is given)')
     .option('--webhook <url>', 'alerts POST JSON to this URL')
     .option('--retrain [dataset]', 'alerts retrain on NAME@VERSION (default: the newest version of the training dataset) and promote through the gate')
+    .option('--with-labelled-traffic', 'retrain on the training data plus the labelled logged rows (imported as a new dataset version)')
     .action(
       async (
         name: string,
@@ -141,12 +142,19 @@ export function registerMonitoringCommands(program: Command): void {
           notify?: boolean
           webhook?: string
           retrain?: string | boolean
+          withLabelledTraffic?: boolean
         },
       ) => {
         const actions: Array<Record<string, unknown>> = []
-        if (options.notify || (!options.webhook && !options.retrain)) actions.push({ type: 'notify' })
+        if (options.notify || (!options.webhook && !options.retrain && !options.withLabelledTraffic)) actions.push({ type: 'notify' })
         if (options.webhook) actions.push({ type: 'webhook', url: options.webhook })
-        if (options.retrain) actions.push({ type: 'retrain', ...(typeof options.retrain === 'string' ? { dataset: options.retrain } : {}) })
+        if (options.retrain || options.withLabelledTraffic) {
+          actions.push({
+            type: 'retrain',
+            ...(typeof options.retrain === 'string' ? { dataset: options.retrain } : {}),
+            ...(options.withLabelledTraffic ? { withLabelledTraffic: true } : {}),
+          })
+        }
         const schedule =
           options.everyMinutes || options.everyRequests ? { everyMinutes: options.everyMinutes, everyRequests: options.everyRequests } : null
         const result = await withClient(options, 'lathe monitor', async (client) => {

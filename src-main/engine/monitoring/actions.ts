@@ -5,6 +5,7 @@ import { resolveModelVersion } from '../registry/resolve.js'
 import { specOfRun, startRun, waitForRun } from '../training/service.js'
 import { getRun } from '../training/store.js'
 import { appendAudit } from '../workspace/audit.js'
+import { datasetWithLabelledTraffic } from './labelledTraffic.js'
 import { getAlert, setActionOutcome } from './store.js'
 import type { ActionOutcome, Alert, AlertAction } from './types.js'
 
@@ -32,7 +33,7 @@ export class AlertActionRunner {
           this.track(this.deliverWebhook(alert, action.url, action.maxAttempts, index))
           return { type: 'webhook', status: 'pending', detail: `POST ${action.url}` }
         case 'retrain':
-          this.track(this.retrain(alert, action.dataset, action.alias, index))
+          this.track(this.retrain(alert, action, index))
           return { type: 'retrain', status: 'pending', detail: 'training a new version' }
       }
     })
@@ -110,7 +111,8 @@ export class AlertActionRunner {
    * Continuous training: the production version's run specification on a newer
    * dataset version, registered as a new version, then promoted only through the gate.
    */
-  private async retrain(alert: Alert, dataset: string | undefined, alias: string, index: number): Promise<void> {
+  private async retrain(alert: Alert, action: Extract<AlertAction, { type: 'retrain' }>, index: number): Promise<void> {
+    const alias = action.alias
     const ctx = this.ctx
     const db = ctx.workspace.db
     try {
@@ -120,7 +122,12 @@ export class AlertActionRunner {
         return
       }
       const previousRun = getRun(db, current.runId)
-      const target = dataset ?? `${previousRun.dataset.name}@latest`
+      let target = action.dataset ?? `${previousRun.dataset.name}@latest`
+      if (action.withLabelledTraffic) {
+        this.record(alert.id, index, { type: 'retrain', status: 'pending', detail: 'adding labelled traffic to the training data' })
+        const built = await datasetWithLabelledTraffic(ctx, previousRun, alert.model)
+        target = built.ref
+      }
       const run = startRun(ctx, specOfRun(previousRun, { dataset: target, registerAs: null }))
       db.transaction(() =>
         appendAudit(db, {

@@ -52,7 +52,13 @@ export const AlertAction = z.discriminatedUnion('type', [
    * version, `name@latest` by default the dataset the model was trained on), then
    * promote to `alias` only if the gate passes.
    */
-  z.object({ type: z.literal('retrain'), dataset: z.string().optional(), alias: z.string().default('production') }),
+  z.object({
+    type: z.literal('retrain'),
+    dataset: z.string().optional(),
+    /** Train on the model's training data plus its labelled traffic, imported as a new dataset version. */
+    withLabelledTraffic: z.boolean().default(false),
+    alias: z.string().default('production'),
+  }),
 ])
 export type AlertAction = z.infer<typeof AlertAction>
 export type AlertActionInput = z.input<typeof AlertAction>

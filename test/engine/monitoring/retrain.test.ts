@@ -79,4 +79,35 @@ describe('continuous training from an alert', () => {
     expect(refused).toHaveLength(1)
     expect(refused[0]!.reason).toContain(alert.id)
   })
+
+  it('learns from labelled traffic: the training data plus the labelled logged rows become the next dataset version', async () => {
+    const engine = openTestEngine()
+    await trainWeatherModel(engine)
+    await engine.call('registry.gate.set', { model: 'weather', alias: 'production', gate: { thresholds: [{ metric: 'test.accuracy', op: '>=', value: 0.3 }] } })
+    await engine.call('monitoring.monitors.add', { name: 'weather', model: 'weather', spec: { window: { last: 365 } } })
+    await engine.call('monitoring.rules.add', {
+      monitor: 'weather',
+      name: 'temperature drift',
+      metric: 'feature.temp_max.drifted',
+      op: '>=',
+      threshold: 1,
+      actions: [{ type: 'retrain', withLabelledTraffic: true }],
+    })
+    const hot = await replayWeatherDays(engine, { year: 2015, shiftTemp: 12, prefix: 'hot', limit: 365 })
+    // Labels arrive for 200 of the 365 days.
+    await engine.call('monitoring.feedback', {
+      model: 'weather',
+      items: hot.slice(0, 200).map((r) => ({ request_id: r.request_id, label: (r as unknown as { label: string }).label })),
+    })
+    expect((await engine.call('monitoring.monitors.run', { monitor: 'weather', waitForActions: true })).alerts).toHaveLength(1)
+    const [alert] = await engine.call('monitoring.alerts.list', { model: 'weather' })
+    expect(alert!.actions[0]).toMatchObject({ type: 'retrain', status: 'done', promoted: true, version: 2 })
+
+    // 1461 days of the original version plus the 200 labelled ones.
+    const dataset = await engine.call('data.show', { dataset: 'weather@2' })
+    expect(dataset.version.rows).toBe(1661)
+    const { run } = await engine.call('training.runs.show', { run: alert!.actions[0]!.runId! })
+    expect(run.dataset).toMatchObject({ name: 'weather', version: 2 })
+    expect(resolveModelVersion(engine.context, 'weather', 'production').version).toBe(2)
+  })
 })

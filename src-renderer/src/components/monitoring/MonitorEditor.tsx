@@ -18,6 +18,7 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
   const [webhook, setWebhook] = useState('')
   const [retrain, setRetrain] = useState(false)
   const [retrainDataset, setRetrainDataset] = useState('')
+  const [withTraffic, setWithTraffic] = useState(false)
   const target = monitor || monitors[0]?.name || ''
 
   const addMonitor = async () => {
@@ -33,7 +34,7 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
   const addRule = async () => {
     const actions: Array<Record<string, unknown>> = [{ type: 'notify' }]
     if (webhook) actions.push({ type: 'webhook', url: webhook })
-    if (retrain) actions.push({ type: 'retrain', ...(retrainDataset ? { dataset: retrainDataset } : {}) })
+    if (retrain) actions.push({ type: 'retrain', withLabelledTraffic: withTraffic, ...(retrainDataset && !withTraffic ? { dataset: retrainDataset } : {}) })
     try {
       await api.call('monitoring.rules.add', { monitor: target, name: `${metric} ${op} ${threshold}`, metric, op, threshold: Number(threshold), actions: actions as never })
       notify('Alert rule added', 'success')
@@ -154,7 +155,12 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
             <span>
               <input type="checkbox" checked={retrain} onChange={(e) => setRetrain(e.target.checked)} /> Retrain
             </span>
-            <input value={retrainDataset} onChange={(e) => setRetrainDataset(e.target.value)} placeholder="dataset@version (default: latest)" disabled={!retrain} />
+            <input value={retrainDataset} onChange={(e) => setRetrainDataset(e.target.value)} placeholder="dataset@version (default: latest)" disabled={!retrain || withTraffic} />
+          </label>
+          <label className="field">
+            <span>
+              <input type="checkbox" checked={withTraffic} onChange={(e) => setWithTraffic(e.target.checked)} disabled={!retrain} /> plus labelled traffic
+            </span>
           </label>
           <button type="submit" className="btn btn-primary">
             Add rule
