@@ -52,7 +52,11 @@ export class AlertActionRunner {
   async close(): Promise<void> {
     this.closed = true
     this.aborter.abort()
-    await this.idle()
+    // Webhooks stop at once on abort; a retrain waits on its training run, which the
+    // training queue ends when the engine closes. Do not let either hold the close up.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 3000)))])
+    clearTimeout(timer)
   }
 
   private record(alertId: string, index: number, outcome: ActionOutcome): void {
