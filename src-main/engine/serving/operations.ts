@@ -118,7 +118,7 @@ export const servingOperations = defineOperations('serving', {
       token: z.string().min(8, 'a token needs at least 8 characters').nullable().optional(),
       maxBodyBytes: z.number().int().min(1024).default(defaultMaxBodyBytes),
       batching: Batching.partial().optional(),
-      /** Left out (and nothing deployed yet): every model with a production version. */
+      /** Left out (and nothing deployed yet): what was deployed last time, else every model with a production version. */
       models: z.array(DeployInput).optional(),
       /** Whether the models deployed by default (see `models`) log their predictions. */
       logging: z.boolean().default(true),
@@ -129,10 +129,11 @@ export const servingOperations = defineOperations('serving', {
       if (s.server) throw new LatheError('conflict', `the serving endpoint already runs at ${s.server.url}; stop it first to change its address`)
       if (input.batching) s.setBatching(input.batching)
       // Deploy first: a model that cannot load stops the start before a port is taken.
-      const models =
-        input.models ??
-        (s.deployments.list().length > 0 ? [] : s.deployments.productionModels().map((model, i) => ({ model, selector: 'production', logging: input.logging, default: i === 0 })))
-      for (const m of models) await s.deploy({ model: m.model, selector: m.selector, logging: m.logging }, m.default)
+      if (input.models) {
+        for (const m of input.models) await s.deploy({ model: m.model, selector: m.selector, logging: m.logging }, m.default)
+      } else {
+        await s.deployDefaults(input.logging)
+      }
       await s.start({ port: input.port, host: input.host, token: input.token ?? null, maxBodyBytes: input.maxBodyBytes })
       return statusOf(s)
     },
@@ -162,7 +163,7 @@ export const servingOperations = defineOperations('serving', {
     output: Status,
     handler: async (input, ctx) => {
       const s = service(ctx)
-      await s.deployments.undeploy(input.model)
+      await s.undeploy(input.model)
       return statusOf(s)
     },
   }),
@@ -271,4 +272,5 @@ export const servingEvents = defineEvents({
   'serving.deployed': z.object({ model: z.string(), version: z.number().int().nullable(), selector: z.string() }),
   'serving.swapped': z.object({ model: z.string(), from: z.number().int().nullable(), to: z.number().int() }),
   'serving.swap_failed': z.object({ model: z.string(), message: z.string() }),
+  'serving.undeployed': z.object({ model: z.string() }),
 })

@@ -9,6 +9,7 @@ import { ServingMetrics } from './metrics.js'
 import { PredictionLogWriter, defaultPredictionLogOptions, type PredictionLogOptions } from './prediction-log.js'
 import { aliasMovedTopic, registryResolver, type AliasMoved, type ModelResolver } from './resolver.js'
 import { rowPredictions, type RowPrediction } from './responses.js'
+import { forgetDeployment, listRememberedDeployments, rememberDeployment } from './store.js'
 import { startServingServer, type ServingServer, type ServingServerOptions } from './server.js'
 
 export interface PredictResult {
@@ -71,10 +72,39 @@ export class ServingService {
     this.deployments.setBatching(this.batching)
   }
 
+  /** Deploys and remembers it, so the next start (after a restart too) serves it again. */
   async deploy(spec: DeploymentSpec, makeDefault = false) {
     const info = await this.deployments.deploy(spec, makeDefault)
+    rememberDeployment(this.ctx.workspace.db, this.ctx.actor, { model: info.model, selector: info.selector, logging: info.logging, isDefault: info.isDefault })
     this.ctx.events.emit('serving.deployed', { model: info.model, version: info.version, selector: info.selector })
     return info
+  }
+
+  async undeploy(model: string): Promise<void> {
+    await this.deployments.undeploy(model)
+    forgetDeployment(this.ctx.workspace.db, this.ctx.actor, model, this.deployments.defaultName)
+    this.ctx.events.emit('serving.undeployed', { model })
+  }
+
+  /**
+   * What a start with no models named serves: what was deployed last time, else every
+   * model with a production version. A remembered model that no longer resolves (its
+   * alias was removed) is left out and reported, rather than keeping the endpoint down.
+   */
+  async deployDefaults(logging: boolean): Promise<void> {
+    if (this.deployments.list().length > 0) return
+    const remembered = listRememberedDeployments(this.ctx.workspace.db)
+    if (remembered.length === 0) {
+      for (const [i, model] of this.deployments.productionModels().entries()) await this.deploy({ model, selector: 'production', logging }, i === 0)
+      return
+    }
+    for (const d of remembered) {
+      try {
+        await this.deployments.deploy({ model: d.model, selector: d.selector, logging: d.logging }, d.isDefault)
+      } catch (error) {
+        this.ctx.events.emit('serving.swap_failed', { model: d.model, message: `not served: ${(error as Error).message}` })
+      }
+    }
   }
 
   /** The one prediction path: HTTP routes and `serving.predict` both end here. */

@@ -54,8 +54,8 @@ export interface ServingFixture {
   service: ServingService
 }
 
-export function servingFixture(log?: PredictionLogOptions): ServingFixture {
-  const engine = openTestEngine()
+export function servingFixture(log?: PredictionLogOptions, dir?: string): ServingFixture {
+  const engine = openTestEngine(dir)
   const models = new TestModels(engine)
   const service = servingService(engine.context, { resolver: models, log })
   return { engine, models, service }
