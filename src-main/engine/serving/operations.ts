@@ -5,13 +5,8 @@ import { defineOperation, defineOperations } from '../api/define.js'
 import { defineEvents } from '../api/events.js'
 import type { EngineContext } from '../context.js'
 import { readPredictionFile } from './batch-file.js'
-import { parseMlflowPayload } from './payload.js'
 import { defaultMaxBodyBytes, defaultServingPort } from './server.js'
-import type { RowPrediction } from './responses.js'
 import { servingService, type ServingService } from './service.js'
-
-/** Rows per session run in `serving.predict`; files may hold up to `MAX_BATCH_FILE_ROWS`. */
-const BATCH_PREDICTION_SLICE = 50_000
 
 const Deployment = z.object({
   model: z.string(),
@@ -231,30 +226,13 @@ export const servingOperations = defineOperations('serving', {
       const served = await s.deployments.forPrediction(input.model, input.selector)
       const records = input.file ? await readPredictionFile(ctx, input.file, served.signature) : input.records!
       if (records.length === 0) throw new LatheError('bad_request', input.file ? `${input.file} holds no rows` : 'records is empty: send at least one row', { field: input.file ? 'file' : 'records' })
-      // Large files go through the same validation and session in slices, so no single run holds them all.
-      const predictions: RowPrediction[] = []
-      let requestId = ''
-      for (let offset = 0; offset < records.length; offset += BATCH_PREDICTION_SLICE) {
-        const slice = records.slice(offset, offset + BATCH_PREDICTION_SLICE)
-        let batch
-        try {
-          batch = parseMlflowPayload(served.signature.columns ? { dataframe_records: slice } : { instances: slice }, served.signature, served.loaded.columnRules)
-        } catch (error) {
-          if (offset === 0 || !(error instanceof LatheError)) throw error
-          throw new LatheError(error.code, `${error.message} (row numbers count from row ${offset} of the input)`, { field: error.field })
-        }
-        const part = await s.predict(served, batch)
-        requestId ||= part.requestId
-        for (const p of part.predictions) predictions.push(p)
-      }
-      const result = { requestId, predictions }
-      const batch = { rows: records.length }
+      const result = await s.predictRecords(served, records)
       const classification = result.predictions[0]?.probabilities !== null && result.predictions[0]?.probabilities !== undefined
       return {
         model: served.model,
         version: served.version,
         requestId: result.requestId,
-        rows: batch.rows,
+        rows: records.length,
         columns: served.signature.columns?.map((c) => c.name) ?? served.signature.inputs.map((i) => i.name),
         inputs: records as Array<Record<string, unknown>>,
         predictions: result.predictions.map((p) => p.prediction),
@@ -264,7 +242,6 @@ export const servingOperations = defineOperations('serving', {
     },
   }),
 })
-
 
 export const servingEvents = defineEvents({
   'serving.started': z.object({ url: z.string() }),

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { isLatheError } from '../api/common/errors.js'
+import { LatheError, isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
 import { ServingActivity } from './activity.js'
 import { defaultBatching, type BatchingOptions } from './batcher.js'
 import { DeploymentSet, type DeploymentSpec, type ServedVersion } from './deployments.js'
 import type { InputBatch } from './loaded-model.js'
 import { ServingMetrics } from './metrics.js'
+import { parseMlflowPayload } from './payload.js'
 import { PredictionLogWriter, defaultPredictionLogOptions, type PredictionLogOptions } from './prediction-log.js'
 import { aliasMovedTopic, registryResolver, type AliasMoved, type ModelResolver } from './resolver.js'
 import { rowPredictions, type RowPrediction } from './responses.js'
@@ -113,6 +114,28 @@ export class ServingService {
     return { requestId, served, outputs, predictions: rowPredictions(outputs, served.signature, batch.rows) }
   }
 
+  /**
+   * Batch prediction (`serving.predict`, `lathe predict`): the same validation and
+   * session as a request, in slices so no single run holds a whole large file.
+   */
+  async predictRecords(served: ServedVersion, records: Array<Record<string, unknown>>): Promise<{ requestId: string; predictions: RowPrediction[] }> {
+    const predictions: RowPrediction[] = []
+    const requestId = randomUUID()
+    for (let offset = 0; offset < records.length; offset += BATCH_PREDICTION_SLICE) {
+      const slice = records.slice(offset, offset + BATCH_PREDICTION_SLICE)
+      let batch: InputBatch
+      try {
+        batch = parseMlflowPayload(served.signature.columns ? { dataframe_records: slice } : { instances: slice }, served.signature, served.loaded.columnRules)
+      } catch (error) {
+        if (offset === 0 || !(error instanceof LatheError)) throw error
+        throw new LatheError(error.code, `${error.message} (row numbers count from row ${offset} of the input)`, { field: error.field })
+      }
+      const part = await this.predict(served, batch, requestId)
+      for (const p of part.predictions) predictions.push(p)
+    }
+    return { requestId, predictions }
+  }
+
   /** Records an answered or refused request: metrics, the live view, and (when answered and on) the log. */
   recordRequest(entry: {
     requestId: string
@@ -182,6 +205,8 @@ export class ServingService {
 }
 
 const serviceKey = 'serving.service'
+/** Rows per session run in batch prediction. */
+const BATCH_PREDICTION_SLICE = 50_000
 
 /** The engine's serving service, created on first use and closed with the engine. */
 export function servingService(ctx: EngineContext, options?: ServingServiceOptions): ServingService {
