@@ -1,9 +1,12 @@
 import { startApiServer, type ApiServer, type ApiServerOptions } from './api/http.js'
+import { startCapabilities } from './capabilities.js'
 import { Engine } from './engine.js'
 
 export interface EngineHostOptions extends ApiServerOptions {
   workspaceDir: string
   holder: string
+  /** Run monitors on their schedules (hosts that stay up: the app, `lathe ui`, `lathe serve`). */
+  schedules?: boolean
 }
 
 export interface EngineHost {
@@ -28,6 +31,7 @@ export async function startEngineHost(options: EngineHostOptions): Promise<Engin
     throw error
   }
   engine.advertise(api.url, api.token)
+  startCapabilities(engine.context, { schedules: options.schedules ?? false })
   let stopping: Promise<void> | null = null
   return {
     engine,

@@ -1,5 +1,5 @@
 import { useEffect, type ComponentType } from 'react'
-import { ErrorBoundary, ToastHost } from './components/common/index.js'
+import { ErrorBoundary, ToastHost, notify, useEngineEvents } from './components/common/index.js'
 import DatasetsPage from './pages/Datasets.js'
 import ModelsPage from './pages/Models.js'
 import MonitoringPage from './pages/Monitoring.js'
@@ -41,6 +41,7 @@ export function App() {
   const { page, go } = useNavigation()
   const Page = components[page]
   useEffect(() => watchEngine(), [])
+  useAlertNotifications(page)
   useEffect(() => {
     document.title = `${titles[page]} · Lathe`
   }, [page])
@@ -93,4 +94,18 @@ function StatusBar() {
       {connection === 'disconnected' && problem && <span className="error">{problem}</span>}
     </footer>
   )
+}
+
+/**
+ * Alerts reach the user on any page: a desktop notification through the preload
+ * bridge in the app, a toast elsewhere (the Monitoring page shows its own).
+ */
+function useAlertNotifications(page: PageId): void {
+  useEngineEvents(['monitoring.alert'], (event) => {
+    const alert = event.payload?.alert as { model?: string; message?: string } | undefined
+    if (!alert?.message) return
+    const bridge = (window as unknown as { lathe?: { notify?: (title: string, body: string) => unknown } }).lathe
+    if (bridge?.notify) void bridge.notify(`Lathe alert: ${alert.model ?? ''}`, alert.message)
+    if (page !== 'monitoring') notify(alert.message, { kind: 'error', detail: 'See the Monitoring page' })
+  })
 }
