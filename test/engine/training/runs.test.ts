@@ -91,6 +91,20 @@ describe('runs', () => {
     await expect(engine.call('training.runs.cancel', { run: run.id })).rejects.toThrow(/is cancelled/)
   }, 120_000)
 
+  test('runs wait in the queue while a worker is busy (concurrency 1), and a queued run cancels at once', async () => {
+    const engine = openTestEngine()
+    await importVega(engine, 'seattle-weather.csv', 'weather')
+    const first = await engine.call('training.start', { dataset: 'weather', target: 'weather', params: { epochs: 5000, batchSize: 8 } })
+    const second = await engine.call('training.start', { dataset: 'weather', target: 'weather', params: { epochs: 1 } })
+    await firstProgress(engine, first.id)
+    const { runs } = await engine.call('training.runs.list', {})
+    expect(Object.fromEntries(runs.map((r) => [r.id, r.status]))).toEqual({ [first.id]: 'running', [second.id]: 'queued' })
+    const cancelledWhileQueued = await engine.call('training.runs.cancel', { run: second.id })
+    expect(cancelledWhileQueued.status).toBe('cancelled')
+    expect(cancelledWhileQueued.startedAt).toBeNull()
+    await engine.call('training.runs.cancel', { run: first.id })
+  }, 120_000)
+
   test('a worker killed with SIGKILL fails its run with the reason, and the next run still trains', async () => {
     const engine = openTestEngine()
     await importVega(engine, 'seattle-weather.csv', 'weather')
