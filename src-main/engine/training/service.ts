@@ -32,6 +32,16 @@ export function trainingQueue(ctx: EngineContext): TrainingQueue {
   })
 }
 
+/**
+ * Starts the training service of an engine: its job queue, which first fails runs
+ * left `running` by a dead engine and resumes `queued` ones. Every training operation
+ * calls it; the engine may call it at open so that other capabilities never see a
+ * stale `running` run. Idempotent.
+ */
+export function startTrainingService(ctx: EngineContext): void {
+  trainingQueue(ctx)
+}
+
 /** Resolves the dataset, checks the target and features, and infers the task. */
 export function planRun(
   ctx: EngineContext,
