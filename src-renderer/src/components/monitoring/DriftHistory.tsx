@@ -1,7 +1,7 @@
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts'
 import { featureNames, formatStat, palette, shortTime, type ReportSummary } from './format.js'
 
-/** Dataset drift share over time against its threshold, and each feature's statistic against its own. */
+/** Dataset drift share over time against its threshold, and each feature's decision value (p-value or distance) against its own. */
 export function DriftHistory({ reports }: { reports: ReportSummary[] }) {
   const withDrift = reports.filter((r) => r.values.drift_share !== undefined)
   const threshold = 0.5
@@ -23,12 +23,23 @@ export function DriftHistory({ reports }: { reports: ReportSummary[] }) {
       {features.map((name, i) => {
         const data = withDrift
           .filter((r) => r.values[`feature.${name}.statistic`] !== undefined)
-          .map((r) => ({ time: shortTime(r.time), statistic: r.values[`feature.${name}.statistic`], threshold: r.values[`feature.${name}.threshold`] }))
+          .map((r) => {
+            // Tests (KS, chi-square) decide on their p-value, distances on the statistic itself:
+            // plot whichever the threshold applies to.
+            const pValue = r.values[`feature.${name}.p_value`]
+            return {
+              time: shortTime(r.time),
+              value: pValue ?? r.values[`feature.${name}.statistic`],
+              threshold: r.values[`feature.${name}.threshold`],
+              byPValue: pValue !== undefined,
+            }
+          })
         const last = data[data.length - 1]
+        const label = last?.byPValue ? 'p-value' : 'statistic'
         return (
           <figure key={name} aria-label={`Drift of ${name} over time`} data-points={data.length}>
             <figcaption className="muted">
-              {name}: statistic {formatStat(last?.statistic)} (threshold {formatStat(last?.threshold)})
+              {name}: {label} {formatStat(last?.value)} (drifted {last?.byPValue ? 'below' : 'above'} {formatStat(last?.threshold)})
             </figcaption>
             <LineChart width={340} height={160} data={data} margin={{ top: 8, right: 12, bottom: 4, left: 0 }}>
               <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
@@ -36,7 +47,7 @@ export function DriftHistory({ reports }: { reports: ReportSummary[] }) {
               <YAxis stroke="var(--muted)" width={48} tickFormatter={(v: number) => v.toPrecision(2)} />
               <Tooltip />
               <Legend />
-              <Line dataKey="statistic" stroke={palette.lines[i % palette.lines.length]} isAnimationActive={false} dot={data.length < 30} />
+              <Line dataKey="value" name={label} stroke={palette.lines[i % palette.lines.length]} isAnimationActive={false} dot={data.length < 30} />
               <Line dataKey="threshold" stroke={palette.threshold} strokeDasharray="4 4" isAnimationActive={false} dot={false} />
             </LineChart>
           </figure>
