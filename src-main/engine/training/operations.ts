@@ -74,6 +74,7 @@ export const trainingOperations = defineOperations('training', {
       series: z.record(z.string(), MetricSeries),
     }),
     handler: ({ runs }, ctx) => {
+      trainingQueue(ctx)
       const records = runs.map((id) => getRun(ctx.workspace.db, id))
       const flat = records.map((r) => ({
         ...Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, JSON.stringify(v)])),
@@ -105,7 +106,10 @@ export const trainingOperations = defineOperations('training', {
       runs: z.array(RunRecord),
       bestRunId: z.string().nullable(),
     }),
-    handler: ({ sweep }, ctx) => sweepSummary(ctx, sweep),
+    handler: ({ sweep }, ctx) => {
+      trainingQueue(ctx)
+      return sweepSummary(ctx, sweep)
+    },
   }),
 })
 
