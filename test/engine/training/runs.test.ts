@@ -77,6 +77,17 @@ describe('runs', () => {
     expect(a.appVersion).toMatch(/^\d+\.\d+/)
   }, 240_000)
 
+  test('reproducible through the sparse first layer too (categorical features)', async () => {
+    const engine = openTestEngine()
+    await importVega(engine, 'penguins.json', 'penguins')
+    const spec = { dataset: 'penguins', target: 'Species', seed: 11, params: { epochs: 3, hidden: [16] } }
+    const a = await trainAndWait(engine, spec)
+    const b = await trainAndWait(engine, spec)
+    expect(a.features.filter((f) => f.kind === 'categorical').map((f) => f.name)).toEqual(['Island', 'Sex'])
+    expect(b.metrics).toEqual(a.metrics)
+    expect(b.model!.weightsSha256).toBe(a.model!.weightsSha256)
+  }, 240_000)
+
   test('cancel stops a running worker within a second and marks the run cancelled', async () => {
     const engine = openTestEngine()
     await importVega(engine, 'seattle-weather.csv', 'weather')
