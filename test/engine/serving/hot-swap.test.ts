@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { expectedIris, irisClassifierOnnx, irisSignature } from '../../fixtures/serving/onnx-models.js'
+import { expectedIris, irisClassifierOnnx, irisSignature, writeModel } from '../../fixtures/serving/onnx-models.js'
+import { openTestEngine, tempDir } from '../../helpers/workspace.js'
 import { servingFixture } from './helpers.js'
 
 const row = { petal_length: 4.5, petal_width: 1.5, color: 'green' }
@@ -97,6 +98,37 @@ describe('hot swap when the production alias moves', () => {
       { version: 1, n: sent('1').reduce((s, o) => s + o.rows, 0), requests: sent('1').length },
       { version: 2, n: sent('2').reduce((s, o) => s + o.rows, 0), requests: sent('2').length },
     ])
+  }, 60_000)
+
+  it('with the real registry: promote and rollback under load, zero failures, answers from the right version', async () => {
+    const engine = openTestEngine()
+    const files = tempDir()
+    await engine.call('registry.versions.import', { file: writeModel(files, 'v1', irisClassifierOnnx(1)), name: 'iris' })
+    await engine.call('registry.versions.import', { file: writeModel(files, 'v2', irisClassifierOnnx(3)), name: 'iris' })
+    await engine.call('registry.promote', { model: 'iris', version: 1, alias: 'production', force: true, reason: 'test' })
+    const { url } = await engine.call('serving.start', { port: 0, models: [{ model: 'iris' }] })
+
+    const load = steadyLoad(url!, 6)
+    await until(() => load.outcomes.length > 30, 'traffic on v1')
+    await engine.call('registry.promote', { model: 'iris', version: 2, alias: 'production', force: true, reason: 'test' })
+    await until(() => load.outcomes.some((o) => o.version === '2'), 'traffic on v2')
+    const atPromotion = load.outcomes.length
+    await until(() => load.outcomes.length > atPromotion + 30, 'more traffic on v2')
+    await engine.call('registry.rollback', { model: 'iris', alias: 'production', reason: 'test' })
+    const atRollback = load.outcomes.length
+    await until(() => load.outcomes.slice(atRollback).some((o) => o.version === '1'), 'traffic back on v1')
+    await until(() => load.outcomes.length > atRollback + 30, 'more traffic after the rollback')
+    await load.stop()
+
+    expect(load.failures).toEqual([])
+    expect(load.outcomes.filter((o) => o.status !== 200)).toEqual([])
+    const v2 = await fetch(`${url}/v2/models/iris/versions/2/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: Object.entries(row).map(([name, v]) => ({ name, shape: [1], datatype: typeof v === 'string' ? 'BYTES' : 'FP32', data: [v] })) }),
+    }).then((r) => r.json())
+    expect(v2.outputs[0].data).toEqual([expectedIris(row, 3).label])
+    expect((await engine.call('serving.status', {})).deployments[0]!.version).toBe(1)
   }, 60_000)
 
   it('a version that fails to load leaves the old one serving', async () => {
