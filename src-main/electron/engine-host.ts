@@ -46,7 +46,7 @@ export async function runEngineHost(options: RunEngineHostOptions): Promise<Engi
     host = await startEngineHost({
       workspaceDir,
       holder: 'Lathe desktop app',
-      schedules: true,
+      longLived: true,
       port: 0,
       host: '127.0.0.1',
       staticDir: env[hostEnv.staticDir] || undefined,

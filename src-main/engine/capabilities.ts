@@ -1,19 +1,27 @@
 import type { EngineContext } from './context.js'
 import { monitorScheduler } from './monitoring/scheduler.js'
 import { startRegistryService } from './registry/auto-register.js'
+import { startTrainingService } from './training/service.js'
+import { failOrphanedRuns } from './training/store.js'
 
 export interface CapabilityStartOptions {
-  /** Run monitors on their schedules: for engines that stay up (the app, `lathe ui`, `lathe serve`). */
-  schedules: boolean
+  /** An engine that stays up (the app, `lathe ui`, `lathe serve`) rather than one CLI command's. */
+  longLived: boolean
 }
 
 /**
- * The long-lived parts capabilities start with an engine: auto-registration of
- * finished runs, and for engines that stay up, the monitor scheduler. One-shot CLI
- * commands that open the workspace themselves skip the schedules, so a command
- * never runs someone's monitor as a side effect.
+ * The long-lived parts capabilities start with an engine. Every engine settles runs
+ * a dead engine left `running` and registers finished runs that asked for it. Only
+ * engines that stay up resume queued runs and run monitors on their schedules: a
+ * one-shot CLI command must not start a training job it would kill on exit, nor run
+ * someone's monitor as a side effect.
  */
 export function startCapabilities(ctx: EngineContext, options: CapabilityStartOptions): void {
+  if (options.longLived) {
+    startTrainingService(ctx)
+    monitorScheduler(ctx)
+  } else {
+    failOrphanedRuns(ctx.workspace.db)
+  }
   startRegistryService(ctx)
-  if (options.schedules) monitorScheduler(ctx)
 }

@@ -5,8 +5,8 @@ import { Engine } from './engine.js'
 export interface EngineHostOptions extends ApiServerOptions {
   workspaceDir: string
   holder: string
-  /** Run monitors on their schedules (hosts that stay up: the app, `lathe ui`, `lathe serve`). */
-  schedules?: boolean
+  /** A host that stays up (the app, `lathe ui`, `lathe serve`): resumes queued runs, runs monitor schedules. */
+  longLived?: boolean
 }
 
 export interface EngineHost {
@@ -31,7 +31,7 @@ export async function startEngineHost(options: EngineHostOptions): Promise<Engin
     throw error
   }
   engine.advertise(api.url, api.token)
-  startCapabilities(engine.context, { schedules: options.schedules ?? false })
+  startCapabilities(engine.context, { longLived: options.longLived ?? false })
   let stopping: Promise<void> | null = null
   return {
     engine,

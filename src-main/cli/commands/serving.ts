@@ -88,7 +88,7 @@ export function registerServingCommands(program: Command): void {
         emit(options.json, status, (s) => `${describeStart(s, `started by the running engine, PID ${running.pid}`)}\n  (stop it from the Serving page or with "lathe serve-stop")`)
         return
       }
-      const host = await startEngineHost({ workspaceDir: dir, holder: 'lathe serve', schedules: true })
+      const host = await startEngineHost({ workspaceDir: dir, holder: 'lathe serve', longLived: true })
       let status: StartResult
       try {
         status = await startServing(host.engine.client(), options)

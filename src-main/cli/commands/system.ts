@@ -41,7 +41,7 @@ export function registerSystemCommands(program: Command): void {
       const host = await startEngineHost({
         workspaceDir: workspaceDirOf(options),
         holder: 'lathe ui',
-        schedules: true,
+        longLived: true,
         port: options.port,
         host: options.host,
         staticDir: path.join(projectRoot(), 'out', 'renderer'),

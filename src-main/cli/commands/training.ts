@@ -20,6 +20,7 @@ interface TrainOptions extends CommonOptions {
   backend: (typeof backends)[number]
   exclude?: string[]
   registerAs?: string
+  allowInvalidData?: boolean
   dropout?: number
   patience?: number
 }
@@ -58,6 +59,7 @@ function trainingOptions(command: Command): Command {
     .addOption(new Option('--backend <backend>', 'compute backend').choices([...backends]).default('auto'))
     .option('--exclude <columns>', 'columns to leave out of the features, comma-separated', parseList)
     .option('--register-as <model>', 'register the finished run as a version of this model')
+    .option('--allow-invalid-data', 'train even on a dataset version that failed its validation rules')
 }
 
 function specOf(o: TrainOptions) {
@@ -78,6 +80,7 @@ function specOf(o: TrainOptions) {
     backend: o.backend,
     exclude: o.exclude,
     registerAs: o.registerAs ?? null,
+    allowInvalidData: o.allowInvalidData ?? false,
   }
 }
 

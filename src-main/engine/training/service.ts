@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import os from 'node:os'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { resolveDatasetVersion } from '../data/resolve.js'
+import { requireValidDatasetVersion, resolveDatasetVersion } from '../data/resolve.js'
 import { checkSplitSpec } from '../data/splits.js'
 import type { ResolvedDatasetVersion } from '../data/types.js'
 import { appVersion } from '../system/versions.js'
@@ -47,7 +47,7 @@ export function planRun(
   ctx: EngineContext,
   spec: RunSpec,
 ): { version: ResolvedDatasetVersion; task: Task; features: FeatureColumn[] } {
-  const version = resolveDatasetVersion(ctx, spec.dataset)
+  const version = requireValidDatasetVersion(resolveDatasetVersion(ctx, spec.dataset), spec.allowInvalidData)
   const columns = new Map(version.columns.map((c) => [c.name, c.type]))
   const targetType = columns.get(spec.target)
   if (targetType === undefined) {

@@ -56,6 +56,8 @@ export const RunSpec = z
     split: SplitSpec.default(SplitSpec.parse({})),
     registerAs: z.string().min(1).nullable().default(null),
     sweepId: z.string().nullable().default(null),
+    /** Train on a dataset version that failed its validation rules (refused otherwise). */
+    allowInvalidData: z.boolean().default(false),
   })
   .strict()
 export type RunSpec = z.infer<typeof RunSpec>
