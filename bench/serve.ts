@@ -156,6 +156,10 @@ export async function run(): Promise<void> {
       const picked = Array.from({ length: n }, (_, i) => rows[(i * 37) % rows.length]!)
       return { dataframe_split: { columns: model.columns, data: picked.map((r) => model.columns.map((c) => r[c] ?? null)) } }
     }
+    // Each run starts with the prediction log written out, so one run's backlog does not load the next.
+    const logSettled = async () => {
+      while ((await engine.call('serving.status', {})).log.queuedRows > 0) await new Promise((r) => setTimeout(r, 100))
+    }
     const numeric = new Set(model.signature.columns!.filter((c) => c.kind === 'numeric').map((c) => c.name))
     process.stdout.write(`penguins (${rows.length} rows, ${model.columns.length} features), MLP 64-64, wrk -c ${connections} -d ${seconds}s, logging ${logging ? 'on' : 'off'}\n`)
     process.stdout.write('batch  server   req/s     p50 ms   p99 ms   non-2xx\n')
@@ -168,6 +172,7 @@ export async function run(): Promise<void> {
         const check = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fs.readFileSync(bodyFile) })
         if (!check.ok) throw new Error(`${url} refused the ${n}-row payload: ${await check.text()}`)
       }
+      await logSettled()
       const l = await wrk(`${lathe}/invocations`, bodyFile)
       const p = await wrk(`${peerUrl}/invocations`, bodyFile)
       results[n] = { lathe: l, peer: p }
@@ -183,6 +188,7 @@ export async function run(): Promise<void> {
 
     // Latency without queueing: one client sending 1-row requests back to back.
     const single = path.join(work, 'body-1.json')
+    await logSettled()
     const quietLathe = await wrk(`${lathe}/invocations`, single, 1)
     const quietPeer = await wrk(`${peerUrl}/invocations`, single, 1)
     process.stdout.write(`\n1-row, 1 connection: lathe ${fmt(quietLathe.rps, 0)} req/s p50 ${fmt(quietLathe.p50Ms, 3)} ms p99 ${fmt(quietLathe.p99Ms, 3)} ms; fastapi ${fmt(quietPeer.rps, 0)} req/s p50 ${fmt(quietPeer.p50Ms, 2)} ms p99 ${fmt(quietPeer.p99Ms, 2)} ms\n`)
