@@ -41,6 +41,10 @@ export function parseMlflowPayload(body: unknown, signature: ModelSignature, rul
     if (Array.isArray(value) && value.length > 0 && Array.isArray(value[0])) {
       return tabularFromSplit({ columns: columns.map((c) => c.name), data: value }, signature, rules, key)
     }
+    // A one-column model may take a plain list of values, one per row.
+    if (columns.length === 1 && Array.isArray(value) && value.length > 0 && !isRecord(value[0]) && !Array.isArray(value[0])) {
+      return tabularFromColumns({ [columns[0]!.name]: value }, signature, key, rules)
+    }
     return tabularFromRecords(value, signature, key, rules)
   }
   return tensorFromMlflow(key, value, signature)

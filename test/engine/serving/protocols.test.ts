@@ -176,3 +176,15 @@ describe('batch prediction from files', () => {
     await expect(f.engine.call('serving.predict', { model: 'iris', file: path.join(tempDir(), 'none.csv') })).rejects.toThrow(/no file at/)
   }, 60_000)
 })
+
+describe('one-column models', () => {
+  it('take a plain list of values as instances, one per row', async () => {
+    const { parseMlflowPayload } = await import('../../../src-main/engine/serving/payload.js')
+    const signature = { ...linearSignature, inputs: linearSignature.inputs.slice(0, 1), columns: linearSignature.columns!.slice(0, 1) }
+    const batch = parseMlflowPayload({ instances: [1, 2.5, 3] }, signature)
+    expect(batch.rows).toBe(3)
+    expect(batch.feeds[0]!.values).toEqual([1, 2.5, 3])
+    expect(batch.records()).toEqual([{ x1: 1 }, { x1: 2.5 }, { x1: 3 }])
+    expect(() => parseMlflowPayload({ instances: ['a'] }, signature)).toThrow(/expects a number/)
+  })
+})
