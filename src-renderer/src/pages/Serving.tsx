@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react'
+import { useCallback, useEffect, useState } from 'react'
 import { Card, ErrorBanner, useEngineEvents, useOperation } from '../components/common/index.js'
 import { Deployments } from '../components/serving/Deployments.js'
 import { curlExample } from '../components/serving/examples.js'
@@ -14,6 +14,11 @@ export default function ServingPage() {
   const refresh = useCallback(() => reload(), [reload])
   // Alias moves swap versions under the page: follow them, and starts/stops from the CLI.
   useEngineEvents(['serving.*', 'registry.alias.moved'], refresh)
+  // The log counters move with every request, which sends no event: refresh them now and then.
+  useEffect(() => {
+    const timer = setInterval(refresh, 3000)
+    return () => clearInterval(timer)
+  }, [refresh])
 
   const s = status.data
   const current = s?.deployments.find((d) => d.model === selected) ?? s?.deployments[0] ?? null

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react'
 import type { ModelSignature } from '../../../../src-main/engine/api/common/signature.js'
 import { api, type Output } from '../../api.js'
 import { notifyError } from '../common/index.js'
-import { exampleValues, recordFrom, type FormValues } from './examples.js'
+import { exampleTensorBody, exampleValues, recordFrom, type FormValues } from './examples.js'
 
 type Answer = Output<'serving.invoke'>
 
@@ -20,9 +20,7 @@ export function TryIt({ model, signature, running }: { model: string; signature:
     setAnswer(null)
   }, [model, signature])
 
-  if (!signature.columns) {
-    return <p className="muted">This model takes a tensor ({signature.inputs.map((i) => `${i.name} [${i.shape.map((d) => d ?? 'N').join(', ')}]`).join(', ')}): use the curl example.</p>
-  }
+  if (!signature.columns) return <TryTensor model={model} signature={signature} running={running} />
   const { record, problems } = recordFrom(signature, values)
 
   const send = async () => {
@@ -124,5 +122,50 @@ function AnswerView({ answer, signature }: { answer: Answer; signature: ModelSig
         <p className="error">{body.error ?? JSON.stringify(answer.body)}</p>
       )}
     </div>
+  )
+}
+
+/** Tensor models (no columns): the v2 request body itself, editable, prefilled with one row. */
+function TryTensor({ model, signature, running }: { model: string; signature: ModelSignature; running: boolean }) {
+  const [text, setText] = useState(() => JSON.stringify(exampleTensorBody(signature), null, 2))
+  const [answer, setAnswer] = useState<Answer | null>(null)
+  const [problem, setProblem] = useState<string | null>(null)
+  useEffect(() => {
+    setText(JSON.stringify(exampleTensorBody(signature), null, 2))
+    setAnswer(null)
+  }, [model, signature])
+  return (
+    <form
+      aria-label="Try it"
+      onSubmit={(e) => {
+        e.preventDefault()
+        let body: unknown
+        try {
+          body = JSON.parse(text)
+        } catch (error) {
+          setProblem(`not JSON: ${(error as Error).message}`)
+          return
+        }
+        setProblem(null)
+        api.call('serving.invoke', { path: `/v2/models/${encodeURIComponent(model)}/infer`, body }).then(setAnswer, notifyError)
+      }}
+    >
+      <label className="field" style={{ display: 'flex' }}>
+        v2 request body ({signature.inputs.map((i) => `${i.name} [${i.shape.map((d) => d ?? 'N').join(', ')}]`).join(', ')})
+        <textarea aria-label="Request body" className="mono" rows={8} value={text} onChange={(e) => setText(e.target.value)} />
+      </label>
+      {problem && <p className="error">{problem}</p>}
+      <button className="btn btn-primary" type="submit" disabled={!running} style={{ marginTop: 8 }}>
+        Predict
+      </button>
+      {answer && (
+        <div role="region" aria-label="Prediction" className="card" style={{ marginTop: 12 }}>
+          <span>
+            HTTP {answer.status} in {answer.latencyMs.toFixed(1)} ms, request id <span className="mono">{answer.requestId}</span>
+          </span>
+          <pre className="mono" style={{ whiteSpace: 'pre-wrap' }}>{JSON.stringify(answer.body, null, 2)}</pre>
+        </div>
+      )}
+    </form>
   )
 }

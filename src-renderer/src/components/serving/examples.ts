@@ -44,9 +44,20 @@ export function curlExample(url: string, model: string, isDefault: boolean, sign
         }
     return `curl -s ${url}${path} \\\n  -H 'Content-Type: application/json'${auth} \\\n  -d ${shellQuote(JSON.stringify(body))}`
   }
-  const input = signature.inputs[0]
-  const shape = (input?.shape ?? [null]).map((d) => d ?? 1)
-  const size = shape.reduce((a, b) => a * b, 1)
-  const body = { inputs: [{ name: input?.name ?? 'input', shape, datatype: 'FP32', data: Array(size).fill(0) }] }
+  const body = exampleTensorBody(signature)
   return `curl -s ${url}/v2/models/${model}/infer \\\n  -H 'Content-Type: application/json'${auth} \\\n  -d ${shellQuote(JSON.stringify(body))}`
+}
+
+const v2Types: Record<string, string> = { float32: 'FP32', float64: 'FP64', int64: 'INT64', int32: 'INT32', string: 'BYTES', bool: 'BOOL' }
+
+/** A v2 infer body of one row of zeros (or empty strings) for every input of a tensor model. */
+export function exampleTensorBody(signature: ModelSignature): { inputs: Array<{ name: string; shape: number[]; datatype: string; data: unknown[] }> } {
+  return {
+    inputs: signature.inputs.map((input) => {
+      const shape = input.shape.map((d) => d ?? 1)
+      const size = shape.reduce((a, b) => a * b, 1)
+      const datatype = v2Types[input.dtype] ?? input.dtype.toUpperCase()
+      return { name: input.name, shape, datatype, data: Array(size).fill(datatype === 'BYTES' ? '' : datatype === 'BOOL' ? false : 0) }
+    }),
+  }
 }
