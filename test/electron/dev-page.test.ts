@@ -41,7 +41,10 @@ async function applyOnHeadersReceived(page: Page, origin: string, listener: Head
       const headers = Object.entries(answer.responseHeaders ?? responseHeaders).flatMap(([name, value]) =>
         (Array.isArray(value) ? value : [value]).map((v) => ({ name, value: String(v) })),
       )
-      void cdp.send('Fetch.continueResponse', { requestId: event.requestId, responseCode: code, responseHeaders: headers })
+      // A request the page abandoned (navigation, close) cannot be continued; record it rather than leave an unhandled rejection.
+      cdp
+        .send('Fetch.continueResponse', { requestId: event.requestId, responseCode: code, responseHeaders: headers })
+        .catch((error: Error) => seen.push(`${event.request.method} ${event.responseStatusCode} not continued: ${error.message}`))
     })
   })
   return seen

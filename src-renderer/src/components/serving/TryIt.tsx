@@ -15,10 +15,13 @@ export function TryIt({ model, signature, running }: { model: string; signature:
   const [values, setValues] = useState<FormValues>(() => exampleValues(signature))
   const [answer, setAnswer] = useState<Answer | null>(null)
   const [busy, setBusy] = useState(false)
+  // The page polls deployments, so `signature` is a new object every few seconds: reset
+  // the form only when the model or what it takes really changes, not under the user's typing.
+  const signatureKey = JSON.stringify(signature)
   useEffect(() => {
     setValues(exampleValues(signature))
     setAnswer(null)
-  }, [model, signature])
+  }, [model, signatureKey])
 
   if (!signature.columns) return <TryTensor model={model} signature={signature} running={running} />
   const { record, problems } = recordFrom(signature, values)
@@ -130,10 +133,11 @@ function TryTensor({ model, signature, running }: { model: string; signature: Mo
   const [text, setText] = useState(() => JSON.stringify(exampleTensorBody(signature), null, 2))
   const [answer, setAnswer] = useState<Answer | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
+  const signatureKey = JSON.stringify(signature)
   useEffect(() => {
     setText(JSON.stringify(exampleTensorBody(signature), null, 2))
     setAnswer(null)
-  }, [model, signature])
+  }, [model, signatureKey])
   return (
     <form
       aria-label="Try it"
