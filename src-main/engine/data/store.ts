@@ -145,18 +145,9 @@ export function findVersionBySource(
   return row ? toVersion(db, row) : null
 }
 
-export interface NewVersion {
+/** A version before it is stored: the store gives it its id, number and time. */
+export interface NewVersion extends Omit<VersionRecord, 'id' | 'datasetId' | 'name' | 'version' | 'createdAt'> {
   datasetName: string
-  objectSha256: string
-  bytes: number
-  origin: 'file' | 'transform'
-  sourceName: string
-  sourceSha256: string
-  optionsKey: string
-  options: unknown
-  rows: number
-  columns: ColumnInfo[]
-  validation: ValidationRecord
   parents: string[]
 }
 

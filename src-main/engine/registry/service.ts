@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { LatheError } from '../api/common/errors.js'
-import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
 import { appendAudit } from '../workspace/audit.js'
 import { generateModelCard } from './card.js'
@@ -26,17 +25,11 @@ import { ModelName, type Metrics, type ModelVersion } from './types.js'
 import { getFinishedRun } from './upstream.js'
 
 /** What a new version is made of; the registry adds its identity and number. */
-export interface VersionContent {
-  onnxSha256: string
-  signature: ModelSignature
-  preprocessing: unknown
-  metrics: Metrics
-  params: Record<string, unknown> | null
-  runId: string | null
-  dataset: { name: string; version: number; versionId: string } | null
-  split: unknown
-  source: 'run' | 'import' | 'package'
-  metadata: Record<string, string>
+export interface VersionContent
+  extends Pick<
+    NewVersion,
+    'onnxSha256' | 'signature' | 'preprocessing' | 'metrics' | 'params' | 'runId' | 'dataset' | 'split' | 'source' | 'metadata'
+  > {
   description?: string
   tags?: Record<string, string>
   intendedUse?: string
