@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import path from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { Engine } from '../src-main/engine/engine.js'
@@ -189,9 +190,14 @@ export async function run(): Promise<void> {
     // Latency without queueing: one client sending 1-row requests back to back.
     const single = path.join(work, 'body-1.json')
     await logSettled()
+    // The server shares this process's event loop: its stalls (GC, log encoding) are the 1-row tail.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+    loopDelay.enable()
     const quietLathe = await wrk(`${lathe}/invocations`, single, 1)
+    loopDelay.disable()
     const quietPeer = await wrk(`${peerUrl}/invocations`, single, 1)
     process.stdout.write(`\n1-row, 1 connection: lathe ${fmt(quietLathe.rps, 0)} req/s p50 ${fmt(quietLathe.p50Ms, 3)} ms p99 ${fmt(quietLathe.p99Ms, 3)} ms; fastapi ${fmt(quietPeer.rps, 0)} req/s p50 ${fmt(quietPeer.p50Ms, 2)} ms p99 ${fmt(quietPeer.p99Ms, 2)} ms\n`)
+    process.stdout.write(`event-loop delay during that run: p99 ${fmt(loopDelay.percentile(99) / 1e6)} ms, max ${fmt(loopDelay.max / 1e6)} ms (1 ms timer resolution)\n`)
     const one = results[1]!.lathe
     const ratio = one.rps / results[1]!.peer.rps
     process.stdout.write(
