@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, test } from 'vitest'
 import { chooseBackend } from '../../../src-main/engine/training/backends.js'
-import { TabularModel } from '../../../src-main/engine/training/model.js'
+import { matMul, TabularModel } from '../../../src-main/engine/training/model.js'
 import { TrainParams } from '../../../src-main/engine/training/types.js'
 
 describe('the sparse first layer', () => {
@@ -43,5 +43,21 @@ describe('the sparse first layer', () => {
     // The first kernel's rows for unused categories get no gradient in either path.
     expect(a.grads[0]![3 * 5]).toBe(0)
     model.dispose()
+  })
+})
+
+describe('matMul with transposed-operand gradients', () => {
+  test('gives the same product and gradients as tf.matMul on the wasm backend', async () => {
+    await chooseBackend('wasm')
+    await tf.setBackend('wasm')
+    const a = tf.tensor2d(Array.from({ length: 15 }, (_, i) => Math.sin(i + 1)), [5, 3])
+    const b = tf.tensor2d(Array.from({ length: 12 }, (_, i) => Math.cos(i * 0.7)), [3, 4])
+    const weight = tf.tensor2d(Array.from({ length: 20 }, (_, i) => (i % 7) - 3), [5, 4])
+    const gradsOf = (f: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D) =>
+      tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D), weight)))([a, b]).map((g) => Array.from(g.dataSync()))
+    expect(Array.from(matMul(tf, a, b).dataSync())).toEqual(Array.from(tf.matMul(a, b).dataSync()))
+    const ours = gradsOf((x, y) => matMul(tf, x, y))
+    const theirs = gradsOf((x, y) => tf.matMul(x, y))
+    ours.forEach((g, i) => g.forEach((v, j) => expect(v).toBeCloseTo(theirs[i]![j]!, 5)))
   })
 })
