@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, test } from 'vitest'
 import { chooseBackend } from '../../../src-main/engine/training/backends.js'
-import { matMul, TabularModel } from '../../../src-main/engine/training/model.js'
+import { addBias, matMul, TabularModel } from '../../../src-main/engine/training/model.js'
 import { TrainParams } from '../../../src-main/engine/training/types.js'
 
 describe('the sparse first layer', () => {
@@ -58,6 +58,23 @@ describe('matMul with transposed-operand gradients', () => {
     expect(Array.from(matMul(tf, a, b).dataSync())).toEqual(Array.from(tf.matMul(a, b).dataSync()))
     const ours = gradsOf((x, y) => matMul(tf, x, y))
     const theirs = gradsOf((x, y) => tf.matMul(x, y))
+    ours.forEach((g, i) => g.forEach((v, j) => expect(v).toBeCloseTo(theirs[i]![j]!, 5)))
+  })
+})
+
+describe('addBias with a product for the bias gradient', () => {
+  test('gives the same sum and gradients as the broadcasting tf.add on the wasm backend', async () => {
+    await chooseBackend('wasm')
+    await tf.setBackend('wasm')
+    const h = tf.tensor2d(Array.from({ length: 15 }, (_, i) => Math.sin(i + 1)), [5, 3])
+    const bias = tf.tensor1d([0.5, -1, 2])
+    const weight = tf.tensor2d(Array.from({ length: 15 }, (_, i) => (i % 7) - 3), [5, 3])
+    const gradsOf = (f: (x: tf.Tensor2D, b: tf.Tensor) => tf.Tensor2D) =>
+      tf.grads((x: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor2D, b), weight)))([h, bias]).map((g) => Array.from(g.dataSync()))
+    expect(Array.from(addBias(tf, h, bias).dataSync())).toEqual(Array.from(tf.add(h, bias).dataSync()))
+    const ours = gradsOf((x, b) => addBias(tf, x, b))
+    const theirs = gradsOf((x, b) => tf.add(x, b) as tf.Tensor2D)
+    expect(ours[1]!.length).toBe(3)
     ours.forEach((g, i) => g.forEach((v, j) => expect(v).toBeCloseTo(theirs[i]![j]!, 5)))
   })
 })
