@@ -58,13 +58,18 @@ const insertSql = `INSERT INTO ${predictionLogTable}
 
 /**
  * Appends logged requests to DuckDB in the background. Requests only push onto a
- * bounded queue (no I/O and no JSON encoding on the request path); the writer turns
- * them into rows and inserts a whole batch in one statement. When DuckDB falls
+ * bounded queue (no I/O and no JSON encoding on the request path); each turn's
+ * requests are encoded to JSON rows on the next turn, and the writer inserts a whole
+ * batch in one statement. When DuckDB falls
  * behind and the queue is full, requests still succeed and their rows are dropped
  * and counted.
  */
 export class PredictionLogWriter {
-  private queue: LoggedRequest[] = []
+  /** Each request's rows, already encoded: JSON array items, comma-separated. */
+  private queue: Array<{ rows: number; json: string }> = []
+  /** Appended this turn, encoded on the next. */
+  private pending: LoggedRequest[] = []
+  private encodeTimer: NodeJS.Immediate | null = null
   private queuedRows = 0
   private writing: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
@@ -91,11 +96,34 @@ export class PredictionLogWriter {
       this.droppedRows += entry.batch.rows
       return false
     }
-    this.queue.push(entry)
+    // Encoded on the next turn (after this turn's responses are written), while the
+    // request's objects are still young: holding them until the write let them survive
+    // scavenges and be copied and promoted, and fewer rows were written in time.
+    this.pending.push(entry)
     this.queuedRows += entry.batch.rows
+    this.encodeTimer ??= setImmediate(() => this.encodePending())
     if (this.queuedRows >= this.options.flushRows) this.writeSoon()
     else this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
     return true
+  }
+
+  private encodePending(): void {
+    if (this.encodeTimer) clearImmediate(this.encodeTimer)
+    this.encodeTimer = null
+    for (const entry of this.pending) {
+      try {
+        const rows: string[] = []
+        appendJsonRows(entry, rows)
+        this.queue.push({ rows: entry.batch.rows, json: rows.join(',') })
+      } catch (error) {
+        // Never let one odd entry escape into the event loop: its rows are dropped and counted.
+        this.failures++
+        this.droppedRows += entry.batch.rows
+        this.queuedRows -= entry.batch.rows
+        this.onError(error)
+      }
+    }
+    this.pending = []
   }
 
   private writeSoon(): void {
@@ -103,7 +131,7 @@ export class PredictionLogWriter {
     this.timer = null
     this.writing ??= this.writeAll().finally(() => {
       this.writing = null
-      if (this.queue.length) this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
+      if (this.queue.length || this.pending.length) this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
     })
   }
 
@@ -117,22 +145,25 @@ export class PredictionLogWriter {
       this.failures++
       this.droppedRows += this.queuedRows
       this.queue = []
+      this.pending = []
       this.queuedRows = 0
       this.onError(error)
       return
     }
+    this.encodePending()
     while (this.queue.length) {
-      // One statement per `flushRows` rows at most: the JSON encoding below runs on the
-      // event loop, so a large backlog is cut into slices that requests can interleave with.
+      // One statement per `flushRows` rows at most: joining the slice and handing it to
+      // DuckDB runs on the event loop, so a large backlog is cut into slices that requests
+      // can interleave with.
       let rows = 0
       let take = 0
-      while (take < this.queue.length && (take === 0 || rows + this.queue[take]!.batch.rows <= this.options.flushRows)) {
-        rows += this.queue[take]!.batch.rows
+      while (take < this.queue.length && (take === 0 || rows + this.queue[take]!.rows <= this.options.flushRows)) {
+        rows += this.queue[take]!.rows
         take++
       }
       const entries = this.queue.splice(0, take)
       try {
-        await this.insert(conn, await toJsonText(entries))
+        await this.insert(conn, `[${entries.map((e) => e.json).join(',')}]`)
         this.writtenRows += rows
       } catch (error) {
         this.failures++
@@ -164,7 +195,7 @@ export class PredictionLogWriter {
 
   /** Writes everything queued so far; resolves once it is in DuckDB. */
   async drain(): Promise<void> {
-    while (this.queue.length || this.writing) {
+    while (this.queue.length || this.pending.length || this.writing) {
       if (!this.writing) this.writeSoon()
       await this.writing
     }
@@ -173,32 +204,11 @@ export class PredictionLogWriter {
   async close(): Promise<void> {
     await this.drain()
     this.closed = true
+    if (this.encodeTimer) clearImmediate(this.encodeTimer)
+    this.encodeTimer = null
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
   }
-}
-
-/** Rows encoded per turn of the event loop: ~0.3 ms of work, so a request never waits behind a whole slice. */
-const ROWS_PER_TURN = 256
-
-/**
- * The slice as one JSON array, encoded a few hundred rows at a time with a yield
- * between. Rows are collected as separate strings and joined once: one flat copy,
- * instead of a deep chain of concatenations that the binding would have to flatten
- * on the event loop.
- */
-async function toJsonText(entries: LoggedRequest[]): Promise<string> {
-  const rows: string[] = []
-  let sinceYield = 0
-  for (const e of entries) {
-    appendJsonRows(e, rows)
-    sinceYield += e.batch.rows
-    if (sinceYield >= ROWS_PER_TURN) {
-      sinceYield = 0
-      await new Promise<void>((resolve) => setImmediate(resolve))
-    }
-  }
-  return `[${rows.join(',')}]`
 }
 
 /**
@@ -210,7 +220,7 @@ async function toJsonText(entries: LoggedRequest[]): Promise<string> {
 function appendJsonRows(e: LoggedRequest, out: string[]): void {
   const records = e.batch.records()
   const head = `{"request_id":${JSON.stringify(e.requestId)},"time_us":${Math.round(e.time * 1000)},"model":${JSON.stringify(e.model)},"version":${num(e.version)},"route":${JSON.stringify(e.route)},"status":${num(e.status)},"latency_ms":${num(e.latencyMs)},"row_index":`
-  const classKeys = e.classes ? e.classes.map((c) => `${JSON.stringify(c)}:`) : null
+  const classKeys = e.classes ? classKeysOf(e.classes) : null
   for (let r = 0; r < e.batch.rows; r++) {
     const p = e.predictions[r]!
     const probs = p.probabilities
@@ -222,6 +232,17 @@ function appendJsonRows(e: LoggedRequest, out: string[]): void {
     } else probabilities = JSON.stringify(probs ?? null)
     out.push(`${head}${r},"inputs":${JSON.stringify(records[r] ?? {})},"prediction":${JSON.stringify(p.prediction ?? null) ?? 'null'},"probabilities":${probabilities}}`)
   }
+}
+
+/** `"class":` prefixes, encoded once per signature's class list (the same array for every request of a version). */
+const encodedClassKeys = new WeakMap<string[], string[]>()
+function classKeysOf(classes: string[]): string[] {
+  let keys = encodedClassKeys.get(classes)
+  if (!keys) {
+    keys = classes.map((c) => `${JSON.stringify(c)}:`)
+    encodedClassKeys.set(classes, keys)
+  }
+  return keys
 }
 
 /** A number as JSON.stringify writes it (null for NaN, Infinity and null). */
