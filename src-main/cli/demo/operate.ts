@@ -91,16 +91,36 @@ export async function replayTraffic(client: Client, options: DemoOptions, servin
   options.progress('')
   latencies.sort((a, b) => a - b)
   const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
-  const feedback = await client.call('monitoring.feedback', {
-    model: DEMO.model,
-    items: days.map((d) => ({ request_id: `${replay}-${d.date}`, row_index: 0, label: d.label })),
-  })
-  const traffic = { requests: days.length, failures, p50Ms: pick(0.5), p99Ms: pick(0.99), labelled: feedback.recorded }
+  await logDrained(client)
+  const labels = new Map(days.map((d) => [`${replay}-${d.date}`, d.label]))
+  let labelled = 0
+  // Labels join logged requests only; the log writes in the background, so a label that
+  // arrives before its request's row is reported back unknown and is sent again.
+  for (let attempt = 0; attempt < 20 && labels.size > 0; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250))
+    const feedback = await client.call('monitoring.feedback', {
+      model: DEMO.model,
+      items: [...labels].map(([request_id, label]) => ({ request_id, row_index: 0, label })),
+    })
+    labelled += feedback.recorded
+    const unknown = new Set(feedback.unknown.map((u) => u.request_id))
+    for (const id of [...labels.keys()]) if (!unknown.has(id)) labels.delete(id)
+  }
+  const traffic = { requests: days.length, failures, p50Ms: pick(0.5), p99Ms: pick(0.99), labelled }
   options.say(
     `   ${traffic.requests} requests, ${failures} failed, client-side latency p50 ${fmt(traffic.p50Ms, 2)} ms, ` +
       `p99 ${fmt(traffic.p99Ms, 2)} ms; ${traffic.labelled} labels joined to logged requests`,
   )
   return traffic
+}
+
+/** Waits (briefly) until the serving log has written every queued row. */
+async function logDrained(client: Client): Promise<void> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const status = await client.call('serving.status', {})
+    if (status.log.queuedRows === 0) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 /** Drift and quality on the replayed window, an alert rule that fires, and the retrain it triggers. */
