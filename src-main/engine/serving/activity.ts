@@ -37,7 +37,8 @@ interface Bucket {
 const SAMPLE_SIZE = 512
 const KEEP_SECONDS = 600
 
-type StoredRequest = Omit<RecentRequest, 'time'> & { timeMs: number }
+/** A request as recorded, with its time as epoch milliseconds. */
+export type StoredRequest = Omit<RecentRequest, 'time'> & { timeMs: number }
 
 export class ServingActivity {
   // Kept as given; the ISO time is made only when someone asks, not on every request.

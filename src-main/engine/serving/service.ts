@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { LatheError, isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { ServingActivity } from './activity.js'
+import { ServingActivity, type StoredRequest } from './activity.js'
 import { defaultBatching, type BatchingOptions } from './batcher.js'
 import { DeploymentSet, type DeploymentSpec, type ServedVersion } from './deployments.js'
 import type { InputBatch } from './loaded-model.js'
@@ -137,18 +137,9 @@ export class ServingService {
   }
 
   /** Records an answered or refused request: metrics, the live view, and (when answered and on) the log. */
-  recordRequest(entry: {
-    requestId: string
-    timeMs: number
-    model: string
-    version: number | null
-    route: string
-    status: number
-    latencyMs: number
-    rows: number
-    error: string | null
-    logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null }
-  }): void {
+  recordRequest(
+    entry: StoredRequest & { logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null } },
+  ): void {
     const metrics = this.metrics
     metrics?.countRequest(entry.model, entry.version, entry.route, entry.status, entry.latencyMs / 1000)
     this.activity.record(entry)
