@@ -48,25 +48,45 @@ export interface PredictionLogOptions {
 export const defaultPredictionLogOptions: PredictionLogOptions = { maxQueuedRows: 100_000, flushIntervalMs: 200, flushRows: 2_000 }
 
 /**
- * The whole slice goes in as one JSON text that DuckDB parses on its own thread:
- * binding DuckDB list values from JavaScript costs far more event-loop time than one
- * JSON.stringify, and the JSON columns arrive already encoded.
+ * Each slice goes in as one JSON array that DuckDB parses on its own thread: binding
+ * DuckDB list values from JavaScript costs far more event-loop time than encoding, and
+ * the JSON columns arrive already encoded. The array is bound as a BLOB of UTF-8 bytes
+ * (`decode` makes it text again inside DuckDB), so it never becomes a JavaScript string.
  */
 const insertSql = `INSERT INTO ${predictionLogTable}
   SELECT request_id, row_index, make_timestamptz(time_us), model, version, route, status, latency_ms, inputs, prediction, probabilities
-  FROM (SELECT unnest(from_json(?::VARCHAR, '[{"request_id":"VARCHAR","row_index":"INTEGER","time_us":"BIGINT","model":"VARCHAR","version":"INTEGER","route":"VARCHAR","status":"INTEGER","latency_ms":"DOUBLE","inputs":"JSON","prediction":"JSON","probabilities":"JSON"}]'), recursive := true))`
+  FROM (SELECT unnest(from_json(decode(?::BLOB), '[{"request_id":"VARCHAR","row_index":"INTEGER","time_us":"BIGINT","model":"VARCHAR","version":"INTEGER","route":"VARCHAR","status":"INTEGER","latency_ms":"DOUBLE","inputs":"JSON","prediction":"JSON","probabilities":"JSON"}]'), recursive := true))`
+
+/**
+ * Encoded rows waiting for their insert: a JSON array being written into an off-heap
+ * buffer (`[` item `,` item ...; the `]` is added when it is inserted). At most
+ * `flushRows` rows (or one larger request) per slice: one slice is one statement.
+ */
+interface Slice {
+  bytes: Buffer
+  used: number
+  rows: number
+}
+
+/** Bytes a fresh slice starts with; it doubles as rows arrive. Spare ones are kept for reuse. */
+const SLICE_START_BYTES = 256 * 1024
+const SPARE_SLICES = 2
 
 /**
  * Appends logged requests to DuckDB in the background. Requests only push onto a
  * bounded queue (no I/O and no JSON encoding on the request path); each turn's
- * requests are encoded to JSON rows on the next turn, and the writer inserts a whole
- * batch in one statement. When DuckDB falls
- * behind and the queue is full, requests still succeed and their rows are dropped
- * and counted.
+ * requests are encoded on the next turn, straight into off-heap byte buffers, and the
+ * writer inserts a whole slice in one statement. Nothing that waits for the write is
+ * a JavaScript object: queued rows held as strings survived young-generation
+ * collections and were copied and promoted, which made every scavenge on the serving
+ * loop several times longer. When DuckDB falls behind and the queue is full, requests
+ * still succeed and their rows are dropped and counted.
  */
 export class PredictionLogWriter {
-  /** Each request's rows, already encoded: JSON array items, comma-separated. */
-  private queue: Array<{ rows: number; json: string }> = []
+  /** Slices full to `flushRows`, oldest first; `open` takes the next rows. */
+  private slices: Slice[] = []
+  private open: Slice | null = null
+  private spare: Buffer[] = []
   /** Appended this turn, encoded on the next. */
   private pending: LoggedRequest[] = []
   private encodeTimer: NodeJS.Immediate | null = null
@@ -97,8 +117,7 @@ export class PredictionLogWriter {
       return false
     }
     // Encoded on the next turn (after this turn's responses are written), while the
-    // request's objects are still young: holding them until the write let them survive
-    // scavenges and be copied and promoted, and fewer rows were written in time.
+    // request's objects are still young, so none of them survives a scavenge.
     this.pending.push(entry)
     this.queuedRows += entry.batch.rows
     this.encodeTimer ??= setImmediate(() => this.encodePending())
@@ -110,11 +129,13 @@ export class PredictionLogWriter {
   private encodePending(): void {
     if (this.encodeTimer) clearImmediate(this.encodeTimer)
     this.encodeTimer = null
-    for (const entry of this.pending) {
+    const pending = this.pending
+    this.pending = []
+    for (const entry of pending) {
       try {
         const rows: string[] = []
         appendJsonRows(entry, rows)
-        this.queue.push({ rows: entry.batch.rows, json: rows.join(',') })
+        this.put(rows.join(','), entry.batch.rows)
       } catch (error) {
         // Never let one odd entry escape into the event loop: its rows are dropped and counted.
         this.failures++
@@ -123,7 +144,31 @@ export class PredictionLogWriter {
         this.onError(error)
       }
     }
-    this.pending = []
+  }
+
+  /** Copies one request's encoded rows into the open slice (a new one past `flushRows`). */
+  private put(json: string, rows: number): void {
+    let slice = this.open
+    if (slice && slice.rows > 0 && slice.rows + rows > this.options.flushRows) {
+      this.slices.push(slice)
+      slice = null
+    }
+    // A UTF-8 byte per UTF-16 unit and a half at most (surrogate pairs: 4 bytes for 2); + the separator.
+    const room = json.length * 3 + 1
+    if (!slice) {
+      const fresh = this.spare.pop()
+      const bytes = fresh && fresh.length >= room + 2 ? fresh : Buffer.allocUnsafeSlow(Math.max(SLICE_START_BYTES, room + 2))
+      bytes[0] = 0x5b // [
+      slice = { bytes, used: 1, rows: 0 }
+    } else if (slice.bytes.length - slice.used < room + 1) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(slice.bytes.length * 2, slice.used + room + 1))
+      slice.bytes.copy(grown, 0, 0, slice.used)
+      slice.bytes = grown
+    }
+    this.open = slice
+    if (slice.rows > 0) slice.bytes[slice.used++] = 0x2c // ,
+    slice.used += slice.bytes.write(json, slice.used)
+    slice.rows += rows
   }
 
   private writeSoon(): void {
@@ -131,7 +176,9 @@ export class PredictionLogWriter {
     this.timer = null
     this.writing ??= this.writeAll().finally(() => {
       this.writing = null
-      if (this.queue.length || this.pending.length) this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
+      // Rows that arrived during the write: at once when a full slice waits, else with the next tick.
+      if (this.queuedRows >= this.options.flushRows) this.writeSoon()
+      else if (this.slices.length || this.open || this.pending.length) this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
     })
   }
 
@@ -144,42 +191,41 @@ export class PredictionLogWriter {
       // The log cannot be written at all (workspace closing, disk full): drop what waits, keep serving.
       this.failures++
       this.droppedRows += this.queuedRows
-      this.queue = []
+      this.slices = []
+      this.open = null
       this.pending = []
       this.queuedRows = 0
       this.onError(error)
       return
     }
     this.encodePending()
-    while (this.queue.length) {
-      // One statement per `flushRows` rows at most: joining the slice and handing it to
-      // DuckDB runs on the event loop, so a large backlog is cut into slices that requests
-      // can interleave with.
-      let rows = 0
-      let take = 0
-      while (take < this.queue.length && (take === 0 || rows + this.queue[take]!.rows <= this.options.flushRows)) {
-        rows += this.queue[take]!.rows
-        take++
-      }
-      const entries = this.queue.splice(0, take)
+    if (this.open) this.slices.push(this.open)
+    this.open = null
+    // One statement per slice (`flushRows` rows at most), so a large backlog is handed
+    // to DuckDB in parts that requests can interleave with.
+    while (this.slices.length) {
+      const slice = this.slices.shift()!
       try {
-        await this.insert(conn, `[${entries.map((e) => e.json).join(',')}]`)
-        this.writtenRows += rows
+        slice.bytes[slice.used] = 0x5d // ]
+        await this.insert(conn, slice.bytes.subarray(0, slice.used + 1))
+        this.writtenRows += slice.rows
       } catch (error) {
         this.failures++
-        this.droppedRows += rows
+        this.droppedRows += slice.rows
         this.onError(error)
       } finally {
-        this.queuedRows -= rows
+        this.queuedRows -= slice.rows
+        // DuckDB copied the bytes when they were bound: the buffer can take the next rows.
+        if (this.spare.length < SPARE_SLICES && slice.bytes.length <= SLICE_START_BYTES * 8) this.spare.push(slice.bytes)
       }
     }
   }
 
-  private async insert(conn: DuckDBConnection, json: string): Promise<void> {
+  private async insert(conn: DuckDBConnection, json: Uint8Array): Promise<void> {
     const cached = this.prepared?.conn === conn ? this.prepared.statement : null
     if (cached) {
       try {
-        cached.bind([json])
+        cached.bindBlob(1, json)
         await cached.run()
         return
       } catch {
@@ -188,14 +234,14 @@ export class PredictionLogWriter {
       }
     }
     const statement = await conn.prepare(insertSql)
-    statement.bind([json])
+    statement.bindBlob(1, json)
     await statement.run()
     this.prepared = { conn, statement }
   }
 
   /** Writes everything queued so far; resolves once it is in DuckDB. */
   async drain(): Promise<void> {
-    while (this.queue.length || this.pending.length || this.writing) {
+    while (this.slices.length || this.open || this.pending.length || this.writing) {
       if (!this.writing) this.writeSoon()
       await this.writing
     }
@@ -208,6 +254,7 @@ export class PredictionLogWriter {
     this.encodeTimer = null
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    this.spare = []
   }
 }
 
