@@ -8,7 +8,9 @@ import { getDatasetVersionById } from '../src-main/engine/data/resolve.js'
 import { splitSelectSql } from '../src-main/engine/data/splits.js'
 import { chooseBackend } from '../src-main/engine/training/backends.js'
 import { loadFeed } from '../src-main/engine/training/feed.js'
-import { makeOptimizer, TabularModel } from '../src-main/engine/training/model.js'
+import { TabularModel } from '../src-main/engine/training/model.js'
+import { TrainingStep } from '../src-main/engine/training/step.js'
+import { hotColumnsOf } from '../src-main/engine/training/trainer.js'
 import type { RunRecord, TrainParams } from '../src-main/engine/training/types.js'
 
 /**
@@ -100,10 +102,14 @@ async function runLathe(engine: Engine, c: Case, datasetName: string): Promise<{
 
 /**
  * Splits one epoch into its parts, in this process on the same backend: the feed
- * (DuckDB -> typed arrays), kernels alone (the same number of optimizer steps on one
- * resident batch tensor), and the rest (row gather, tensor upload, per-step dispatch).
+ * (DuckDB -> typed arrays, once per run) and the epoch's optimizer steps at steady
+ * state (after 200 untimed warm-up steps on one resident batch): the gradients
+ * (TensorFlow.js kernels and their dispatch, loss in JavaScript) and the optimizer
+ * update (JavaScript over the flat parameters). What the run's epoch takes beyond
+ * that is warm-up (V8 optimizing TensorFlow.js's JavaScript and tiering up its wasm
+ * during the first ~100 steps), the row gather and the per-epoch report.
  */
-async function profileEpoch(engine: Engine, run: RunRecord): Promise<{ feed: number; kernels: number }> {
+async function profileEpoch(engine: Engine, run: RunRecord): Promise<{ feed: number; gradients: number; update: number }> {
   const backend = await chooseBackend('wasm')
   const tf = await import('@tensorflow/tfjs')
   await tf.setBackend(backend.name === 'wasm' ? 'wasm' : 'cpu')
@@ -112,43 +118,29 @@ async function profileEpoch(engine: Engine, run: RunRecord): Promise<{ feed: num
   const params: TrainParams = { ...run.params }
   const outputs = feed.preprocessing.classes?.length ?? 1
   const model = TabularModel.initialize(tf, { family: 'mlp', task: run.task, params, seed: 1, inputs: feed.width, outputs })
-  const optimizer = makeOptimizer(tf, params)
-  const batch = params.batchSize
-  const steps = Math.ceil(feed.train.rows / batch)
-  // One resident batch in the form training uses: dense numeric columns plus the hot
-  // column of each categorical block (the sparse first layer), or the dense matrix.
-  const k = feed.preprocessing.numeric.length
+  const numericCount = feed.preprocessing.numeric.length
   const blocks = feed.preprocessing.categorical.length
-  const numeric = new Float32Array(batch * k)
-  const hot = new Int32Array(batch * blocks)
-  for (let i = 0; i < batch; i++) {
-    const row = feed.train.x.subarray(i * feed.width, (i + 1) * feed.width)
-    numeric.set(row.subarray(0, k), i * k)
-    let start = k
-    feed.preprocessing.categorical.forEach((c, b) => {
-      hot[i * blocks + b] = start + Math.max(0, row.subarray(start, start + c.vocabulary.length + 1).indexOf(1))
-      start += c.vocabulary.length + 1
-    })
-  }
-  const xNumeric = tf.tensor2d(numeric, [batch, k])
-  const xHot = tf.tensor1d(hot, 'int32')
-  const xDense = tf.tensor2d(feed.train.x.subarray(0, batch * feed.width), [batch, feed.width])
-  const forward = () => (blocks > 0 ? model.forwardSparse(k > 0 ? xNumeric : null, xHot, batch, blocks, true) : model.forward(xDense, true))
-  const y = run.task === 'classification' ? tf.oneHot(tf.tensor1d(feed.train.y.subarray(0, batch), 'int32'), outputs) : tf.tensor2d(feed.train.y.subarray(0, batch), [batch, 1])
-  const lossOf = () =>
-    (run.task === 'classification' ? tf.losses.softmaxCrossEntropy(y, forward()) : tf.losses.meanSquaredError(y, forward())) as import('@tensorflow/tfjs').Scalar
-  // A sample of steps, scaled to an epoch: the kernels cost the same every step.
-  const sampled = Math.min(steps, 120)
-  for (let i = 0; i < 10; i++) optimizer.minimize(lossOf, false, model.trainable) // warm-up, untimed
-  const t0 = performance.now()
-  for (let i = 0; i < sampled; i++) {
-    const loss = optimizer.minimize(lossOf, true, model.trainable)
-    loss!.dataSync()
-    loss!.dispose()
-  }
-  const kernels = ((performance.now() - t0) / 1000) * (steps / sampled)
+  const layout = { width: feed.width, numericCount, blocks }
+  const step = new TrainingStep(tf, model.exportWeights().layers, { family: 'mlp', task: run.task, params, seed: 1, layout })
+  const n = Math.min(params.batchSize, feed.train.rows)
+  const steps = Math.ceil(feed.train.rows / params.batchSize)
+  // One resident batch (the first rows), in the form training uses.
+  const hot = hotColumnsOf(feed, feed.train).subarray(0, n * blocks)
+  const numeric = new Float32Array(n * numericCount)
+  for (let i = 0; i < n; i++) numeric.set(feed.train.x.subarray(i * feed.width, i * feed.width + numericCount), i * numericCount)
+  const y = feed.train.y.subarray(0, n)
+  const batch = blocks > 0 ? { n, numeric, hot, y } : { n, x: feed.train.x.subarray(0, n * feed.width), y }
+  for (let i = 0; i < 200; i++) step.step(batch) // warm-up, untimed
+  const sampled = 300
+  let t0 = performance.now()
+  for (let i = 0; i < sampled; i++) step.gradients(batch)
+  const gradients = ((performance.now() - t0) / 1000 / sampled) * steps
+  t0 = performance.now()
+  for (let i = 0; i < sampled; i++) step.update()
+  const update = ((performance.now() - t0) / 1000 / sampled) * steps
+  step.dispose()
   model.dispose()
-  return { feed: feed.loadSeconds, kernels }
+  return { feed: feed.loadSeconds, gradients, update }
 }
 
 function fmt(n: number, digits = 3): string {
@@ -176,10 +168,12 @@ export async function run(): Promise<void> {
         ].join('\n') + '\n',
       )
       const profile = await profileEpoch(engine, lathe.run)
+      const steady = profile.gradients + profile.update
       process.stdout.write(
-        `  where an epoch goes     feed (DuckDB -> typed arrays, once per run) ${fmt(lathe.loadSeconds)} s; the epoch's optimizer steps on one resident batch ` +
-          `(kernels + TensorFlow.js per-op dispatch) ${fmt(profile.kernels)} s = ${fmt((100 * profile.kernels) / latheEpoch, 0)}% of the epoch; ` +
-          `the rest (row gather, upload, IPC) ${fmt(Math.max(0, latheEpoch - profile.kernels))} s\n`,
+        `  where an epoch goes     feed (DuckDB -> typed arrays, once per run) ${fmt(lathe.loadSeconds)} s; at steady state the epoch's steps take ` +
+          `${fmt(steady)} s (gradients: kernels + dispatch ${fmt(profile.gradients)} s, optimizer update ${fmt(profile.update)} s) = ` +
+          `${fmt(steady / p.epoch_seconds_median, 2)}x torch's epoch; the rest of the median epoch (warm-up of the first ~100 steps, row gather, report) ` +
+          `${fmt(Math.max(0, latheEpoch - steady))} s\n`,
       )
     }
   } finally {

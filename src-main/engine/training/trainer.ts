@@ -1,7 +1,8 @@
 import type * as TfModule from '@tensorflow/tfjs'
 import type { Feed, SplitArrays } from './feed.js'
 import { classificationMetrics, higherIsBetter, regressionMetrics } from './metrics.js'
-import { makeOptimizer, seededRandom, shuffleInPlace, TabularModel, type ModelWeights } from './model.js'
+import { seededRandom, shuffleInPlace, TabularModel, type ModelWeights } from './model.js'
+import { TrainingStep } from './step.js'
 import type { ModelFamily, RunMetrics, Task, TrainParams } from './types.js'
 
 type Tf = typeof TfModule
@@ -75,28 +76,23 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
     inputs: feed.width,
     outputs,
   })
-  const optimizer = makeOptimizer(tf, params)
   const random = seededRandom(options.seed ^ 0x5bd1e995)
   const train = feed.train
   const width = feed.width
   const order = new Int32Array(train.rows).map((_, i) => i)
   const batchSize = Math.min(params.batchSize, Math.max(1, train.rows))
-  const xBatch = new Float32Array(batchSize * width)
-  const yBatch = new Float32Array(batchSize)
-  // Categorical blocks train through the sparse first layer (see forwardSparse).
+  // Categorical blocks train through the sparse first layer (see TrainingStep): each
+  // training row's hot column per block is found once per run, not once per epoch.
   const numericCount = feed.preprocessing.numeric.length
-  const blockStarts: number[] = []
-  const blockSizes: number[] = []
-  let offset = numericCount
-  for (const c of feed.preprocessing.categorical) {
-    blockStarts.push(offset)
-    blockSizes.push(c.vocabulary.length + 1)
-    offset += c.vocabulary.length + 1
-  }
-  const blocks = blockStarts.length
+  const blocks = feed.preprocessing.categorical.length
   const sparse = blocks > 0
-  const numericBatch = new Float32Array(batchSize * numericCount)
+  const hotColumns = sparse ? hotColumnsOf(feed, train) : new Int32Array(0)
+  const layout = { width, numericCount, blocks }
+  const step = new TrainingStep(tf, model.exportWeights().layers, { family: options.family, task, params, seed: options.seed, layout })
+  const xBatch = new Float32Array(sparse ? 0 : batchSize * width)
+  const numericBatch = new Float32Array(sparse ? batchSize * numericCount : 0)
   const hotBatch = new Int32Array(batchSize * blocks)
+  const yBatch = new Float32Array(batchSize)
   const epochSeconds: number[] = []
   const stopping = params.earlyStopping
   const stopMetric = stopping?.metric.replace(/^val_/, '') ?? 'loss'
@@ -118,49 +114,20 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
         const base = row * width
         if (sparse) {
           numericBatch.set(train.x.subarray(base, base + numericCount), i * numericCount)
-          for (let b = 0; b < blocks; b++) {
-            const from = base + blockStarts[b]!
-            let hot = 0
-            while (hot < blockSizes[b]! - 1 && train.x[from + hot] !== 1) hot++
-            hotBatch[i * blocks + b] = blockStarts[b]! + hot
-          }
+          hotBatch.set(hotColumns.subarray(row * blocks, (row + 1) * blocks), i * blocks)
         } else {
           xBatch.set(train.x.subarray(base, base + width), i * width)
         }
         yBatch[i] = train.y[row]!
       }
-      const lossTensor = optimizer.minimize(
-        () =>
-          tf.tidy(() => {
-            const out = sparse
-              ? model.forwardSparse(
-                  numericCount > 0 ? tf.tensor2d(numericBatch.subarray(0, n * numericCount), [n, numericCount]) : null,
-                  tf.tensor1d(hotBatch.subarray(0, n * blocks), 'int32'),
-                  n,
-                  blocks,
-                  true,
-                )
-              : model.forward(tf.tensor2d(xBatch.subarray(0, n * width), [n, width]), true)
-            let loss: TfModule.Scalar
-            if (task === 'classification') {
-              const labels = tf.oneHot(tf.tensor1d(yBatch.subarray(0, n), 'int32'), outputs)
-              loss = tf.losses.softmaxCrossEntropy(labels, out) as TfModule.Scalar
-            } else {
-              loss = tf.losses.meanSquaredError(tf.tensor2d(yBatch.subarray(0, n), [n, 1]), out) as TfModule.Scalar
-            }
-            return params.l2 > 0 && options.family === 'mlp' ? tf.add(loss, tf.mul(params.l2, model.l2Penalty())) : loss
-          }) as TfModule.Scalar,
-        true,
-        model.trainable,
-      )
-      lossSum += lossTensor!.dataSync()[0]!
-      lossTensor!.dispose()
+      lossSum += step.step(sparse ? { n, numeric: numericBatch, hot: hotBatch, y: yBatch } : { n, x: xBatch, y: yBatch })
       batches++
       if (options.onBatch && performance.now() - lastReport > 1000) {
         lastReport = performance.now()
         options.onBatch({ epoch, epochs: params.epochs, batch: batches, batches: batchesPerEpoch, loss: lossSum / batches })
       }
     }
+    step.writeTo(model)
     const validation = evaluateSplit(model, feed.validation, width, feed).values
     const seconds = (performance.now() - started) / 1000
     epochSeconds.push(seconds)
@@ -180,7 +147,7 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
     }
   }
   if (best) model.restoreWeights(best.weights)
-  optimizer.dispose()
+  step.dispose()
 
   const validation = evaluateSplit(model, feed.validation, width, feed)
   const test = evaluateSplit(model, feed.test, width, feed)
@@ -197,4 +164,28 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
         : null,
     },
   }
+}
+
+/** Each row's hot design-matrix column per categorical block (slot 0, "unknown", when none is set). */
+export function hotColumnsOf(feed: Feed, split: SplitArrays): Int32Array {
+  const width = feed.width
+  const starts: number[] = []
+  const sizes: number[] = []
+  let offset = feed.preprocessing.numeric.length
+  for (const c of feed.preprocessing.categorical) {
+    starts.push(offset)
+    sizes.push(c.vocabulary.length + 1)
+    offset += c.vocabulary.length + 1
+  }
+  const blocks = starts.length
+  const hot = new Int32Array(split.rows * blocks)
+  for (let row = 0; row < split.rows; row++) {
+    for (let b = 0; b < blocks; b++) {
+      const from = row * width + starts[b]!
+      let k = 0
+      while (k < sizes[b]! - 1 && split.x[from + k] !== 1) k++
+      hot[row * blocks + b] = starts[b]! + k
+    }
+  }
+  return hot
 }
