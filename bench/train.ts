@@ -20,9 +20,10 @@ import type { RunRecord, TrainParams } from '../src-main/engine/training/types.j
  * ratio and test quality side by side, then where Lathe's time goes.
  *
  * Both sides hold out 20% for test and validate on nothing per epoch, so an epoch is
- * the same work. LATHE_BENCH_FLIGHT_ROWS changes the flights sample (default 200000),
- * LATHE_BENCH_TORCH_THREADS the peer's threads (default 2, its own default). Prints the
- * load average too: on a shared machine, multi-threaded torch suffers most from it.
+ * the same work. LATHE_BENCH_FLIGHT_ROWS changes the flights sample (default 200000);
+ * the peer runs with 2 threads (its default) and 1 (what the wasm backend computes on),
+ * or only LATHE_BENCH_TORCH_THREADS. Prints the load average too: on a shared machine,
+ * multi-threaded torch suffers most from it.
  */
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -69,11 +70,12 @@ async function prepareTables(dir: string): Promise<Case[]> {
   ]
 }
 
-// The peer's own default; LATHE_BENCH_TORCH_THREADS=1 matches the single-threaded wasm backend.
-const torchThreads = Number(process.env.LATHE_BENCH_TORCH_THREADS) || 2
+// The peer runs at its own default (2 threads) and at 1 thread, the single thread the
+// wasm backend computes on; LATHE_BENCH_TORCH_THREADS=2 (or 1) runs one of them only.
+const torchThreads = process.env.LATHE_BENCH_TORCH_THREADS ? [Number(process.env.LATHE_BENCH_TORCH_THREADS)] : [2, 1]
 
-function runPeer(c: Case): PeerResult {
-  const args = [peer, c.csv, '--target', c.target, '--task', c.task, '--epochs', String(c.epochs), '--hidden', '64,64', '--batch', '256', '--threads', String(torchThreads)]
+function runPeer(c: Case, threads: number): PeerResult {
+  const args = [peer, c.csv, '--target', c.target, '--task', c.task, '--epochs', String(c.epochs), '--hidden', '64,64', '--batch', '256', '--threads', String(threads)]
   if (c.exclude.length) args.push('--drop', c.exclude.join(','))
   const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 })
   return JSON.parse(out.trim().split('\n').at(-1)!) as PeerResult
@@ -154,26 +156,32 @@ export async function run(): Promise<void> {
     const cases = await prepareTables(dir)
     process.stdout.write(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs\n`)
     for (const [i, c] of cases.entries()) {
-      const p = runPeer(c)
+      const peers = torchThreads.map((threads) => ({ threads, result: runPeer(c, threads) }))
+      const p = peers[0]!.result
       const lathe = await runLathe(engine, c, `bench${i}`)
       const latheEpoch = median(lathe.epochSeconds)
       const quality = c.task === 'classification' ? 'accuracy' : 'rmse'
       const latheQuality = lathe.run.metrics!.test[quality]!
       const peerQuality = p[quality]!
+      const digits = latheEpoch < 0.1 ? 4 : 3
       process.stdout.write(
         [
           `\n${c.name}: ${p.rows} training rows, ${lathe.run.model!.preprocessing.numeric.length} numeric + ${lathe.run.model!.preprocessing.categorical.length} categorical columns, ${c.epochs} epochs, MLP 64-64, batch 256`,
-          `  seconds/epoch (median)  lathe ${fmt(latheEpoch)} (${lathe.run.backend!.name})   torch ${fmt(p.epoch_seconds_median)} (CPU, ${torchThreads} thread${torchThreads > 1 ? 's' : ''})   ratio lathe/torch ${fmt(latheEpoch / p.epoch_seconds_median, 2)}x`,
+          `  seconds/epoch (median)  lathe ${fmt(latheEpoch, digits)} (${lathe.run.backend!.name}, 1 thread)   ` +
+            peers
+              .map(({ threads, result }) => `torch ${fmt(result.epoch_seconds_median, digits)} (CPU, ${threads} thread${threads > 1 ? 's' : ''}): ratio lathe/torch ${fmt(latheEpoch / result.epoch_seconds_median, 2)}x`)
+              .join('   '),
           `  test ${quality}            lathe ${fmt(latheQuality, 4)}   torch ${fmt(peerQuality, 4)}   (different 80/20 splits of the same table)`,
         ].join('\n') + '\n',
       )
       const profile = await profileEpoch(engine, lathe.run)
       const steady = profile.gradients + profile.update
+      const fastest = Math.min(...peers.map((x) => x.result.epoch_seconds_median))
       process.stdout.write(
         `  where an epoch goes     feed (DuckDB -> typed arrays, once per run) ${fmt(lathe.loadSeconds)} s; at steady state the epoch's steps take ` +
-          `${fmt(steady)} s (gradients: kernels + dispatch ${fmt(profile.gradients)} s, optimizer update ${fmt(profile.update)} s) = ` +
-          `${fmt(steady / p.epoch_seconds_median, 2)}x torch's epoch; the rest of the median epoch (warm-up of the first ~100 steps, row gather, report) ` +
-          `${fmt(Math.max(0, latheEpoch - steady))} s\n`,
+          `${fmt(steady, digits)} s (gradients: kernels + dispatch ${fmt(profile.gradients, digits)} s, optimizer update ${fmt(profile.update, digits)} s) = ` +
+          `${fmt(steady / fastest, 2)}x torch's faster epoch; the rest of the median epoch (warm-up of the first ~100 steps, row gather, report) ` +
+          `${fmt(Math.max(0, latheEpoch - steady), digits)} s\n`,
       )
     }
   } finally {

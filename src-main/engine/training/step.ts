@@ -3,6 +3,7 @@ import { seededRandom, type DenseWeights, type TabularModel } from './model.js'
 import type { ModelFamily, Task, TrainParams } from './types.js'
 
 type Tf = typeof TfModule
+type Tensor = TfModule.Tensor
 
 /**
  * One optimizer step of the tabular MLP with its gradients written out by hand.
@@ -81,7 +82,7 @@ export class TrainingStep {
   private readonly l2: number
   private readonly outputs: number
   private readonly random: () => number
-  private readonly ones = new Map<number, TfModule.Tensor2D>()
+  private readonly ones = new Map<number, Tensor>()
   private steps = 0
   // Scratch buffers, grown to the largest batch seen.
   private xT = new Float32Array(0)
@@ -154,47 +155,49 @@ export class TrainingStep {
     this.grads.fill(0)
     let dataLoss = 0
     tf.tidy(() => {
+      // Every matrix is [1, rows, cols], the shape the BatchMatMul kernels take, so the
+      // products go to the kernels without the reshapes tf.matMul wraps them in.
       const kernel = (i: number, rows = shapes[i]!.inputs) =>
-        tf.tensor2d(this.params.subarray(shapes[i]!.kernel, shapes[i]!.kernel + rows * shapes[i]!.outputs), [rows, shapes[i]!.outputs])
+        this.matrix(this.params.subarray(shapes[i]!.kernel, shapes[i]!.kernel + rows * shapes[i]!.outputs), rows, shapes[i]!.outputs)
       const bias = (i: number) => tf.tensor1d(this.params.subarray(shapes[i]!.bias, shapes[i]!.bias + shapes[i]!.outputs))
       // Forward: every layer is one fused product + bias (+ activation where the backend fuses it).
-      const dense = (a: TfModule.Tensor2D, i: number, activate: boolean): TfModule.Tensor2D => {
+      const dense = (a: Tensor, i: number, activate: boolean): Tensor => {
         const fused = activate && this.activation !== 'tanh' ? this.activation : 'linear'
-        const z = tf.fused.matMul({ a, b: kernel(i), bias: bias(i), activation: fused }) as TfModule.Tensor2D
-        return activate && fused === 'linear' ? (tf.tanh(z) as TfModule.Tensor2D) : z
+        const z = this.run('_FusedMatMul', { a, b: kernel(i), bias: bias(i) }, { transposeA: false, transposeB: false, activation: fused, leakyreluAlpha: 0 })
+        return activate && fused === 'linear' ? this.run('Tanh', { x: z }) : z
       }
 
       // Layer 0.
       const s0 = shapes[0]!
-      let h: TfModule.Tensor2D
-      let numeric: TfModule.Tensor2D | null = null
+      let h: Tensor
+      let numeric: Tensor | null = null
       if (sparse) {
-        let z = tf.tensor2d(this.gatherFirstLayer(batch), [n, s0.outputs])
+        let z = this.matrix(this.gatherFirstLayer(batch), n, s0.outputs)
         if (numericCount > 0) {
-          numeric = tf.tensor2d(batch.numeric!.subarray(0, n * numericCount), [n, numericCount])
-          z = tf.add(tf.matMul(numeric, kernel(0, numericCount)), z)
+          numeric = this.matrix(batch.numeric!.subarray(0, n * numericCount), n, numericCount)
+          z = this.run('Add', { a: this.matmul(numeric, kernel(0, numericCount)), b: z })
         }
         h = last === 0 ? z : this.activate(z)
       } else {
-        h = dense(tf.tensor2d(batch.x!.subarray(0, n * s0.inputs), [n, s0.inputs]), 0, last > 0)
+        h = dense(this.matrix(batch.x!.subarray(0, n * s0.inputs), n, s0.inputs), 0, last > 0)
       }
 
       // The hidden layers, keeping what the backward pass needs.
-      const activated: TfModule.Tensor2D[] = [] // activation output of layer i, before dropout
-      const masks: Array<TfModule.Tensor2D | null> = []
-      const inputs: TfModule.Tensor2D[] = [] // input of layer i + 1 (after dropout)
+      const activated: Tensor[] = [] // activation output of layer i, before dropout
+      const masks: Array<Tensor | null> = []
+      const inputs: Tensor[] = [] // input of layer i + 1 (after dropout)
       for (let i = 1; i <= last; i++) {
         activated.push(h)
         const mask = this.dropout > 0 ? this.dropoutMask(n, shapes[i - 1]!.outputs) : null
         masks.push(mask)
-        const a = mask ? (tf.mul(h, mask) as TfModule.Tensor2D) : h
+        const a = mask ? this.run('Multiply', { a: h, b: mask }) : h
         inputs.push(a)
         h = dense(a, i, i < last)
       }
 
       dataLoss = this.lossAndOutputGradient(h.dataSync() as Float32Array, batch)
       const dOut = this.dOut.subarray(0, n * this.outputs)
-      let d = tf.tensor2d(dOut, [n, this.outputs])
+      let d = this.matrix(dOut, n, this.outputs)
       // The output layer's bias gradient is the column sums of dOut, already here.
       const sl = shapes[last]!
       if (last > 0) {
@@ -203,18 +206,18 @@ export class TrainingStep {
 
       // Backward: layer i's kernel (and bias) gradients, then the gradient of its input.
       for (let i = last; i >= 1; i--) {
-        this.download(tf.matMul(tf.transpose(inputs[i - 1]!), d), shapes[i]!.kernel)
-        if (i < last) this.download(tf.matMul(this.onesRow(n), d), shapes[i]!.bias)
-        let da = tf.matMul(d, this.transposedKernel(i))
-        if (masks[i - 1]) da = tf.mul(da, masks[i - 1]!)
-        d = tf.mul(da, this.activationGradient(activated[i - 1]!)) as TfModule.Tensor2D
+        this.download(this.matmul(this.run('Transpose', { x: inputs[i - 1]! }, { perm: [0, 2, 1] }), d), shapes[i]!.kernel)
+        if (i < last) this.download(this.matmul(this.onesRow(n), d), shapes[i]!.bias)
+        let da = this.matmul(d, this.transposedKernel(i))
+        if (masks[i - 1]) da = this.run('Multiply', { a: da, b: masks[i - 1]! })
+        d = this.run('Multiply', { a: da, b: this.activationGradient(activated[i - 1]!) })
       }
       if (sparse) {
         this.scatterFirstLayer(batch, d.dataSync() as Float32Array)
-        if (numeric) this.download(tf.matMul(this.transposed(batch.numeric!, n, numericCount, false), d), s0.kernel)
+        if (numeric) this.download(this.matmul(this.transposed(batch.numeric!, n, numericCount, false), d), s0.kernel)
       } else {
         // [x | 1]^T @ d: the kernel's gradient and, in its last row, the bias's (stored right after the kernel).
-        this.download(tf.matMul(this.transposed(batch.x!, n, s0.inputs, true), d), s0.kernel)
+        this.download(this.matmul(this.transposed(batch.x!, n, s0.inputs, true), d), s0.kernel)
       }
     })
     return dataLoss + this.addL2()
@@ -260,25 +263,38 @@ export class TrainingStep {
     this.ones.clear()
   }
 
-  private activate(z: TfModule.Tensor2D): TfModule.Tensor2D {
-    const tf = this.tf
-    return this.activation === 'relu' ? tf.relu(z) : this.activation === 'tanh' ? tf.tanh(z) : tf.sigmoid(z)
+  /** A kernel straight through the engine (tracked by the enclosing tidy like any op's output). */
+  private run(kernel: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}): Tensor {
+    return this.tf.engine().runKernel(kernel, inputs as TfModule.NamedTensorMap, attrs as never) as Tensor
+  }
+
+  private matmul(a: Tensor, b: Tensor): Tensor {
+    return this.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false })
+  }
+
+  /** Row-major values as a [1, rows, cols] tensor. */
+  private matrix(values: Float32Array, rows: number, cols: number): Tensor {
+    return this.tf.tensor3d(values, [1, rows, cols])
+  }
+
+  private activate(z: Tensor): Tensor {
+    return this.run(this.activation === 'relu' ? 'Relu' : this.activation === 'tanh' ? 'Tanh' : 'Sigmoid', { x: z })
   }
 
   /** d activation / dz, from the activation's output h. */
-  private activationGradient(h: TfModule.Tensor2D): TfModule.Tensor {
+  private activationGradient(h: Tensor): Tensor {
     const tf = this.tf
-    if (this.activation === 'relu') return tf.step(h)
+    if (this.activation === 'relu') return this.run('Step', { x: h }, { alpha: 0 })
     if (this.activation === 'tanh') return tf.sub(1, tf.square(h))
     return tf.mul(h, tf.sub(1, h))
   }
 
   /** Inverted dropout: kept units scaled by 1 / (1 - rate), as tf.dropout does. */
-  private dropoutMask(n: number, units: number): TfModule.Tensor2D {
+  private dropoutMask(n: number, units: number): Tensor {
     const keep = 1 - this.dropout
     const mask = new Float32Array(n * units)
     for (let i = 0; i < mask.length; i++) mask[i] = this.random() < keep ? 1 / keep : 0
-    return this.tf.tensor2d(mask, [n, units])
+    return this.matrix(mask, n, units)
   }
 
   /** Mean loss over the batch; leaves d loss / d output (already divided by n) in `dOut`. */
@@ -366,7 +382,7 @@ export class TrainingStep {
    * [cols, n] (with a last row of ones when `ones`) from row-major [n, cols], as a
    * tensor: cheaper in JavaScript than a Transpose kernel for the batch's inputs.
    */
-  private transposed(values: Float32Array, n: number, cols: number, ones: boolean): TfModule.Tensor2D {
+  private transposed(values: Float32Array, n: number, cols: number, ones: boolean): Tensor {
     const rows = cols + (ones ? 1 : 0)
     if (this.xT.length < n * rows) this.xT = new Float32Array(n * rows)
     const t = this.xT
@@ -375,11 +391,11 @@ export class TrainingStep {
       for (let c = 0; c < cols; c++) t[c * n + r] = values[o + c]!
     }
     if (ones) t.fill(1, cols * n, rows * n)
-    return this.tf.tensor2d(t.subarray(0, n * rows), [rows, n])
+    return this.matrix(t.subarray(0, n * rows), rows, n)
   }
 
   /** Layer i's kernel transposed ([outputs, inputs]), from the flat parameters. */
-  private transposedKernel(i: number): TfModule.Tensor2D {
+  private transposedKernel(i: number): Tensor {
     const s = this.shapes[i]!
     const size = s.inputs * s.outputs
     if (this.wT.length < size) this.wT = new Float32Array(size)
@@ -389,13 +405,13 @@ export class TrainingStep {
       const o = s.kernel + r * s.outputs
       for (let c = 0; c < s.outputs; c++) t[c * s.inputs + r] = p[o + c]!
     }
-    return this.tf.tensor2d(t.subarray(0, size), [s.outputs, s.inputs])
+    return this.matrix(t.subarray(0, size), s.outputs, s.inputs)
   }
 
-  private onesRow(n: number): TfModule.Tensor2D {
+  private onesRow(n: number): Tensor {
     let t = this.ones.get(n)
     if (!t) {
-      t = this.tf.keep(this.tf.ones([1, n]) as TfModule.Tensor2D)
+      t = this.tf.keep(this.tf.ones([1, 1, n]))
       this.ones.set(n, t)
     }
     return t
