@@ -23,7 +23,8 @@ describe('the Runs page', () => {
     await form.waitFor()
     // Defaults: the dataset, and its last text column as the target.
     await expect.poll(() => form.getByLabel('Target').inputValue()).toBe('weather')
-    await form.getByLabel('Epochs').fill('60')
+    // Enough epochs that the run is still training when Cancel is clicked (an epoch is a few ms).
+    await form.getByLabel('Epochs').fill('3000')
     await form.getByLabel('Batch size').fill('16')
     await form.getByRole('button', { name: 'Train' }).click()
 
@@ -38,7 +39,7 @@ describe('the Runs page', () => {
     const later = await pointsOf(loss)
     expect(later).toBeGreaterThan(early)
     expect(await loss.locator('.recharts-line path.recharts-curve').count()).toBeGreaterThanOrEqual(2)
-    await page.getByText(/Training: epoch \d+\/60/).waitFor()
+    await page.getByText(/Training: epoch \d+\/3000/).waitFor()
     await screenshot(page, 'runs-training-live')
 
     await page.getByRole('button', { name: 'Cancel run' }).click()
