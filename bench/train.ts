@@ -10,7 +10,6 @@ import { chooseBackend } from '../src-main/engine/training/backends.js'
 import { loadFeed } from '../src-main/engine/training/feed.js'
 import { TabularModel } from '../src-main/engine/training/model.js'
 import { TrainingStep } from '../src-main/engine/training/step.js'
-import { hotColumnsOf } from '../src-main/engine/training/trainer.js'
 import type { RunRecord, TrainParams } from '../src-main/engine/training/types.js'
 
 /**
@@ -127,11 +126,9 @@ async function profileEpoch(engine: Engine, run: RunRecord): Promise<{ feed: num
   const n = Math.min(params.batchSize, feed.train.rows)
   const steps = Math.ceil(feed.train.rows / params.batchSize)
   // One resident batch (the first rows), in the form training uses.
-  const hot = hotColumnsOf(feed, feed.train).subarray(0, n * blocks)
-  const numeric = new Float32Array(n * numericCount)
-  for (let i = 0; i < n; i++) numeric.set(feed.train.x.subarray(i * feed.width, i * feed.width + numericCount), i * numericCount)
+  const numeric = feed.train.numeric.subarray(0, n * numericCount)
   const y = feed.train.y.subarray(0, n)
-  const batch = blocks > 0 ? { n, numeric, hot, y } : { n, x: feed.train.x.subarray(0, n * feed.width), y }
+  const batch = blocks > 0 ? { n, numeric, hot: feed.train.hot.subarray(0, n * blocks), y } : { n, x: numeric, y }
   for (let i = 0; i < 200; i++) step.step(batch) // warm-up, untimed
   const sampled = 300
   let t0 = performance.now()

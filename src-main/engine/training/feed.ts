@@ -5,7 +5,14 @@ import type { FeatureColumn, Preprocessing, Task } from './types.js'
  * The data feed: a dataset version's split, read from its Parquet object by DuckDB
  * straight into typed arrays. Preprocessing (impute, standardize, category codes) is
  * learned on the training split and applied inside the same SQL query, so the only
- * per-row JavaScript is the copy of column vectors into one float32 design matrix.
+ * per-row JavaScript is the copy of column vectors into typed arrays.
+ *
+ * A split is held compactly: the standardized numeric columns and, per categorical
+ * column, the design-matrix column of the row's category (its one-hot position). The
+ * dense design matrix (numeric columns, then one one-hot block per categorical column)
+ * is never built for a whole split: training gathers kernel rows by those positions,
+ * and prediction builds dense slices (`denseRows`). 200k flights rows with 449 design
+ * columns take 2.4 MB instead of 287 MB.
  */
 
 export interface FeedRequest {
@@ -18,8 +25,10 @@ export interface FeedRequest {
 
 export interface SplitArrays {
   rows: number
-  /** Row-major design matrix [rows, width]. */
-  x: Float32Array
+  /** Standardized numeric columns, row-major [rows, numeric columns]. */
+  numeric: Float32Array
+  /** Per row and categorical column, the design-matrix column set to 1 (slot 0 of a block: unknown), [rows, categorical columns]. */
+  hot: Int32Array
   /** Classification: class index per row. Regression: the standardized target. */
   y: Float32Array
   /** Regression: the target in its own units (for metrics). */
@@ -129,15 +138,17 @@ export async function loadFeed(request: FeedRequest, connection?: DuckDBConnecti
       if (r.s in perSplit) perSplit[r.s as keyof typeof perSplit] = Number(r.n)
     }
     const width = designWidth(p)
+    const numericCount = p.numeric.length
+    const blocks = p.categorical.length
     const make = (rows: number): SplitArrays => ({
       rows,
-      x: new Float32Array(rows * width),
+      numeric: new Float32Array(rows * numericCount),
+      hot: new Int32Array(rows * blocks),
       y: new Float32Array(rows),
       yRaw: new Float32Array(rows),
     })
     const splits = [make(perSplit.train), make(perSplit.validation), make(perSplit.test)]
     const filled = [0, 0, 0]
-    const numericCount = p.numeric.length
     const offsets: number[] = []
     let offset = numericCount
     for (const c of p.categorical) {
@@ -157,9 +168,8 @@ export async function loadFeed(request: FeedRequest, connection?: DuckDBConnecti
         const s = splitColumn[r]!
         const part = splits[s]!
         const i = filled[s]!++
-        const base = i * width
-        for (let j = 0; j < numericCount; j++) part.x[base + j] = vectors[j]![r]!
-        for (let j = 0; j < offsets.length; j++) part.x[base + offsets[j]! + vectors[numericCount + j]![r]!] = 1
+        for (let j = 0; j < numericCount; j++) part.numeric[i * numericCount + j] = vectors[j]![r]!
+        for (let j = 0; j < blocks; j++) part.hot[i * blocks + j] = offsets[j]! + vectors[numericCount + j]![r]!
         const t = targetColumn[r]!
         part.yRaw[i] = t
         part.y[i] = scale ? (t - scale.mean) / scale.std : t
@@ -179,6 +189,20 @@ export async function loadFeed(request: FeedRequest, connection?: DuckDBConnecti
       instance.closeSync()
     }
   }
+}
+
+/** Rows [start, start + n) of a split as the dense design matrix, row-major [n, width]. */
+export function denseRows(feed: Pick<Feed, 'width' | 'preprocessing'>, split: SplitArrays, start: number, n: number): Float32Array {
+  const width = feed.width
+  const k = feed.preprocessing.numeric.length
+  const blocks = feed.preprocessing.categorical.length
+  const out = new Float32Array(n * width)
+  for (let r = 0; r < n; r++) {
+    const row = start + r
+    for (let j = 0; j < k; j++) out[r * width + j] = split.numeric[row * k + j]!
+    for (let b = 0; b < blocks; b++) out[r * width + split.hot[row * blocks + b]!] = 1
+  }
+  return out
 }
 
 /**

@@ -108,17 +108,19 @@ export class TabularModel {
 
   /**
    * Class probabilities (row-major [n, classes]) or regression predictions in
-   * standardized units, computed in slices to bound memory.
+   * standardized units for `rows` rows, computed in slices of at most 8192 rows to
+   * bound memory; `slice(start, n)` gives rows [start, start + n) of the design matrix.
    */
-  predict(x: Float32Array, rows: number, width: number): Float32Array {
+  predict(rows: number, slice: (start: number, n: number) => Float32Array): Float32Array {
     const tf = this.tf
-    const slice = 8192
+    const step = 8192
+    const width = this.variables[0]!.kernel.shape[0]!
     const outputs = this.variables[this.variables.length - 1]!.bias.shape[0]!
     const out = new Float32Array(rows * outputs)
-    for (let start = 0; start < rows; start += slice) {
-      const n = Math.min(slice, rows - start)
+    for (let start = 0; start < rows; start += step) {
+      const n = Math.min(step, rows - start)
       const values = tf.tidy(() => {
-        const logits = this.forward(tf.tensor2d(x.subarray(start * width, (start + n) * width), [n, width]))
+        const logits = this.forward(tf.tensor2d(slice(start, n), [n, width]))
         return (this.task === 'classification' ? tf.softmax(logits) : logits).dataSync() as Float32Array
       })
       out.set(values, start * outputs)

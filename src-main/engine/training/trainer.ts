@@ -1,5 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs'
-import type { Feed, SplitArrays } from './feed.js'
+import { denseRows, type Feed, type SplitArrays } from './feed.js'
 import { classificationMetrics, higherIsBetter, regressionMetrics } from './metrics.js'
 import { seededRandom, shuffleInPlace, TabularModel, type ModelWeights } from './model.js'
 import { TrainingStep } from './step.js'
@@ -39,11 +39,10 @@ export interface TrainResult {
 export function evaluateSplit(
   model: TabularModel,
   split: SplitArrays,
-  width: number,
   feed: Feed,
 ): { values: Record<string, number>; confusion: number[][] | null } {
   if (split.rows === 0) return { values: {}, confusion: null }
-  const out = model.predict(split.x, split.rows, width)
+  const out = model.predict(split.rows, (start, n) => denseRows(feed, split, start, n))
   const classes = feed.preprocessing.classes
   if (classes) {
     const { values, confusion } = classificationMetrics(split.y, out, classes.length)
@@ -78,19 +77,16 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
   })
   const random = seededRandom(options.seed ^ 0x5bd1e995)
   const train = feed.train
-  const width = feed.width
   const order = new Int32Array(train.rows).map((_, i) => i)
   const batchSize = Math.min(params.batchSize, Math.max(1, train.rows))
-  // Categorical blocks train through the sparse first layer (see TrainingStep): each
-  // training row's hot column per block is found once per run, not once per epoch.
+  // Categorical blocks train through the sparse first layer (see TrainingStep); with
+  // none, the design matrix is the numeric columns.
   const numericCount = feed.preprocessing.numeric.length
   const blocks = feed.preprocessing.categorical.length
   const sparse = blocks > 0
-  const hotColumns = sparse ? hotColumnsOf(feed, train) : new Int32Array(0)
-  const layout = { width, numericCount, blocks }
+  const layout = { width: feed.width, numericCount, blocks }
   const step = new TrainingStep(tf, model.exportWeights().layers, { family: options.family, task, params, seed: options.seed, layout })
-  const xBatch = new Float32Array(sparse ? 0 : batchSize * width)
-  const numericBatch = new Float32Array(sparse ? batchSize * numericCount : 0)
+  const numericBatch = new Float32Array(batchSize * numericCount)
   const hotBatch = new Int32Array(batchSize * blocks)
   const yBatch = new Float32Array(batchSize)
   const epochSeconds: number[] = []
@@ -110,19 +106,14 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
     for (let start = 0; start < train.rows; start += batchSize) {
       const n = Math.min(batchSize, train.rows - start)
       // Plain index loops: a subarray per row allocated two views per row, 300k per epoch on flights.
-      const x = train.x
+      const { numeric, hot } = train
       for (let i = 0; i < n; i++) {
         const row = order[start + i]!
-        const base = row * width
-        if (sparse) {
-          for (let c = 0; c < numericCount; c++) numericBatch[i * numericCount + c] = x[base + c]!
-          for (let b = 0; b < blocks; b++) hotBatch[i * blocks + b] = hotColumns[row * blocks + b]!
-        } else {
-          for (let c = 0; c < width; c++) xBatch[i * width + c] = x[base + c]!
-        }
+        for (let c = 0; c < numericCount; c++) numericBatch[i * numericCount + c] = numeric[row * numericCount + c]!
+        for (let b = 0; b < blocks; b++) hotBatch[i * blocks + b] = hot[row * blocks + b]!
         yBatch[i] = train.y[row]!
       }
-      lossSum += step.step(sparse ? { n, numeric: numericBatch, hot: hotBatch, y: yBatch } : { n, x: xBatch, y: yBatch })
+      lossSum += step.step(sparse ? { n, numeric: numericBatch, hot: hotBatch, y: yBatch } : { n, x: numericBatch, y: yBatch })
       batches++
       if (options.onBatch && performance.now() - lastReport > 1000) {
         lastReport = performance.now()
@@ -130,7 +121,7 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
       }
     }
     step.writeTo(model)
-    const validation = evaluateSplit(model, feed.validation, width, feed).values
+    const validation = evaluateSplit(model, feed.validation, feed).values
     const seconds = (performance.now() - started) / 1000
     epochSeconds.push(seconds)
     epochsRun = epoch
@@ -151,8 +142,8 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
   if (best) model.restoreWeights(best.weights)
   step.dispose()
 
-  const validation = evaluateSplit(model, feed.validation, width, feed)
-  const test = evaluateSplit(model, feed.test, width, feed)
+  const validation = evaluateSplit(model, feed.validation, feed)
+  const test = evaluateSplit(model, feed.test, feed)
   return {
     model,
     weights: model.exportWeights(),
@@ -166,28 +157,4 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
         : null,
     },
   }
-}
-
-/** Each row's hot design-matrix column per categorical block (slot 0, "unknown", when none is set). */
-export function hotColumnsOf(feed: Feed, split: SplitArrays): Int32Array {
-  const width = feed.width
-  const starts: number[] = []
-  const sizes: number[] = []
-  let offset = feed.preprocessing.numeric.length
-  for (const c of feed.preprocessing.categorical) {
-    starts.push(offset)
-    sizes.push(c.vocabulary.length + 1)
-    offset += c.vocabulary.length + 1
-  }
-  const blocks = starts.length
-  const hot = new Int32Array(split.rows * blocks)
-  for (let row = 0; row < split.rows; row++) {
-    for (let b = 0; b < blocks; b++) {
-      const from = row * width + starts[b]!
-      let k = 0
-      while (k < sizes[b]! - 1 && split.x[from + k] !== 1) k++
-      hot[row * blocks + b] = starts[b]! + k
-    }
-  }
-  return hot
 }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Engine } from '../../../src-main/engine/engine.js'
 import { getDatasetVersionById } from '../../../src-main/engine/data/resolve.js'
 import { splitSelectSql } from '../../../src-main/engine/data/splits.js'
-import { loadFeed, quoteIdent } from '../../../src-main/engine/training/feed.js'
+import { denseRows, loadFeed, quoteIdent } from '../../../src-main/engine/training/feed.js'
 import { TabularModel, type ModelWeights } from '../../../src-main/engine/training/model.js'
 import type { RunRecord } from '../../../src-main/engine/training/types.js'
 
@@ -40,7 +40,7 @@ export async function predictBothWays(engine: Engine, run: RunRecord) {
   const weights = JSON.parse((await engine.workspace.objects.read(model.weightsSha256)).toString('utf8')) as ModelWeights
   await tf.setBackend('cpu')
   const tfModel = TabularModel.fromWeights(tf, weights)
-  let tfOut = tfModel.predict(feed.test.x, feed.test.rows, feed.width)
+  let tfOut = tfModel.predict(feed.test.rows, (start, n) => denseRows(feed, feed.test, start, n))
   tfModel.dispose()
   if (run.task === 'regression') {
     const s = feed.preprocessing.targetScale!
