@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { chooseBackend } from '../../../src-main/engine/training/backends.js'
 import { TabularModel } from '../../../src-main/engine/training/model.js'
 import { TrainingStep, type StepBatch } from '../../../src-main/engine/training/step.js'
@@ -7,11 +7,15 @@ import { TrainParams, type ModelFamily, type Task } from '../../../src-main/engi
 
 /**
  * The hand-written training step against TensorFlow.js's own autodiff and optimizers,
- * on the wasm backend training uses: same loss, same gradients, same updates.
+ * on the wasm backend training uses (and on the pure-JS cpu backend, the fallback):
+ * same loss, same gradients, same updates.
  */
 
 beforeAll(async () => {
   await chooseBackend('wasm')
+  await tf.setBackend('wasm')
+})
+afterAll(async () => {
   await tf.setBackend('wasm')
 })
 
@@ -77,7 +81,9 @@ function autodiff(c: Case, model: TabularModel, outputs: number) {
 }
 
 describe('TrainingStep gradients', () => {
-  test.each(cases)('equal TensorFlow.js autodiff: $name', (c) => {
+  const withBackends = cases.flatMap((c) => (['wasm', 'cpu'] as const).map((backend) => ({ ...c, backend })))
+  test.each(withBackends)('equal TensorFlow.js autodiff: $name, on $backend', async (c) => {
+    await tf.setBackend(c.backend)
     const { model, step, batch, outputs } = setUp(c)
     const loss = step.gradients(batch)
     const expected = autodiff(c, model, outputs)
