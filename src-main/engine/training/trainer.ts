@@ -120,7 +120,8 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
         options.onBatch({ epoch, epochs: params.epochs, batch: batches, batches: batchesPerEpoch, loss: lossSum / batches })
       }
     }
-    step.writeTo(model)
+    // The model (TensorFlow.js variables) only needs the parameters to predict the validation split.
+    if (feed.validation.rows > 0) step.writeTo(model)
     const validation = evaluateSplit(model, feed.validation, feed).values
     const seconds = (performance.now() - started) / 1000
     epochSeconds.push(seconds)
@@ -140,6 +141,7 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
     }
   }
   if (best) model.restoreWeights(best.weights)
+  else step.writeTo(model)
   step.dispose()
 
   const validation = evaluateSplit(model, feed.validation, feed)
