@@ -1,9 +1,9 @@
 import type * as TfModule from '@tensorflow/tfjs'
+import { DirectKernels, type Buffer } from './kernels.js'
 import { seededRandom, type DenseWeights, type TabularModel } from './model.js'
 import type { ModelFamily, Task, TrainParams } from './types.js'
 
 type Tf = typeof TfModule
-type Tensor = TfModule.Tensor
 
 /**
  * One optimizer step of the tabular MLP with its gradients written out by hand.
@@ -82,7 +82,9 @@ export class TrainingStep {
   private readonly l2: number
   private readonly outputs: number
   private readonly random: () => number
-  private readonly ones = new Map<number, Tensor>()
+  private readonly kernels: DirectKernels
+  private readonly ones = new Map<number, Buffer>()
+  private readonly one: Buffer
   private steps = 0
   // Scratch buffers, grown to the largest batch seen.
   private xT = new Float32Array(0)
@@ -91,7 +93,7 @@ export class TrainingStep {
   private dOut = new Float32Array(0)
 
   constructor(
-    private readonly tf: Tf,
+    tf: Tf,
     layers: DenseWeights[],
     private readonly options: StepOptions,
   ) {
@@ -118,6 +120,8 @@ export class TrainingStep {
     this.l2 = options.family === 'mlp' ? params.l2 : 0
     this.outputs = layers[layers.length - 1]!.outputs
     this.random = seededRandom(options.seed ^ 0x2545f491)
+    this.kernels = new DirectKernels(tf)
+    this.one = this.kernels.upload(Float32Array.of(1), [], true)
   }
 
   /** The current parameters, as the model's layers (views into `params`). */
@@ -146,58 +150,55 @@ export class TrainingStep {
    * fresh masks from the run's seed on every call.
    */
   gradients(batch: StepBatch): number {
-    const tf = this.tf
     const { n } = batch
     const { numericCount, blocks } = this.options.layout
     const shapes = this.shapes
     const last = shapes.length - 1
     const sparse = blocks > 0
     this.grads.fill(0)
-    let dataLoss = 0
-    tf.tidy(() => {
-      // Every matrix is [1, rows, cols], the shape the BatchMatMul kernels take, so the
-      // products go to the kernels without the reshapes tf.matMul wraps them in.
+    const k = this.kernels
+    try {
       const kernel = (i: number, rows = shapes[i]!.inputs) =>
-        this.matrix(this.params.subarray(shapes[i]!.kernel, shapes[i]!.kernel + rows * shapes[i]!.outputs), rows, shapes[i]!.outputs)
-      const bias = (i: number) => tf.tensor1d(this.params.subarray(shapes[i]!.bias, shapes[i]!.bias + shapes[i]!.outputs))
+        k.matrix(this.params.subarray(shapes[i]!.kernel, shapes[i]!.kernel + rows * shapes[i]!.outputs), rows, shapes[i]!.outputs)
+      const bias = (i: number) => k.upload(this.params.subarray(shapes[i]!.bias, shapes[i]!.bias + shapes[i]!.outputs), [shapes[i]!.outputs])
       // Forward: every layer is one fused product + bias (+ activation where the backend fuses it).
-      const dense = (a: Tensor, i: number, activate: boolean): Tensor => {
+      const dense = (a: Buffer, i: number, activate: boolean): Buffer => {
         const fused = activate && this.activation !== 'tanh' ? this.activation : 'linear'
-        const z = this.run('_FusedMatMul', { a, b: kernel(i), bias: bias(i) }, { transposeA: false, transposeB: false, activation: fused, leakyreluAlpha: 0 })
-        return activate && fused === 'linear' ? this.run('Tanh', { x: z }) : z
+        const z = k.run('_FusedMatMul', { a, b: kernel(i), bias: bias(i) }, { transposeA: false, transposeB: false, activation: fused, leakyreluAlpha: 0 })
+        return activate && fused === 'linear' ? k.run('Tanh', { x: z }) : z
       }
 
       // Layer 0.
       const s0 = shapes[0]!
-      let h: Tensor
-      let numeric: Tensor | null = null
+      let h: Buffer
+      let numeric: Buffer | null = null
       if (sparse) {
-        let z = this.matrix(this.gatherFirstLayer(batch), n, s0.outputs)
+        let z = k.matrix(this.gatherFirstLayer(batch), n, s0.outputs)
         if (numericCount > 0) {
-          numeric = this.matrix(batch.numeric!.subarray(0, n * numericCount), n, numericCount)
-          z = this.run('Add', { a: this.matmul(numeric, kernel(0, numericCount)), b: z })
+          numeric = k.matrix(batch.numeric!.subarray(0, n * numericCount), n, numericCount)
+          z = k.run('Add', { a: k.matmul(numeric, kernel(0, numericCount)), b: z })
         }
         h = last === 0 ? z : this.activate(z)
       } else {
-        h = dense(this.matrix(batch.x!.subarray(0, n * s0.inputs), n, s0.inputs), 0, last > 0)
+        h = dense(k.matrix(batch.x!.subarray(0, n * s0.inputs), n, s0.inputs), 0, last > 0)
       }
 
       // The hidden layers, keeping what the backward pass needs.
-      const activated: Tensor[] = [] // activation output of layer i, before dropout
-      const masks: Array<Tensor | null> = []
-      const inputs: Tensor[] = [] // input of layer i + 1 (after dropout)
+      const activated: Buffer[] = [] // activation output of layer i, before dropout
+      const masks: Array<Buffer | null> = []
+      const inputs: Buffer[] = [] // input of layer i + 1 (after dropout)
       for (let i = 1; i <= last; i++) {
         activated.push(h)
         const mask = this.dropout > 0 ? this.dropoutMask(n, shapes[i - 1]!.outputs) : null
         masks.push(mask)
-        const a = mask ? this.run('Multiply', { a: h, b: mask }) : h
+        const a = mask ? k.run('Multiply', { a: h, b: mask }) : h
         inputs.push(a)
         h = dense(a, i, i < last)
       }
 
-      dataLoss = this.lossAndOutputGradient(h.dataSync() as Float32Array, batch)
+      const dataLoss = this.lossAndOutputGradient(k.read(h), batch)
       const dOut = this.dOut.subarray(0, n * this.outputs)
-      let d = this.matrix(dOut, n, this.outputs)
+      let d = k.matrix(dOut, n, this.outputs)
       // The output layer's bias gradient is the column sums of dOut, already here.
       const sl = shapes[last]!
       if (last > 0) {
@@ -206,21 +207,23 @@ export class TrainingStep {
 
       // Backward: layer i's kernel (and bias) gradients, then the gradient of its input.
       for (let i = last; i >= 1; i--) {
-        this.download(this.matmul(this.run('Transpose', { x: inputs[i - 1]! }, { perm: [0, 2, 1] }), d), shapes[i]!.kernel)
-        if (i < last) this.download(this.matmul(this.onesRow(n), d), shapes[i]!.bias)
-        let da = this.matmul(d, this.transposedKernel(i))
-        if (masks[i - 1]) da = this.run('Multiply', { a: da, b: masks[i - 1]! })
-        d = this.run('Multiply', { a: da, b: this.activationGradient(activated[i - 1]!) })
+        this.download(k.matmul(k.run('Transpose', { x: inputs[i - 1]! }, { perm: [0, 2, 1] }), d), shapes[i]!.kernel)
+        if (i < last) this.download(k.matmul(this.onesRow(n), d), shapes[i]!.bias)
+        let da = k.matmul(d, this.transposedKernel(i))
+        if (masks[i - 1]) da = k.run('Multiply', { a: da, b: masks[i - 1]! })
+        d = k.run('Multiply', { a: da, b: this.activationGradient(activated[i - 1]!) })
       }
       if (sparse) {
-        this.scatterFirstLayer(batch, d.dataSync() as Float32Array)
-        if (numeric) this.download(this.matmul(this.transposed(batch.numeric!, n, numericCount, false), d), s0.kernel)
+        this.scatterFirstLayer(batch, k.read(d))
+        if (numeric) this.download(k.matmul(this.transposed(batch.numeric!, n, numericCount, false), d), s0.kernel)
       } else {
         // [x | 1]^T @ d: the kernel's gradient and, in its last row, the bias's (stored right after the kernel).
-        this.download(this.matmul(this.transposed(batch.x!, n, s0.inputs, true), d), s0.kernel)
+        this.download(k.matmul(this.transposed(batch.x!, n, s0.inputs, true), d), s0.kernel)
       }
-    })
-    return dataLoss + this.addL2()
+      return dataLoss + this.addL2()
+    } finally {
+      k.release()
+    }
   }
 
   /** The optimizer update from `grads`, with TensorFlow.js's defaults and formulas. */
@@ -259,42 +262,29 @@ export class TrainingStep {
   }
 
   dispose(): void {
-    for (const t of this.ones.values()) t.dispose()
+    for (const t of this.ones.values()) this.kernels.free(t)
     this.ones.clear()
+    this.kernels.free(this.one)
   }
 
-  /** A kernel straight through the engine (tracked by the enclosing tidy like any op's output). */
-  private run(kernel: string, inputs: Record<string, Tensor>, attrs: Record<string, unknown> = {}): Tensor {
-    return this.tf.engine().runKernel(kernel, inputs as TfModule.NamedTensorMap, attrs as never) as Tensor
-  }
-
-  private matmul(a: Tensor, b: Tensor): Tensor {
-    return this.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false })
-  }
-
-  /** Row-major values as a [1, rows, cols] tensor. */
-  private matrix(values: Float32Array, rows: number, cols: number): Tensor {
-    return this.tf.tensor3d(values, [1, rows, cols])
-  }
-
-  private activate(z: Tensor): Tensor {
-    return this.run(this.activation === 'relu' ? 'Relu' : this.activation === 'tanh' ? 'Tanh' : 'Sigmoid', { x: z })
+  private activate(z: Buffer): Buffer {
+    return this.kernels.run(this.activation === 'relu' ? 'Relu' : this.activation === 'tanh' ? 'Tanh' : 'Sigmoid', { x: z })
   }
 
   /** d activation / dz, from the activation's output h. */
-  private activationGradient(h: Tensor): Tensor {
-    const tf = this.tf
-    if (this.activation === 'relu') return this.run('Step', { x: h }, { alpha: 0 })
-    if (this.activation === 'tanh') return tf.sub(1, tf.square(h))
-    return tf.mul(h, tf.sub(1, h))
+  private activationGradient(h: Buffer): Buffer {
+    const k = this.kernels
+    if (this.activation === 'relu') return k.run('Step', { x: h }, { alpha: 0 })
+    if (this.activation === 'tanh') return k.run('Sub', { a: this.one, b: k.run('Square', { x: h }) })
+    return k.run('Multiply', { a: h, b: k.run('Sub', { a: this.one, b: h }) })
   }
 
   /** Inverted dropout: kept units scaled by 1 / (1 - rate), as tf.dropout does. */
-  private dropoutMask(n: number, units: number): Tensor {
+  private dropoutMask(n: number, units: number): Buffer {
     const keep = 1 - this.dropout
     const mask = new Float32Array(n * units)
     for (let i = 0; i < mask.length; i++) mask[i] = this.random() < keep ? 1 / keep : 0
-    return this.matrix(mask, n, units)
+    return this.kernels.matrix(mask, n, units)
   }
 
   /** Mean loss over the batch; leaves d loss / d output (already divided by n) in `dOut`. */
@@ -382,7 +372,7 @@ export class TrainingStep {
    * [cols, n] (with a last row of ones when `ones`) from row-major [n, cols], as a
    * tensor: cheaper in JavaScript than a Transpose kernel for the batch's inputs.
    */
-  private transposed(values: Float32Array, n: number, cols: number, ones: boolean): Tensor {
+  private transposed(values: Float32Array, n: number, cols: number, ones: boolean): Buffer {
     const rows = cols + (ones ? 1 : 0)
     if (this.xT.length < n * rows) this.xT = new Float32Array(n * rows)
     const t = this.xT
@@ -391,11 +381,11 @@ export class TrainingStep {
       for (let c = 0; c < cols; c++) t[c * n + r] = values[o + c]!
     }
     if (ones) t.fill(1, cols * n, rows * n)
-    return this.matrix(t.subarray(0, n * rows), rows, n)
+    return this.kernels.matrix(t.subarray(0, n * rows), rows, n)
   }
 
   /** Layer i's kernel transposed ([outputs, inputs]), from the flat parameters. */
-  private transposedKernel(i: number): Tensor {
+  private transposedKernel(i: number): Buffer {
     const s = this.shapes[i]!
     const size = s.inputs * s.outputs
     if (this.wT.length < size) this.wT = new Float32Array(size)
@@ -405,19 +395,19 @@ export class TrainingStep {
       const o = s.kernel + r * s.outputs
       for (let c = 0; c < s.outputs; c++) t[c * s.inputs + r] = p[o + c]!
     }
-    return this.matrix(t.subarray(0, size), s.outputs, s.inputs)
+    return this.kernels.matrix(t.subarray(0, size), s.outputs, s.inputs)
   }
 
-  private onesRow(n: number): Tensor {
+  private onesRow(n: number): Buffer {
     let t = this.ones.get(n)
     if (!t) {
-      t = this.tf.keep(this.tf.ones([1, 1, n]))
+      t = this.kernels.upload(new Float32Array(n).fill(1), [1, 1, n], true)
       this.ones.set(n, t)
     }
     return t
   }
 
-  private download(t: TfModule.Tensor, offset: number): void {
-    this.grads.set(t.dataSync() as Float32Array, offset)
+  private download(t: Buffer, offset: number): void {
+    this.grads.set(this.kernels.read(t), offset)
   }
 }
