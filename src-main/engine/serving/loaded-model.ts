@@ -19,6 +19,11 @@ export interface InputBatch {
   feeds: FeedColumn[]
   /** The request's own view of each row (column -> value), kept for the prediction log. */
   records: () => Array<Record<string, unknown>>
+  /**
+   * Where the payload allows it: one row's record as `JSON.stringify(records()[row])`
+   * gives it, without building the record objects (the prediction log's encoder uses it).
+   */
+  recordJson?: (row: number) => string
 }
 
 /** One output tensor, flat, with `width` values per row. */

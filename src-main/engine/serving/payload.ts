@@ -72,10 +72,30 @@ function tabularFromSplit(value: unknown, signature: ModelSignature, rules: Colu
     }
   }
   const rows = data as unknown[][]
-  return tabularBatch(rows.length, signature, rules, (column) => {
+  const batch = tabularBatch(rows.length, signature, rules, (column) => {
     const i = position.get(column.name)!
     return (r) => rows[r]![i]
   }, () => rows.map((row) => Object.fromEntries((names as string[]).map((n, i) => [n, row[i] ?? null]))))
+  batch.recordJson = rowJson(names as string[], (r, i) => rows[r]![i])
+  return batch
+}
+
+/**
+ * A row's record as JSON, written from the payload's own arrays: what
+ * `JSON.stringify(Object.fromEntries(names.map(...)))` gives, without the per-row
+ * objects. Undefined where an object would order the keys differently (names that are
+ * array indices come first in an object).
+ */
+function rowJson(names: string[], cell: (row: number, column: number) => unknown): ((row: number) => string) | undefined {
+  if (names.some((n) => /^(0|[1-9]\d*)$/.test(n))) return undefined
+  let keys: string[] | null = null
+  return (r) => {
+    keys ??= names.map((n, i) => `${i ? ',' : '{'}${JSON.stringify(n)}:`)
+    if (keys.length === 0) return '{}'
+    let out = ''
+    for (let i = 0; i < keys.length; i++) out += keys[i]! + (JSON.stringify(cell(r, i) ?? null) ?? 'null')
+    return `${out}}`
+  }
 }
 
 function tabularFromRecords(value: unknown, signature: ModelSignature, field: string, rules: ColumnRules): InputBatch {
@@ -106,9 +126,13 @@ function tabularFromColumns(value: Record<string, unknown>, signature: ModelSign
   }
   checkRowCount(n, field)
   const cols = value as Record<string, unknown[]>
-  return tabularBatch(n, signature, rules, (column) => (r) => cols[column.name]![r], () =>
+  const batch = tabularBatch(n, signature, rules, (column) => (r) => cols[column.name]![r], () =>
     Array.from({ length: n }, (_, r) => Object.fromEntries(Object.keys(cols).map((name) => [name, cols[name]![r] ?? null]))),
   )
+  const names = Object.keys(cols)
+  const arrays = names.map((name) => cols[name]!)
+  batch.recordJson = rowJson(names, (r, i) => arrays[i]![r])
+  return batch
 }
 
 function unknownColumn(name: string, signature: ModelSignature): LatheError {

@@ -265,7 +265,8 @@ export class PredictionLogWriter {
  * Infinity as null: what a missing value is in the log).
  */
 function appendJsonRows(e: LoggedRequest, out: string[]): void {
-  const records = e.batch.records()
+  const recordJson = e.batch.recordJson
+  const records = recordJson ? null : e.batch.records()
   const head = `{"request_id":${JSON.stringify(e.requestId)},"time_us":${Math.round(e.time * 1000)},"model":${JSON.stringify(e.model)},"version":${num(e.version)},"route":${JSON.stringify(e.route)},"status":${num(e.status)},"latency_ms":${num(e.latencyMs)},"row_index":`
   const classKeys = e.classes ? classKeysOf(e.classes) : null
   for (let r = 0; r < e.batch.rows; r++) {
@@ -277,7 +278,7 @@ function appendJsonRows(e: LoggedRequest, out: string[]): void {
       for (let i = 0; i < classKeys.length; i++) probabilities += `${i ? ',' : ''}${classKeys[i]}${num(probs[i] ?? null)}`
       probabilities += '}'
     } else probabilities = JSON.stringify(probs ?? null)
-    out.push(`${head}${r},"inputs":${JSON.stringify(records[r] ?? {})},"prediction":${JSON.stringify(p.prediction ?? null) ?? 'null'},"probabilities":${probabilities}}`)
+    out.push(`${head}${r},"inputs":${recordJson ? recordJson(r) : JSON.stringify(records![r] ?? {})},"prediction":${JSON.stringify(p.prediction ?? null) ?? 'null'},"probabilities":${probabilities}}`)
   }
 }
 

@@ -138,3 +138,41 @@ describe('PredictionLogWriter', () => {
     expect(errors.length).toBeGreaterThan(0)
   })
 })
+
+describe('rows encoded for the log from the payload', () => {
+  it('a split or columns payload gives each row the JSON its record would (nulls, quotes, unicode, odd names)', async () => {
+    const { parseMlflowPayload } = await import('../../../src-main/engine/serving/payload.js')
+    const signature = {
+      task: 'regression',
+      inputs: [
+        { name: 'a "quoted" name', dtype: 'float32', shape: [null, 1] },
+        { name: 'city', dtype: 'string', shape: [null, 1] },
+        { name: '__proto__', dtype: 'float32', shape: [null, 1] },
+      ],
+      outputs: [{ name: 'prediction', dtype: 'float32', shape: [null, 1] }],
+      columns: [
+        { name: 'a "quoted" name', kind: 'numeric', sourceType: 'DOUBLE', nullable: true },
+        { name: 'city', kind: 'categorical', sourceType: 'VARCHAR', nullable: true },
+        { name: '__proto__', kind: 'numeric', sourceType: 'DOUBLE', nullable: true },
+      ],
+      classes: null,
+    } as never
+    const names = ['city', '__proto__', 'a "quoted" name']
+    const data = [
+      ['Zürich "x"\n\u2028', 1.5, null],
+      [null, -0, 1e-7],
+      ['日本', 3, 12345678901234],
+    ]
+    const split = parseMlflowPayload(JSON.parse(JSON.stringify({ dataframe_split: { columns: names, data } })), signature, new Map())
+    const columns = parseMlflowPayload(
+      JSON.parse(JSON.stringify({ instances: Object.fromEntries(names.map((n, i) => [n, data.map((row) => row[i])])) })),
+      signature,
+      new Map(),
+    )
+    for (const batch of [split, columns]) {
+      expect(batch.recordJson).toBeDefined()
+      const records = batch.records()
+      for (let r = 0; r < batch.rows; r++) expect(batch.recordJson!(r)).toBe(JSON.stringify(records[r]))
+    }
+  })
+})
