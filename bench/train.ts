@@ -168,6 +168,7 @@ export async function run(): Promise<void> {
             peers
               .map(({ threads, result }) => `torch ${fmt(result.epoch_seconds_median, digits)} (CPU, ${threads} thread${threads > 1 ? 's' : ''}): ratio lathe/torch ${fmt(latheEpoch / result.epoch_seconds_median, 2)}x`)
               .join('   '),
+          `  lathe's epochs          first ${fmt(lathe.epochSeconds[0] ?? NaN, digits)} s (V8 compiles the wasm kernels in it), all ${c.epochs} ${fmt(lathe.epochSeconds.reduce((a, b) => a + b, 0), digits)} s`,
           `  test ${quality}            lathe ${fmt(latheQuality, 4)}   torch ${fmt(peerQuality, 4)}   (different 80/20 splits of the same table)`,
         ].join('\n') + '\n',
       )

@@ -23,7 +23,13 @@ export function forkTrainingWorker(env: NodeJS.ProcessEnv = {}): ChildProcess {
   const extra = (process.env.LATHE_TRAINING_WORKER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean)
   return fork(script, [], {
     execPath: process.execPath,
-    execArgv: [...extra, ...(useBuilt ? [] : ['--import', 'tsx'])],
+    // --no-liftoff: V8 compiles the wasm backend's kernels with its optimizing tier
+    // when first called (~50 ms, in the first epoch) instead of running them on the
+    // baseline tier, about 2x slower, until each has run enough to be recompiled: that
+    // slow stretch was most of a small table's first 100 steps. A 10-epoch
+    // seattle-weather run takes the same total time either way; every epoch after the
+    // first runs at full speed.
+    execArgv: ['--no-liftoff', ...extra, ...(useBuilt ? [] : ['--import', 'tsx'])],
     env: { ...process.env, ...env, ...(inElectron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
