@@ -178,7 +178,7 @@ export async function run(): Promise<void> {
       process.stdout.write(
         `  where an epoch goes     feed (DuckDB -> typed arrays, once per run) ${fmt(lathe.loadSeconds)} s; at steady state the epoch's steps take ` +
           `${fmt(steady, digits)} s (gradients: kernels + dispatch ${fmt(profile.gradients, digits)} s, optimizer update ${fmt(profile.update, digits)} s) = ` +
-          `${fmt(steady / fastest, 2)}x torch's faster epoch; the rest of the median epoch (warm-up of the first ~100 steps, row gather, report) ` +
+          `${fmt(steady / fastest, 2)}x torch's faster epoch; the rest of the median epoch (warm-up, row gather, report) ` +
           `${fmt(Math.max(0, latheEpoch - steady), digits)} s\n`,
       )
     }
