@@ -6,7 +6,7 @@ type Tf = typeof TfModule
 export type Buffer = TfModule.TensorInfo
 
 /** Every kernel the training step calls; all three backends (wasm, cpu, tensorflow) register them. */
-export const stepKernels = ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Add', 'Sub', 'Multiply', 'Square', 'Step', 'Relu', 'Tanh', 'Sigmoid'] as const
+export const stepKernels = ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Add', 'Sub', 'Multiply', 'Square', 'Step', 'Sign', 'Relu', 'Tanh', 'Sigmoid'] as const
 export type StepKernel = (typeof stepKernels)[number]
 
 /**
@@ -25,9 +25,17 @@ export class DirectKernels {
   private readonly backend: TfModule.KernelBackend
   private readonly funcs = new Map<StepKernel, TfModule.KernelFunc>()
   private live: Buffer[] = []
+  /**
+   * Whether `_FusedMatMul` and `Step` may be called here. On wasm and cpu they are
+   * kernels proper; tfjs-node's compose TensorFlow.js ops (tf.matMul, tf.isNaN, ...),
+   * which take Tensors and throw on the bare buffers passed here. Elsewhere the step
+   * uses BatchMatMul + Add + the activation, and Sign for relu's derivative.
+   */
+  readonly fused: boolean
 
   constructor(tf: Tf) {
     const name = tf.getBackend()
+    this.fused = name === 'wasm' || name === 'cpu'
     this.backend = tf.backend()
     for (const kernel of stepKernels) {
       const config = tf.getKernel(kernel, name)

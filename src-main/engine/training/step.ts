@@ -164,6 +164,10 @@ export class TrainingStep {
       const bias = (i: number) => k.upload(this.params.subarray(shapes[i]!.bias, shapes[i]!.bias + shapes[i]!.outputs), [shapes[i]!.outputs])
       // Forward: every layer is one fused product + bias (+ activation where the backend fuses it).
       const dense = (a: Buffer, i: number, activate: boolean): Buffer => {
+        if (!k.fused) {
+          const z = k.run('Add', { a: k.matmul(a, kernel(i)), b: bias(i) })
+          return activate ? this.activate(z) : z
+        }
         const fused = activate && this.activation !== 'tanh' ? this.activation : 'linear'
         const z = k.run('_FusedMatMul', { a, b: kernel(i), bias: bias(i) }, { transposeA: false, transposeB: false, activation: fused, leakyreluAlpha: 0 })
         return activate && fused === 'linear' ? k.run('Tanh', { x: z }) : z
@@ -275,7 +279,8 @@ export class TrainingStep {
   /** d activation / dz, from the activation's output h. */
   private activationGradient(h: Buffer): Buffer {
     const k = this.kernels
-    if (this.activation === 'relu') return k.run('Step', { x: h }, { alpha: 0 })
+    // h = relu(z) >= 0: Step and Sign agree on it (Sign where Step is not a kernel proper, see DirectKernels.fused).
+    if (this.activation === 'relu') return k.fused ? k.run('Step', { x: h }, { alpha: 0 }) : k.run('Sign', { x: h })
     if (this.activation === 'tanh') return k.run('Sub', { a: this.one, b: k.run('Square', { x: h }) })
     return k.run('Multiply', { a: h, b: k.run('Sub', { a: this.one, b: h }) })
   }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { chooseBackend } from '../../../src-main/engine/training/backends.js'
 import { TabularModel } from '../../../src-main/engine/training/model.js'
+import { stepKernels } from '../../../src-main/engine/training/kernels.js'
 import { TrainingStep, type StepBatch } from '../../../src-main/engine/training/step.js'
 import { TrainParams, type ModelFamily, type Task } from '../../../src-main/engine/training/types.js'
 
@@ -199,5 +200,38 @@ describe('TrainingStep.writeTo', () => {
     })
     model.dispose()
     step.dispose()
+  })
+})
+
+describe('TrainingStep on a backend whose fused kernels call TensorFlow.js ops (tfjs-node)', () => {
+  // tfjs-node's _FusedMatMul and Step kernels compose tf.matMul / tf.isNaN ..., which
+  // take Tensors, not the bare buffers DirectKernels passes. The native addon is not
+  // built here, so its two kernel functions run on a cpu backend registered under
+  // another name, with cpu's kernels for everything else.
+  test('gradients equal the cpu backend\'s, instead of "must be a Tensor"', async () => {
+    const name = 'cpu-with-tfjs-node-kernels'
+    if (!tf.findBackend(name)) {
+      const { MathBackendCPU } = await import('@tensorflow/tfjs-backend-cpu')
+      tf.registerBackend(name, () => new MathBackendCPU())
+      const node = {
+        _FusedMatMul: (await import('@tensorflow/tfjs-node/dist/kernels/_FusedMatMul.js'))._fusedMatMulConfig,
+        Step: (await import('@tensorflow/tfjs-node/dist/kernels/Step.js')).stepConfig,
+      } as Record<string, tf.KernelConfig>
+      for (const kernel of stepKernels) {
+        tf.registerKernel({ ...(node[kernel] ?? tf.getKernel(kernel, 'cpu')!), backendName: name })
+      }
+    }
+    for (const c of [cases[0]!, cases[2]!, cases[5]!]) {
+      await tf.setBackend('cpu')
+      const expected = setUp(c)
+      const loss = expected.step.gradients(expected.batch)
+      await tf.setBackend(name)
+      const { model, step, batch } = setUp(c)
+      expect(step.gradients(batch)).toBeCloseTo(loss, 6)
+      step.grads.forEach((g, i) => expect(g).toBeCloseTo(expected.step.grads[i]!, 6))
+      for (const s of [step, expected.step]) s.dispose()
+      for (const m of [model, expected.model]) m.dispose()
+    }
+    await tf.setBackend('wasm')
   })
 })
