@@ -1,4 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs'
+import { LatheError } from '../api/common/errors.js'
 import { denseRows, type Feed, type SplitArrays } from './feed.js'
 import { classificationMetrics, higherIsBetter, regressionMetrics } from './metrics.js'
 import { seededRandom, shuffleInPlace, TabularModel, type ModelWeights } from './model.js'
@@ -113,7 +114,16 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
         for (let b = 0; b < blocks; b++) hotBatch[i * blocks + b] = hot[row * blocks + b]!
         yBatch[i] = train.y[row]!
       }
-      lossSum += step.step(sparse ? { n, numeric: numericBatch, hot: hotBatch, y: yBatch } : { n, x: numericBatch, y: yBatch })
+      const loss = step.step(sparse ? { n, numeric: numericBatch, hot: hotBatch, y: yBatch } : { n, x: numericBatch, y: yBatch })
+      if (!Number.isFinite(loss)) {
+        // Once the loss is NaN or infinite every later step is too: stop with the reason instead of exporting a broken model.
+        throw new LatheError(
+          'bad_request',
+          `training diverged: the loss became ${loss} at epoch ${epoch}, batch ${batches + 1} (${params.optimizer}, learning rate ${params.learningRate}); try a lower learning rate`,
+          { field: 'params.learningRate' },
+        )
+      }
+      lossSum += loss
       batches++
       if (options.onBatch && performance.now() - lastReport > 1000) {
         lastReport = performance.now()

@@ -158,13 +158,13 @@ describe('TrainingStep optimizers', () => {
       l.bias.forEach((v, i) => expect(v).toBeCloseTo(bias[i]!, 5))
     })
     // And it learned something: the loss on the batch went down.
-    expect(step.gradients(batch)).toBeLessThan(autodiffLoss(c))
+    expect(step.gradients(batch)).toBeLessThan(untrainedLoss(c))
     model.dispose()
     step.dispose()
   })
 })
 
-function autodiffLoss(c: Case): number {
+function untrainedLoss(c: Case): number {
   const { model, step, batch } = setUp(c)
   const loss = step.gradients(batch)
   model.dispose()

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { chooseBackend } from '../../../src-main/engine/training/backends.js'
+import { LatheError } from '../../../src-main/engine/api/common/errors.js'
 import { loadFeed } from '../../../src-main/engine/training/feed.js'
 import { trainModel } from '../../../src-main/engine/training/trainer.js'
 import { TrainParams, type FeatureColumn } from '../../../src-main/engine/training/types.js'
@@ -56,5 +57,15 @@ describe('trainModel', () => {
     const { result } = await train(true, { batchSize: 10_000 })
     expect(result.epochsRun).toBe(6)
     expect(result.weights.layers[0]!.kernel.every(Number.isFinite)).toBe(true)
+  })
+
+  test('a diverging run stops with the reason (the loss, where, the learning rate) instead of exporting a NaN model', async () => {
+    const error = await train(true, { optimizer: 'sgd', learningRate: 10, hidden: [64, 64], dropout: 0, l2: 0 }).then(
+      () => new Error('trained without diverging'),
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(LatheError)
+    expect((error as LatheError).message).toMatch(/training diverged: the loss became (NaN|Infinity|-Infinity) at epoch \d+, batch \d+ \(sgd, learning rate 10\); try a lower learning rate/)
+    expect((error as LatheError).field).toBe('params.learningRate')
   })
 })
