@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { chooseBackend } from '../../../src-main/engine/training/backends.js'
 import { TabularModel } from '../../../src-main/engine/training/model.js'
@@ -203,19 +206,30 @@ describe('TrainingStep.writeTo', () => {
   })
 })
 
+/** tfjs-node is an optional dependency: its install fails where libtensorflow cannot be downloaded, and npm then leaves it out. */
+const tfjsNodeDir = (() => {
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-node/package.json'))
+  } catch {
+    return null
+  }
+})()
+
 describe('TrainingStep on a backend whose fused kernels call TensorFlow.js ops (tfjs-node)', () => {
   // tfjs-node's _FusedMatMul and Step kernels compose tf.matMul / tf.isNaN ..., which
   // take Tensors, not the bare buffers DirectKernels passes. The native addon is not
   // built here, so its two kernel functions run on a cpu backend registered under
   // another name, with cpu's kernels for everything else.
-  test('gradients equal the cpu backend\'s, instead of "must be a Tensor"', async () => {
+  const kernelOf = async (file: string, name: string) =>
+    ((await import(pathToFileURL(path.join(tfjsNodeDir!, 'dist', 'kernels', file)).href)) as Record<string, tf.KernelConfig>)[name]!
+  test.skipIf(!tfjsNodeDir)('gradients equal the cpu backend\'s, instead of "must be a Tensor" (skipped where the optional @tensorflow/tfjs-node is not installed)', async () => {
     const name = 'cpu-with-tfjs-node-kernels'
     if (!tf.findBackend(name)) {
       const { MathBackendCPU } = await import('@tensorflow/tfjs-backend-cpu')
       tf.registerBackend(name, () => new MathBackendCPU())
       const node = {
-        _FusedMatMul: (await import('@tensorflow/tfjs-node/dist/kernels/_FusedMatMul.js'))._fusedMatMulConfig,
-        Step: (await import('@tensorflow/tfjs-node/dist/kernels/Step.js')).stepConfig,
+        _FusedMatMul: await kernelOf('_FusedMatMul.js', '_fusedMatMulConfig'),
+        Step: await kernelOf('Step.js', 'stepConfig'),
       } as Record<string, tf.KernelConfig>
       for (const kernel of stepKernels) {
         tf.registerKernel({ ...(node[kernel] ?? tf.getKernel(kernel, 'cpu')!), backendName: name })
