@@ -204,36 +204,50 @@ function describe(value: unknown): string {
 /** Imported models (no columns): `instances`/`inputs` hold a tensor, or name -> tensor per input. */
 function tensorFromMlflow(key: string, value: unknown, signature: ModelSignature): InputBatch {
   const inputs = signature.inputs
+  const rowsField = inputs[0]?.name ?? 'inputs'
   if (key === 'dataframe_records') throw bad('this model takes tensors, not records: send instances, inputs or dataframe_split', key)
   if (key === 'dataframe_split') {
     if (!isRecord(value) || !('data' in value)) throw bad('dataframe_split must be an object with "data"', key)
     value = value.data
   } else if (isRecord(value)) {
     const named = value
-    return tensorBatch(signature, (spec) => {
-      if (!(spec.name in named)) throw bad(`${key}: missing input "${spec.name}"`, spec.name)
-      return named[spec.name]
-    }, Object.keys(named))
+    return tensorBatch(
+      signature,
+      (spec) => {
+        if (!(spec.name in named)) throw bad(`${key}: missing input "${spec.name}"`, spec.name)
+        return flattenNested(named[spec.name], spec.name)
+      },
+      Object.keys(named),
+      rowsField,
+    )
   }
   if (inputs.length !== 1) {
     throw bad(`the model takes ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); send ${key} as {"name": tensor, ...}`, key)
   }
-  return tensorBatch(signature, () => value, [inputs[0]!.name])
+  return tensorBatch(signature, (spec) => flattenNested(value, spec.name), [inputs[0]!.name], rowsField)
 }
 
-function tensorBatch(signature: ModelSignature, valueOf: (spec: TensorSpec) => unknown, sentNames: string[]): InputBatch {
+/**
+ * One feed per graph input, from `columnOf` (flat values and dimensions of that input),
+ * after refusing names the model does not take; every input must have the same rows.
+ */
+function tensorBatch(
+  signature: ModelSignature,
+  columnOf: (spec: TensorSpec) => { values: unknown[]; dims: number[] },
+  sentNames: Iterable<string>,
+  rowsField: string,
+): InputBatch {
   const known = new Set(signature.inputs.map((i) => i.name))
   for (const name of sentNames) if (!known.has(name)) throw bad(`unknown input "${name}"; the model takes ${[...known].join(', ')}`, name)
   let rows = -1
   const feeds = signature.inputs.map((spec) => {
-    const nested = valueOf(spec)
-    const { values, dims } = flattenNested(nested, spec.name)
+    const { values, dims } = columnOf(spec)
     const feed = tensorColumn(spec, values, dims)
     if (rows === -1) rows = dims[0]!
     else if (dims[0] !== rows) throw bad(`input "${spec.name}" has ${dims[0]} rows, others have ${rows}`, spec.name)
     return feed
   })
-  checkRowCount(rows, signature.inputs[0]?.name ?? 'inputs')
+  checkRowCount(rows, rowsField)
   return {
     rows,
     feeds,
@@ -363,25 +377,15 @@ export function parseV2Payload(body: unknown, signature: ModelSignature, rules: 
       return (r) => values[r]
     }, () => Array.from({ length: rows }, (_, r) => Object.fromEntries(signature.columns!.map((c) => [c.name, byName.get(c.name)!.values[r] ?? null]))))
   }
-  const known = new Set(signature.inputs.map((i) => i.name))
-  for (const name of byName.keys()) if (!known.has(name)) throw bad(`unknown input "${name}"; the model takes ${[...known].join(', ')}`, name)
-  let rows = -1
-  const feeds = signature.inputs.map((spec) => {
-    const t = byName.get(spec.name)
-    if (!t) throw bad(`missing input "${spec.name}"`, spec.name)
-    checkV2Datatype(t, spec.dtype)
-    const feed = tensorColumn(spec, t.values, t.shape)
-    if (rows === -1) rows = t.shape[0]!
-    else if (t.shape[0] !== rows) throw bad(`input "${t.name}" has ${t.shape[0]} rows, others have ${rows}`, t.name)
-    return feed
-  })
-  checkRowCount(rows, 'inputs')
-  return {
-    rows,
-    feeds,
-    records: () =>
-      Array.from({ length: rows }, (_, r) =>
-        Object.fromEntries(feeds.map((f) => [f.spec.name, f.width === 1 ? f.values[r] : f.values.slice(r * f.width, (r + 1) * f.width)])),
-      ),
-  }
+  return tensorBatch(
+    signature,
+    (spec) => {
+      const t = byName.get(spec.name)
+      if (!t) throw bad(`missing input "${spec.name}"`, spec.name)
+      checkV2Datatype(t, spec.dtype)
+      return { values: t.values, dims: t.shape }
+    },
+    byName.keys(),
+    'inputs',
+  )
 }
