@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import readline from 'node:readline'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { startLathe } from '../cli/run-lathe.js'
 import { afterThisTest, tempDir } from '../helpers/workspace.js'
 
 const root = path.resolve(import.meta.dirname, '..', '..')
@@ -20,26 +20,8 @@ export interface RunningUi {
 
 /** Starts `lathe ui` as a user would, on a fresh workspace and a free port; stopped after the test. */
 export async function startUi(workspace = tempDir('lathe-e2e-')): Promise<RunningUi> {
-  const child = spawn(process.execPath, [path.join(root, 'bin', 'lathe.mjs'), 'ui', '--port', '0', '--json', '--workspace', workspace], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr!.on('data', (chunk) => (stderr += chunk))
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = readline.createInterface({ input: child.stdout! })
-    rl.once('line', resolve)
-    child.once('exit', (code) => reject(new Error(`lathe ui exited with ${code}: ${stderr}`)))
-  })
-  const info = JSON.parse(line) as { url: string; token: string; ui: string }
-  afterThisTest(
-    () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
-  )
+  const { child, first } = await startLathe(['ui', '--port', '0', '--json', '--workspace', workspace], { stop: 'SIGTERM' })
+  const info = first as { url: string; token: string; ui: string }
   return { ...info, workspace, process: child }
 }
 

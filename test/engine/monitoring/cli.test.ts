@@ -1,17 +1,11 @@
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { latheSync } from '../../cli/run-lathe.js'
 import { openTestEngine, tempDir } from '../../helpers/workspace.js'
 import { replayWeatherDays, trainWeatherModel } from './engineHelpers.js'
 
-const root = path.resolve(import.meta.dirname, '..', '..', '..')
-const lathe = path.join(root, 'bin', 'lathe.mjs')
-
-function runLathe(args: string[]) {
-  const r = spawnSync(process.execPath, [lathe, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+const runLathe = (args: string[]) => latheSync(args)
 
 describe('lathe drift, monitor, alerts and feedback', () => {
   it('reports drift as JSON, uploads labels from CSV, runs a monitor and acknowledges its alert', async () => {

@@ -1,42 +1,15 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import readline from 'node:readline'
 import { describe, expect, it } from 'vitest'
 import { createHttpClient } from '../../../src-main/engine/api/common/client.js'
 import type { Contract } from '../../../src-main/engine/api/contract.js'
 import { findRunningEngine } from '../../../src-main/engine/workspace/lock.js'
 import { expectedIris, irisClassifierOnnx, writeModel } from '../../fixtures/serving/onnx-models.js'
-import { afterThisTest, openTestEngine, tempDir } from '../../helpers/workspace.js'
+import { latheSync, startLathe } from '../../cli/run-lathe.js'
+import { openTestEngine, tempDir } from '../../helpers/workspace.js'
 import { postJson } from './helpers.js'
 
-const root = path.resolve(import.meta.dirname, '..', '..', '..')
-const lathe = path.join(root, 'bin', 'lathe.mjs')
-
-/** Starts a long-running lathe command and returns its first stdout line (its --json status). */
-async function startLathe(args: string[]): Promise<{ child: ChildProcess; first: any }> {
-  const child = spawn(process.execPath, [lathe, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr!.on('data', (c) => (stderr += c))
-  afterThisTest(
-    () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
-  )
-  const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve)
-    child.once('exit', (code) => reject(new Error(`lathe ${args[0]} exited with ${code}: ${stderr}`)))
-  })
-  return { child, first: JSON.parse(line) }
-}
-
-function runLathe(args: string[]) {
-  const r = spawnSync(process.execPath, [lathe, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+const runLathe = (args: string[]) => latheSync(args, { timeoutMs: 60_000 })
 
 /** A workspace whose registry holds two imported versions of the iris classifier, v1 in production. */
 async function workspaceWithIris(): Promise<string> {
@@ -58,7 +31,7 @@ const rows = [
 describe('lathe serve and lathe predict, with the real registry', () => {
   it('serves the production version, hot-swaps on promote, and predicts a CSV through the running engine', async () => {
     const dir = await workspaceWithIris()
-    const { first: status } = await startLathe(['serve', '--port', '0', '--json', '-w', dir])
+    const { first: status } = await startLathe(['serve', '--port', '0', '--json', '-w', dir], { stop: 'SIGTERM' })
     expect(status.deployments).toMatchObject([{ model: 'iris', selector: 'production', version: 1, isDefault: true }])
     const v1 = await postJson(`${status.url}/invocations`, { dataframe_records: rows })
     expect(v1.status).toBe(200)
@@ -92,7 +65,7 @@ describe('lathe serve and lathe predict, with the real registry', () => {
 
   it('asks the engine that holds the workspace to start the endpoint', async () => {
     const dir = await workspaceWithIris()
-    const { first: ui } = await startLathe(['ui', '--port', '0', '--json', '-w', dir])
+    const { first: ui } = await startLathe(['ui', '--port', '0', '--json', '-w', dir], { stop: 'SIGTERM' })
     const served = runLathe(['serve', '--port', '0', '--json', '-w', dir])
     expect(served.stderr).toBe('')
     expect(served.code).toBe(0)
