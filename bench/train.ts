@@ -121,7 +121,7 @@ async function profileEpoch(engine: Engine, run: RunRecord): Promise<{ feed: num
   const model = TabularModel.initialize(tf, { family: 'mlp', task: run.task, params, seed: 1, inputs: feed.width, outputs })
   const numericCount = feed.preprocessing.numeric.length
   const blocks = feed.preprocessing.categorical.length
-  const layout = { width: feed.width, numericCount, blocks }
+  const layout = { numericCount, blocks }
   const step = new TrainingStep(tf, model.exportWeights().layers, { family: 'mlp', task: run.task, params, seed: 1, layout })
   const n = Math.min(params.batchSize, feed.train.rows)
   const steps = Math.ceil(feed.train.rows / params.batchSize)

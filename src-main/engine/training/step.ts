@@ -32,8 +32,6 @@ type Tf = typeof TfModule
  */
 
 export interface StepLayout {
-  /** Design-matrix width. */
-  width: number
   /** Numeric columns come first in the design matrix. */
   numericCount: number
   /** One-hot blocks after the numeric columns; 0 trains the first layer densely. */

@@ -85,7 +85,7 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
   const numericCount = feed.preprocessing.numeric.length
   const blocks = feed.preprocessing.categorical.length
   const sparse = blocks > 0
-  const layout = { width: feed.width, numericCount, blocks }
+  const layout = { numericCount, blocks }
   const step = new TrainingStep(tf, model.exportWeights().layers, { family: options.family, task, params, seed: options.seed, layout })
   const numericBatch = new Float32Array(batchSize * numericCount)
   const hotBatch = new Int32Array(batchSize * blocks)

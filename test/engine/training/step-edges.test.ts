@@ -41,7 +41,7 @@ function check(name: string, family: ModelFamily, task: Task, activation: TrainP
       const width = d.numericCount + d.blockSizes.reduce((a, b) => a + b, 0)
       const model = TabularModel.initialize(tf, { family, task, params, seed: 3, inputs: width, outputs })
       const sparse = d.blockSizes.length > 0
-      const step = new TrainingStep(tf, model.exportWeights().layers, { family, task, params, seed: 5, layout: { width, numericCount: d.numericCount, blocks: sparse ? d.blockSizes.length : 0 } })
+      const step = new TrainingStep(tf, model.exportWeights().layers, { family, task, params, seed: 5, layout: { numericCount: d.numericCount, blocks: sparse ? d.blockSizes.length : 0 } })
       if (!sparse) expect(width).toBe(d.numericCount)
       for (const [k, n] of sizes.entries()) {
         const data = makeData({ ...d, rows: n }, 100 + k)
@@ -92,7 +92,7 @@ describe('dropout with L2', () => {
     const data = makeData(d, 9)
     const params = TrainParams.parse({ hidden: [6, 5], activation: 'tanh', l2: 0.05, dropout: 0.3 })
     const model = TabularModel.initialize(tf, { family: 'mlp', task: 'classification', params, seed: 3, inputs: data.width, outputs: 3 })
-    const make = () => new TrainingStep(tf, model.exportWeights().layers, { family: 'mlp', task: 'classification', params, seed: 21, layout: { width: data.width, numericCount: 3, blocks: 1 } })
+    const make = () => new TrainingStep(tf, model.exportWeights().layers, { family: 'mlp', task: 'classification', params, seed: 21, layout: { numericCount: 3, blocks: 1 } })
     const batch: StepBatch = { n: d.rows, numeric: data.numeric, hot: data.hot, y: data.y }
     const at = make()
     at.gradients(batch)

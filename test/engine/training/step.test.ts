@@ -62,7 +62,7 @@ function setUp(c: Case, extra: Partial<TrainParams> = {}) {
   const params = TrainParams.parse({ hidden: c.hidden, activation: c.activation, l2: c.l2, ...extra })
   const outputs = c.task === 'classification' ? 3 : 1
   const model = TabularModel.initialize(tf, { family: c.family, task: c.task, params, seed: 11, inputs: width, outputs })
-  const layout = { width, numericCount, blocks: c.sparse ? blockSizes.length : 0 }
+  const layout = { numericCount, blocks: c.sparse ? blockSizes.length : 0 }
   const step = new TrainingStep(tf, model.exportWeights().layers, { family: c.family, task: c.task, params, seed: 5, layout })
   const y = c.task === 'classification' ? classLabels : targets
   const batch: StepBatch = c.sparse ? { n: rows, numeric, hot, y } : { n: rows, x: dense, y }
@@ -118,7 +118,7 @@ describe('TrainingStep gradients', () => {
     const run = (seed: number) => {
       const params = TrainParams.parse({ hidden: c.hidden, dropout: 0.5 })
       const model = TabularModel.initialize(tf, { family: 'mlp', task: c.task, params, seed: 11, inputs: width, outputs: 3 })
-      const step = new TrainingStep(tf, model.exportWeights().layers, { family: 'mlp', task: c.task, params, seed, layout: { width, numericCount, blocks: 0 } })
+      const step = new TrainingStep(tf, model.exportWeights().layers, { family: 'mlp', task: c.task, params, seed, layout: { numericCount, blocks: 0 } })
       const losses = [1, 2, 3].map(() => step.step({ n: rows, x: dense, y: classLabels }))
       model.dispose()
       return { losses, params: Array.from(step.params) }
