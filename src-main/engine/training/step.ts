@@ -299,16 +299,17 @@ export class TrainingStep {
     const d = this.dOut
     let total = 0
     if (this.task === 'classification') {
-      // Softmax cross-entropy, computed stably from the logits.
+      // Softmax cross-entropy, computed stably from the logits; each exp once.
+      const exps = new Float64Array(k)
       for (let r = 0; r < n; r++) {
         const base = r * k
         let max = -Infinity
         for (let j = 0; j < k; j++) max = Math.max(max, out[base + j]!)
         let sum = 0
-        for (let j = 0; j < k; j++) sum += Math.exp(out[base + j]! - max)
+        for (let j = 0; j < k; j++) sum += exps[j] = Math.exp(out[base + j]! - max)
         const label = y[r]!
         total += max + Math.log(sum) - out[base + label]!
-        for (let j = 0; j < k; j++) d[base + j] = (Math.exp(out[base + j]! - max) / sum - (j === label ? 1 : 0)) / n
+        for (let j = 0; j < k; j++) d[base + j] = (exps[j]! / sum - (j === label ? 1 : 0)) / n
       }
     } else {
       for (let r = 0; r < n; r++) {
