@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { z } from 'zod'
-import { packageVersion } from '../system/versions.js'
+import { packageVersion } from '../system/index.js'
 
 const require = createRequire(import.meta.url)
 

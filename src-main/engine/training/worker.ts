@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { LatheError } from '../api/common/errors.js'
-import { packageVersion } from '../system/versions.js'
+import { packageVersion } from '../system/index.js'
 import { chooseBackend, type BackendName } from './backends.js'
 import { loadFeed } from './feed.js'
 import { exportOnnx } from './onnx-export.js'
