@@ -5,7 +5,7 @@ import { emit, ProgressLine, table } from '../output.js'
 import { common, parseNumber, parsePositiveInt } from '../program.js'
 import { withClient, type Client, type CommonOptions } from '../session.js'
 
-const backends = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const
+const backends = ['auto', 'wasm', 'cpu', 'tfjs-node', 'webgpu', 'tfjs-node-gpu'] as const
 
 interface TrainOptions extends CommonOptions {
   dataset: string

@@ -81,7 +81,7 @@ export class TrainingQueue {
     const queued = listRuns(this.ctx.workspace.db, { status: 'queued' }).reverse()
     for (const run of queued) {
       if (this.active.size >= this.concurrency) return
-      const gpu = run.requestedBackend === 'tfjs-node-gpu'
+      const gpu = run.requestedBackend === 'tfjs-node-gpu' || run.requestedBackend === 'webgpu'
       if (gpu && [...this.active.values()].some((a) => a.gpu)) continue
       this.launch(run, gpu)
     }
