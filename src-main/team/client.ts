@@ -93,11 +93,11 @@ export class TeamBlobClient {
     return Number(response.headers.get('upload-offset'))
   }
 
-  async patch(id: string, offset: number, data: Uint8Array<ArrayBuffer>): Promise<UploadStateBody> {
+  async patch(id: string, offset: number, data: Uint8Array): Promise<UploadStateBody> {
     const response = await this.fetch(`${this.baseUrl}/blobs/uploads/${id}`, {
       method: 'PATCH',
       headers: this.headers({ 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) }),
-      body: data,
+      body: data as Uint8Array<ArrayBuffer>,
     })
     if (!response.ok) return this.fail(response, `sending bytes ${offset}-${offset + data.length} of upload ${id}`)
     return (await response.json()) as UploadStateBody

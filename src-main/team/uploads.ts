@@ -36,7 +36,8 @@ export interface AppendResult extends UploadState {
   aborted: boolean
 }
 
-const WRITE_BATCH = 1 << 20
+// Small enough that a cut loses little, large enough that 1 GiB is a few thousand writes.
+const WRITE_BATCH = 256 << 10
 
 /**
  * Resumable uploads in the tus manner. One upload per (sha256, size), so a second
@@ -248,7 +249,7 @@ export class Uploads {
       await fsp.rm(this.blobs.partPath(id), { force: true })
     }
     const { rows } = await this.db.query<UploadRow>('SELECT id, sha256, size, received, project, expires_at FROM uploads')
-    const live = new Set(rows.map((r) => r.id))
+    const live = new Set([...rows.map((r) => r.id), ...expired.rows.map((r) => r.id)])
     let strays = 0
     for (const name of files) {
       if (!live.has(name) && !this.busy.has(name)) {
