@@ -122,7 +122,11 @@ export async function createTeamServer(options: TeamServerOptions): Promise<Omit
     actorOf,
   }
 
-  const sendError = (reply: FastifyReply, error: LatheError) => reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
+  const sendError = (reply: FastifyReply, error: LatheError) => {
+    // Refused before its body was read (a chunk at the wrong offset): close rather than leave the client's bytes on a kept-alive socket.
+    if (!reply.request.raw.complete) reply.header('connection', 'close')
+    return reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config?.public) return
