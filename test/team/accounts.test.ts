@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { usePostgres } from '../helpers/postgres.js'
+import path from 'node:path'
+import { pgBinDir, usePostgres } from '../helpers/postgres.js'
 import { lathe } from '../cli/run-lathe.js'
 import { revokeToken } from '../../src-main/team/accounts.js'
 import { verifyAudit } from '../../src-main/team/audit.js'
@@ -29,7 +30,7 @@ describe('lathe team-server init and tokens', () => {
     expect(again.stdout).not.toContain(token)
 
     // Nothing in the whole database holds the token itself; its SHA-256 is what is kept.
-    const dump = execFileSync('/usr/lib/postgresql/15/bin/pg_dump', ['--data-only', dbUrl], { encoding: 'utf8' })
+    const dump = execFileSync(path.join(pgBinDir, 'pg_dump'), ['--data-only', dbUrl], { encoding: 'utf8' })
     expect(dump).not.toContain(token)
     expect(dump).not.toContain(token.slice(6))
     const { createHash } = await import('node:crypto')
