@@ -1,4 +1,6 @@
 import fsp from 'node:fs/promises'
+import http from 'node:http'
+import https from 'node:https'
 import { LatheError, type LatheErrorBody, type LatheErrorCode } from '../engine/api/common/errors.js'
 import { hashFile } from '../engine/workspace/index.js'
 
@@ -36,7 +38,7 @@ export class TeamBlobClient {
 
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
+    protected readonly token: string,
     private readonly options: TeamClientOptions = {},
   ) {
     this.fetch = options.fetch ?? fetch
@@ -50,14 +52,7 @@ export class TeamBlobClient {
   }
 
   private async fail(response: Response, what: string): Promise<never> {
-    let body: { error?: LatheErrorBody } = {}
-    try {
-      body = (await response.json()) as { error?: LatheErrorBody }
-    } catch {
-      // Not JSON (a proxy's page): the status says enough.
-    }
-    const code: LatheErrorCode = body.error?.code ?? (response.status === 401 ? 'unauthorized' : response.status === 403 ? 'forbidden' : 'unavailable')
-    throw new LatheError(code, `${what}: ${body.error?.message ?? `HTTP ${response.status}`}`, { details: body.error?.details })
+    throw errorFrom(response.status, await response.text().catch(() => ''), what)
   }
 
   /** The blob's size, or null when the server does not have it. */
@@ -93,14 +88,39 @@ export class TeamBlobClient {
     return Number(response.headers.get('upload-offset'))
   }
 
+  /**
+   * Sends bytes at an offset. Over node:http rather than fetch: undici feeds a large
+   * Uint8Array body through a web stream in small pieces, 5x slower for 8 MiB chunks.
+   */
   async patch(id: string, offset: number, data: Uint8Array): Promise<UploadStateBody> {
-    const response = await this.fetch(`${this.baseUrl}/blobs/uploads/${id}`, {
-      method: 'PATCH',
-      headers: this.headers({ 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) }),
-      body: data as Uint8Array<ArrayBuffer>,
+    const url = new URL(`${this.baseUrl}/blobs/uploads/${id}`)
+    const what = `sending bytes ${offset}-${offset + data.length} of upload ${id}`
+    const headers = {
+      ...this.headers({ 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) }),
+      'content-length': String(data.length),
+    }
+    return new Promise((resolve, reject) => {
+      const request = (url.protocol === 'https:' ? https : http).request(url, { method: 'PATCH', headers }, (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('error', reject)
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          const status = response.statusCode ?? 0
+          if (status >= 200 && status < 300) {
+            try {
+              resolve(JSON.parse(text) as UploadStateBody)
+            } catch (error) {
+              reject(error)
+            }
+          } else {
+            reject(errorFrom(status, text, what))
+          }
+        })
+      })
+      request.on('error', reject)
+      request.end(data)
     })
-    if (!response.ok) return this.fail(response, `sending bytes ${offset}-${offset + data.length} of upload ${id}`)
-    return (await response.json()) as UploadStateBody
   }
 
   /**
@@ -152,4 +172,15 @@ export class TeamBlobClient {
     }
     return { sha256, size, bytesSent, existed: false }
   }
+}
+
+function errorFrom(status: number, text: string, what: string): LatheError {
+  let body: { error?: LatheErrorBody } = {}
+  try {
+    body = JSON.parse(text) as { error?: LatheErrorBody }
+  } catch {
+    // Not JSON (a proxy's page): the status says enough.
+  }
+  const code: LatheErrorCode = body.error?.code ?? (status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : 'unavailable')
+  return new LatheError(code, `${what}: ${body.error?.message ?? `HTTP ${status}`}`, { details: body.error?.details })
 }
