@@ -53,7 +53,12 @@ export async function createTeamServer(options: TeamServerOptions): Promise<Omit
     ttlMs: options.uploadTtlMs ?? DAY,
     maxBlobBytes: options.maxBlobBytes ?? 256 * 1024 ** 3,
   })
-  await uploads.sweep({ atStart: true })
+  try {
+    await uploads.sweep({ atStart: true })
+  } catch (error) {
+    unlock()
+    throw error
+  }
 
   const app = Fastify({
     logger: { level: options.logLevel ?? 'info', stream: process.stderr },

@@ -176,3 +176,34 @@ describe('schema migrations', () => {
     expect(r.stderr).toContain('reverse proxy')
   })
 })
+
+describe('TLS', () => {
+  it('serves HTTPS with a certificate and key', async () => {
+    const { createTeamServer } = await import('../../src-main/team/server.js')
+    const { initTeamServer } = await import('../../src-main/team/init.js')
+    const fs = await import('node:fs')
+    const https = await import('node:https')
+    const dir = fs.mkdtempSync(`${pg.cluster().dir}/tls-`)
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1',
+      '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' })
+    const db = await openDb(await pg.cluster().createDatabase())
+    const init = await initTeamServer(db, `${dir}/objects`)
+    const server = await createTeamServer({ db, objectsDir: `${dir}/objects`, logLevel: 'silent', tls: { cert: `${dir}/cert.pem`, key: `${dir}/key.pem` } })
+    try {
+      const url = await server.listen('127.0.0.1', 0)
+      expect(url).toMatch(/^https:\/\//)
+      const ca = fs.readFileSync(`${dir}/cert.pem`)
+      const body = await new Promise<string>((resolve, reject) => {
+        https.get(`${url}/admin/v1/whoami`, { ca, headers: { authorization: `Bearer ${init.admin!.token}` } }, (res) => {
+          let text = ''
+          res.on('data', (c) => (text += c))
+          res.on('end', () => resolve(text))
+        }).on('error', reject)
+      })
+      expect(JSON.parse(body)).toMatchObject({ user: 'admin', role: 'admin' })
+    } finally {
+      await server.close()
+      await db.end()
+    }
+  })
+})
