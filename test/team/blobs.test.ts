@@ -69,6 +69,9 @@ describe('blob uploads', () => {
     const offset = await client.uploadOffset(upload.id)
     expect(offset).toBeGreaterThan(256 << 10)
     expect(offset).toBeLessThanOrEqual(1 << 20)
+    // Creating the upload again finds the same one, where it stands.
+    const recreated = await team.call(token, 'POST', '/blobs/uploads', { sha256, size: data.length, project: 'weather' })
+    expect(recreated).toMatchObject({ status: 200, body: { id: upload.id, offset, complete: false } })
     const stale = await fetch(`${team.url}/blobs/uploads/${upload.id}`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
