@@ -7,6 +7,7 @@ import type { EngineContext } from '../context.js'
 import { readPredictionFile } from './batch-file.js'
 import { defaultMaxBodyBytes, defaultServingPort } from './server.js'
 import { servingService, type ServingService } from './service.js'
+import { RangeMargin } from './ranges.js'
 
 const Deployment = z.object({
   model: z.string(),
@@ -139,6 +140,8 @@ export const servingOperations = defineOperations('serving', {
       token: z.string().min(8, 'a token needs at least 8 characters').nullable().optional(),
       maxBodyBytes: z.number().int().min(1024).default(defaultMaxBodyBytes),
       batching: Batching.partial().optional(),
+      /** How far past its training range a value is flagged (served, with a warning): a fraction of the range, overall or per column. */
+      rangeMargin: RangeMargin.partial().optional(),
       /** Left out (and nothing deployed yet): what was deployed last time, else every model with a production version. */
       models: z.array(DeployInput).optional(),
       /** Whether the models deployed by default (see `models`) log their predictions. */
@@ -149,6 +152,7 @@ export const servingOperations = defineOperations('serving', {
       const s = service(ctx)
       if (s.server) throw new LatheError('conflict', `the serving endpoint already runs at ${s.server.url}; stop it first to change its address`)
       if (input.batching) s.setBatching(input.batching)
+      if (input.rangeMargin) s.setRangeMargin(input.rangeMargin)
       // Deploy first: a model that cannot load stops the start before a port is taken.
       if (input.models) {
         for (const m of input.models) await s.deploy({ model: m.model, selector: m.selector, logging: m.logging }, m.default)

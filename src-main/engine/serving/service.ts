@@ -8,6 +8,7 @@ import type { InputBatch } from './loaded-model.js'
 import { ServingMetrics } from './metrics.js'
 import { parseMlflowPayload } from './payload.js'
 import { PredictionLogWriter, defaultPredictionLogOptions, type PredictionLogOptions } from './prediction-log.js'
+import { defaultRangeMargin, flagOutOfRange, type RangeFlags, type RangeMargin } from './ranges.js'
 import { aliasMovedTopic, registryResolver, type AliasMoved, type ModelResolver } from './resolver.js'
 import { rowPredictions, type RowPrediction } from './responses.js'
 import { forgetDeployment, listRememberedDeployments, rememberDeployment } from './store.js'
@@ -18,6 +19,8 @@ export interface PredictResult {
   served: ServedVersion
   predictions: RowPrediction[]
   outputs: Awaited<ReturnType<ServedVersion['predict']>>
+  /** Values outside the training range (plus margin): served, and flagged. */
+  outOfRange: RangeFlags | null
 }
 
 export interface ServingServiceOptions {
@@ -39,6 +42,7 @@ export class ServingService {
   /** Present while a server runs; it owns the Prometheus registry. */
   metrics: ServingMetrics | null = null
   private batching: BatchingOptions = defaultBatching
+  private rangeMargin: RangeMargin = defaultRangeMargin
   private readonly unsubscribe: () => void
 
   constructor(
@@ -71,6 +75,14 @@ export class ServingService {
   setBatching(options: Partial<BatchingOptions>): void {
     this.batching = { ...this.batching, ...options }
     this.deployments.setBatching(this.batching)
+  }
+
+  get rangeMarginOptions(): RangeMargin {
+    return this.rangeMargin
+  }
+
+  setRangeMargin(margin: Partial<RangeMargin>): void {
+    this.rangeMargin = { ...this.rangeMargin, ...margin }
   }
 
   /** Deploys and remembers it, so the next start (after a restart too) serves it again. */
@@ -110,8 +122,12 @@ export class ServingService {
 
   /** The one prediction path: HTTP routes and `serving.predict` both end here. */
   async predict(served: ServedVersion, batch: InputBatch, requestId: string = randomUUID()): Promise<PredictResult> {
+    const outOfRange = flagOutOfRange(served.signature, batch, this.rangeMargin)
     const outputs = await served.predict(batch)
-    return { requestId, served, outputs, predictions: rowPredictions(outputs, served.signature, batch.rows) }
+    const predictions = rowPredictions(outputs, served.signature, batch.rows)
+    refuseNonFinite(predictions, outOfRange)
+    if (outOfRange && this.metrics) for (const o of outOfRange.summary) this.metrics.outOfRange.inc({ model: served.model, column: o.column }, o.count)
+    return { requestId, served, outputs, predictions, outOfRange }
   }
 
   /**
@@ -138,7 +154,7 @@ export class ServingService {
 
   /** Records an answered or refused request: metrics, the live view, and (when answered and on) the log. */
   recordRequest(
-    entry: StoredRequest & { logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null } },
+    entry: StoredRequest & { logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null; outOfRange?: RangeFlags | null } },
   ): void {
     const metrics = this.metrics
     metrics?.countRequest(entry.model, entry.version, entry.route, entry.status, entry.latencyMs / 1000)
@@ -155,6 +171,7 @@ export class ServingService {
         batch: entry.logged.batch,
         predictions: entry.logged.predictions,
         classes: entry.logged.classes,
+        outOfRange: entry.logged.outOfRange?.perRow,
       })
     }
   }
@@ -192,6 +209,24 @@ export class ServingService {
     await this.stop()
     await this.log.close()
     await this.deployments.close()
+  }
+}
+
+/**
+ * No answer carries NaN: a row the model gave no finite number for is refused, naming
+ * the out-of-range columns that most likely caused it.
+ */
+function refuseNonFinite(predictions: RowPrediction[], flags: RangeFlags | null): void {
+  for (let r = 0; r < predictions.length; r++) {
+    const p = predictions[r]!
+    const bad = (typeof p.prediction === 'number' && !Number.isFinite(p.prediction)) || p.probabilities?.some((x) => x === null || !Number.isFinite(x))
+    if (!bad) continue
+    const columns = flags?.perRow[r]
+    throw new LatheError(
+      'bad_request',
+      `the model gives no finite answer for row ${r}${columns ? `: ${columns.join(', ')} ${columns.length > 1 ? 'are' : 'is'} far outside the training range` : ''}; check the inputs`,
+      { field: columns?.[0] ?? 'inputs' },
+    )
   }
 }
 
