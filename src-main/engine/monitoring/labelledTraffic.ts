@@ -6,6 +6,19 @@ import { resolveDatasetVersion } from '../data/resolve.js'
 import type { RunRecord } from '../training/types.js'
 import { hasLoggedTraffic, ident, literal, queryRows } from './monitorDb.js'
 
+/** Logged rows of a model (answered) that have a true label. */
+export async function labelledRowCount(ctx: EngineContext, model: string): Promise<number> {
+  const conn = await ctx.workspace.monitor()
+  if (!(await hasLoggedTraffic(conn, model))) return 0
+  const [row] = await queryRows<{ n: bigint }>(
+    conn,
+    `SELECT count(*) AS n FROM prediction_log p JOIN feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index
+     WHERE p.model = ? AND p.status = 200 AND f.label IS NOT NULL`,
+    [model],
+  )
+  return Number(row!.n)
+}
+
 /**
  * The newer dataset version continuous training learns from: the run's training
  * dataset version plus every logged row of the model that has a true label, the

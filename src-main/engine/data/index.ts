@@ -1,0 +1,1 @@
+export { resolveDatasetVersion } from './resolve.js'
