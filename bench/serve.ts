@@ -201,14 +201,16 @@ export async function run(): Promise<void> {
       const picked = Array.from({ length: n }, (_, i) => rows[(i * 37) % rows.length]!)
       return { dataframe_split: { columns: model.columns, data: picked.map((r) => model.columns.map((c) => r[c] ?? null)) } }
     }
-    // Each run starts with the prediction log written out, so one run's backlog does not load the next.
-    // DuckDB checkpoints its WAL into the table once it passes 16 MB, on up to both cores: the
-    // ~1M rows the 100-row run logs would otherwise be checkpointed during the next run. Rows a
-    // run logs itself still trigger their own checkpoints during it.
+    // Each run starts with the prediction log written out, so one run's backlog does not load the next;
+    // segments a run closes are compacted to Parquet during it (on DuckDB's threads), as in production.
     const logSettled = async () => {
-      while ((await engine.call('serving.status', {})).log.queuedRows > 0) await new Promise((r) => setTimeout(r, 100))
-      if (logging) await (await engine.workspace.monitor()).run('CHECKPOINT')
+      await engine.call('serving.log.drain', {})
     }
+    const logCounts = async () => {
+      const { log } = await engine.call('serving.status', {})
+      return { written: log.writtenRows, dropped: log.droppedRows }
+    }
+    const logLines: string[] = []
     const numeric = new Set(model.signature.columns!.filter((c) => c.kind === 'numeric').map((c) => c.name))
     process.stdout.write(`penguins (${rows.length} rows, ${model.columns.length} features), MLP 64-64, wrk -c ${connections} -d ${seconds}s, logging ${logging ? 'on' : 'off'}\n`)
     process.stdout.write('batch  server   req/s     p50 ms   p99 ms   non-2xx\n')
@@ -222,13 +224,18 @@ export async function run(): Promise<void> {
         if (!check.ok) throw new Error(`${url} refused the ${n}-row payload: ${await check.text()}`)
       }
       await logSettled()
+      const before = await logCounts()
       const l = await wrk(`${lathe}/invocations`, bodyFile)
+      await logSettled()
+      const after = await logCounts()
       const p = await wrk(`${peerUrl}/invocations`, bodyFile)
       results[n] = { lathe: l, peer: p }
+      if (logging) logLines.push(`  ${n}-row run: ${after.written - before.written} rows logged (${fmt((after.written - before.written) / seconds / 1000, 0)}k rows/s), ${after.dropped - before.dropped} dropped`)
       for (const [name, r] of [['lathe', l], ['fastapi', p]] as const) {
         process.stdout.write(`${String(n).padEnd(6)} ${name.padEnd(8)} ${fmt(r.rps, 0).padStart(8)}  ${fmt(r.p50Ms).padStart(8)} ${fmt(r.p99Ms).padStart(8)}   ${r.non2xx}\n`)
       }
     }
+    if (logging) process.stdout.write(`\nprediction log per run:\n${logLines.join('\n')}\n`)
     process.stdout.write('\nratios (lathe vs fastapi peer, same run):\n')
     for (const n of [1, 100]) {
       const { lathe: l, peer: p } = results[n]!
@@ -260,8 +267,8 @@ export async function run(): Promise<void> {
     await engine.call('serving.stop', {})
     if (logging) {
       const logged = await (await engine.workspace.monitor()).runAndReadAll('SELECT count(*)::BIGINT AS n FROM prediction_log')
-      const { droppedRows } = (await engine.call('serving.status', {})).log
-      process.stdout.write(`\nprediction log: ${logged.getRowObjectsJS()[0]!.n} rows written during the run, ${droppedRows} dropped (queue full)\n`)
+      const { droppedRows, bytes } = (await engine.call('serving.status', {})).log
+      process.stdout.write(`\nprediction log: ${logged.getRowObjectsJS()[0]!.n} rows in prediction_log after all runs, ${droppedRows} dropped, ${fmt(bytes / 1024 / 1024, 0)} MB of segments\n`)
     }
 
     for (const n of [1, 100]) {

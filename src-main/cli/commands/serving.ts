@@ -33,6 +33,17 @@ type ServeOptions = CommonOptions & {
   maxBodyMb: number
   batchWaitMs: number
   maxBatchRows: number
+  rangeMargin?: { default?: number; columns: Record<string, number> }
+}
+
+/** `--range-margin 0.2` (every column) or `--range-margin temp_max=0.5` (one column), repeatable. */
+function rangeMarginOption(value: string, previous: { default?: number; columns: Record<string, number> } = { columns: {} }) {
+  const eq = value.lastIndexOf('=')
+  const number = Number(eq === -1 ? value : value.slice(eq + 1))
+  if (!Number.isFinite(number) || number < 0 || value.slice(eq + 1).trim() === '') {
+    throw new InvalidArgumentError(`"${value}" is not a fraction >= 0 (e.g. 0.1) or COLUMN=fraction`)
+  }
+  return eq === -1 ? { ...previous, default: number } : { ...previous, columns: { ...previous.columns, [value.slice(0, eq)]: number } }
 }
 
 type StartResult = Contract['serving.start']['output']
@@ -46,6 +57,7 @@ async function startServing(client: Client, options: ServeOptions): Promise<Star
     token: options.token ?? null,
     maxBodyBytes: Math.round(options.maxBodyMb * 1024 * 1024),
     batching: { enabled: options.batching, maxWaitMs: options.batchWaitMs, maxBatchRows: options.maxBatchRows },
+    rangeMargin: options.rangeMargin,
     models,
     logging: options.log,
   })
@@ -78,6 +90,7 @@ export function registerServingCommands(program: Command): void {
     .option('--batch-wait-ms <ms>', 'longest a request waits for others to share a run (0: only those already queued)', parseNumber, 0)
     .option('--max-batch-rows <n>', 'most rows in one micro-batched run', parsePositiveInt, 256)
     .option('--max-body-mb <mb>', 'largest request body in MB', (v) => parsePositiveInt(v), 10)
+    .option('--range-margin <fraction|COLUMN=fraction>', "flag values past the training range by more than this fraction of it (default 0.1; repeatable per column)", rangeMarginOption)
     .action(async (options: ServeOptions) => {
       const dir = workspaceDirOf(options)
       const running = findRunningEngine(dir)

@@ -1,11 +1,14 @@
 import type { EngineContext } from '../context.js'
+import { isLatheError } from '../api/common/errors.js'
+import { resolveDatasetVersion } from '../data/index.js'
+import { evaluateOnTestSplit, findVersion, largerIsBetter, primaryMetric } from '../registry/index.js'
 import { registerRun } from '../registry/index.js'
 import { promote } from '../registry/index.js'
 import { resolveModelVersion } from '../registry/index.js'
 import { specOfRun, startRun, waitForRun } from '../training/index.js'
 import { getRun } from '../training/index.js'
 import { appendAudit } from '../workspace/index.js'
-import { datasetWithLabelledTraffic } from './labelledTraffic.js'
+import { datasetWithLabelledTraffic, labelledRowCount } from './labelledTraffic.js'
 import { getAlert, setActionOutcome } from './store.js'
 import type { ActionOutcome, Alert, AlertAction } from './types.js'
 
@@ -112,6 +115,28 @@ export class AlertActionRunner {
   }
 
   /**
+   * The retrained version against the one it would replace, both re-evaluated on the
+   * new version's test split with the task's primary metric (accuracy, rmse). Better
+   * means strictly better; null when they cannot be compared (the gate decides alone).
+   */
+  private async improvement(model: string, candidate: number, current: number): Promise<{ better: boolean; detail: string } | null> {
+    try {
+      const fresh = findVersion(this.ctx, model, String(candidate)).row
+      const old = findVersion(this.ctx, model, String(current)).row
+      const metric = `test.${primaryMetric(fresh)}`
+      const evaluation = await evaluateOnTestSplit(this.ctx, fresh, [fresh, old])
+      const [mine, theirs] = evaluation.metrics.map((m) => m[metric])
+      if (mine === undefined || theirs === undefined) return null
+      const better = largerIsBetter(metric) ? mine > theirs : mine < theirs
+      const where = `${fresh.dataset!.name}@${fresh.dataset!.version} test split, ${evaluation.rows} rows`
+      return { better, detail: `v${candidate} ${metric} = ${mine.toFixed(4)} vs v${current} ${theirs.toFixed(4)} on ${where}` }
+    } catch (error) {
+      if (isLatheError(error)) return null
+      throw error
+    }
+  }
+
+  /**
    * Continuous training: the production version's run specification on a newer
    * dataset version, registered as a new version, then promoted only through the gate.
    */
@@ -126,11 +151,32 @@ export class AlertActionRunner {
         return
       }
       const previousRun = getRun(db, current.runId)
-      let target = action.dataset ?? `${previousRun.dataset.name}@latest`
-      if (action.withLabelledTraffic) {
+      // The newest data the monitor saw: the dataset the rule names, else the labelled traffic, else a newer
+      // version of the training data. Retraining on the very data the current version learned from cannot help.
+      const trainedOn = `${previousRun.dataset.name}@${previousRun.dataset.version}`
+      let target: string
+      let source: string
+      const labelled = action.dataset ? 0 : await labelledRowCount(ctx, alert.model)
+      if (action.dataset) {
+        target = action.dataset
+        source = 'the dataset the rule names'
+      } else if (action.withLabelledTraffic || labelled > 0) {
         this.record(alert.id, index, { type: 'retrain', status: 'pending', detail: 'adding labelled traffic to the training data' })
         const built = await datasetWithLabelledTraffic(ctx, previousRun, alert.model)
         target = built.ref
+        source = `${trainedOn} plus ${built.addedRows} labelled rows of traffic`
+      } else {
+        const latest = resolveDatasetVersion(ctx, `${previousRun.dataset.name}@latest`)
+        if (latest.version === previousRun.dataset.version) {
+          this.record(alert.id, index, {
+            type: 'retrain',
+            status: 'skipped',
+            detail: `no newer data: v${current.version} was trained on ${trainedOn}, the newest version, and no logged row has a label; send labels (feedback), import a newer version, or name a dataset in the rule`,
+          })
+          return
+        }
+        target = `${latest.name}@${latest.version}`
+        source = `the newest version of the training data (v${current.version} learned from ${trainedOn})`
       }
       const run = startRun(ctx, specOfRun(previousRun, { dataset: target, registerAs: null }))
       db.transaction(() =>
@@ -143,7 +189,7 @@ export class AlertActionRunner {
           reason: `alert ${alert.id}: ${alert.message}`,
         }),
       )()
-      this.record(alert.id, index, { type: 'retrain', status: 'pending', detail: `run ${run.id} on ${target}`, runId: run.id })
+      this.record(alert.id, index, { type: 'retrain', status: 'pending', detail: `run ${run.id} on ${target}: ${source}`, runId: run.id })
       const finished = await waitForRun(ctx, run.id)
       if (finished.status !== 'finished') {
         this.record(alert.id, index, { type: 'retrain', status: 'failed', detail: `run ${run.id} ${finished.status}: ${finished.error ?? ''}`.trim(), runId: run.id })
@@ -152,27 +198,32 @@ export class AlertActionRunner {
       const version = registerRun(ctx, run.id, alert.model)
       let promoted = false
       let detail: string
-      try {
-        const result = await promote(ctx, {
-          model: alert.model,
-          version: version.version,
-          alias,
-          reason: `continuous training after alert ${alert.id}`,
-          cause: alert.id,
-        })
-        promoted = true
-        detail = `v${version.version} passed the gate and is now ${alias} (was v${result.previous ?? '-'})`
-      } catch (error) {
-        detail = `v${version.version} registered; the gate kept ${alias} on v${current.version}: ${(error as Error).message}`
+      const improvement = await this.improvement(alert.model, version.version, current.version)
+      if (improvement && !improvement.better) {
+        detail = `no improvement: ${improvement.detail}; ${alias} stays on v${current.version} (trained on ${target}: ${source})`
+      } else {
+        try {
+          const result = await promote(ctx, {
+            model: alert.model,
+            version: version.version,
+            alias,
+            reason: `continuous training after alert ${alert.id}`,
+            cause: alert.id,
+          })
+          promoted = true
+          detail = `v${version.version} (trained on ${target}: ${source}) passed the gate and is now ${alias} (was v${result.previous ?? '-'})${improvement ? `; ${improvement.detail}` : ''}`
+        } catch (error) {
+          detail = `v${version.version} registered; the gate kept ${alias} on v${current.version}: ${(error as Error).message}`
+        }
       }
       db.transaction(() =>
         appendAudit(db, {
           actor: 'lathe-monitoring',
-          action: promoted ? 'monitoring.retrain.promoted' : 'monitoring.retrain.refused',
+          action: promoted ? 'monitoring.retrain.promoted' : improvement && !improvement.better ? 'monitoring.retrain.no_improvement' : 'monitoring.retrain.refused',
           entityType: 'model',
           entityId: alert.model,
           before: { version: current.version },
-          after: { version: version.version, runId: run.id, alias, promoted },
+          after: { version: version.version, runId: run.id, alias, promoted, dataset: target, improvement },
           reason: `alert ${alert.id}`,
         }),
       )()

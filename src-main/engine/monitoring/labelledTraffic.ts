@@ -4,7 +4,20 @@ import type { EngineContext } from '../context.js'
 import { importDatasetFile } from '../data/index.js'
 import { resolveDatasetVersion } from '../data/index.js'
 import type { RunRecord } from '../training/index.js'
-import { ensureFeedbackTable, ident, literal, predictionLogTable, queryRows, tableExists } from './monitorDb.js'
+import { hasLoggedTraffic, ident, literal, queryRows } from './monitorDb.js'
+
+/** Logged rows of a model (answered) that have a true label. */
+export async function labelledRowCount(ctx: EngineContext, model: string): Promise<number> {
+  const conn = await ctx.workspace.monitor()
+  if (!(await hasLoggedTraffic(conn, model))) return 0
+  const [row] = await queryRows<{ n: bigint }>(
+    conn,
+    `SELECT count(*) AS n FROM prediction_log p JOIN feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index
+     WHERE p.model = ? AND p.status = 200 AND f.label IS NOT NULL`,
+    [model],
+  )
+  return Number(row!.n)
+}
 
 /**
  * The newer dataset version continuous training learns from: the run's training
@@ -20,10 +33,9 @@ export async function datasetWithLabelledTraffic(
 ): Promise<{ ref: string; rows: number; addedRows: number }> {
   const base = resolveDatasetVersion(ctx, `${run.dataset.name}@${run.dataset.version}`)
   const conn = await ctx.workspace.monitor()
-  if (!(await tableExists(conn, predictionLogTable))) {
+  if (!(await hasLoggedTraffic(conn, model))) {
     throw new LatheError('bad_request', `no traffic has been logged for ${model}, so there is no labelled traffic to add`, { field: 'dataset' })
   }
-  await ensureFeedbackTable(conn)
   const types = new Map(base.columns.map((c) => [c.name, c.type]))
   const select = run.features.map((f) => {
     const text = `json_extract_string(p.inputs, ${literal(`$."${f.name.replaceAll('"', '\\"')}"`)})`

@@ -7,6 +7,7 @@ import type { EngineContext } from '../context.js'
 import { readPredictionFile } from './batch-file.js'
 import { defaultMaxBodyBytes, defaultServingPort } from './server.js'
 import { servingService, type ServingService } from './service.js'
+import { RangeMargin } from './ranges.js'
 
 const Deployment = z.object({
   model: z.string(),
@@ -44,7 +45,15 @@ const Status = z.object({
   maxBodyBytes: z.number().int().nullable(),
   batching: Batching,
   deployments: z.array(Deployment),
-  log: z.object({ queuedRows: z.number().int(), writtenRows: z.number().int(), droppedRows: z.number().int() }),
+  log: z.object({
+    queuedRows: z.number().int(),
+    writtenRows: z.number().int(),
+    droppedRows: z.number().int(),
+    dropped: z.object({ queue: z.number().int(), limit: z.number().int(), disk: z.number().int(), error: z.number().int() }),
+    /** Why new rows are dropped right now: the retention's size limit or a full disk. */
+    full: z.enum(['limit', 'disk']).nullable(),
+    bytes: z.number().int(),
+  }),
 })
 
 function statusOf(service: ServingService): z.input<typeof Status> {
@@ -58,7 +67,14 @@ function statusOf(service: ServingService): z.input<typeof Status> {
     maxBodyBytes: server?.maxBodyBytes ?? null,
     batching: service.batchingOptions,
     deployments: service.deployments.list(),
-    log: { queuedRows: service.log.queueDepth, writtenRows: service.log.writtenRows, droppedRows: service.log.droppedRows },
+    log: {
+      queuedRows: service.log.queueDepth,
+      writtenRows: service.log.writtenRows,
+      droppedRows: service.log.droppedRows,
+      dropped: { ...service.log.dropped },
+      full: service.log.full,
+      bytes: service.log.segments.bytes,
+    },
   }
 }
 
@@ -105,6 +121,17 @@ export const servingOperations = defineOperations('serving', {
     handler: (_input, ctx) => statusOf(service(ctx)),
   }),
 
+  'serving.log.drain': defineOperation({
+    summary: 'Write every prediction answered so far to the prediction log; resolves once monitoring can read them',
+    input: z.object({}).strict(),
+    output: z.object({ writtenRows: z.number().int(), droppedRows: z.number().int() }),
+    handler: async (_input, ctx) => {
+      const log = service(ctx).log
+      await log.drain()
+      return { writtenRows: log.writtenRows, droppedRows: log.droppedRows }
+    },
+  }),
+
   'serving.start': defineOperation({
     summary: 'Start the serving endpoint (its own port) and deploy the given models',
     input: z.object({
@@ -113,6 +140,8 @@ export const servingOperations = defineOperations('serving', {
       token: z.string().min(8, 'a token needs at least 8 characters').nullable().optional(),
       maxBodyBytes: z.number().int().min(1024).default(defaultMaxBodyBytes),
       batching: Batching.partial().optional(),
+      /** How far past its training range a value is flagged (served, with a warning): a fraction of the range, overall or per column. */
+      rangeMargin: RangeMargin.partial().optional(),
       /** Left out (and nothing deployed yet): what was deployed last time, else every model with a production version. */
       models: z.array(DeployInput).optional(),
       /** Whether the models deployed by default (see `models`) log their predictions. */
@@ -123,6 +152,7 @@ export const servingOperations = defineOperations('serving', {
       const s = service(ctx)
       if (s.server) throw new LatheError('conflict', `the serving endpoint already runs at ${s.server.url}; stop it first to change its address`)
       if (input.batching) s.setBatching(input.batching)
+      if (input.rangeMargin) s.setRangeMargin(input.rangeMargin)
       // Deploy first: a model that cannot load stops the start before a port is taken.
       if (input.models) {
         for (const m of input.models) await s.deploy({ model: m.model, selector: m.selector, logging: m.logging }, m.default)

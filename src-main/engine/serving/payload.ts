@@ -188,10 +188,27 @@ function checkCell(value: unknown, column: ColumnSpec, spec: TensorSpec, row: nu
   if (column.kind === 'numeric' || isNumericDtype(spec.dtype)) {
     if (typeof value === 'boolean') return value ? 1 : 0
     if (typeof value !== 'number') throw bad(`column "${column.name}" expects a number; row ${row} has ${describe(value)}`, column.name)
+    const problem = numberProblem(value, spec.dtype)
+    if (problem) throw bad(`column "${column.name}" in row ${row} ${problem}`, column.name)
     return value
   }
   if (typeof value !== 'string') throw bad(`column "${column.name}" expects text; row ${row} has ${describe(value)}`, column.name)
   return value
+}
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38
+
+/**
+ * Why a number cannot be fed as `dtype`, or null. JSON.parse turns 1e309 into Infinity;
+ * a float32 input turns anything past ±3.4e38 into Infinity, and the model's answer
+ * into NaN.
+ */
+export function numberProblem(value: number, dtype: string): string | null {
+  if (!Number.isFinite(value)) return `is ${value}, not a finite number`
+  if ((dtype === 'float32' || dtype === 'float') && Math.abs(value) > FLOAT32_MAX) return `is ${value}, outside the float32 range (±3.4e38) the model takes`
+  if (dtype === 'float16' && Math.abs(value) > 65504) return `is ${value}, outside the float16 range (±65504) the model takes`
+  return null
 }
 
 function describe(value: unknown): string {
@@ -278,6 +295,10 @@ export function tensorColumn(spec: TensorSpec, values: unknown[], dims: number[]
     if (numeric ? typeof v !== 'number' : spec.dtype === 'string' ? typeof v !== 'string' : typeof v !== 'boolean') {
       if (numeric && v === null) throw bad(`input "${spec.name}" has null at element ${i}; this input does not accept missing values`, spec.name)
       throw bad(`input "${spec.name}" expects ${numeric ? 'numbers' : spec.dtype} elements; element ${i} is ${describe(v)}`, spec.name)
+    }
+    if (numeric) {
+      const problem = numberProblem(v as number, spec.dtype)
+      if (problem) throw bad(`input "${spec.name}" element ${i} ${problem}`, spec.name)
     }
   }
   const width = dims.slice(1).reduce((a, b) => a * b, 1)

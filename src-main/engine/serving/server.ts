@@ -7,6 +7,7 @@ import type { DeploymentSet, ServedVersion } from './deployments.js'
 import type { InputBatch } from './loaded-model.js'
 import type { ServingMetrics } from './metrics.js'
 import { parseMlflowPayload, parseV2Payload, v2Datatype } from './payload.js'
+import { describeOutOfRange, type RangeFlags } from './ranges.js'
 import { mlflowBody, v2Body, type RowPrediction } from './responses.js'
 
 export interface PredictResult {
@@ -14,10 +15,12 @@ export interface PredictResult {
   served: ServedVersion
   predictions: RowPrediction[]
   outputs: Awaited<ReturnType<ServedVersion['predict']>>
+  /** Values outside the training range (plus margin): served, and flagged. */
+  outOfRange: RangeFlags | null
 }
 
 /** An answered or refused request; `logged` carries what the prediction log keeps when it is on. */
-export type LoggedRequest = StoredRequest & { logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null } }
+export type LoggedRequest = StoredRequest & { logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null; outOfRange?: RangeFlags | null } }
 
 /** What the HTTP server needs of the serving service that starts it (declared here, so neither file imports the other's). */
 export interface ServingEndpoint {
@@ -199,7 +202,7 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
       service.recordRequest({
         requestId, timeMs: startedMs, model: served.model, version: served.version, route, status: 200,
         latencyMs: performance.now() - startedAt, rows, error: null,
-        logged: logging ? { batch, predictions: result.predictions, classes: served.signature.classes } : undefined,
+        logged: logging ? { batch, predictions: result.predictions, classes: served.signature.classes, outOfRange: result.outOfRange } : undefined,
       })
       return body
     } catch (error) {
@@ -221,7 +224,11 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
     if (model === null) throw new LatheError('unavailable', 'no model is deployed: deploy one (lathe serve --model M) first')
     const withProbabilities = request.query.probabilities === 'true' || request.query.probabilities === '1'
     return infer(request, reply, 'invocations', model, () => service.deployments.current(model), (body, s) => parseMlflowPayload(body, s.signature, s.loaded.columnRules),
-      (s, r) => mlflowBody(r.predictions, s.signature, r.requestId, withProbabilities))
+      (s, r) => {
+        // MLflow's body has no place for warnings: they go in a header, one entry per flagged column.
+        if (r.outOfRange) reply.header('x-lathe-warning', r.outOfRange.summary.map(describeOutOfRange).join('; '))
+        return mlflowBody(r.predictions, s.signature, r.requestId, withProbabilities)
+      })
   })
 
   app.get('/v2', async () => ({ name: 'lathe', version: '1', extensions: [] }))
@@ -262,7 +269,11 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
     if (body && typeof body.id === 'string' && requestIdPattern.test(body.id)) request.lathe.requestId = body.id
     const wanted = Array.isArray(body?.outputs) ? body.outputs.map((o) => String(o?.name)) : null
     return infer(request, reply, 'v2', request.params.name, pickV2(request.params), (b, s) => parseV2Payload(b, s.signature, s.loaded.columnRules),
-      (s, r) => v2Body(r.outputs, s.model, s.version, r.requestId, wanted))
+      (s, r) => {
+        const body = v2Body(r.outputs, s.model, s.version, r.requestId, wanted)
+        if (r.outOfRange) body.parameters = { warnings: r.outOfRange.summary.map(describeOutOfRange), out_of_range: r.outOfRange.summary }
+        return body
+      })
   }
   app.post<{ Params: ModelParams }>('/v2/models/:name/infer', inferV2)
   app.post<{ Params: ModelParams }>('/v2/models/:name/versions/:version/infer', inferV2)

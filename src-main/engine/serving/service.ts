@@ -8,6 +8,7 @@ import type { InputBatch } from './loaded-model.js'
 import { ServingMetrics } from './metrics.js'
 import { parseMlflowPayload } from './payload.js'
 import { PredictionLogWriter, defaultPredictionLogOptions, type PredictionLogOptions } from './prediction-log.js'
+import { defaultRangeMargin, flagOutOfRange, type RangeFlags, type RangeMargin } from './ranges.js'
 import { aliasMovedTopic, registryResolver, type AliasMoved, type ModelResolver } from './resolver.js'
 import { rowPredictions, type RowPrediction } from './responses.js'
 import { forgetDeployment, listRememberedDeployments, rememberDeployment } from './store.js'
@@ -34,6 +35,7 @@ export class ServingService implements ServingEndpoint {
   /** Present while a server runs; it owns the Prometheus registry. */
   metrics: ServingMetrics | null = null
   private batching: BatchingOptions = defaultBatching
+  private rangeMargin: RangeMargin = defaultRangeMargin
   private readonly unsubscribe: () => void
 
   constructor(
@@ -53,7 +55,7 @@ export class ServingService implements ServingEndpoint {
         ctx.events.emit('serving.swap_failed', { model, message })
       },
     })
-    this.log = new PredictionLogWriter(() => ctx.workspace.monitor(), options.log ?? defaultPredictionLogOptions, (error) => {
+    this.log = new PredictionLogWriter(ctx.workspace.predictionLogDir, () => ctx.workspace.monitor(), options.log ?? defaultPredictionLogOptions, (error) => {
       process.emitWarning(`lathe serving: prediction log write failed: ${(error as Error).message}`)
     })
     this.unsubscribe = ctx.events.subscribe([aliasMovedTopic], (event) => this.deployments.aliasMoved(event.payload as AliasMoved))
@@ -66,6 +68,14 @@ export class ServingService implements ServingEndpoint {
   setBatching(options: Partial<BatchingOptions>): void {
     this.batching = { ...this.batching, ...options }
     this.deployments.setBatching(this.batching)
+  }
+
+  get rangeMarginOptions(): RangeMargin {
+    return this.rangeMargin
+  }
+
+  setRangeMargin(margin: Partial<RangeMargin>): void {
+    this.rangeMargin = { ...this.rangeMargin, ...margin }
   }
 
   /** Deploys and remembers it, so the next start (after a restart too) serves it again. */
@@ -105,8 +115,12 @@ export class ServingService implements ServingEndpoint {
 
   /** The one prediction path: HTTP routes and `serving.predict` both end here. */
   async predict(served: ServedVersion, batch: InputBatch, requestId: string = randomUUID()): Promise<PredictResult> {
+    const outOfRange = flagOutOfRange(served.signature, batch, this.rangeMargin)
     const outputs = await served.predict(batch)
-    return { requestId, served, outputs, predictions: rowPredictions(outputs, served.signature, batch.rows) }
+    const predictions = rowPredictions(outputs, served.signature, batch.rows)
+    refuseNonFinite(predictions, outOfRange)
+    if (outOfRange && this.metrics) for (const o of outOfRange.summary) this.metrics.outOfRange.inc({ model: served.model, column: o.column }, o.count)
+    return { requestId, served, outputs, predictions, outOfRange }
   }
 
   /**
@@ -137,7 +151,7 @@ export class ServingService implements ServingEndpoint {
     metrics?.countRequest(entry.model, entry.version, entry.route, entry.status, entry.latencyMs / 1000)
     this.activity.record(entry)
     if (entry.logged && entry.version !== null) {
-      const accepted = this.log.append({
+      this.log.append({
         requestId: entry.requestId,
         time: entry.timeMs,
         model: entry.model,
@@ -148,14 +162,15 @@ export class ServingService implements ServingEndpoint {
         batch: entry.logged.batch,
         predictions: entry.logged.predictions,
         classes: entry.logged.classes,
+        outOfRange: entry.logged.outOfRange?.perRow,
       })
-      if (!accepted) metrics?.logDroppedRows.inc(entry.rows)
     }
   }
 
   async start(options: ServingServerOptions): Promise<ServingServer> {
     if (this.server) return this.server
-    this.metrics = new ServingMetrics(() => this.log.queueDepth)
+    this.metrics = new ServingMetrics(this.log)
+    this.log.prepare()
     // Models deployed before the server started were loaded with no registry to record into.
     for (const d of this.deployments.list()) {
       if (d.version !== null && d.loadSeconds !== null) this.metrics.modelLoadSeconds.set({ model: d.model, version: String(d.version) }, d.loadSeconds)
@@ -185,6 +200,24 @@ export class ServingService implements ServingEndpoint {
     await this.stop()
     await this.log.close()
     await this.deployments.close()
+  }
+}
+
+/**
+ * No answer carries NaN: a row the model gave no finite number for is refused, naming
+ * the out-of-range columns that most likely caused it.
+ */
+function refuseNonFinite(predictions: RowPrediction[], flags: RangeFlags | null): void {
+  for (let r = 0; r < predictions.length; r++) {
+    const p = predictions[r]!
+    const bad = (typeof p.prediction === 'number' && !Number.isFinite(p.prediction)) || p.probabilities?.some((x) => x === null || !Number.isFinite(x))
+    if (!bad) continue
+    const columns = flags?.perRow[r]
+    throw new LatheError(
+      'bad_request',
+      `the model gives no finite answer for row ${r}${columns ? `: ${columns.join(', ')} ${columns.length > 1 ? 'are' : 'is'} far outside the training range` : ''}; check the inputs`,
+      { field: columns?.[0] ?? 'inputs' },
+    )
   }
 }
 

@@ -71,7 +71,12 @@ async function learnPreprocessing(conn: DuckDBConnection, request: FeedRequest):
   const selects: string[] = ['count(*) AS n']
   numeric.forEach((f, i) => {
     const v = `CAST(${quoteIdent(f.name)} AS DOUBLE)`
-    selects.push(`avg(${v}) FILTER (WHERE NOT isnan(${v})) AS m${i}`, `stddev_samp(${v}) FILTER (WHERE NOT isnan(${v})) AS s${i}`)
+    selects.push(
+      `avg(${v}) FILTER (WHERE NOT isnan(${v})) AS m${i}`,
+      `stddev_samp(${v}) FILTER (WHERE NOT isnan(${v})) AS s${i}`,
+      `min(${v}) FILTER (WHERE isfinite(${v})) AS lo${i}`,
+      `max(${v}) FILTER (WHERE isfinite(${v})) AS hi${i}`,
+    )
   })
   categorical.forEach((f, i) => {
     const v = categoricalText(f.name)
@@ -92,7 +97,8 @@ async function learnPreprocessing(conn: DuckDBConnection, request: FeedRequest):
     numeric: numeric.map((f, i) => {
       const std = num(row[`s${i}`], 1)
       // A constant column carries no signal; dividing by 1 keeps it finite.
-      return { name: f.name, mean: num(row[`m${i}`], 0), std: std > 1e-12 ? std : 1 }
+      const range = typeof row[`lo${i}`] === 'number' && typeof row[`hi${i}`] === 'number' ? { min: row[`lo${i}`] as number, max: row[`hi${i}`] as number } : {}
+      return { name: f.name, mean: num(row[`m${i}`], 0), std: std > 1e-12 ? std : 1, ...range }
     }),
     categorical: categorical.map((f, i) => ({ name: f.name, vocabulary: (row[`c${i}`] as string[] | null) ?? [] })),
     classes: request.task === 'classification' ? (row.classes as string[]) : null,

@@ -78,6 +78,7 @@ function valueInfo(spec: TensorSpec) {
 export function buildSignature(features: FeatureColumn[], preprocessing: Preprocessing, target: string): ModelSignature {
   const classes = preprocessing.classes
   const byName = new Map(preprocessing.categorical.map((c) => [c.name, c.vocabulary]))
+  const ranges = new Map(preprocessing.numeric.flatMap((n) => (n.min !== undefined && n.max !== undefined ? [[n.name, { min: n.min, max: n.max }] as const] : [])))
   return {
     inputs: features.map((f) => ({ name: f.name, dtype: f.kind === 'numeric' ? 'float32' : 'string', shape: [null, 1] })),
     outputs: classes
@@ -92,6 +93,7 @@ export function buildSignature(features: FeatureColumn[], preprocessing: Preproc
       sourceType: f.sourceType,
       nullable: true,
       ...(f.kind === 'categorical' ? { categories: byName.get(f.name) ?? [] } : {}),
+      ...(ranges.has(f.name) ? { range: ranges.get(f.name)! } : {}),
     })),
     task: classes ? 'classification' : 'regression',
     target,

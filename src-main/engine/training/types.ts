@@ -72,7 +72,8 @@ export type FeatureColumn = z.infer<typeof FeatureColumn>
 
 /** Preprocessing learned on the training split, stored with the model. */
 export const Preprocessing = z.object({
-  numeric: z.array(z.object({ name: z.string(), mean: z.number(), std: z.number() })),
+  /** `min`/`max`: the training split's range (absent in runs from before it was recorded). */
+  numeric: z.array(z.object({ name: z.string(), mean: z.number(), std: z.number(), min: z.number().optional(), max: z.number().optional() })),
   /** Slot 0 of each one-hot block is "unknown or missing"; vocabulary follows. */
   categorical: z.array(z.object({ name: z.string(), vocabulary: z.array(z.string()) })),
   /** Classification: class labels, sorted; index = output column. */

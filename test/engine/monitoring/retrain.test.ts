@@ -23,7 +23,7 @@ async function importNewerWeather(engine: Engine): Promise<void> {
   await engine.call('data.import', { name: 'weather', path: file })
 }
 
-async function driftAlertWithRetrain(engine: Engine) {
+async function driftAlertWithRetrain(engine: Engine, action: { type: 'retrain'; dataset?: string } = { type: 'retrain', dataset: 'weather@2' }) {
   await engine.call('monitoring.monitors.add', { name: 'weather', model: 'weather', spec: { window: { last: 365 } } })
   await engine.call('monitoring.rules.add', {
     monitor: 'weather',
@@ -31,7 +31,7 @@ async function driftAlertWithRetrain(engine: Engine) {
     metric: 'feature.temp_max.drifted',
     op: '>=',
     threshold: 1,
-    actions: [{ type: 'retrain', dataset: 'weather@2' }],
+    actions: [action],
   })
   await replayWeatherDays(engine, { year: 2015, shiftTemp: 12, prefix: 'hot', limit: 365 })
   const run = await engine.call('monitoring.monitors.run', { monitor: 'weather' })
@@ -101,13 +101,39 @@ describe('continuous training from an alert', () => {
     })
     expect((await engine.call('monitoring.monitors.run', { monitor: 'weather', waitForActions: true })).alerts).toHaveLength(1)
     const [alert] = await engine.call('monitoring.alerts.list', { model: 'weather' })
-    expect(alert!.actions[0]).toMatchObject({ type: 'retrain', status: 'done', promoted: true, version: 2 })
+    // The retrained version is registered and says what it learned from; on this split it is no more accurate than v1
+    // (the same accuracy), so production stays: a retrain moves the alias only when it improves.
+    expect(alert!.actions[0], alert!.actions[0]!.detail).toMatchObject({ type: 'retrain', status: 'done', version: 2 })
+    expect(alert!.actions[0]!.detail).toContain('weather@1 plus 200 labelled rows of traffic')
 
     // 1461 days of the original version plus the 200 labelled ones.
     const dataset = await engine.call('data.show', { dataset: 'weather@2' })
     expect(dataset.version.rows).toBe(1661)
     const { run } = await engine.call('training.runs.show', { run: alert!.actions[0]!.runId! })
     expect(run.dataset).toMatchObject({ name: 'weather', version: 2 })
-    expect(resolveModelVersion(engine.context, 'weather', 'production').version).toBe(2)
+    const production = resolveModelVersion(engine.context, 'weather', 'production').version
+    expect(production).toBe(alert!.actions[0]!.promoted ? 2 : 1)
+    if (!alert!.actions[0]!.promoted) expect(alert!.actions[0]!.detail).toMatch(/^no improvement: v2 test\.accuracy = [\d.]+ vs v1 [\d.]+ on weather@2 test split/)
+  })
+
+  it('a retrain on the data production already learned from does not improve: the alert says so with both numbers, and production stays', async () => {
+    const engine = openTestEngine()
+    await trainWeatherModel(engine)
+    const alert = await driftAlertWithRetrain(engine, { type: 'retrain', dataset: 'weather@1' })
+    expect(alert.actions[0]).toMatchObject({ type: 'retrain', status: 'done', promoted: false, version: 2 })
+    expect(alert.actions[0]!.detail).toMatch(
+      /^no improvement: v2 test\.accuracy = 0\.\d{4} vs v1 0\.\d{4} on weather@1 test split, \d+ rows; production stays on v1 \(trained on weather@1: the dataset the rule names\)$/,
+    )
+    expect(resolveModelVersion(engine.context, 'weather', 'production').version).toBe(1)
+    expect(listAudit(engine.workspace.db).filter((a) => a.action === 'monitoring.retrain.no_improvement')).toHaveLength(1)
+  })
+
+  it('with no labels, no newer data and no dataset named, the retrain is skipped and says why', async () => {
+    const engine = openTestEngine()
+    await trainWeatherModel(engine)
+    const alert = await driftAlertWithRetrain(engine, { type: 'retrain' })
+    expect(alert.actions[0]).toMatchObject({ type: 'retrain', status: 'skipped' })
+    expect(alert.actions[0]!.detail).toContain('no newer data: v1 was trained on weather@1, the newest version, and no logged row has a label')
+    expect((await engine.call('registry.models.show', { model: 'weather' })).versions).toHaveLength(1)
   })
 })

@@ -28,6 +28,8 @@ export const ColumnSpec = z.object({
   nullable: z.boolean(),
   /** Categorical vocabulary seen in training (for forms and drift), when known. */
   categories: z.array(z.string()).optional(),
+  /** Numeric columns: the smallest and largest value in the training split (serving flags values outside it). */
+  range: z.object({ min: z.number(), max: z.number() }).optional(),
 })
 export type ColumnSpec = z.infer<typeof ColumnSpec>
 

@@ -30,7 +30,14 @@ export const FeatureOverride = z.object({
 })
 export type FeatureOverride = z.infer<typeof FeatureOverride>
 
-const HistogramBin = z.object({ start: z.number(), end: z.number(), reference: z.number(), current: z.number() })
+/** `overflow`: the bin holds every value below (`below`) or above (`above`) the reference's bulk; start/end then only place it. */
+const HistogramBin = z.object({
+  start: z.number(),
+  end: z.number(),
+  reference: z.number(),
+  current: z.number(),
+  overflow: z.enum(['below', 'above']).optional(),
+})
 const CategoryShare = z.object({ name: z.string(), reference: z.number(), current: z.number() })
 
 export const FeatureDrift = z.object({

@@ -15,6 +15,8 @@ import { chiSquareSf } from '../stats/special.js'
 export const PROPORTION_FLOOR = 1e-4
 const PSI_QUANTILES = Array.from({ length: 11 }, (_, i) => i * 0.1) // numpy.linspace(0, 1, 11)
 const CHART_BINS = 20
+/** The chart's bins span the reference between these quantiles; the rest goes to overflow bins. */
+const CHART_RANGE = [0.005, 0.995]
 const CHART_CATEGORIES = 20
 
 export interface NumericStatistics {
@@ -25,7 +27,7 @@ export interface NumericStatistics {
   ks_pvalue: number
   wasserstein_normed: number
   psi: number
-  chart: { kind: 'histogram'; bins: Array<{ start: number; end: number; reference: number; current: number }> }
+  chart: { kind: 'histogram'; bins: HistogramBins }
 }
 
 export interface CategoricalStatistics {
@@ -129,7 +131,7 @@ export async function numericStatistics(
       ks_pvalue: ks.pValue,
       wasserstein_normed: (cdf!.w ?? 0) / std,
       psi,
-      chart: { kind: 'histogram', bins: await histogram(conn, values, totals!.lo!, totals!.hi!, nRef, nCur) },
+      chart: { kind: 'histogram', bins: await histogram(conn, values, await referenceQuantiles(conn, values, nRef, CHART_RANGE), totals!.lo!, totals!.hi!, nRef, nCur) },
     }
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${values}`)
@@ -159,26 +161,46 @@ async function referenceQuantiles(conn: DuckDBConnection, values: string, n: num
   })
 }
 
-/** Equal-width bins over both sides' range, as shares of each side: what the overlay chart draws. */
+type HistogramBins = Array<{ start: number; end: number; reference: number; current: number; overflow?: 'below' | 'above' }>
+
+/**
+ * Equal-width bins over the reference's bulk (its 0.5% to 99.5% quantiles), as shares
+ * of each side: what the overlay chart draws. Values outside the bulk, on either side,
+ * go to an overflow bin at that end, so a few extreme rows (1e308 from a form) add one
+ * bar instead of stretching every bin until the chart is a single bar.
+ */
 async function histogram(
   conn: DuckDBConnection,
   values: string,
-  lo: number,
-  hi: number,
+  [qLo, qHi]: number[],
+  min: number,
+  max: number,
   nRef: number,
   nCur: number,
-): Promise<Array<{ start: number; end: number; reference: number; current: number }>> {
+): Promise<HistogramBins> {
+  let lo = qLo!
+  let hi = qHi!
+  if (lo === hi) {
+    lo = Math.max(min, lo - 0.5)
+    hi = Math.min(max, hi + 0.5)
+  }
   const bins = lo === hi ? 1 : CHART_BINS
   const width = lo === hi ? 1 : (hi - lo) / bins
-  const binOf = `least(${bins - 1}, greatest(0, floor((v - ${doubleLiteral(lo)}) / ${doubleLiteral(width)})::INTEGER))`
+  const below = min < lo
+  const above = max > hi
+  const binOf = `CASE WHEN v < ${doubleLiteral(lo)} THEN -1 WHEN v > ${doubleLiteral(hi)} THEN ${bins}
+    ELSE least(${bins - 1}, greatest(0, floor((v - ${doubleLiteral(lo)}) / ${doubleLiteral(width)})::INTEGER)) END`
   const rows = await queryRows<{ bin: number; a: bigint; b: bigint }>(
     conn,
     `SELECT ${binOf} AS bin, sum(a)::BIGINT AS a, sum(b)::BIGINT AS b FROM ${values} GROUP BY 1`,
   )
-  const out = Array.from({ length: bins }, (_, i) => ({ start: lo + i * width, end: lo + (i + 1) * width, reference: 0, current: 0 }))
+  const out: HistogramBins = Array.from({ length: bins }, (_, i) => ({ start: lo + i * width, end: lo + (i + 1) * width, reference: 0, current: 0 }))
+  if (below) out.unshift({ start: lo - width, end: lo, reference: 0, current: 0, overflow: 'below' })
+  if (above) out.push({ start: hi, end: hi + width, reference: 0, current: 0, overflow: 'above' })
   for (const row of rows) {
-    out[row.bin]!.reference = Number(row.a) / nRef
-    out[row.bin]!.current = Number(row.b) / nCur
+    const bin = row.bin === -1 ? out[0]! : row.bin === bins ? out.at(-1)! : out[row.bin + (below ? 1 : 0)]!
+    bin.reference += Number(row.a) / nRef
+    bin.current += Number(row.b) / nCur
   }
   return out
 }
