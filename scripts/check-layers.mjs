@@ -99,6 +99,7 @@ export const packageRuntimes = {
   // Not a direct dependency: comes with @tensorflow/tfjs; tests pin the reference CPU backend.
   '@tensorflow/tfjs-backend-cpu': 'neutral',
   '@tensorflow/tfjs-backend-wasm': 'neutral',
+  '@tensorflow/tfjs-backend-webgpu': 'neutral',
   '@tensorflow/tfjs-node': 'node',
   '@tensorflow/tfjs-node-gpu': 'node',
   '@types/*': 'types',
@@ -126,6 +127,8 @@ export const packageRuntimes = {
   'vega-datasets': 'neutral',
   vite: 'node',
   vitest: 'node',
+  // Dawn for Node (a native addon): WebGPU for training in the engine's worker.
+  webgpu: 'node',
   yaml: 'neutral',
   zod: 'neutral',
   zustand: 'neutral',
