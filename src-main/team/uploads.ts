@@ -130,7 +130,9 @@ export class Uploads {
       })
     }
     if (contentLength !== null && contentLength > size - received) {
-      throw new LatheError('too_large', `this chunk of ${contentLength} bytes runs past the declared size (${size - received} bytes remain)`, { field: 'Content-Length' })
+      throw new LatheError('too_large', `this chunk of ${contentLength} bytes runs past the declared size (${size - received} bytes remain)`, {
+        field: 'Content-Length',
+      })
     }
     const work = this.write(actor, row, body)
     this.busy.set(id, work)
@@ -195,10 +197,14 @@ export class Uploads {
       await this.db.query('UPDATE uploads SET received = $2, updated_at = now(), expires_at = $3 WHERE id = $1', [id, position, this.expiry()])
       if (hasher) this.hashers.set(id, { offset: position, hash: hasher })
       if (overflow) {
-        throw new LatheError('too_large', `the chunk ran past the declared size of ${size} bytes; the first ${position - received} bytes were kept (offset now ${position})`, {
-          field: 'Content-Length',
-          details: { offset: position },
-        })
+        throw new LatheError(
+          'too_large',
+          `the chunk ran past the declared size of ${size} bytes; the first ${position - received} bytes were kept (offset now ${position})`,
+          {
+            field: 'Content-Length',
+            details: { offset: position },
+          },
+        )
       }
       if (position === size) {
         const digest = hasher ? hasher.digest('hex') : null
@@ -229,7 +235,14 @@ export class Uploads {
     const outcome = await this.blobs.land(part, sha256, size, digest)
     await inTransaction(this.db, async (tx) => {
       if (uploadId) await tx.query('DELETE FROM uploads WHERE id = $1', [uploadId])
-      await appendAudit(tx, { actor, action: 'blob.upload', outcome: outcome === 'landed' ? 'accepted' : 'duplicate', project, target: sha256, detail: { size } })
+      await appendAudit(tx, {
+        actor,
+        action: 'blob.upload',
+        outcome: outcome === 'landed' ? 'accepted' : 'duplicate',
+        project,
+        target: sha256,
+        detail: { size },
+      })
     })
   }
 
@@ -261,7 +274,10 @@ export class Uploads {
       for (const r of rows) {
         const part = this.blobs.partPath(r.id)
         const received = Number(r.received)
-        const actual = await fsp.stat(part).then((s) => s.size, () => -1)
+        const actual = await fsp.stat(part).then(
+          (s) => s.size,
+          () => -1,
+        )
         if (actual < 0) {
           await fsp.writeFile(part, '', { mode: 0o600 })
           await this.db.query('UPDATE uploads SET received = 0 WHERE id = $1', [r.id])
