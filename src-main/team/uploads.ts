@@ -43,8 +43,11 @@ const WRITE_BATCH = 256 << 10
  * Resumable uploads in the tus manner. One upload per (sha256, size), so a second
  * client creating it gets the same one; a PATCH appends at `Upload-Offset` and is
  * refused with the server's offset when that is not where the upload stands. The
- * offset is stored only after the bytes are fsynced, so after a crash the file is cut
- * back to it. The SHA-256 is computed while bytes arrive; when the server has not
+ * offset is stored only after the bytes are written, so after a crash the file is cut
+ * back to it. Chunks are not fsynced one by one (bench: 8.3 s -> 4.0 s for 1 GiB): a killed
+ * process leaves them in the page cache, a power cut that loses some shows as a file
+ * shorter than its offset (cut back at start) or as a hash mismatch at the end (refused,
+ * sent again); the finished blob is fsynced before it lands. The SHA-256 is computed while bytes arrive; when the server has not
  * seen them all (it restarted), the finished file is hashed again.
  */
 export class Uploads {
@@ -190,7 +193,6 @@ export class Uploads {
           if (!isAbort(error)) throw error
         }
         await flush()
-        await fh.datasync()
       } finally {
         await fh.close()
       }
