@@ -74,11 +74,11 @@ export const modules = [
   },
   // The composition root: the contract, the engine, its HTTP transport, the host, its services.
   { name: 'root', dirs: ['src-main/engine/'], uses: engineModules },
-  // The CLI also administers and starts the team server (`lathe team-server`).
+  // The CLI also hosts `lathe team-server` (through the team server's front door).
   { name: 'cli', dirs: ['src-main/cli/'], uses: ['root', ...engineModules, 'team'] },
   { name: 'electron', dirs: ['src-main/electron/'], uses: ['root', 'common', 'workspace', 'kernel'] },
   // The team server: its own process on PostgreSQL; shares the engine's lowest layers only.
-  { name: 'team', dirs: ['src-main/team/'], uses: ['common', 'workspace', 'kernel', 'system'] },
+  { name: 'team', dirs: ['src-main/team/'], uses: ['common', 'workspace', 'kernel', 'system'], doors: ['src-main/team/index.ts'] },
 ]
 
 /**
