@@ -23,14 +23,18 @@ const root = path.resolve(import.meta.dirname, '..')
 const SIZE = Number(process.env.BENCH_TEAM_BYTES ?? 1024 ** 3)
 const GOAL_S = 5
 
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ')
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
 const mib = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB`
 
 async function writeRandomFile(file: string): Promise<string> {
   const hash = createHash('sha256')
   const fh = await fsp.open(file, 'w')
   try {
-    for (let done = 0; done < SIZE; ) {
+    for (let done = 0; done < SIZE;) {
       const chunk = randomBytes(Math.min(CHUNK_BYTES, SIZE - done))
       hash.update(chunk)
       await fh.write(chunk)
@@ -47,7 +51,11 @@ class CuttingClient extends TeamBlobClient {
   wire = 0
   private cut = false
 
-  constructor(url: string, token: string, private readonly cutAt: number | null) {
+  constructor(
+    url: string,
+    token: string,
+    private readonly cutAt: number | null,
+  ) {
     super(url, token, { clientId: 'bench' })
   }
 
@@ -60,11 +68,21 @@ class CuttingClient extends TeamBlobClient {
       await new Promise<void>((resolve) => {
         const request = http.request(new URL(`/blobs/uploads/${id}`, this.baseUrl), {
           method: 'PATCH',
-          headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), 'content-length': String(data.length) },
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            'content-type': 'application/offset+octet-stream',
+            'upload-offset': String(offset),
+            'content-length': String(data.length),
+          },
         })
         request.on('error', () => resolve())
         // Drop the connection once the part has left, as a real cut would.
-        request.write(part, () => setTimeout(() => { request.destroy(); resolve() }, 20))
+        request.write(part, () =>
+          setTimeout(() => {
+            request.destroy()
+            resolve()
+          }, 20),
+        )
       })
       throw new Error(`connection cut at byte ${cutAt}`)
     }
@@ -103,9 +121,13 @@ export async function run(): Promise<void> {
     const floor = (performance.now() - t) / 1000
     await fsp.rm(copy)
 
-    server = spawn(process.execPath, [path.join(root, 'bin', 'lathe.mjs'), 'team-server', 'start', '--db', dbUrl, '--objects', objects, '--port', '0', '--json', '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    server = spawn(
+      process.execPath,
+      [path.join(root, 'bin', 'lathe.mjs'), 'team-server', 'start', '--db', dbUrl, '--objects', objects, '--port', '0', '--json', '--log-level', 'warn'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     const line = await new Promise<string>((resolve, reject) => {
       readline.createInterface({ input: server!.stdout! }).once('line', resolve)
       server!.once('exit', (code) => reject(new Error(`the team server exited with ${code}`)))
@@ -130,7 +152,9 @@ export async function run(): Promise<void> {
 
     process.stdout.write(`\nteam server upload, ${mib(SIZE)} in ${mib(CHUNK_BYTES)} chunks (load average now ${load()}):\n`)
     process.stdout.write(`  floor (copy + fsync on this disk)   ${floor.toFixed(2)} s\n`)
-    process.stdout.write(`  clean upload                        ${clean.seconds.toFixed(2)} s  (${mib(SIZE / clean.seconds)}/s, ${(clean.seconds / floor).toFixed(2)}x the floor)\n`)
+    process.stdout.write(
+      `  clean upload                        ${clean.seconds.toFixed(2)} s  (${mib(SIZE / clean.seconds)}/s, ${(clean.seconds / floor).toFixed(2)}x the floor)\n`,
+    )
     process.stdout.write(
       `  cut at byte ${cutAt}, resumed     ${resumed.seconds.toFixed(2)} s  (${(resumed.seconds / floor).toFixed(2)}x the floor), re-sent ${resumed.resent} bytes (${mib(resumed.resent)})\n`,
     )

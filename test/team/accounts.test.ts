@@ -102,7 +102,7 @@ describe('lathe team-server init and tokens', () => {
       body: '{"name": ',
     })
     expect(notJson.status).toBe(400)
-    expect((await notJson.json()).error.code).toBe('bad_request')
+    expect(((await notJson.json()) as any).error.code).toBe('bad_request')
   })
 })
 
@@ -131,8 +131,20 @@ describe('audit log', () => {
     // An editor who also recomputes the row's own hash still breaks the next row's link.
     const { auditRowSha256 } = await import('../../src-main/team/audit.js')
     const row = (await su.query('SELECT * FROM audit_log WHERE seq = 2')).rows[0]
-    const forged = { seq: 2, serverTime: row.server_time.toISOString(), userId: row.user_id, userName: row.user_name, clientId: row.client_id,
-      clientTime: row.client_time, project: row.project, action: row.action, outcome: row.outcome, target: 'mallory', detail: row.detail, prevSha256: row.prev_sha256 }
+    const forged = {
+      seq: 2,
+      serverTime: row.server_time.toISOString(),
+      userId: row.user_id,
+      userName: row.user_name,
+      clientId: row.client_id,
+      clientTime: row.client_time,
+      project: row.project,
+      action: row.action,
+      outcome: row.outcome,
+      target: 'mallory',
+      detail: row.detail,
+      prevSha256: row.prev_sha256,
+    }
     await su.query('UPDATE audit_log SET target = $1, row_sha256 = $2 WHERE seq = 2', ['mallory', auditRowSha256(forged)])
     const rewritten = await verifyAudit(team.db)
     expect(rewritten.ok).toBe(false)
@@ -184,8 +196,27 @@ describe('TLS', () => {
     const fs = await import('node:fs')
     const https = await import('node:https')
     const dir = fs.mkdtempSync(`${pg.cluster().dir}/tls-`)
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1',
-      '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        `${dir}/key.pem`,
+        '-out',
+        `${dir}/cert.pem`,
+      ],
+      { stdio: 'ignore' },
+    )
     const db = await openDb(await pg.cluster().createDatabase())
     const init = await initTeamServer(db, `${dir}/objects`)
     const server = await createTeamServer({ db, objectsDir: `${dir}/objects`, logLevel: 'silent', tls: { cert: `${dir}/cert.pem`, key: `${dir}/key.pem` } })
@@ -194,11 +225,13 @@ describe('TLS', () => {
       expect(url).toMatch(/^https:\/\//)
       const ca = fs.readFileSync(`${dir}/cert.pem`)
       const body = await new Promise<string>((resolve, reject) => {
-        https.get(`${url}/admin/v1/whoami`, { ca, headers: { authorization: `Bearer ${init.admin!.token}` } }, (res) => {
-          let text = ''
-          res.on('data', (c) => (text += c))
-          res.on('end', () => resolve(text))
-        }).on('error', reject)
+        https
+          .get(`${url}/admin/v1/whoami`, { ca, headers: { authorization: `Bearer ${init.admin!.token}` } }, (res) => {
+            let text = ''
+            res.on('data', (c) => (text += c))
+            res.on('end', () => resolve(text))
+          })
+          .on('error', reject)
       })
       expect(JSON.parse(body)).toMatchObject({ user: 'admin', role: 'admin' })
     } finally {

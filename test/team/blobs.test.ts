@@ -78,7 +78,7 @@ describe('blob uploads', () => {
       body: data.subarray(0, 10),
     })
     expect(stale.status).toBe(409)
-    expect((await stale.json()).error.details).toEqual({ offset })
+    expect(((await stale.json()) as any).error.details).toEqual({ offset })
 
     const done = await client.patch(upload.id, offset!, data.subarray(offset!))
     expect(done).toMatchObject({ complete: true, offset: data.length })
@@ -107,7 +107,7 @@ describe('blob uploads', () => {
       body: wrong,
     })
     expect(r.status).toBe(400)
-    const body = await r.json()
+    const body = (await r.json()) as any
     expect(body.error).toMatchObject({ code: 'bad_request', field: 'sha256' })
     expect(body.error.message).toContain(`not the declared ${sha256}`)
     expect(storedBlobs(team)).toEqual([])
@@ -131,7 +131,7 @@ describe('blob uploads', () => {
       body: data,
     })
     expect(noOffset.status).toBe(400)
-    expect((await noOffset.json()).error.field).toBe('Upload-Offset')
+    expect(((await noOffset.json()) as any).error.field).toBe('Upload-Offset')
     const badHash = await team.call(token, 'POST', '/blobs/uploads', { sha256: 'abc', size: 3, project: 'weather' })
     expect(badHash.status).toBe(400)
   })

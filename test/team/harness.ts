@@ -76,7 +76,8 @@ export async function startTeam(cluster: PgCluster, options: { uploadTtlMs?: num
 /** Every file under a folder, relative to it. */
 export function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return []
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
 }

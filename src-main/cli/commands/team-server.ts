@@ -52,7 +52,9 @@ export function registerTeamServerCommands(program: Command): void {
       const t = await loadTeam()
       const result = await onDb(options, (db) => t.initTeamServer(db, objectsDir(options), options.admin))
       emit(options.json, result, (r) => {
-        const lines = [`Team database ${t.redact(dbUrl(options))}: schema ${r.schema.from} -> ${r.schema.to}${r.schema.applied.length ? ` (applied ${r.schema.applied.join(', ')})` : ''}`]
+        const lines = [
+          `Team database ${t.redact(dbUrl(options))}: schema ${r.schema.from} -> ${r.schema.to}${r.schema.applied.length ? ` (applied ${r.schema.applied.join(', ')})` : ''}`,
+        ]
         lines.push(`Objects folder: ${r.objectsDir}`)
         if (r.admin) {
           lines.push('', `First admin "${r.admin.user}". Their token, shown this once and stored only as a SHA-256:`, '', `  ${r.admin.token}`, '')
@@ -110,7 +112,9 @@ export function registerTeamServerCommands(program: Command): void {
               { field: 'host' },
             )
           }
-          process.stderr.write(`lathe team-server: WARNING: serving plain HTTP on ${options.host}; tokens cross the network unencrypted unless a TLS proxy is in front\n`)
+          process.stderr.write(
+            `lathe team-server: WARNING: serving plain HTTP on ${options.host}; tokens cross the network unencrypted unless a TLS proxy is in front\n`,
+          )
         }
         const uploadTtlMs = t.parseDuration(options.uploadTtl)
         const db = await (await loadTeam()).openDb(dbUrl(options))
@@ -143,7 +147,14 @@ export function registerTeamServerCommands(program: Command): void {
   withDb(projects.command('list').description('List projects')).action(async (options: DbOptions) => {
     const t = await loadTeam()
     const list = await onDb(options, (db) => t.listProjects(db))
-    emit(options.json, list, (l) => (l.length ? table(['NAME', 'CREATED'], l.map((p) => [p.name, p.createdAt])) : 'No projects yet'))
+    emit(options.json, list, (l) =>
+      l.length
+        ? table(
+            ['NAME', 'CREATED'],
+            l.map((p) => [p.name, p.createdAt]),
+          )
+        : 'No projects yet',
+    )
   })
 
   const users = team.command('users').description('Users and their roles')
@@ -168,7 +179,12 @@ export function registerTeamServerCommands(program: Command): void {
   withDb(users.command('list').description('List users and roles')).action(async (options: DbOptions) => {
     const t = await loadTeam()
     const list = await onDb(options, (db) => t.listUsers(db))
-    emit(options.json, list, (l) => table(['NAME', 'ROLES', 'CREATED'], l.map((u) => [u.name, roles(u.roles), u.createdAt])))
+    emit(options.json, list, (l) =>
+      table(
+        ['NAME', 'ROLES', 'CREATED'],
+        l.map((u) => [u.name, roles(u.roles), u.createdAt]),
+      ),
+    )
   })
 
   const tokens = team.command('tokens').description('Bearer tokens (shown once, stored as SHA-256)')
@@ -188,7 +204,12 @@ export function registerTeamServerCommands(program: Command): void {
       const t = await loadTeam()
       const list = await onDb(options, (db) => t.listTokens(db, options.user))
       emit(options.json, list, (l) =>
-        l.length ? table(['ID', 'USER', 'STATE', 'CREATED', 'EXPIRES'], l.map((k) => [k.id, k.user, k.state, k.createdAt, k.expiresAt ?? 'never'])) : 'No tokens',
+        l.length
+          ? table(
+              ['ID', 'USER', 'STATE', 'CREATED', 'EXPIRES'],
+              l.map((k) => [k.id, k.user, k.state, k.createdAt, k.expiresAt ?? 'never']),
+            )
+          : 'No tokens',
       )
     })
   withDb(tokens.command('revoke <id>').description('Revoke a token: refused from the next request on')).action(async (id: string, options: DbOptions) => {
@@ -201,8 +222,14 @@ export function registerTeamServerCommands(program: Command): void {
     const t = await loadTeam()
     const result = await onDb(options, (db) => t.verifyAudit(db))
     emit(options.json, result, (r) =>
-      r.ok ? `Audit log intact: ${r.rows} rows, last ${r.lastSeq}` : [`Audit log TAMPERED (${r.problems.length} problem(s) in ${r.rows} rows):`, ...r.problems.map((p) => `  row ${p.seq}: ${p.message}`)].join('\n'),
+      r.ok
+        ? `Audit log intact: ${r.rows} rows, last ${r.lastSeq}`
+        : [`Audit log TAMPERED (${r.problems.length} problem(s) in ${r.rows} rows):`, ...r.problems.map((p) => `  row ${p.seq}: ${p.message}`)].join('\n'),
     )
-    if (!result.ok) throw new LatheError('conflict', `the audit log was changed outside the server: ${result.problems.length} problem(s), first at row ${result.problems[0]!.seq}`)
+    if (!result.ok)
+      throw new LatheError(
+        'conflict',
+        `the audit log was changed outside the server: ${result.problems.length} problem(s), first at row ${result.problems[0]!.seq}`,
+      )
   })
 }

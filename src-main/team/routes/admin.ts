@@ -1,19 +1,7 @@
 import { z } from 'zod'
 import { LatheError } from '../../engine/api/common/errors.js'
 import { parseInput } from '../../engine/api/index.js'
-import {
-  ROLES,
-  addProject,
-  addUser,
-  createToken,
-  grantRole,
-  listProjects,
-  listTokens,
-  listUsers,
-  parseDuration,
-  revokeToken,
-  roleIn,
-} from '../accounts.js'
+import { ROLES, addProject, addUser, createToken, grantRole, listProjects, listTokens, listUsers, parseDuration, revokeToken, roleIn } from '../accounts.js'
 import { listAudit, verifyAudit } from '../audit.js'
 import type { TeamModule } from '../context.js'
 import { migration001, migration002 } from '../migrations/index.js'

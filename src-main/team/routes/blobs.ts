@@ -77,7 +77,10 @@ export const blobsModule: TeamModule = {
         throw new RangeError416(`Range "${request.headers.range}" lies outside blob ${hash} (${size} bytes)`)
       }
       if (range) {
-        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1)
+        reply
+          .code(206)
+          .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+          .header('content-length', range.end - range.start + 1)
         return reply.send(fs.createReadStream(file, { start: range.start, end: range.end }))
       }
       reply.header('content-length', size)
@@ -95,7 +98,10 @@ export const blobsModule: TeamModule = {
       await ctx.authorize(request, input.project, 'member', 'blob.upload')
       const state = await ctx.uploads.create(ctx.actorOf(request), input.project, input.sha256, input.size)
       if (state.complete) landed.inc({ outcome: 'stored' }, state.created ? 1 : 0)
-      reply.code(state.created && !state.complete ? 201 : 200).header('upload-offset', state.offset).header('upload-length', state.size)
+      reply
+        .code(state.created && !state.complete ? 201 : 200)
+        .header('upload-offset', state.offset)
+        .header('upload-length', state.size)
       if (state.id) reply.header('location', `/blobs/uploads/${state.id}`)
       const { created: _created, ...body } = state
       return body
@@ -129,7 +135,9 @@ export const blobsModule: TeamModule = {
       const offsetHeader = request.headers['upload-offset']
       const offset = typeof offsetHeader === 'string' && /^\d+$/.test(offsetHeader) ? Number(offsetHeader) : NaN
       if (!Number.isSafeInteger(offset)) {
-        throw new LatheError('bad_request', 'a chunk needs an Upload-Offset header: the byte offset it starts at (HEAD the upload to learn it)', { field: 'Upload-Offset' })
+        throw new LatheError('bad_request', 'a chunk needs an Upload-Offset header: the byte offset it starts at (HEAD the upload to learn it)', {
+          field: 'Upload-Offset',
+        })
       }
       await uploadAccess(request, 'member')
       const lengthHeader = request.headers['content-length']
