@@ -1,0 +1,2 @@
+export { ObjectStore, hashFile } from './objects.js'
+export { isProcessAlive } from './lock.js'
