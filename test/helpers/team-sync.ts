@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import readline from 'node:readline'
+import type { Engine } from '../../src-main/engine/engine.js'
+import { addProject, addUser, createToken } from '../../src-main/team/accounts.js'
+import { openDb, type Db } from '../../src-main/team/db.js'
+import { cliActor, initTeamServer } from '../../src-main/team/init.js'
+import { createTeamServer } from '../../src-main/team/server.js'
+import type { PgCluster } from './postgres.js'
+import { afterThisTest, openTestEngine, tempDir } from './workspace.js'
+
+export const PROJECT = 'weather'
+const root = path.resolve(import.meta.dirname, '..', '..')
+
+export interface TeamFixture {
+  dbUrl: string
+  objectsDir: string
+  db: Db
+  /** Tokens by user: ana and bob are maintainers, mo a member, vic a viewer. */
+  tokens: Record<'ana' | 'bob' | 'mo' | 'vic', string>
+  tokenIds: Record<'ana' | 'bob' | 'mo' | 'vic', string>
+  url: () => string
+}
+
+/** A fresh team database with project `weather` and four users; the server is started separately. */
+export async function teamDatabase(cluster: PgCluster): Promise<Omit<TeamFixture, 'url'>> {
+  const dbUrl = await cluster.createDatabase()
+  const objectsDir = tempDir('lathe-team-objects-')
+  const db = await openDb(dbUrl)
+  afterThisTest(() => db.end())
+  await initTeamServer(db, objectsDir)
+  const actor = cliActor()
+  await addProject(db, actor, PROJECT)
+  const roles = { ana: 'maintainer', bob: 'maintainer', mo: 'member', vic: 'viewer' } as const
+  const tokens = {} as TeamFixture['tokens']
+  const tokenIds = {} as TeamFixture['tokenIds']
+  for (const [name, role] of Object.entries(roles) as Array<[keyof typeof roles, (typeof roles)[keyof typeof roles]]>) {
+    await addUser(db, actor, name, role, PROJECT)
+    const { token, summary } = await createToken(db, actor, name, null)
+    tokens[name] = token
+    tokenIds[name] = summary.id
+  }
+  return { dbUrl, objectsDir, db, tokens, tokenIds }
+}
+
+/** The team server in this process, on a free loopback port. */
+export async function startTeamInProcess(cluster: PgCluster): Promise<TeamFixture> {
+  const base = await teamDatabase(cluster)
+  const server = await createTeamServer({ db: base.db, objectsDir: base.objectsDir, logLevel: 'silent' })
+  const url = await server.listen('127.0.0.1', 0)
+  afterThisTest(() => server.close())
+  return { ...base, url: () => url }
+}
+
+export interface TeamProcess {
+  child: ChildProcess
+  url: string
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+/** A real `lathe team-server start` process on a free port. */
+export async function spawnTeamServer(fixture: Omit<TeamFixture, 'url'>, port = 0): Promise<TeamProcess> {
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'bin', 'lathe.mjs'), 'team-server', 'start', '--db', fixture.dbUrl, '--objects', fixture.objectsDir, '--port', String(port), '--json', '--log-level', 'error'],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VITEST: undefined, NODE_OPTIONS: undefined } },
+  )
+  let stderr = ''
+  child.stderr!.on('data', (c) => (stderr += c))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const first = await new Promise<string>((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout! })
+    lines.once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`lathe team-server exited ${code}: ${stderr}`)))
+  })
+  const proc: TeamProcess = {
+    child,
+    url: (JSON.parse(first) as { url: string }).url,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    },
+  }
+  afterThisTest(() => proc.kill('SIGKILL'))
+  return proc
+}
+
+/** A workspace (an engine on its own folder) connected to the team project as `user`. */
+export async function teammate(fixture: TeamFixture, user: keyof TeamFixture['tokens'], dir = tempDir('lathe-ws-')): Promise<Engine> {
+  const engine = openTestEngine(dir)
+  await engine.call('sync.connect', { url: fixture.url(), token: fixture.tokens[user], project: PROJECT })
+  return engine
+}
+
+export function connectionFileMode(dir: string): number {
+  return fs.statSync(path.join(dir, 'team.json')).mode & 0o777
+}
