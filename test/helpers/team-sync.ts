@@ -69,14 +69,23 @@ export async function spawnTeamServer(fixture: Omit<TeamFixture, 'url'>, port = 
   let stderr = ''
   child.stderr!.on('data', (c) => (stderr += c))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const first = await new Promise<string>((resolve, reject) => {
+  // `--json` prints one JSON document, maybe over several lines.
+  const first = await new Promise<{ url: string }>((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout! })
-    lines.once('line', resolve)
+    let text = ''
+    lines.on('line', (line) => {
+      text += line
+      try {
+        resolve(JSON.parse(text))
+      } catch {
+        // Not whole yet.
+      }
+    })
     child.once('exit', (code) => reject(new Error(`lathe team-server exited ${code}: ${stderr}`)))
   })
   const proc: TeamProcess = {
     child,
-    url: (JSON.parse(first) as { url: string }).url,
+    url: first.url,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       await exited

@@ -158,7 +158,7 @@ function blobsOf(kind: string, body: Record<string, unknown>): string[] {
   return []
 }
 
-/** Alias moves of this workspace that the server did not apply, newest first, unless a later move of the same alias went through. */
+/** Alias moves of this workspace that the server did not apply, unless the person has since moved that alias again (decided anew). */
 export function openConflicts(ctx: EngineContext): Conflict[] {
   const db = ctx.workspace.db
   const refused = entriesIn(db, ['conflict', 'forbidden'])
@@ -177,8 +177,7 @@ export function openConflicts(ctx: EngineContext): Conflict[] {
       const later = db
         .prepare(
           `SELECT 1 FROM registry_alias_history h JOIN sync_outbox o ON o.entity_id = h.uid AND o.kind = 'alias.move'
-           WHERE h.model_id = (SELECT model_id FROM registry_alias_history WHERE uid = ?) AND h.alias = ? AND h.id > ?
-             AND o.state IN ('applied', 'duplicate', 'pending')`,
+           WHERE h.model_id = (SELECT model_id FROM registry_alias_history WHERE uid = ?) AND h.alias = ? AND h.id > ?`,
         )
         .get(e.entityId, move.alias, move.id)
       return !later

@@ -189,21 +189,21 @@ async function applyKind(c: OpContext, tx: Tx, op: Op, payload: any): Promise<Ap
       ])
       if (!target.rowCount) throw new Refusal('missing_ref', `alias.move: ${payload.model} version ${payload.versionId} is not on the server yet`)
       await tx.query('INSERT INTO sync_aliases (project, model, alias) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [c.project, payload.model, payload.alias])
-      const { rows } = await tx.query<{ version_id: string | null; moved_by: string | null; moved_at: Date | null; number: number | null }>(
-        `SELECT a.version_id, a.moved_by, a.moved_at, r.number FROM sync_aliases a
-         LEFT JOIN sync_records r ON r.project = a.project AND r.kind = 'model_version' AND r.id = a.version_id
-         WHERE a.project = $1 AND a.model = $2 AND a.alias = $3 FOR UPDATE OF a`,
+      // The lock alone, then the number: a join under FOR UPDATE re-checked after a concurrent move would lose its joined row.
+      const { rows } = await tx.query<{ version_id: string | null; moved_by: string | null; moved_at: Date | null }>(
+        `SELECT version_id, moved_by, moved_at FROM sync_aliases WHERE project = $1 AND model = $2 AND alias = $3 FOR UPDATE`,
         [c.project, payload.model, payload.alias],
       )
       const now = rows[0]!
       if (now.version_id !== payload.previousVersionId) {
+        const number = now.version_id === null ? undefined : await existingNumber(c, tx, 'model_version', now.version_id)
         const current: AliasState = {
           versionId: now.version_id,
-          version: now.number,
+          version: number ?? null,
           movedBy: now.moved_by,
           movedAt: now.moved_at ? now.moved_at.toISOString() : null,
         }
-        const message = `${payload.model}@${payload.alias} moved since this client saw it: it points to v${now.number ?? '?'}, moved by ${now.moved_by ?? '?'} at ${current.movedAt ?? '?'}`
+        const message = `${payload.model}@${payload.alias} moved since this client saw it: it points to v${current.version ?? '?'}, moved by ${now.moved_by ?? '?'} at ${current.movedAt ?? '?'}`
         return { result: { opId: op.opId, outcome: 'conflict', message, current }, changes: [] }
       }
       await tx.query(
