@@ -2,12 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
+import type { Pool } from 'pg'
+import { expect } from 'vitest'
 import type { Engine } from '../../src-main/engine/engine.js'
 import { addProject, addUser, createToken } from '../../src-main/team/accounts.js'
 import { openDb, type Db } from '../../src-main/team/db.js'
 import { cliActor, initTeamServer } from '../../src-main/team/init.js'
 import { createTeamServer } from '../../src-main/team/server.js'
 import type { PgCluster } from './postgres.js'
+import { irisOnnx, penguinsJson, recordRun } from './synced-records.js'
 import { afterThisTest, openTestEngine, tempDir } from './workspace.js'
 
 export const PROJECT = 'weather'
@@ -104,4 +107,42 @@ export async function teammate(fixture: TeamFixture, user: keyof TeamFixture['to
 
 export function connectionFileMode(dir: string): number {
   return fs.statSync(path.join(dir, 'team.json')).mode & 0o777
+}
+
+export const count = async (db: Pool, sql: string, args: unknown[] = []) => Number((await db.query(sql, args)).rows[0].n)
+const n = count
+
+/** Runs, metric segments, a dataset version and model versions: what a member makes in a day. */
+export async function dayOfWork(engine: Engine, runs: number, steps = 1200): Promise<void> {
+  const d = await engine.call('data.import', { name: 'penguins', path: penguinsJson })
+  for (let i = 0; i < runs; i++) recordRun(engine, { dataset: { name: 'penguins', version: d.version, versionId: d.versionId }, steps })
+  await engine.call('registry.versions.import', { file: irisOnnx, name: 'iris' })
+}
+
+/** Syncs until both sides agree, tolerating the faults under test; at most `tries` times. */
+export async function syncUntilAgreed(engine: Engine, tries = 12): Promise<{ attempts: number; errors: string[] }> {
+  const errors: string[] = []
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    try {
+      const r = await engine.call('sync.run', {})
+      if (r.agreed) return { attempts: attempt, errors }
+      errors.push(r.left.join('; '))
+    } catch (error) {
+      errors.push((error as Error).message)
+    }
+  }
+  throw new Error(`no agreement after ${tries} syncs: ${errors.join(' | ')}`)
+}
+
+export async function expectNoDuplicates(team: Pick<TeamFixture, 'db'>, engine: Engine): Promise<void> {
+  const db = engine.context.workspace.db
+  const local = (sql: string) => db.prepare(sql).pluck().get() as number
+  expect(await n(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'run'`)).toBe(local('SELECT count(*) FROM training_runs'))
+  expect(await n(team.db, `SELECT coalesce(sum(points), 0) AS n FROM sync_segments`)).toBe(local('SELECT count(*) FROM training_metrics'))
+  expect(await n(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'model_version'`)).toBe(local('SELECT count(*) FROM registry_versions'))
+  expect(await n(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'dataset_version'`)).toBe(local('SELECT count(*) FROM dataset_versions'))
+  expect(await n(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'audit'`)).toBe(local('SELECT count(*) FROM audit_log'))
+  // No op half-applied: a claimed op id always carries its final answer.
+  expect(await n(team.db, `SELECT count(*) AS n FROM sync_applied_ops WHERE outcome = 'pending'`)).toBe(0)
+  expect((await engine.call('sync.status', { verify: true })).verified).toEqual({ agreed: true, differences: [] })
 }

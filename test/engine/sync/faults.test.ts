@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import type { Pool } from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { Engine } from '../../../src-main/engine/engine.js'
 import { TeamClient, CHUNK_BYTES } from '../../../src-main/engine/sync/client.js'
@@ -8,48 +7,22 @@ import { BlobStore } from '../../../src-main/team/blobs.js'
 import { cliActor } from '../../../src-main/team/init.js'
 import { hashFile } from '../../../src-main/engine/workspace/objects.js'
 import { startFaultProxy } from '../../helpers/fault-proxy.js'
+import { irisOnnx } from '../../helpers/synced-records.js'
 import { usePostgres } from '../../helpers/postgres.js'
-import { irisOnnx, penguinsJson, recordRun } from '../../helpers/synced-records.js'
-import { PROJECT, spawnTeamServer, startTeamInProcess, teamDatabase, teammate, type TeamFixture } from '../../helpers/team-sync.js'
+import {
+  count as n,
+  dayOfWork,
+  expectNoDuplicates,
+  PROJECT,
+  spawnTeamServer,
+  startTeamInProcess,
+  syncUntilAgreed,
+  teamDatabase,
+  teammate,
+  type TeamFixture,
+} from '../../helpers/team-sync.js'
 
 const pg = usePostgres()
-
-const n = async (db: Pool, sql: string, args: unknown[] = []) => Number((await db.query(sql, args)).rows[0].n)
-
-/** Runs, metric segments, a dataset version and model versions: what a member makes in a day. */
-async function dayOfWork(engine: Engine, runs: number, steps = 1200): Promise<void> {
-  const d = await engine.call('data.import', { name: 'penguins', path: penguinsJson })
-  for (let i = 0; i < runs; i++) recordRun(engine, { dataset: { name: 'penguins', version: d.version, versionId: d.versionId }, steps })
-  await engine.call('registry.versions.import', { file: irisOnnx, name: 'iris' })
-}
-
-/** Syncs until both sides agree, tolerating the faults under test; at most `tries` times. */
-async function syncUntilAgreed(engine: Engine, tries = 12): Promise<{ attempts: number; errors: string[] }> {
-  const errors: string[] = []
-  for (let attempt = 1; attempt <= tries; attempt++) {
-    try {
-      const r = await engine.call('sync.run', {})
-      if (r.agreed) return { attempts: attempt, errors }
-      errors.push(r.left.join('; '))
-    } catch (error) {
-      errors.push((error as Error).message)
-    }
-  }
-  throw new Error(`no agreement after ${tries} syncs: ${errors.join(' | ')}`)
-}
-
-async function expectNoDuplicates(team: Pick<TeamFixture, 'db'>, engine: Engine): Promise<void> {
-  const db = engine.context.workspace.db
-  const local = (sql: string) => db.prepare(sql).pluck().get() as number
-  expect(await n(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'run'`)).toBe(local('SELECT count(*) FROM training_runs'))
-  expect(await n(team.db, `SELECT coalesce(sum(points), 0) AS n FROM sync_segments`)).toBe(local('SELECT count(*) FROM training_metrics'))
-  expect(await n(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'model_version'`)).toBe(local('SELECT count(*) FROM registry_versions'))
-  expect(await n(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'dataset_version'`)).toBe(local('SELECT count(*) FROM dataset_versions'))
-  expect(await n(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'audit'`)).toBe(local('SELECT count(*) FROM audit_log'))
-  // No op half-applied: a claimed op id always carries its final answer.
-  expect(await n(team.db, `SELECT count(*) AS n FROM sync_applied_ops WHERE outcome = 'pending'`)).toBe(0)
-  expect((await engine.call('sync.status', { verify: true })).verified).toEqual({ agreed: true, differences: [] })
-}
 
 describe('sync under faults (real PostgreSQL, real team server)', () => {
   it('a proxy that delivers every push twice and drops every other answer after the commit: zero duplicates', async () => {

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { irisOnnx, penguinsJson, recordRun } from '../../helpers/synced-records.js'
 import { usePostgres } from '../../helpers/postgres.js'
-import { connectionFileMode, PROJECT, startTeamInProcess, teammate } from '../../helpers/team-sync.js'
+import { connectionFileMode, count, PROJECT, startTeamInProcess, teammate } from '../../helpers/team-sync.js'
 import { openTestEngine, tempDir } from '../../helpers/workspace.js'
 
 const pg = usePostgres()
-
-async function count(db: import('pg').Pool, sql: string, args: unknown[] = []): Promise<number> {
-  return Number((await db.query(sql, args)).rows[0].n)
-}
 
 describe('sync between workspaces and a team server', () => {
   it('pushes datasets, runs with metric segments, model versions and alias moves, pulls them into a second workspace, and both digests agree', async () => {
