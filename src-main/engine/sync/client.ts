@@ -81,6 +81,7 @@ export class TeamClient {
     if (created.complete || !created.id) return 0
     let offset = created.offset
     let sent = 0
+    let realigned = 0
     const handle = await fsp.open(file, 'r')
     try {
       while (offset < size) {
@@ -93,6 +94,13 @@ export class TeamClient {
         })
         sent += length
         onBytes?.(length)
+        if (response.status === 409 && realigned++ < 3) {
+          // The server stands elsewhere (a cut chunk it kept part of landed after we asked): ask it where, go on from there.
+          const head = await this.request('HEAD', `/blobs/uploads/${created.id}`)
+          offset = Number(head.headers.get('upload-offset'))
+          if (!Number.isSafeInteger(offset)) throw new LatheError('unavailable', `upload ${created.id}: the server gave no Upload-Offset`)
+          continue
+        }
         if (!response.ok) {
           const message = await errorMessage(response)
           throw new LatheError(response.status >= 500 ? 'unavailable' : 'bad_request', `uploading ${sha256} at ${offset}: ${message}`)
