@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <name...>`: runs benchmarks that compare Lathe with the peers in
- * ../shared/peers in the same run and print ratios. Benchmarks are not tests: they
+ * bench/peers/ in the same run and print ratios. Benchmarks are not tests: they
  * assert nothing and are never run by `npm test`.
  */
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
@@ -8,10 +8,14 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   train: () => import('./train.js'),
   serve: () => import('./serve.js'),
   drift: () => import('./drift.js'),
+  team: () => import('./team.js'),
   sync: () => import('./sync.js'),
 }
 
-const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+// Options that take a value (`--backend webgpu`): their value is not a benchmark's name.
+const valueOptions = new Set(['--backend'])
+const argv = process.argv.slice(2)
+const asked = argv.filter((a, i) => !a.startsWith('-') && !valueOptions.has(argv[i - 1] ?? ''))
 const names = asked.length ? asked : Object.keys(suites)
 for (const name of names) {
   const load = suites[name]

@@ -47,7 +47,9 @@ export async function run(): Promise<void> {
     const dataset = { name: 'bench', version: 1, versionId: 'bench-v1' }
     let t = performance.now()
     for (let r = 0; r < RUNS; r++) recordRun(engine, { dataset, metrics: Array.from({ length: METRICS }, (_, i) => `m${i}`), steps: STEPS })
-    process.stdout.write(`workspace: ${RUNS} runs x ${METRICS} metrics x ${STEPS} steps = ${RUNS * METRICS * STEPS} points recorded in ${seconds(performance.now() - t)}\n`)
+    process.stdout.write(
+      `workspace: ${RUNS} runs x ${METRICS} metrics x ${STEPS} steps = ${RUNS * METRICS * STEPS} points recorded in ${seconds(performance.now() - t)}\n`,
+    )
     await engine.call('sync.connect', { url, token, project: 'bench' })
     const ops = (await engine.call('sync.status', {})).pending
 

@@ -53,7 +53,12 @@ export async function createTeamServer(options: TeamServerOptions): Promise<Omit
     ttlMs: options.uploadTtlMs ?? DAY,
     maxBlobBytes: options.maxBlobBytes ?? 256 * 1024 ** 3,
   })
-  await uploads.sweep({ atStart: true })
+  try {
+    await uploads.sweep({ atStart: true })
+  } catch (error) {
+    unlock()
+    throw error
+  }
 
   const app = Fastify({
     logger: { level: options.logLevel ?? 'info', stream: process.stderr },
@@ -122,7 +127,11 @@ export async function createTeamServer(options: TeamServerOptions): Promise<Omit
     actorOf,
   }
 
-  const sendError = (reply: FastifyReply, error: LatheError) => reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
+  const sendError = (reply: FastifyReply, error: LatheError) => {
+    // Refused before its body was read (a chunk at the wrong offset): close rather than leave the client's bytes on a kept-alive socket.
+    if (!reply.request.raw.complete) reply.header('connection', 'close')
+    return reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config?.public) return

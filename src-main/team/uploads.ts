@@ -36,7 +36,8 @@ export interface AppendResult extends UploadState {
   aborted: boolean
 }
 
-const WRITE_BATCH = 1 << 20
+// Small enough that a cut loses little, large enough that 1 GiB is a few thousand writes.
+const WRITE_BATCH = 256 << 10
 
 /**
  * Resumable uploads in the tus manner. One upload per (sha256, size), so a second
@@ -47,7 +48,8 @@ const WRITE_BATCH = 1 << 20
  * seen them all (it restarted), the finished file is hashed again.
  */
 export class Uploads {
-  private readonly busy = new Set<string>()
+  /** The PATCH writing each upload now; a HEAD waits for it, so the offset it reports is where the upload really stands. */
+  private readonly busy = new Map<string, Promise<unknown>>()
   private readonly hashers = new Map<string, { offset: number; hash: Hash }>()
 
   constructor(
@@ -93,6 +95,7 @@ export class Uploads {
   }
 
   async status(id: string): Promise<UploadState> {
+    await this.busy.get(id)?.catch(() => {})
     return stateOf(await this.row(id))
   }
 
@@ -129,8 +132,20 @@ export class Uploads {
     if (contentLength !== null && contentLength > size - received) {
       throw new LatheError('too_large', `this chunk of ${contentLength} bytes runs past the declared size (${size - received} bytes remain)`, { field: 'Content-Length' })
     }
-    this.busy.add(id)
+    const work = this.write(actor, row, body)
+    this.busy.set(id, work)
     try {
+      return await work
+    } finally {
+      this.busy.delete(id)
+    }
+  }
+
+  private async write(actor: AuditActor, row: UploadRow, body: AsyncIterable<Buffer>): Promise<AppendResult> {
+    const id = row.id
+    const size = Number(row.size)
+    const received = Number(row.received)
+    {
       const known = this.hashers.get(id)
       let hasher: Hash | null = known && known.offset === received ? known.hash : received === 0 ? createHash('sha256') : null
       this.hashers.delete(id)
@@ -192,8 +207,6 @@ export class Uploads {
         return { ...stateOf(row), offset: size, complete: true, expiresAt: null, aborted }
       }
       return { ...stateOf(row), offset: position, aborted }
-    } finally {
-      this.busy.delete(id)
     }
   }
 
@@ -229,14 +242,14 @@ export class Uploads {
   async sweep({ atStart = false } = {}): Promise<{ expired: number; strays: number }> {
     const files = await fsp.readdir(this.blobs.uploadsDir).catch(() => [] as string[])
     const expired = await this.db.query<{ id: string }>('DELETE FROM uploads WHERE expires_at < now() AND NOT (id = ANY($1::uuid[])) RETURNING id', [
-      [...this.busy],
+      [...this.busy.keys()],
     ])
     for (const { id } of expired.rows) {
       this.hashers.delete(id)
       await fsp.rm(this.blobs.partPath(id), { force: true })
     }
     const { rows } = await this.db.query<UploadRow>('SELECT id, sha256, size, received, project, expires_at FROM uploads')
-    const live = new Set(rows.map((r) => r.id))
+    const live = new Set([...rows.map((r) => r.id), ...expired.rows.map((r) => r.id)])
     let strays = 0
     for (const name of files) {
       if (!live.has(name) && !this.busy.has(name)) {

@@ -8,7 +8,16 @@ import pg from 'pg'
 import { afterAll, beforeAll } from 'vitest'
 
 const run = promisify(execFile)
-const PG_BIN = process.env.LATHE_PG_BIN ?? '/usr/lib/postgresql/15/bin'
+/** Debian's PostgreSQL binaries: LATHE_PG_BIN, else the newest /usr/lib/postgresql/<major>/bin. */
+function pgBin(): string {
+  if (process.env.LATHE_PG_BIN) return process.env.LATHE_PG_BIN
+  const base = '/usr/lib/postgresql'
+  const majors = fs.existsSync(base) ? fs.readdirSync(base).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a)) : []
+  const found = majors.map((m) => path.join(base, m, 'bin')).find((dir) => fs.existsSync(path.join(dir, 'initdb')))
+  if (!found) throw new Error('PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): apt-get install -y postgresql, or set LATHE_PG_BIN')
+  return found
+}
+const PG_BIN = pgBin()
 const isRoot = process.getuid?.() === 0
 
 /**
@@ -44,6 +53,9 @@ async function asPostgres(command: string, args: string[]): Promise<void> {
 }
 
 let counter = 0
+
+/** Where the PostgreSQL programs (pg_dump, psql) are. */
+export const pgBinDir = PG_BIN
 
 export async function startPostgres(): Promise<PgCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lathe-pg-'))

@@ -66,7 +66,20 @@ export interface TeamProcess {
 export async function spawnTeamServer(fixture: Omit<TeamFixture, 'url'>, port = 0): Promise<TeamProcess> {
   const child = spawn(
     process.execPath,
-    [path.join(root, 'bin', 'lathe.mjs'), 'team-server', 'start', '--db', fixture.dbUrl, '--objects', fixture.objectsDir, '--port', String(port), '--json', '--log-level', 'error'],
+    [
+      path.join(root, 'bin', 'lathe.mjs'),
+      'team-server',
+      'start',
+      '--db',
+      fixture.dbUrl,
+      '--objects',
+      fixture.objectsDir,
+      '--port',
+      String(port),
+      '--json',
+      '--log-level',
+      'error',
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VITEST: undefined, NODE_OPTIONS: undefined } },
   )
   let stderr = ''

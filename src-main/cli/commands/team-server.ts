@@ -122,7 +122,8 @@ export function registerTeamServerCommands(program: Command): void {
           throw error
         }
         const url = await server.listen(options.host, options.port)
-        emit(options.json, { url, pid: process.pid }, (r) => `Team server on ${r.url} (pid ${r.pid}); Ctrl-C stops it`)
+        // One line, so a supervisor (or a test) can read the address as soon as it listens.
+        process.stdout.write(options.json ? `${JSON.stringify({ url, pid: process.pid })}\n` : `Team server on ${url} (pid ${process.pid}); Ctrl-C stops it\n`)
         await new Promise<void>((resolve) => {
           const stop = () => resolve()
           process.once('SIGINT', stop)
@@ -202,6 +203,6 @@ export function registerTeamServerCommands(program: Command): void {
     emit(options.json, result, (r) =>
       r.ok ? `Audit log intact: ${r.rows} rows, last ${r.lastSeq}` : [`Audit log TAMPERED (${r.problems.length} problem(s) in ${r.rows} rows):`, ...r.problems.map((p) => `  row ${p.seq}: ${p.message}`)].join('\n'),
     )
-    if (!result.ok) process.exitCode = 3
+    if (!result.ok) throw new LatheError('conflict', `the audit log was changed outside the server: ${result.problems.length} problem(s), first at row ${result.problems[0]!.seq}`)
   })
 }

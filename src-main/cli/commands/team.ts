@@ -12,7 +12,9 @@ export function registerTeamCommands(program: Command): void {
     .requiredOption('--token <token>', 'your bearer token (from lathe team-server tokens create)')
     .requiredOption('--project <project>', 'the team project to sync with')
     .action(async (url: string, options: CommonOptions & { token: string; project: string }) => {
-      const result = await withClient(options, 'lathe team connect', (client) => client.call('sync.connect', { url, token: options.token, project: options.project }))
+      const result = await withClient(options, 'lathe team connect', (client) =>
+        client.call('sync.connect', { url, token: options.token, project: options.project }),
+      )
       emit(options.json, result, (r) => `connected to ${r.url} as ${r.user}, project ${r.project}; run lathe sync`)
     })
 
@@ -27,10 +29,21 @@ export function registerTeamCommands(program: Command): void {
           r.conflicts.length
             ? `conflicts (promote again to decide):\n${table(
                 ['model', 'alias', 'tried', 'now', 'moved by', 'at'],
-                r.conflicts.map((c) => [c.model, c.alias, c.attempted, c.current?.version ? `v${c.current.version}` : '', c.current?.movedBy, c.current?.movedAt]),
+                r.conflicts.map((c) => [
+                  c.model,
+                  c.alias,
+                  c.attempted,
+                  c.current?.version ? `v${c.current.version}` : '',
+                  c.current?.movedBy,
+                  c.current?.movedAt,
+                ]),
               )}`
             : 'no conflicts',
-          r.verified ? (r.verified.agreed ? 'verified: both sides hold the same records' : `verify: differ in ${r.verified.differences.map((d) => `${d.kind} (here ${d.local}, server ${d.server})`).join(', ')}`) : '',
+          r.verified
+            ? r.verified.agreed
+              ? 'verified: both sides hold the same records'
+              : `verify: differ in ${r.verified.differences.map((d) => `${d.kind} (here ${d.local}, server ${d.server})`).join(', ')}`
+            : '',
         ]
           .filter(Boolean)
           .join('\n'),
@@ -47,7 +60,8 @@ export function registerTeamCommands(program: Command): void {
     .option('--push-only', 'only push')
     .option('--pull-only', 'only pull')
     .action(async (options: CommonOptions & { pushOnly?: boolean; pullOnly?: boolean }) => {
-      if (options.pushOnly && options.pullOnly) throw new LatheError('bad_request', '--push-only and --pull-only exclude each other: give one or neither', { field: 'push-only' })
+      if (options.pushOnly && options.pullOnly)
+        throw new LatheError('bad_request', '--push-only and --pull-only exclude each other: give one or neither', { field: 'push-only' })
       const progress = new ProgressLine()
       const report = await withClient(options, 'lathe sync', async (client) => {
         const stop = client.subscribe(['sync.progress'], (event) => {
@@ -63,7 +77,11 @@ export function registerTeamCommands(program: Command): void {
       })
       emit(options.json, report, (r) =>
         [
-          `pushed: ${Object.entries(r.pushed).map(([k, n]) => `${n} ${k}`).join(', ') || 'nothing'}; pulled: ${r.pulled} change(s)`,
+          `pushed: ${
+            Object.entries(r.pushed)
+              .map(([k, n]) => `${n} ${k}`)
+              .join(', ') || 'nothing'
+          }; pulled: ${r.pulled} change(s)`,
           r.agreed ? 'in sync: both sides hold the same records' : `not in sync yet:\n${r.left.map((l) => `  - ${l}`).join('\n')}`,
         ].join('\n'),
       )

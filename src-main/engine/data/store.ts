@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3'
-import { appendAudit } from '../workspace/audit.js'
-import { uuidv7 } from '../workspace/ids.js'
+import { appendAudit, uuidv7 } from '../workspace/index.js'
 
 /**
  * Every query the data capability makes against lathe.db. Nothing else in data/

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { uuidv7 } from '../workspace/ids.js'
+import { uuidv7 } from '../workspace/index.js'
 import type { ModelSignature } from '../api/common/signature.js'
 import { GateConfig, type AliasMove, type AliasState, type Metrics, type ModelVersion } from './types.js'
 

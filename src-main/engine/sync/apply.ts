@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto'
 import type Database from 'better-sqlite3'
-import { uuidv7 } from '../workspace/ids.js'
+import { uuidv7 } from '../workspace/index.js'
 import { renumber } from './outbox.js'
 import {
   AliasMovePayload,
@@ -13,8 +14,8 @@ import {
   type Change,
   type Digest,
   type DigestKind,
-} from './protocol.js'
-import { decodeSegment } from './segments.js'
+} from '../api/common/sync-protocol.js'
+import { decodeSegment } from '../api/common/metric-segments.js'
 
 /**
  * Applies one pulled change in one SQLite transaction, with `sync_applying` holding its
@@ -235,8 +236,8 @@ export function setSetting(db: Database.Database, key: string, value: string): v
  */
 export function localDigest(db: Database.Database): Digest {
   const lines: Record<DigestKind, string[]> = {
-    dataset_version: (db.prepare(`SELECT v.id, d.name, v.version FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id`).all() as any[]).map(
-      (r) => digestLine.dataset_version(r.id, r.name, r.version),
+    dataset_version: (db.prepare(`SELECT v.id, d.name, v.version FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id`).all() as any[]).map((r) =>
+      digestLine.dataset_version(r.id, r.name, r.version),
     ),
     run: (db.prepare('SELECT id, status FROM training_runs').all() as any[]).map((r) => digestLine.run(r.id, r.status)),
     segment: (
@@ -247,11 +248,11 @@ export function localDigest(db: Database.Database): Digest {
         )
         .all() as any[]
     ).map((r) => digestLine.segment(r.run_id, r.name, r.segment, r.points)),
-    model_version: (db.prepare(`SELECT v.id, m.name, v.version FROM registry_versions v JOIN registry_models m ON m.id = v.model_id`).all() as any[]).map(
-      (r) => digestLine.model_version(r.id, r.name, r.version),
+    model_version: (db.prepare(`SELECT v.id, m.name, v.version FROM registry_versions v JOIN registry_models m ON m.id = v.model_id`).all() as any[]).map((r) =>
+      digestLine.model_version(r.id, r.name, r.version),
     ),
-    alias: (db.prepare(`SELECT m.name, a.alias, a.version_id FROM registry_aliases a JOIN registry_models m ON m.id = a.model_id`).all() as any[]).map(
-      (r) => digestLine.alias(r.name, r.alias, r.version_id),
+    alias: (db.prepare(`SELECT m.name, a.alias, a.version_id FROM registry_aliases a JOIN registry_models m ON m.id = a.model_id`).all() as any[]).map((r) =>
+      digestLine.alias(r.name, r.alias, r.version_id),
     ),
     alias_move: (
       db
@@ -264,5 +265,5 @@ export function localDigest(db: Database.Database): Digest {
     ).map(digestLine.alias_move),
     audit: (db.prepare('SELECT uid FROM audit_log').pluck().all() as string[]).map(digestLine.audit),
   }
-  return digestOf(lines)
+  return digestOf(lines, (text) => createHash('sha256').update(text).digest('hex'))
 }

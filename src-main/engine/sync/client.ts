@@ -4,7 +4,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { LatheError, type LatheErrorCode } from '../api/common/errors.js'
-import { hashFile, type ObjectStore } from '../workspace/objects.js'
+import { hashFile, type ObjectStore } from '../workspace/index.js'
 
 /** The team server's upload chunk: a cut re-sends at most this much. */
 export const CHUNK_BYTES = 8 * 1024 * 1024
@@ -34,19 +34,22 @@ export class TeamClient {
       'lathe-project': this.connection.project,
       ...options.headers,
     }
-    let body: BodyInit | undefined
+    let body: RequestInit['body']
     if (options.json !== undefined) {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(options.json)
     } else if (options.body) {
-      body = options.body as unknown as BodyInit
+      body = options.body as unknown as RequestInit['body']
     }
     let response: Response
     try {
       response = await fetch(new URL(route, this.connection.url), { method, headers, body })
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause
-      throw new LatheError('unavailable', `cannot reach the team server at ${this.connection.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`)
+      throw new LatheError(
+        'unavailable',
+        `cannot reach the team server at ${this.connection.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+      )
     }
     if (response.status === 401 || response.status === 403) {
       const message = await errorMessage(response)

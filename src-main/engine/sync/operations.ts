@@ -1,6 +1,5 @@
 import { z } from 'zod'
-import { defineOperations, defineOperation } from '../api/define.js'
-import { defineEvents } from '../api/events.js'
+import { defineOperation, defineOperations, defineEvents } from '../api/index.js'
 import { connect, disconnect, runSync, teamStatus } from './sync.js'
 
 const AliasNow = z.object({ versionId: z.string().nullable(), version: z.number().nullable(), movedBy: z.string().nullable(), movedAt: z.string().nullable() })

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
-import { MAX_BATCH_BYTES, MAX_BATCH_OPS, type Op, type OpResult, type Outcome } from './protocol.js'
-import { encodeSegment, SEGMENT_STEPS } from './segments.js'
+import { MAX_BATCH_BYTES, MAX_BATCH_OPS, type Op, type OpResult, type Outcome } from '../api/common/sync-protocol.js'
+import { encodeSegment, SEGMENT_STEPS } from '../api/common/metric-segments.js'
 
 /**
  * The client's outbox: reading what is pending (filled by migration 009's triggers in the
@@ -72,9 +72,7 @@ function payloadOf(db: Database.Database, entry: OutboxEntry): { payload: unknow
   const id = entry.entityId
   switch (entry.kind) {
     case 'dataset_version.create': {
-      const v = db
-        .prepare(`SELECT v.*, d.name AS dataset FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = ?`)
-        .get(id) as any
+      const v = db.prepare(`SELECT v.*, d.name AS dataset FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = ?`).get(id) as any
       const parents = db.prepare('SELECT parent_version_id FROM dataset_lineage WHERE child_version_id = ? ORDER BY rowid').pluck().all(id)
       return {
         payload: {
@@ -110,7 +108,7 @@ function payloadOf(db: Database.Database, entry: OutboxEntry): { payload: unknow
         .prepare('SELECT step, value FROM training_metrics WHERE run_id = ? AND name = ? AND step >= ? AND step < ? ORDER BY step')
         .all(id, name, segment * SEGMENT_STEPS, (segment + 1) * SEGMENT_STEPS) as Array<{ step: number; value: number }>
       return {
-        payload: { runId: id, name, segment, points: points.length, data: encodeSegment(points).toString('base64') },
+        payload: { runId: id, name, segment, points: points.length, data: Buffer.from(encodeSegment(points)).toString('base64') },
         blobs: [],
       }
     }
@@ -211,8 +209,7 @@ export function renumber(
   const row = db.prepare(`SELECT ${parent} AS parent, version FROM ${table} WHERE id = ?`).get(versionId) as { parent: string; version: number } | undefined
   if (!row || row.version === number) return
   const holder = db.prepare(`SELECT id FROM ${table} WHERE ${parent} = ? AND version = ? AND id != ?`).pluck().get(row.parent, number, versionId) as
-    | string
-    | undefined
+    string | undefined
   if (holder) {
     const end = (db.prepare(`SELECT max(version) FROM ${table} WHERE ${parent} = ?`).pluck().get(row.parent) as number) + 1
     db.prepare(`UPDATE ${table} SET version = ? WHERE id = ?`).run(end, holder)

@@ -6,7 +6,7 @@ import type { EngineContext } from '../context.js'
 import { applyChange, getSetting, localDigest, setSetting } from './apply.js'
 import { TeamClient, type TeamConnection } from './client.js'
 import { entriesIn, nextBatch, outboxCounts, recordResults } from './outbox.js'
-import { digestDifferences, type Digest, type PullResponse, type PushResponse } from './protocol.js'
+import { digestDifferences, type Digest, type PullResponse, type PushResponse } from '../api/common/sync-protocol.js'
 
 /** The connection lives beside lathe.db, readable by the user only: it holds a bearer token. */
 const CONNECTION_FILE = 'team.json'
@@ -62,10 +62,12 @@ export async function connect(ctx: EngineContext, input: TeamConnection): Promis
   } catch {
     throw new LatheError('bad_request', `"${input.url}" is not a URL (e.g. http://127.0.0.1:7072)`, { field: 'url' })
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new LatheError('bad_request', `the team server URL must be http(s), not ${url.protocol}`, { field: 'url' })
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new LatheError('bad_request', `the team server URL must be http(s), not ${url.protocol}`, { field: 'url' })
   const connection = { url: url.origin, token: input.token, project: input.project }
   const me = await clientOf(ctx, connection).json<{ user: string; role: string | null }>('GET', `/sync/v1/whoami?project=${encodeURIComponent(input.project)}`)
-  if (!me.role) throw new LatheError('forbidden', `${me.user} has no role in project "${input.project}" on ${url.origin}; ask an admin to add you`, { field: 'project' })
+  if (!me.role)
+    throw new LatheError('forbidden', `${me.user} has no role in project "${input.project}" on ${url.origin}; ask an admin to add you`, { field: 'project' })
   const file = path.join(ctx.workspace.dir, CONNECTION_FILE)
   const staged = `${file}.${process.pid}.tmp`
   await fsp.writeFile(staged, JSON.stringify(connection, null, 2), { mode: 0o600 })
@@ -125,10 +127,7 @@ export async function runSync(
   if (options.pull !== false) {
     for (;;) {
       const after = Number(getSetting(db, 'sync.last_seq') ?? 0)
-      const page = await client.json<PullResponse>(
-        'GET',
-        `/sync/v1/pull?project=${encodeURIComponent(connection.project)}&after=${after}&limit=${PULL_PAGE}`,
-      )
+      const page = await client.json<PullResponse>('GET', `/sync/v1/pull?project=${encodeURIComponent(connection.project)}&after=${after}&limit=${PULL_PAGE}`)
       for (const change of page.changes) {
         for (const blob of blobsOf(change.kind, change.body)) {
           await client.downloadBlob(ctx.workspace.objects, path.join(ctx.workspace.dir, PARTIAL_DIR), blob)

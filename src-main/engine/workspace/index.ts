@@ -1,2 +1,6 @@
+export { appendAudit, listAudit } from './audit.js'
+export { isUuid, uuidv7, uuidv7Time } from './ids.js'
+export { findRunningEngine, isProcessAlive } from './lock.js'
 export { ObjectStore, hashFile } from './objects.js'
-export { isProcessAlive } from './lock.js'
+export { resolveWorkspaceDir, workspaceFiles } from './paths.js'
+export { Workspace } from './workspace.js'

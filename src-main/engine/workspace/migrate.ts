@@ -17,10 +17,7 @@ export function migrate(db: Database.Database, migrations: readonly Migration[])
   const from = db.pragma('user_version', { simple: true }) as number
   const latest = migrations.at(-1)?.version ?? 0
   if (from > latest) {
-    throw new LatheError(
-      'conflict',
-      `this workspace was written by a newer Lathe (schema ${from}, this build knows ${latest}); upgrade Lathe to open it`,
-    )
+    throw new LatheError('conflict', `this workspace was written by a newer Lathe (schema ${from}, this build knows ${latest}); upgrade Lathe to open it`)
   }
   for (const m of migrations.filter((m) => m.version > from)) {
     db.transaction(() => {

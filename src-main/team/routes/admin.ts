@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { LatheError } from '../../engine/api/common/errors.js'
-import { parseInput } from '../../engine/api/validate.js'
+import { parseInput } from '../../engine/api/index.js'
 import {
   ROLES,
   addProject,

@@ -3,8 +3,8 @@ import { atLeast } from '../accounts.js'
 import { appendAudit, recordAudit, type AuditActor } from '../audit.js'
 import type { BlobStore } from '../blobs.js'
 import type { Db, Tx } from '../db.js'
-import { decodeSegment } from '../../engine/sync/segments.js'
-import { payloadSchemas, type AliasState, type ChangeKind, type Op, type OpResult, type Outcome } from '../../engine/sync/protocol.js'
+import { decodeSegment } from '../../engine/api/common/metric-segments.js'
+import { payloadSchemas, type AliasState, type ChangeKind, type Op, type OpResult, type Outcome } from '../../engine/api/common/sync-protocol.js'
 
 /** Aliases only maintainers (and admins) may move. */
 export const PROTECTED_ALIASES = new Set(['production'])
@@ -122,15 +122,25 @@ async function nextNumber(c: OpContext, tx: Tx, kind: 'dataset' | 'model', name:
 }
 
 async function existingNumber(c: OpContext, tx: Tx, kind: string, id: string): Promise<number | null | undefined> {
-  const { rows } = await tx.query<{ number: number | null }>('SELECT number FROM sync_records WHERE project = $1 AND kind = $2 AND id = $3', [c.project, kind, id])
+  const { rows } = await tx.query<{ number: number | null }>('SELECT number FROM sync_records WHERE project = $1 AND kind = $2 AND id = $3', [
+    c.project,
+    kind,
+    id,
+  ])
   return rows[0]?.number
 }
 
 async function insertRecord(c: OpContext, tx: Tx, kind: ChangeKind, id: string, name: string | null, number: number | null, body: unknown): Promise<void> {
-  await tx.query(
-    `INSERT INTO sync_records (project, kind, id, name, number, body, origin_client, user_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [c.project, kind, id, name, number, body, c.actor.clientId ?? null, c.principal.userName],
-  )
+  await tx.query(`INSERT INTO sync_records (project, kind, id, name, number, body, origin_client, user_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+    c.project,
+    kind,
+    id,
+    name,
+    number,
+    body,
+    c.actor.clientId ?? null,
+    c.principal.userName,
+  ])
 }
 
 async function applyKind(c: OpContext, tx: Tx, op: Op, payload: any): Promise<Applied> {
@@ -141,7 +151,8 @@ async function applyKind(c: OpContext, tx: Tx, op: Op, payload: any): Promise<Ap
       const isDataset = op.kind === 'dataset_version.create'
       const kind: ChangeKind = isDataset ? 'dataset_version' : 'model_version'
       const name: string = isDataset ? payload.dataset : payload.model
-      if (!isDataset && Object.keys(payload.row).some((k) => !/^[a-z_0-9]+$/.test(k))) throw new Refusal('invalid', 'model_version.create: row keys must be column names')
+      if (!isDataset && Object.keys(payload.row).some((k) => !/^[a-z_0-9]+$/.test(k)))
+        throw new Refusal('invalid', 'model_version.create: row keys must be column names')
       await requireBlobs(c.blobs, [isDataset ? payload.objectSha256 : payload.onnxSha256], `${name} version ${payload.id}`)
       const had = await existingNumber(c, tx, kind, payload.id)
       if (had !== undefined) return { result: ok({ number: had ?? undefined }), changes: [] }
@@ -157,7 +168,12 @@ async function applyKind(c: OpContext, tx: Tx, op: Op, payload: any): Promise<Ap
       const had = await existingNumber(c, tx, 'run', payload.id)
       if (had === undefined) await insertRecord(c, tx, 'run', payload.id, null, null, payload)
       else if (op.kind === 'run.end') {
-        await tx.query(`UPDATE sync_records SET body = $4, updated_at = now() WHERE project = $1 AND kind = $2 AND id = $3`, [c.project, 'run', payload.id, payload])
+        await tx.query(`UPDATE sync_records SET body = $4, updated_at = now() WHERE project = $1 AND kind = $2 AND id = $3`, [
+          c.project,
+          'run',
+          payload.id,
+          payload,
+        ])
       } else return { result: ok(), changes: [] }
       return { result: ok(), changes: [{ kind: 'run', id: payload.id }] }
     }
@@ -169,7 +185,8 @@ async function applyKind(c: OpContext, tx: Tx, op: Op, payload: any): Promise<Ap
         throw new Refusal('invalid', `metric.segment: ${(error as Error).message}`)
       }
       if (points.length !== payload.points) throw new Refusal('invalid', `metric.segment: says ${payload.points} points, holds ${points.length}`)
-      if ((await existingNumber(c, tx, 'run', payload.runId)) === undefined) throw new Refusal('missing_ref', `metric.segment: run ${payload.runId} is not on the server yet`)
+      if ((await existingNumber(c, tx, 'run', payload.runId)) === undefined)
+        throw new Refusal('missing_ref', `metric.segment: run ${payload.runId} is not on the server yet`)
       const inserted = await tx.query(
         `INSERT INTO sync_segments (project, run_id, name, segment, points, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
         [c.project, payload.runId, payload.name, payload.segment, payload.points, Buffer.from(payload.data, 'base64')],

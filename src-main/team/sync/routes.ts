@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { LatheError } from '../../engine/api/common/errors.js'
-import { parseInput } from '../../engine/api/validate.js'
+import { parseInput } from '../../engine/api/index.js'
 import { roleIn } from '../accounts.js'
 import type { TeamContext, TeamModule } from '../context.js'
 import {
@@ -13,7 +14,7 @@ import {
   type DigestKind,
   type OpResult,
   type PullResponse,
-} from '../../engine/sync/protocol.js'
+} from '../../engine/api/common/sync-protocol.js'
 import { applyOp, TokenRevoked } from './apply.js'
 import { syncMigration010 } from './migrations.js'
 
@@ -48,7 +49,10 @@ export const syncModule: TeamModule = {
           results.push(await applyOp(base, op))
         } catch (error) {
           if (error instanceof TokenRevoked) {
-            throw new LatheError('unauthorized', `the bearer token was revoked or expired during this push; ${results.length} of ${input.ops.length} ops were applied before it`)
+            throw new LatheError(
+              'unauthorized',
+              `the bearer token was revoked or expired during this push; ${results.length} of ${input.ops.length} ops were applied before it`,
+            )
           }
           throw error
         }
@@ -139,5 +143,5 @@ async function serverDigest(ctx: TeamContext, project: string) {
     alias_move: (await q(`SELECT id FROM sync_records WHERE project = $1 AND kind = 'alias_move'`)).map((r) => digestLine.alias_move(r.id)),
     audit: (await q(`SELECT id FROM sync_records WHERE project = $1 AND kind = 'audit'`)).map((r) => digestLine.audit(r.id)),
   }
-  return digestOf(lines)
+  return digestOf(lines, (text) => createHash('sha256').update(text).digest('hex'))
 }

@@ -76,7 +76,8 @@ describe('sync under faults (real PostgreSQL, real team server)', () => {
           )
           .all()
       expect(history(ana)).toEqual(history(bob))
-      const prodOf = async (e: Engine) => (await e.call('registry.models.show', { model: 'iris' })).model.aliases.find((x) => x.alias === 'production')!.versionId
+      const prodOf = async (e: Engine) =>
+        (await e.call('registry.models.show', { model: 'iris' })).model.aliases.find((x) => x.alias === 'production')!.versionId
       expect(await prodOf(ana)).toBe(await prodOf(bob))
     }
     expect(await n(team.db, `SELECT count(*) AS n FROM audit_log WHERE action = 'sync.alias.move' AND outcome = 'accepted'`)).toBe(rounds + 1)

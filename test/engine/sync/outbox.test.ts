@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { insertVersion } from '../../../src-main/engine/data/store.js'
 import { buildOp, entriesToPush, outboxCounts } from '../../../src-main/engine/sync/outbox.js'
-import { decodeSegment, encodeSegment } from '../../../src-main/engine/sync/segments.js'
+import { decodeSegment, encodeSegment } from '../../../src-main/engine/api/common/metric-segments.js'
 import { migrate } from '../../../src-main/engine/workspace/migrate.js'
 import { migrations } from '../../../src-main/engine/workspace/migrations/index.js'
 import { Workspace } from '../../../src-main/engine/workspace/workspace.js'
@@ -18,8 +18,15 @@ describe('the sync outbox', () => {
     const imported = await engine.call('data.import', { name: 'penguins', path: penguinsJson })
     expect(kinds(db)).toContain('dataset_version.create')
 
-    const run = recordRun(engine, { dataset: { name: 'penguins', version: imported.version, versionId: imported.versionId }, metrics: ['loss', 'val_accuracy'], steps: 2500 })
-    const runOps = db.prepare(`SELECT kind, detail FROM sync_outbox WHERE entity_id = ? ORDER BY client_seq`).all(run.id) as Array<{ kind: string; detail: string | null }>
+    const run = recordRun(engine, {
+      dataset: { name: 'penguins', version: imported.version, versionId: imported.versionId },
+      metrics: ['loss', 'val_accuracy'],
+      steps: 2500,
+    })
+    const runOps = db.prepare(`SELECT kind, detail FROM sync_outbox WHERE entity_id = ? ORDER BY client_seq`).all(run.id) as Array<{
+      kind: string
+      detail: string | null
+    }>
     // Created, then at its end: 3 segments of each of 2 metrics (steps 0-999, 1000-1999, 2000-2499), then the final record.
     expect(runOps.map((o) => o.kind)).toEqual(['run.create', ...Array(6).fill('metric.segment'), 'run.end'])
     expect(runOps.filter((o) => o.detail).map((o) => JSON.parse(o.detail!))).toEqual([
@@ -33,7 +40,9 @@ describe('the sync outbox', () => {
 
     const v = await engine.call('registry.versions.import', { file: irisOnnx, name: 'iris' })
     await engine.call('registry.promote', { model: 'iris', version: v.version, alias: 'staging' })
-    const tail = kinds(db).filter((k) => k !== 'audit.append').slice(-2)
+    const tail = kinds(db)
+      .filter((k) => k !== 'audit.append')
+      .slice(-2)
     expect(tail).toEqual(['model_version.create', 'alias.move'])
     // Every audit entry travels too, and nothing else is pending twice.
     expect(kinds(db).filter((k) => k === 'audit.append').length).toBe(db.prepare('SELECT count(*) FROM audit_log').pluck().get())
@@ -87,7 +96,10 @@ describe('the sync outbox', () => {
   it('a workspace from before sync puts what it already holds in the outbox when it migrates', () => {
     const dir = tempDir()
     const db = new Database(`${dir}/lathe.db`)
-    migrate(db, migrations.filter((m) => m.version <= 6))
+    migrate(
+      db,
+      migrations.filter((m) => m.version <= 6),
+    )
     db.exec(`
       INSERT INTO datasets (id, name, created_at) VALUES ('d1', 'weather', '2026-01-01T00:00:00Z');
       INSERT INTO dataset_versions (id, dataset_id, version, object_sha256, bytes, origin, source_name, source_sha256,

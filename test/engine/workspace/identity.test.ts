@@ -30,7 +30,10 @@ describe('uuidv7', () => {
 /** A workspace as Lathe wrote it before migration 008: run ids of `run-` + 8 hex. */
 function legacyWorkspace(dir: string): void {
   const db = new Database(`${dir}/lathe.db`)
-  migrate(db, migrations.filter((m) => m.version <= 6))
+  migrate(
+    db,
+    migrations.filter((m) => m.version <= 6),
+  )
   const t = '2026-05-01T10:00:00.000Z'
   db.exec(`
     INSERT INTO datasets (id, name, created_at) VALUES ('d1', 'weather', '${t}');
@@ -39,9 +42,7 @@ function legacyWorkspace(dir: string): void {
       VALUES ('dv3', 'd1', 3, 'aa', 1, 'file', 'w.csv', 'bb', '{}', '{}', 1, '[]', 'none', '${t}');
     INSERT INTO training_runs (id, seq, status, dataset_name, dataset_version, dataset_version_id, task, target,
       model_family, created_at, record_json)
-      VALUES ('run-1a2b3c4d', 1, 'failed', 'weather', 3, 'dv3', 'classification', 'y', 'mlp', '${t}', '${JSON.stringify(
-        legacyRecord(t),
-      )}');
+      VALUES ('run-1a2b3c4d', 1, 'failed', 'weather', 3, 'dv3', 'classification', 'y', 'mlp', '${t}', '${JSON.stringify(legacyRecord(t))}');
     INSERT INTO training_metrics (run_id, name, step, value) VALUES ('run-1a2b3c4d', 'loss', 1, 0.5), ('run-1a2b3c4d', 'loss', 2, 0.25);
     INSERT INTO registry_models (id, name, created_at, created_by) VALUES ('m1', 'weather-model', '${t}', 'ana');
     INSERT INTO registry_versions (id, model_id, version, onnx_sha256, signature_json, run_id, source, created_at, created_by)
@@ -123,7 +124,12 @@ describe('migration 008: identity', () => {
     const runId = db.prepare('SELECT id FROM training_runs').pluck().get() as string
     expect(getRun(db, 'run-1a2b3c4d').id).toBe(runId)
     expect(getRun(db, runId).id).toBe(runId)
-    expect(getMetricSeries(db, 'run-1a2b3c4d')).toEqual({ loss: [{ step: 1, value: 0.5 }, { step: 2, value: 0.25 }] })
+    expect(getMetricSeries(db, 'run-1a2b3c4d')).toEqual({
+      loss: [
+        { step: 1, value: 0.5 },
+        { step: 2, value: 0.25 },
+      ],
+    })
     expect(updateRun(db, 'run-1a2b3c4d', { error: 'cancelled by hand' }).id).toBe(runId)
     expect(getRun(db, runId).error).toBe('cancelled by hand')
     expect(db.prepare('SELECT count(*) FROM training_runs').pluck().get()).toBe(1)

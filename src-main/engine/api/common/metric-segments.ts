@@ -3,7 +3,7 @@
  * of 1000 steps (steps 0-999 are segment 0). PostgreSQL took 15.9 s for 1M points stored
  * row by row and 1.25 s as 1000-step segments (DESIGN.md).
  *
- * Layout (little-endian): "LMS1", uint32 count, then count float64 steps, then count
+ * Pure (no Node builtins). Layout (little-endian): "LMS1", uint32 count, then count float64 steps, then count
  * float64 values, steps rising.
  */
 export const SEGMENT_STEPS = 1000
@@ -18,27 +18,29 @@ export function segmentOf(step: number): number {
   return Math.floor(step / SEGMENT_STEPS)
 }
 
-export function encodeSegment(points: readonly MetricPoint[]): Buffer {
+export function encodeSegment(points: readonly MetricPoint[]): Uint8Array {
   const n = points.length
-  const buffer = Buffer.alloc(8 + 16 * n)
-  buffer.writeUInt32LE(MAGIC, 0)
-  buffer.writeUInt32LE(n, 4)
+  const bytes = new Uint8Array(8 + 16 * n)
+  const view = new DataView(bytes.buffer)
+  view.setUint32(0, MAGIC, true)
+  view.setUint32(4, n, true)
   for (let i = 0; i < n; i++) {
-    buffer.writeDoubleLE(points[i]!.step, 8 + 8 * i)
-    buffer.writeDoubleLE(points[i]!.value, 8 + 8 * n + 8 * i)
+    view.setFloat64(8 + 8 * i, points[i]!.step, true)
+    view.setFloat64(8 + 8 * n + 8 * i, points[i]!.value, true)
   }
-  return buffer
+  return bytes
 }
 
 /** Throws an Error naming what is wrong when the bytes are not a segment. */
-export function decodeSegment(bytes: Buffer): MetricPoint[] {
-  if (bytes.length < 8 || bytes.readUInt32LE(0) !== MAGIC) throw new Error('not a metric segment (no LMS1 header)')
-  const n = bytes.readUInt32LE(4)
+export function decodeSegment(bytes: Uint8Array): MetricPoint[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes.length < 8 || view.getUint32(0, true) !== MAGIC) throw new Error('not a metric segment (no LMS1 header)')
+  const n = view.getUint32(4, true)
   if (bytes.length !== 8 + 16 * n) throw new Error(`a metric segment of ${n} points must be ${8 + 16 * n} bytes, not ${bytes.length}`)
   const points: MetricPoint[] = []
   for (let i = 0; i < n; i++) {
-    const step = bytes.readDoubleLE(8 + 8 * i)
-    const value = bytes.readDoubleLE(8 + 8 * n + 8 * i)
+    const step = view.getFloat64(8 + 8 * i, true)
+    const value = view.getFloat64(8 + 8 * n + 8 * i, true)
     if (!Number.isInteger(step) || !Number.isFinite(value)) throw new Error(`metric segment point ${i} is not a whole step with a finite value`)
     points.push({ step, value })
   }

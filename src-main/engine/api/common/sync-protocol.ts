@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto'
 import { z } from 'zod'
 
 /**
  * The sync wire protocol (`/sync/v1/...`), shared by the workspace's client and the
  * team server: what an operation carries, what each answer says, what a pull returns
  * and what a digest covers. DESIGN.md "Team server and sync" has the reasons.
+ * Pure (no Node builtins): the client, the team server and the UI read the same file.
  */
 
 export const MAX_BATCH_OPS = 256
@@ -171,11 +171,12 @@ export const digestLine = {
 }
 export type DigestKind = keyof typeof digestLine
 
-export function digestOf(lines: Record<DigestKind, string[]>): Digest {
+/** `sha256` hashes text to hex (node:crypto on both sides; kept out so this file stays pure). */
+export function digestOf(lines: Record<DigestKind, string[]>, sha256: (text: string) => string): Digest {
   const digest: Digest = {}
   for (const kind of Object.keys(digestLine) as DigestKind[]) {
     const sorted = [...(lines[kind] ?? [])].sort()
-    digest[kind] = { count: sorted.length, sha256: createHash('sha256').update(sorted.join('\n')).digest('hex') }
+    digest[kind] = { count: sorted.length, sha256: sha256(sorted.join('\n')) }
   }
   return digest
 }
