@@ -9,10 +9,11 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   serve: () => import('./serve.js'),
   drift: () => import('./drift.js'),
   team: () => import('./team.js'),
+  sync: () => import('./sync.js'),
 }
 
 // Options that take a value (`--backend webgpu`): their value is not a benchmark's name.
-const valueOptions = new Set(['--backend'])
+const valueOptions = new Set(['--backend', '--kills'])
 const argv = process.argv.slice(2)
 const asked = argv.filter((a, i) => !a.startsWith('-') && !valueOptions.has(argv[i - 1] ?? ''))
 const names = asked.length ? asked : Object.keys(suites)

@@ -3,6 +3,7 @@ import { dataEvents, dataOperations } from './data/index.js'
 import { monitoringEvents, monitoringOperations } from './monitoring/index.js'
 import { registryEvents, registryOperations } from './registry/index.js'
 import { servingEvents, servingOperations } from './serving/index.js'
+import { syncEvents, syncOperations } from './sync/index.js'
 import { systemEvents, systemOperations, workspaceOperations } from './system/index.js'
 import { computeOperations, trainingEvents, trainingOperations } from './training/index.js'
 import type { Operation } from './api/index.js'
@@ -21,6 +22,7 @@ export const operations = {
   ...registryOperations,
   ...servingOperations,
   ...monitoringOperations,
+  ...syncOperations,
 } satisfies Record<string, Operation<any, any>>
 
 export const eventTopics = {
@@ -30,6 +32,7 @@ export const eventTopics = {
   ...registryEvents,
   ...servingEvents,
   ...monitoringEvents,
+  ...syncEvents,
 } satisfies Record<string, z.ZodType>
 
 export type Operations = typeof operations

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto'
 import type Database from 'better-sqlite3'
-import { appendAudit } from '../workspace/index.js'
+import { appendAudit, uuidv7 } from '../workspace/index.js'
 
 /**
  * Every query the data capability makes against lathe.db. Nothing else in data/
@@ -108,11 +107,12 @@ export function latestVersion(db: Database.Database, datasetId: string): Version
   return row ? toVersion(db, row) : null
 }
 
+/** By display number, else by the number this workspace gave it before a sync renumbered it. */
 export function getVersion(db: Database.Database, datasetId: string, version: number): VersionRecord | null {
   const row = db
     .prepare(`SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
-              WHERE v.dataset_id = ? AND v.version = ?`)
-    .get(datasetId, version)
+              WHERE v.dataset_id = ? AND (v.version = ? OR v.local_version = ?) ORDER BY v.version = ? DESC LIMIT 1`)
+    .get(datasetId, version, version, version)
   return row ? toVersion(db, row) : null
 }
 
@@ -164,13 +164,13 @@ export function insertVersion(db: Database.Database, actor: string, v: NewVersio
       const now = new Date().toISOString()
       let dataset = findDataset(db, v.datasetName)
       if (!dataset) {
-        const id = randomUUID()
+        const id = uuidv7()
         db.prepare('INSERT INTO datasets (id, name, created_at) VALUES (?, ?, ?)').run(id, v.datasetName, now)
         appendAudit(db, { actor, action: 'dataset.create', entityType: 'dataset', entityId: id, after: { name: v.datasetName } })
         dataset = findDataset(db, v.datasetName)!
       }
       const next = ((db.prepare('SELECT max(version) FROM dataset_versions WHERE dataset_id = ?').pluck().get(dataset.id) as number | null) ?? 0) + 1
-      const id = randomUUID()
+      const id = uuidv7()
       db.prepare(
         `INSERT INTO dataset_versions (id, dataset_id, version, object_sha256, bytes, origin, source_name, source_sha256,
            options_key, options_json, rows, columns_json, validation_status, validation_json, created_at)
@@ -269,7 +269,7 @@ export function insertSplit(
   split: { versionId: string; name: string; spec: unknown; counts: Record<string, number> },
 ): SplitRecord {
   return db.transaction(() => {
-    const id = randomUUID()
+    const id = uuidv7()
     db.prepare('INSERT INTO dataset_splits (id, version_id, name, spec_json, counts_json, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
       id,
       split.versionId,

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { appendAudit } from '../workspace/index.js'
+import { appendAudit, uuidv7 } from '../workspace/index.js'
 import { generateModelCard } from './card.js'
 import { describeOnnx } from './onnx.js'
 import { findVersion, requireModel } from './resolve.js'
@@ -52,7 +51,7 @@ function ensureModel(ctx: EngineContext, name: string, now: string): ModelRow {
   const db = ctx.workspace.db
   const existing = getModel(db, name)
   if (existing) return existing
-  const model: ModelRow = { id: randomUUID(), name, description: '', tags: {}, createdAt: now, createdBy: ctx.actor }
+  const model: ModelRow = { id: uuidv7(), name, description: '', tags: {}, createdAt: now, createdBy: ctx.actor }
   insertModel(db, model)
   appendAudit(db, { actor: ctx.actor, action: 'model.create', entityType: 'model', entityId: name, after: { name } })
   return model
@@ -84,7 +83,7 @@ export function addVersion(
       }
       const { card: _card, ...immutable } = content
       const version: NewVersion = {
-        id: identity?.versionId ?? randomUUID(),
+        id: identity?.versionId ?? uuidv7(),
         modelId: model.id,
         version: number,
         ...immutable,

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { uuidv7 } from '../workspace/index.js'
 import type { ModelSignature } from '../api/common/signature.js'
 import { GateConfig, type AliasMove, type AliasState, type Metrics, type ModelVersion } from './types.js'
 
@@ -136,10 +137,14 @@ export function insertVersion(db: Database.Database, v: NewVersion): void {
   )
 }
 
+/** By display number, else by the number this workspace gave it before a sync renumbered it. */
 export function getVersion(db: Database.Database, modelId: string, version: number): VersionRow | null {
   const row = db
-    .prepare(`SELECT ${versionColumns} FROM registry_versions v JOIN registry_models m ON m.id = v.model_id WHERE v.model_id = ? AND v.version = ?`)
-    .get(modelId, version)
+    .prepare(
+      `SELECT ${versionColumns} FROM registry_versions v JOIN registry_models m ON m.id = v.model_id
+       WHERE v.model_id = ? AND (v.version = ? OR v.local_version = ?) ORDER BY v.version = ? DESC LIMIT 1`,
+    )
+    .get(modelId, version, version, version)
   return row ? toVersion(row) : null
 }
 
@@ -230,10 +235,11 @@ export function appendAliasMove(
 ): number {
   const info = db
     .prepare(
-      `INSERT INTO registry_alias_history (model_id, alias, version_id, previous_version_id, kind, forced, gate_json, reason, cause, time, actor)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO registry_alias_history (uid, model_id, alias, version_id, previous_version_id, kind, forced, gate_json, reason, cause, time, actor)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
+      uuidv7(),
       move.modelId,
       move.alias,
       move.versionId,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import os from 'node:os'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
@@ -6,6 +5,7 @@ import { requireValidDatasetVersion, resolveDatasetVersion } from '../data/index
 import { checkSplitSpec } from '../data/index.js'
 import type { ResolvedDatasetVersion } from '../data/index.js'
 import { appVersion } from '../system/index.js'
+import { uuidv7 } from '../workspace/index.js'
 import { TrainingQueue } from './queue.js'
 import { getRun } from './store.js'
 import { RunSpec, type FeatureColumn, type RunRecord, type RunSpecInput, type Task } from './types.js'
@@ -103,7 +103,7 @@ export function startRun(ctx: EngineContext, input: RunSpecInput | RunSpec): Run
   const spec = parsed.data
   const { version, task, features } = planRun(ctx, spec)
   const record: RunRecord = {
-    id: `run-${randomUUID().slice(0, 8)}`,
+    id: uuidv7(),
     status: 'queued',
     error: null,
     dataset: { name: version.name, version: version.version, versionId: version.versionId },

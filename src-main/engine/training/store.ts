@@ -16,8 +16,14 @@ function parseRow(row: RunRow): RunRecord {
   return RunRecord.parse(JSON.parse(row.record_json))
 }
 
+/** `runId` is the run's id, or the `run-` + 8 hex id it had before migration 008. */
 export function getRun(db: Database.Database, runId: string): RunRecord {
-  const row = db.prepare('SELECT record_json FROM training_runs WHERE id = ?').get(runId) as RunRow | undefined
+  const row = db
+    .prepare(
+      `SELECT record_json FROM training_runs
+       WHERE id = coalesce((SELECT run_id FROM training_run_legacy_ids WHERE legacy_id = @id), @id)`,
+    )
+    .get({ id: runId }) as RunRow | undefined
   if (!row) throw new LatheError('not_found', `no run "${runId}" in this workspace (see \`lathe runs list\`)`, { field: 'run' })
   return parseRow(row)
 }
@@ -83,10 +89,11 @@ export function insertRun(db: Database.Database, record: RunRecord, actor: strin
 /** Applies a change to a run's record, in one transaction; returns the new record. */
 export function updateRun(db: Database.Database, runId: string, change: Partial<RunRecord>): RunRecord {
   return db.transaction(() => {
-    const next = RunRecord.parse({ ...getRun(db, runId), ...change })
+    const current = getRun(db, runId)
+    const next = RunRecord.parse({ ...current, ...change, id: current.id })
     db.prepare(
       `UPDATE training_runs SET status = ?, error = ?, started_at = ?, finished_at = ?, record_json = ? WHERE id = ?`,
-    ).run(next.status, next.error, next.startedAt, next.finishedAt, JSON.stringify(next), runId)
+    ).run(next.status, next.error, next.startedAt, next.finishedAt, JSON.stringify(next), current.id)
     return next
   })()
 }
@@ -115,10 +122,10 @@ export function appendMetricPoints(
 }
 
 export function getMetricSeries(db: Database.Database, runId: string): MetricSeries {
-  getRun(db, runId)
+  const { id } = getRun(db, runId)
   const rows = db
     .prepare('SELECT name, step, value FROM training_metrics WHERE run_id = ? ORDER BY name, step')
-    .all(runId) as Array<{ name: string; step: number; value: number }>
+    .all(id) as Array<{ name: string; step: number; value: number }>
   const series: MetricSeries = {}
   for (const r of rows) (series[r.name] ??= []).push({ step: r.step, value: r.value })
   return series

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { uuidv7 } from './ids.js'
 
 export interface AuditEntry {
   actor: string
@@ -20,9 +21,10 @@ export interface AuditRecord extends Omit<AuditEntry, 'before' | 'after'> {
 /** Appends to the audit log. Call it inside the transaction of the change it records. */
 export function appendAudit(db: Database.Database, entry: AuditEntry): void {
   db.prepare(
-    `INSERT INTO audit_log (time, actor, action, entity_type, entity_id, before_json, after_json, reason)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO audit_log (uid, time, actor, action, entity_type, entity_id, before_json, after_json, reason)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
+    uuidv7(),
     new Date().toISOString(),
     entry.actor,
     entry.action,

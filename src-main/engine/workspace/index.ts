@@ -1,4 +1,5 @@
 export { appendAudit, listAudit } from './audit.js'
+export { isUuid, uuidv7, uuidv7Time } from './ids.js'
 export { findRunningEngine, isProcessAlive } from './lock.js'
 export { ObjectStore, hashFile } from './objects.js'
 export { resolveWorkspaceDir, workspaceFiles } from './paths.js'

@@ -16,6 +16,8 @@ function openWorkspace(dir: string): Workspace {
   return workspace
 }
 
+const latestSchema = migrations.at(-1)!.version
+
 const tableNames = (db: Database.Database) =>
   db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[]
 
@@ -26,8 +28,8 @@ describe('a workspace folder', () => {
     expect(fs.existsSync(path.join(dir, 'lathe.db'))).toBe(true)
     expect(fs.statSync(path.join(dir, 'objects')).isDirectory()).toBe(true)
     expect(fs.statSync(path.join(dir, 'tmp')).isDirectory()).toBe(true)
-    expect(workspace.schema).toEqual({ from: 0, to: migrations.length })
-    expect(workspace.db.pragma('user_version', { simple: true })).toBe(migrations.length)
+    expect(workspace.schema).toEqual({ from: 0, to: latestSchema })
+    expect(workspace.db.pragma('user_version', { simple: true })).toBe(latestSchema)
     expect(workspace.db.pragma('journal_mode', { simple: true })).toBe('wal')
     expect(workspace.db.pragma('foreign_keys', { simple: true })).toBe(1)
     expect(tableNames(workspace.db)).toEqual(expect.arrayContaining(['settings', 'audit_log']))
@@ -43,7 +45,7 @@ describe('a workspace folder', () => {
     expect(fs.existsSync(path.join(dir, 'lathe.lock'))).toBe(false)
 
     const second = openWorkspace(dir)
-    expect(second.schema).toEqual({ from: migrations.length, to: migrations.length })
+    expect(second.schema).toEqual({ from: latestSchema, to: latestSchema })
     expect(second.db.prepare(`SELECT value FROM settings WHERE key = 'theme'`).pluck().get()).toBe('dark')
     expect(listAudit(second.db, { entityType: 'setting' })).toMatchObject([{ actor: 'ana', action: 'settings.set', after: 'dark' }])
     expect((await second.objects.read(sha256)).toString()).toBe('kept across restarts')
@@ -73,12 +75,12 @@ describe('a workspace folder', () => {
   it('refuses a database written by a newer Lathe, and leaves it and the lock alone', () => {
     const dir = tempDir()
     const db = new Database(path.join(dir, 'lathe.db'))
-    db.pragma(`user_version = ${migrations.length + 5}`)
+    db.pragma(`user_version = ${latestSchema + 5}`)
     db.close()
     expect(() => Workspace.open(dir)).toThrow(/newer Lathe/)
     expect(fs.existsSync(path.join(dir, 'lathe.lock'))).toBe(false)
     const after = new Database(path.join(dir, 'lathe.db'))
-    expect(after.pragma('user_version', { simple: true })).toBe(migrations.length + 5)
+    expect(after.pragma('user_version', { simple: true })).toBe(latestSchema + 5)
     after.close()
   })
 
@@ -115,8 +117,20 @@ describe('migrations', () => {
     },
   })
 
-  it('the shipped list is numbered 1..n with no gaps', () => {
-    expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1))
+  it('the shipped list is numbered in rising order from 1 (a branch may carry 008 before 007 lands)', () => {
+    const numbers = migrations.map((m) => m.version)
+    expect(numbers[0]).toBe(1)
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b))
+    expect(new Set(numbers).size).toBe(numbers.length)
+  })
+
+  it('skipped numbers are no gap in what runs: each migration above user_version runs once, in order', () => {
+    const db = new Database(':memory:')
+    const log: string[] = []
+    expect(migrate(db, [createTable(1, 'a', log), createTable(3, 'c', log)])).toEqual({ from: 0, to: 3 })
+    expect(migrate(db, [createTable(1, 'a', log), createTable(3, 'c', log), createTable(5, 'e', log)])).toEqual({ from: 3, to: 5 })
+    expect(log).toEqual(['a', 'c', 'e'])
+    db.close()
   })
 
   it('run in order, only the ones not yet applied', () => {
@@ -158,7 +172,7 @@ describe('migrations', () => {
   it('refuses a list that is out of order', () => {
     const db = new Database(':memory:')
     const log: string[] = []
-    expect(() => migrate(db, [createTable(2, 'b', log), createTable(1, 'a', log)])).toThrow(/numbered 2, expected 1/)
+    expect(() => migrate(db, [createTable(2, 'b', log), createTable(1, 'a', log)])).toThrow(/numbered 1, after 2/)
     expect(log).toEqual([])
     db.close()
   })

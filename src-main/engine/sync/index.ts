@@ -1,0 +1,1 @@
+export { syncEvents, syncOperations } from './operations.js'

@@ -1,0 +1,239 @@
+import type { Principal, Role } from '../accounts.js'
+import { atLeast } from '../accounts.js'
+import { appendAudit, recordAudit, type AuditActor } from '../audit.js'
+import type { BlobStore } from '../blobs.js'
+import type { Db, Tx } from '../db.js'
+import { decodeSegment } from '../../engine/api/common/metric-segments.js'
+import { payloadSchemas, type AliasState, type ChangeKind, type Op, type OpResult, type Outcome } from '../../engine/api/common/sync-protocol.js'
+
+/** Aliases only maintainers (and admins) may move. */
+export const PROTECTED_ALIASES = new Set(['production'])
+
+export interface OpContext {
+  db: Db
+  blobs: BlobStore
+  project: string
+  principal: Principal
+  role: Role | null
+  actor: AuditActor
+}
+
+/** An op the server will not take, with why: nothing it did is kept. */
+class Refusal extends Error {
+  constructor(
+    readonly outcome: Extract<Outcome, 'missing_ref' | 'forbidden' | 'invalid'>,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The token was revoked or expired while the batch was being applied: stop, apply nothing more. */
+export class TokenRevoked extends Error {}
+
+/**
+ * Applies one op in one PostgreSQL transaction: the op id goes into sync_applied_ops
+ * first (a second arrival waits on it, then answers `duplicate` with the first answer),
+ * then the change, its audit row and its change-log row. A refused op rolls back and
+ * leaves only an audit row saying so.
+ */
+export async function applyOp(c: OpContext, op: Op): Promise<OpResult> {
+  const parsed = payloadSchemas[op.kind].safeParse(op.payload)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    return refuse(c, op, new Refusal('invalid', `${op.kind}: ${issue.path.join('.') || 'payload'}: ${issue.message}`))
+  }
+  const tx = await c.db.connect()
+  try {
+    await tx.query('BEGIN')
+    // Row-locks the token: a revocation that commits first stops this op; one that comes after waits for it.
+    const token = await tx.query<{ revoked_at: Date | null; expires_at: Date | null }>('SELECT revoked_at, expires_at FROM tokens WHERE id = $1 FOR SHARE', [
+      c.principal.tokenId,
+    ])
+    const t = token.rows[0]
+    if (!t || t.revoked_at || (t.expires_at && t.expires_at.getTime() <= Date.now())) throw new TokenRevoked()
+
+    const claimed = await tx.query(
+      `INSERT INTO sync_applied_ops (project, op_id, outcome, result, user_name, client_id) VALUES ($1, $2, 'pending', '{}', $3, $4)
+       ON CONFLICT (project, op_id) DO NOTHING RETURNING op_id`,
+      [c.project, op.opId, c.principal.userName, c.actor.clientId ?? null],
+    )
+    if (claimed.rowCount === 0) {
+      const { rows } = await tx.query<{ result: OpResult }>('SELECT result FROM sync_applied_ops WHERE project = $1 AND op_id = $2', [c.project, op.opId])
+      const first = rows[0]!.result
+      await appendAudit(tx, { actor: c.actor, action: `sync.${op.kind}`, outcome: 'duplicate', project: c.project, target: op.opId })
+      await tx.query('COMMIT')
+      const { opId: _opId, outcome, ...rest } = first
+      return { ...rest, opId: op.opId, outcome: 'duplicate', original: outcome }
+    }
+
+    const { result, changes } = await applyKind(c, tx, op, parsed.data)
+    await tx.query('UPDATE sync_applied_ops SET outcome = $3, result = $4 WHERE project = $1 AND op_id = $2', [c.project, op.opId, result.outcome, result])
+    await appendAudit(tx, {
+      actor: c.actor,
+      action: `sync.${op.kind}`,
+      outcome: result.outcome === 'conflict' ? 'conflict' : 'accepted',
+      project: c.project,
+      target: op.opId,
+      detail: result.outcome === 'conflict' ? { current: result.current } : result.number !== undefined ? { number: result.number } : undefined,
+    })
+    // After the audit lock: sequence order is commit order, so a pull never skips a change.
+    for (const change of changes) await tx.query('INSERT INTO sync_changes (project, kind, id) VALUES ($1, $2, $3)', [c.project, change.kind, change.id])
+    await tx.query('COMMIT')
+    return result
+  } catch (error) {
+    await tx.query('ROLLBACK').catch(() => {})
+    if (error instanceof Refusal) return refuse(c, op, error)
+    throw error
+  } finally {
+    tx.release()
+  }
+}
+
+async function refuse(c: OpContext, op: Op, refusal: Refusal): Promise<OpResult> {
+  await recordAudit(c.db, {
+    actor: c.actor,
+    action: `sync.${op.kind}`,
+    outcome: 'refused',
+    project: c.project,
+    target: op.opId,
+    detail: { outcome: refusal.outcome, reason: refusal.message },
+  })
+  return { opId: op.opId, outcome: refusal.outcome, message: refusal.message }
+}
+
+type Applied = { result: OpResult; changes: Array<{ kind: ChangeKind; id: string }> }
+
+async function requireBlobs(blobs: BlobStore, hashes: Array<string | undefined | null>, what: string): Promise<void> {
+  for (const hash of hashes) {
+    if (!hash) continue
+    if ((await blobs.size(hash)) === null) throw new Refusal('missing_ref', `${what} names blob ${hash}, which the server does not have: upload it first`)
+  }
+}
+
+/** The next version number of a dataset or model name, under its row's lock: numbered in order of arrival. */
+async function nextNumber(c: OpContext, tx: Tx, kind: 'dataset' | 'model', name: string): Promise<number> {
+  const { rows } = await tx.query<{ last_number: number }>(
+    `INSERT INTO sync_names (project, kind, name, last_number, created_by) VALUES ($1, $2, $3, 1, $4)
+     ON CONFLICT (project, kind, name) DO UPDATE SET last_number = sync_names.last_number + 1 RETURNING last_number`,
+    [c.project, kind, name, c.principal.userName],
+  )
+  return rows[0]!.last_number
+}
+
+async function existingNumber(c: OpContext, tx: Tx, kind: string, id: string): Promise<number | null | undefined> {
+  const { rows } = await tx.query<{ number: number | null }>('SELECT number FROM sync_records WHERE project = $1 AND kind = $2 AND id = $3', [
+    c.project,
+    kind,
+    id,
+  ])
+  return rows[0]?.number
+}
+
+async function insertRecord(c: OpContext, tx: Tx, kind: ChangeKind, id: string, name: string | null, number: number | null, body: unknown): Promise<void> {
+  await tx.query(`INSERT INTO sync_records (project, kind, id, name, number, body, origin_client, user_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+    c.project,
+    kind,
+    id,
+    name,
+    number,
+    body,
+    c.actor.clientId ?? null,
+    c.principal.userName,
+  ])
+}
+
+async function applyKind(c: OpContext, tx: Tx, op: Op, payload: any): Promise<Applied> {
+  const ok = (extra: Partial<OpResult> = {}): OpResult => ({ opId: op.opId, outcome: 'applied', ...extra })
+  switch (op.kind) {
+    case 'dataset_version.create':
+    case 'model_version.create': {
+      const isDataset = op.kind === 'dataset_version.create'
+      const kind: ChangeKind = isDataset ? 'dataset_version' : 'model_version'
+      const name: string = isDataset ? payload.dataset : payload.model
+      if (!isDataset && Object.keys(payload.row).some((k) => !/^[a-z_0-9]+$/.test(k)))
+        throw new Refusal('invalid', 'model_version.create: row keys must be column names')
+      await requireBlobs(c.blobs, [isDataset ? payload.objectSha256 : payload.onnxSha256], `${name} version ${payload.id}`)
+      const had = await existingNumber(c, tx, kind, payload.id)
+      if (had !== undefined) return { result: ok({ number: had ?? undefined }), changes: [] }
+      const number = await nextNumber(c, tx, isDataset ? 'dataset' : 'model', name)
+      await insertRecord(c, tx, kind, payload.id, name, number, payload)
+      return { result: ok({ number }), changes: [{ kind, id: payload.id }] }
+    }
+    case 'run.create':
+    case 'run.end': {
+      const model = (payload.record as { model?: { onnxSha256?: string; weightsSha256?: string } | null }).model
+      if (op.kind === 'run.end') await requireBlobs(c.blobs, [model?.onnxSha256, model?.weightsSha256], `run ${payload.id}`)
+      if ((payload.record as { id?: unknown }).id !== payload.id) throw new Refusal('invalid', `${op.kind}: record.id must be ${payload.id}`)
+      const had = await existingNumber(c, tx, 'run', payload.id)
+      if (had === undefined) await insertRecord(c, tx, 'run', payload.id, null, null, payload)
+      else if (op.kind === 'run.end') {
+        await tx.query(`UPDATE sync_records SET body = $4, updated_at = now() WHERE project = $1 AND kind = $2 AND id = $3`, [
+          c.project,
+          'run',
+          payload.id,
+          payload,
+        ])
+      } else return { result: ok(), changes: [] }
+      return { result: ok(), changes: [{ kind: 'run', id: payload.id }] }
+    }
+    case 'metric.segment': {
+      let points
+      try {
+        points = decodeSegment(Buffer.from(payload.data, 'base64'))
+      } catch (error) {
+        throw new Refusal('invalid', `metric.segment: ${(error as Error).message}`)
+      }
+      if (points.length !== payload.points) throw new Refusal('invalid', `metric.segment: says ${payload.points} points, holds ${points.length}`)
+      if ((await existingNumber(c, tx, 'run', payload.runId)) === undefined)
+        throw new Refusal('missing_ref', `metric.segment: run ${payload.runId} is not on the server yet`)
+      const inserted = await tx.query(
+        `INSERT INTO sync_segments (project, run_id, name, segment, points, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+        [c.project, payload.runId, payload.name, payload.segment, payload.points, Buffer.from(payload.data, 'base64')],
+      )
+      const id = JSON.stringify([payload.runId, payload.name, payload.segment])
+      return { result: ok(), changes: inserted.rowCount ? [{ kind: 'segment', id }] : [] }
+    }
+    case 'alias.move': {
+      if (PROTECTED_ALIASES.has(payload.alias) && !atLeast(c.role, 'maintainer')) {
+        throw new Refusal('forbidden', `${c.principal.userName} is a ${c.role}: moving the protected alias "${payload.alias}" needs maintainer or above`)
+      }
+      const target = await tx.query('SELECT 1 FROM sync_records WHERE project = $1 AND kind = $2 AND id = $3 AND name = $4', [
+        c.project,
+        'model_version',
+        payload.versionId,
+        payload.model,
+      ])
+      if (!target.rowCount) throw new Refusal('missing_ref', `alias.move: ${payload.model} version ${payload.versionId} is not on the server yet`)
+      await tx.query('INSERT INTO sync_aliases (project, model, alias) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [c.project, payload.model, payload.alias])
+      // The lock alone, then the number: a join under FOR UPDATE re-checked after a concurrent move would lose its joined row.
+      const { rows } = await tx.query<{ version_id: string | null; moved_by: string | null; moved_at: Date | null }>(
+        `SELECT version_id, moved_by, moved_at FROM sync_aliases WHERE project = $1 AND model = $2 AND alias = $3 FOR UPDATE`,
+        [c.project, payload.model, payload.alias],
+      )
+      const now = rows[0]!
+      if (now.version_id !== payload.previousVersionId) {
+        const number = now.version_id === null ? undefined : await existingNumber(c, tx, 'model_version', now.version_id)
+        const current: AliasState = {
+          versionId: now.version_id,
+          version: number ?? null,
+          movedBy: now.moved_by,
+          movedAt: now.moved_at ? now.moved_at.toISOString() : null,
+        }
+        const message = `${payload.model}@${payload.alias} moved since this client saw it: it points to v${current.version ?? '?'}, moved by ${now.moved_by ?? '?'} at ${current.movedAt ?? '?'}`
+        return { result: { opId: op.opId, outcome: 'conflict', message, current }, changes: [] }
+      }
+      await tx.query(
+        `UPDATE sync_aliases SET version_id = $4, move_uid = $5, moved_by = $6, moved_at = now() WHERE project = $1 AND model = $2 AND alias = $3`,
+        [c.project, payload.model, payload.alias, payload.versionId, payload.uid, c.principal.userName],
+      )
+      await insertRecord(c, tx, 'alias_move', payload.uid, payload.model, null, { ...payload, by: c.principal.userName })
+      return { result: ok(), changes: [{ kind: 'alias_move', id: payload.uid }] }
+    }
+    case 'audit.append': {
+      if ((await existingNumber(c, tx, 'audit', payload.uid)) !== undefined) return { result: ok(), changes: [] }
+      await insertRecord(c, tx, 'audit', payload.uid, null, null, payload)
+      return { result: ok(), changes: [{ kind: 'audit', id: payload.uid }] }
+    }
+  }
+}

@@ -1,0 +1,1 @@
+export { syncModule } from './routes.js'
