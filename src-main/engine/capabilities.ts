@@ -1,5 +1,6 @@
 import type { EngineContext } from './context.js'
 import { monitorScheduler } from './monitoring/scheduler.js'
+import { startPipelinesService } from './pipelines/index.js'
 import { startRegistryService } from './registry/auto-register.js'
 import { startTrainingService } from './training/service.js'
 import { failOrphanedRuns } from './training/store.js'
@@ -24,4 +25,5 @@ export function startCapabilities(ctx: EngineContext, options: CapabilityStartOp
     failOrphanedRuns(ctx.workspace.db)
   }
   startRegistryService(ctx)
+  startPipelinesService(ctx)
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import { dataEvents, dataOperations } from '../data/operations.js'
 import { monitoringEvents, monitoringOperations } from '../monitoring/operations.js'
+import { pipelinesEvents, pipelinesOperations } from '../pipelines/index.js'
 import { registryEvents, registryOperations } from '../registry/operations.js'
 import { servingEvents, servingOperations } from '../serving/operations.js'
 import { systemEvents, systemOperations, workspaceOperations } from '../system/operations.js'
@@ -21,6 +22,7 @@ export const operations = {
   ...registryOperations,
   ...servingOperations,
   ...monitoringOperations,
+  ...pipelinesOperations,
 } satisfies Record<string, Operation<any, any>>
 
 export const eventTopics = {
@@ -30,6 +32,7 @@ export const eventTopics = {
   ...registryEvents,
   ...servingEvents,
   ...monitoringEvents,
+  ...pipelinesEvents,
 } satisfies Record<string, z.ZodType>
 
 export type Operations = typeof operations

@@ -4,7 +4,11 @@ import { migration003 } from './003-training.js'
 import { migration004 } from './004-registry.js'
 import { migration005 } from './005-monitoring.js'
 import { migration006 } from './006-serving.js'
+import { migration011 } from './011-pipelines.js'
 import type { Migration } from './types.js'
 
-/** Every migration, in order. Append new ones; never edit or reorder released ones. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006]
+/**
+ * Every migration, in order. Append new ones; never edit or reorder released ones.
+ * Numbers are handed out per branch, so the list may have gaps until the branches land.
+ */
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration011]
