@@ -137,7 +137,7 @@ export function parsePipeline(text: string, file: string): PipelineDefinition {
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!
       const issuePath = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path
-      const node = deepest(doc, ['stages', stageName, ...issuePath.map(String)])
+      const node = deepest(doc, ['stages', stageName, ...issuePath.map(String)], issue.code === 'unrecognized_keys')
       const where = issuePath.length ? `${issuePath.join('.')}: ` : ''
       throw pipelineFileError(file, `stage "${stageName}" (${kind}): ${where}${issue.message}`, at(node) ?? pos)
     }
@@ -282,12 +282,12 @@ function runOrder(stages: StageDefinition[], file: string): StageDefinition[] {
 }
 
 /** The node at `keys`, or the deepest node on the way there (for an error's position). */
-function deepest(doc: Document, keys: string[]): Node | null {
+function deepest(doc: Document, keys: string[], atKey = false): Node | null {
   for (let n = keys.length; n > 0; n--) {
     const node = doc.getIn(keys.slice(0, n), true) as Node | undefined
     if (node && typeof node === 'object' && 'range' in node) {
-      // An unknown key: point at the key itself rather than its value.
-      const parent = n > 1 ? (doc.getIn(keys.slice(0, n - 1), true) as Node | undefined) : null
+      // A setting that is wrong as a whole (an unknown key): point at the key rather than its value.
+      const parent = atKey && n > 1 ? (doc.getIn(keys.slice(0, n - 1), true) as Node | undefined) : null
       if (isMap(parent)) {
         const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === keys[n - 1])
         if (pair && isScalar(pair.key)) return pair.key as Node

@@ -92,12 +92,14 @@ export function importSource(stage: StageDefinition<'import'>): { model: string;
 
 const RulesFile = z.union([z.array(ValidationRule), z.object({ rules: z.array(ValidationRule) }).transform((r) => r.rules)])
 
-function readRules(file: string): ValidationRule[] {
+/** The rules file's rules; null when there is no such file (rules are optional, and its later arrival makes the stage stale). */
+function readRules(file: string): ValidationRule[] | null {
+  if (!fs.existsSync(file)) return null
   let json: unknown
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'))
   } catch (error) {
-    throw new LatheError('bad_request', `rules file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { field: 'rules' })
+    throw new LatheError('bad_request', `rules file ${file}: ${(error as Error).message}`, { field: 'rules' })
   }
   const parsed = RulesFile.safeParse(json)
   if (!parsed.success) {
@@ -120,6 +122,7 @@ async function importStage(run: StageRunContext, stage: StageDefinition<'import'
   }
   const file = path.resolve(run.pipeline.dir, source.file)
   const rules = stage.spec.rules ? readRules(path.resolve(run.pipeline.dir, stage.spec.rules)) : null
+  if (stage.spec.rules && !rules) run.say(`${stage.spec.rules} not found: no rules checked`)
   const options = ImportOptions.safeParse(stage.spec.options ?? {})
   if (!options.success) throw new LatheError('bad_request', `options: ${options.error.issues[0]!.message}`, { field: 'options' })
   // Rules first when the dataset exists, so the import checks the new version against them.
