@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { isLatheError } from '../../engine/api/common/errors.js'
-import { parseModelRef } from '../../engine/registry/types.js'
+import { PRIMARY_METRIC, parseModelRef } from '../../engine/registry/types.js'
 import { emit, table } from '../output.js'
 import { common } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'
@@ -13,6 +13,12 @@ function thresholdOption(value: string, previous: Array<{ metric: string; value:
   const match = /^([^=\s]+)=(-?[\d.eE+-]+)$/.exec(value)
   if (!match || !Number.isFinite(Number(match[2]))) throw new InvalidArgumentError(`"${value}" is not metric=number (e.g. test.accuracy=0.8)`)
   return [...previous, { metric: match[1]!, value: Number(match[2]) }]
+}
+
+function toleranceOption(value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number >= 0`)
+  return n
 }
 
 function metaOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -178,7 +184,9 @@ export function registerRegistryCommands(program: Command): void {
       .requiredOption('--alias <alias>')
       .option('--min <metric=value>', 'metric must be >= value (repeatable)', thresholdOption)
       .option('--max <metric=value>', 'metric must be <= value (repeatable)', thresholdOption)
-      .option('--not-worse-than <metric>', 'candidate re-evaluated with the current version on its test split must not be worse')
+      .option('--not-worse-than <metric>', "candidate re-evaluated with the current version on its test split must not be worse (a metric, or 'primary')")
+      .option('--tolerance <n>', 'allowed drop for --not-worse-than, in the metric\'s units', toleranceOption)
+      .option('--protected', "mark the alias protected: no worse than current on the task's primary metric (accuracy or rmse)")
       .option('--skip-signature-check', 'do not require a signature compatible with the current version')
       .option('--skip-data-check', "do not require the training data's validation to have passed")
       .description("Show or set an alias's promotion gate"),
@@ -190,11 +198,14 @@ export function registerRegistryCommands(program: Command): void {
         min?: Array<{ metric: string; value: number }>
         max?: Array<{ metric: string; value: number }>
         notWorseThan?: string
+        tolerance?: number
+        protected?: boolean
         skipSignatureCheck?: boolean
         skipDataCheck?: boolean
       },
     ) => {
-      const setting = options.min || options.max || options.notWorseThan || options.skipSignatureCheck || options.skipDataCheck
+      const setting = options.min || options.max || options.notWorseThan || options.protected || options.skipSignatureCheck || options.skipDataCheck
+      const notWorseThan = options.notWorseThan ?? (options.protected ? PRIMARY_METRIC : undefined)
       const gate = await withClient(options, HOLDER, (client) =>
         setting
           ? client.call('registry.gate.set', {
@@ -202,7 +213,7 @@ export function registerRegistryCommands(program: Command): void {
               alias: options.alias,
               gate: {
                 thresholds: [...(options.min ?? []).map((t) => ({ ...t, op: '>=' as const })), ...(options.max ?? []).map((t) => ({ ...t, op: '<=' as const }))],
-                noWorseThan: options.notWorseThan ? { metric: options.notWorseThan, tolerance: 0 } : null,
+                noWorseThan: notWorseThan ? { metric: notWorseThan, tolerance: options.tolerance ?? 0 } : null,
                 signatureCompatible: !options.skipSignatureCheck,
                 dataValidation: !options.skipDataCheck,
               },
@@ -213,7 +224,9 @@ export function registerRegistryCommands(program: Command): void {
         [
           `gate for ${model}:${options.alias}`,
           ...g.thresholds.map((t) => `  ${t.metric} ${t.op} ${t.value}`),
-          g.noWorseThan ? `  no worse than current on ${g.noWorseThan.metric} (re-evaluated on the candidate's test split)` : null,
+          g.noWorseThan
+            ? `  no worse than current on ${g.noWorseThan.metric === PRIMARY_METRIC ? 'the primary metric (accuracy or rmse)' : g.noWorseThan.metric}${g.noWorseThan.tolerance ? ` within ${g.noWorseThan.tolerance}` : ''} (re-evaluated on the candidate's test split)`
+            : null,
           `  signature compatible: ${g.signatureCompatible ? 'required' : 'not checked'}`,
           `  training data validation: ${g.dataValidation ? 'required' : 'not checked'}`,
         ]

@@ -5,7 +5,7 @@ import { getDatasetVersionById } from '../data/resolve.js'
 import { evaluateOnTestSplit } from './evaluate.js'
 import type { VersionRow } from './store.js'
 import { largerIsBetter } from './upstream.js'
-import type { GateCheck, GateConfig, GateResult } from './types.js'
+import { PRIMARY_METRIC, type GateCheck, type GateConfig, type GateResult } from './types.js'
 
 /**
  * Runs a gate's checks for moving an alias from `current` (null when unset) to
@@ -36,12 +36,17 @@ async function noWorseThanCurrent(
   current: VersionRow | null,
   rule: { metric: string; tolerance: number },
 ): Promise<GateCheck> {
-  const name = `no worse than current on ${rule.metric}`
+  const named = rule.metric === PRIMARY_METRIC ? primaryMetric(candidate) : rule.metric
+  const name = `no worse than current on ${named}`
   if (!current) return { name, passed: true, detail: 'the alias holds no version yet' }
   if (current.versionId === candidate.versionId) return { name, passed: true, detail: `the alias already holds v${candidate.version}` }
+  if (rule.metric === PRIMARY_METRIC && (!candidate.dataset || !candidate.split)) {
+    // A model trained outside Lathe has no test split to re-evaluate on; the default gate says so instead of refusing every import.
+    return { name, passed: true, detail: `not checked: v${candidate.version} has no recorded test split (trained outside Lathe)` }
+  }
   try {
     const evaluation = await evaluateOnTestSplit(ctx, candidate, [candidate, current])
-    const metric = rule.metric.startsWith('test.') ? rule.metric : `test.${rule.metric}`
+    const metric = named.startsWith('test.') ? named : `test.${named}`
     const [mine, theirs] = evaluation.metrics.map((m) => m[metric])
     if (mine === undefined || theirs === undefined) {
       return { name, passed: false, detail: `metric "${metric}" is not computed (available: ${Object.keys(evaluation.metrics[0]!).join(', ')})` }
@@ -58,6 +63,11 @@ async function noWorseThanCurrent(
     if (!isLatheError(error)) throw error
     return { name, passed: false, detail: `cannot re-evaluate: ${error.message}` }
   }
+}
+
+/** The metric a task is judged on when a gate says `primary`. */
+export function primaryMetric(version: VersionRow): string {
+  return version.signature.task === 'regression' ? 'rmse' : 'accuracy'
 }
 
 /**

@@ -4,7 +4,7 @@ import { appendAudit } from '../workspace/audit.js'
 import { runGate } from './gates.js'
 import { findVersion, requireModel } from './resolve.js'
 import { appendAliasMove, getAlias, getGate, getVersion, getVersionById, listAliasMoves, setAlias, setGate, type VersionRow } from './store.js'
-import { AliasName, GateConfig, type GateResult, type PromoteResult } from './types.js'
+import { AliasName, GateConfig, PROTECTED_ALIASES, protectedGate, type GateResult, type PromoteResult } from './types.js'
 
 export interface PromoteRequest {
   model: string
@@ -23,9 +23,17 @@ export function checkAlias(alias: string): string {
   return alias
 }
 
-/** The gate that applies to an alias: the stored one, or the default checks. */
+/**
+ * The gate that applies to an alias: the stored one, else for a protected alias
+ * (`production`) no worse than current on the primary metric, else the signature
+ * and data checks.
+ */
 export function gateFor(ctx: EngineContext, model: string, alias: string): GateConfig {
-  return getGate(ctx.workspace.db, requireModel(ctx, model).id, alias) ?? GateConfig.parse({})
+  return getGate(ctx.workspace.db, requireModel(ctx, model).id, alias) ?? defaultGate(alias)
+}
+
+export function defaultGate(alias: string): GateConfig {
+  return PROTECTED_ALIASES.includes(alias) ? protectedGate() : GateConfig.parse({})
 }
 
 export function configureGate(ctx: EngineContext, model: string, alias: string, config: GateConfig): GateConfig {
@@ -61,6 +69,9 @@ export async function checkPromotion(ctx: EngineContext, request: Omit<PromoteRe
  */
 export async function promote(ctx: EngineContext, request: PromoteRequest): Promise<PromoteResult> {
   checkAlias(request.alias)
+  if (request.force && !request.reason?.trim()) {
+    throw new LatheError('bad_request', 'a forced move needs a reason for the audit log (--reason "why")', { field: 'reason' })
+  }
   const db = ctx.workspace.db
   const { model, row: candidate } = findVersion(ctx, request.model, String(request.version))
   const currentAlias = getAlias(db, model.id, request.alias)

@@ -86,6 +86,9 @@ export const AliasMove = z.object({
 })
 export type AliasMove = z.infer<typeof AliasMove>
 
+/** Stands for the task's primary metric in `noWorseThan`: accuracy (classification) or rmse (regression). */
+export const PRIMARY_METRIC = 'primary'
+
 export const MetricThreshold = z.object({
   metric: z.string().min(1),
   op: z.enum(['>=', '>', '<=', '<']),
@@ -98,10 +101,13 @@ export const MetricThreshold = z.object({
  */
 export const GateConfig = z.object({
   thresholds: z.array(MetricThreshold).default([]),
-  /** Re-evaluate candidate and current on the candidate's test split; the candidate must not be worse. */
+  /**
+   * Re-evaluate candidate and current on the candidate's test split; the candidate must not be worse.
+   * `metric: 'primary'` is the task's primary metric: accuracy for classification, rmse for regression.
+   */
   noWorseThan: z
     .object({
-      metric: z.string().min(1),
+      metric: z.string().min(1).describe(`a metric name (accuracy, rmse, f1, ...) or '${PRIMARY_METRIC}'`),
       /** Allowed drop, in the metric's own units. */
       tolerance: z.number().min(0).default(0),
     })
@@ -111,6 +117,17 @@ export const GateConfig = z.object({
   dataValidation: z.boolean().default(true),
 })
 export type GateConfig = z.infer<typeof GateConfig>
+
+/**
+ * Aliases that callers depend on. With no gate stored for them they apply
+ * {@link protectedGate}, and moving them past a failed gate needs a reason.
+ */
+export const PROTECTED_ALIASES: readonly string[] = ['production']
+
+/** The default gate of a protected alias: no worse than current on the primary metric, plus the signature and data checks. */
+export function protectedGate(): GateConfig {
+  return GateConfig.parse({ noWorseThan: { metric: PRIMARY_METRIC, tolerance: 0 } })
+}
 
 export const GateCheck = z.object({ name: z.string(), passed: z.boolean(), detail: z.string() })
 export type GateCheck = z.infer<typeof GateCheck>

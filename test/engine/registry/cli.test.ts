@@ -31,7 +31,12 @@ describe('lathe models (spawned as a user would)', () => {
       ['name', 'passed', 'detail'],
     ])
 
-    expect((await lathe(['models', 'promote', 'iris', '2', '--alias', 'production', '--force', ...w])).stdout).toContain('iris:production -> v2 (was v1) FORCED')
+    const unexplained = await lathe(['models', 'promote', 'iris', '2', '--alias', 'production', '--force', ...w])
+    expect(unexplained.code).toBe(1)
+    expect(unexplained.stderr).toContain('a forced move needs a reason for the audit log (--reason "why")')
+    expect((await lathe(['models', 'promote', 'iris', '2', '--alias', 'production', '--force', '--reason', 'hotfix', ...w])).stdout).toContain(
+      'iris:production -> v2 (was v1) FORCED',
+    )
     const back = await lathe(['models', 'rollback', 'iris', '--alias', 'production', '--json', ...w])
     expect(JSON.parse(back.stdout)).toMatchObject({ version: 1, previous: 2 })
 

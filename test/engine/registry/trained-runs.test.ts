@@ -152,7 +152,7 @@ describe('model versions from real training runs', () => {
       /training data validation passed: penguins@1 failed its validation rules/,
     )
     expect(() => resolveModelVersion(engine.context, 'penguins', 'staging')).toThrow(/no alias "staging"/)
-    const forced = await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'staging', force: true })
+    const forced = await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'staging', force: true, reason: 'data rules written after training' })
     expect(forced.forced).toBe(true)
   })
 
@@ -199,8 +199,8 @@ describe('gates on regression models', () => {
 
     // Two forced moves of one alias at once: both gates compare against v1, so only the first to commit may move it.
     const results = await Promise.allSettled([
-      engine.call('registry.promote', { model: 'mass', version: 2, alias: 'staging', force: true }),
-      engine.call('registry.promote', { model: 'mass', version: 2, alias: 'staging', force: true }),
+      engine.call('registry.promote', { model: 'mass', version: 2, alias: 'staging', force: true, reason: 'race' }),
+      engine.call('registry.promote', { model: 'mass', version: 2, alias: 'staging', force: true, reason: 'race' }),
     ])
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
     const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult

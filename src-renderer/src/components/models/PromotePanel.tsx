@@ -93,7 +93,7 @@ export function PromotePanel({ model, version, onPromoted }: { model: string; ve
               </label>
             </div>
           )}
-          <button type="button" className="btn btn-primary" disabled={!check.gate.passed && !force} onClick={confirm}>
+          <button type="button" className="btn btn-primary" disabled={!check.gate.passed && (!force || !reason.trim())} onClick={confirm}>
             {`Promote v${check.version} to ${alias}`}
           </button>
         </div>
