@@ -78,8 +78,8 @@ const GateSettings = z
   .object({
     min: z.record(z.string(), z.number()).optional(),
     max: z.record(z.string(), z.number()).optional(),
-    /** A metric (`accuracy`, `rmse`; `primary` for the task's own), or `{metric, tolerance}`. */
-    not_worse_than: z.union([z.string().min(1), z.object({ metric: z.string().min(1), tolerance: z.number().min(0).optional() }).strict()]).optional(),
+    /** A metric (`accuracy`, `rmse`; `primary` or `true` for the task's own), or `{metric, tolerance}`; false for none. */
+    not_worse_than: z.union([z.string().min(1), z.boolean(), z.object({ metric: z.string().min(1), tolerance: z.number().min(0).optional() }).strict()]).optional(),
     signature: z.boolean().optional(),
     data_validation: z.boolean().optional(),
   })
