@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { resolveModelVersion } from '../../../src-main/engine/registry/resolve.js'
 import { openTestEngine } from '../../helpers/workspace.js'
-import { expectPassed, runPipeline, statusesOf, weatherProject } from './helpers.js'
+import { exampleYaml, expectPassed, runPipeline, statusesOf, weatherProject } from './helpers.js'
 
 describe('lathe.yaml pipelines', () => {
   it('the example runs as written; a second run runs no stage and reuses every output', async () => {
@@ -122,4 +122,26 @@ stages:
     expect(markdown).toContain("#### Drift of the new training data against v1's training data")
     expect(markdown).toMatch(/\| temp_max \| \w+ \| [\d.]+ \|/)
   })
+
+  it('a refused gate fails the release stage: production does not move, and the report lists the failed check', async () => {
+    const engine = openTestEngine()
+    const { file } = weatherProject({ yaml: exampleYaml.replace('test.accuracy: 0.6', 'test.accuracy: 0.99') })
+    const run = await runPipeline(engine, file)
+    expect(run.status).toBe('failed')
+    expect(run.failedStage).toBe('release')
+    expect(run.error).toContain('gate refused moving weather:production to v1')
+    expect(statusesOf(run)).toEqual({ raw: 'ran', recent: 'ran', model: 'ran', release: 'failed' })
+    expect((await engine.call('registry.models.show', { model: 'weather' })).model.aliases).toEqual([])
+    const { markdown } = await engine.call('pipelines.report', { run: run.id })
+    expect(markdown).toContain('## ❌ Pipeline `weather`: failed')
+    expect(markdown).toContain('#### Gate for production: **refused**')
+    expect(markdown).toMatch(/\| metric test\.accuracy >= 0\.99 \| ❌ fail \| v1 test\.accuracy = 0\.\d{4}, required >= 0\.99 \|/)
+    // The trained version is kept (registered, not promoted); a re-run with a kinder gate promotes it without training again.
+    fs.writeFileSync(file, exampleYaml)
+    const again = await runPipeline(engine, file)
+    expectPassed(again)
+    expect(statusesOf(again)).toEqual({ raw: 'skipped', recent: 'skipped', model: 'skipped', release: 'ran' })
+    expect(resolveModelVersion(engine.context, 'weather', 'production').version).toBe(1)
+  })
 })
+
