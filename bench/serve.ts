@@ -206,8 +206,7 @@ export async function run(): Promise<void> {
     // ~1M rows the 100-row run logs would otherwise be checkpointed during the next run. Rows a
     // run logs itself still trigger their own checkpoints during it.
     const logSettled = async () => {
-      while ((await engine.call('serving.status', {})).log.queuedRows > 0) await new Promise((r) => setTimeout(r, 100))
-      if (logging) await (await engine.workspace.monitor()).run('CHECKPOINT')
+      await engine.call('serving.log.drain', {})
     }
     const numeric = new Set(model.signature.columns!.filter((c) => c.kind === 'numeric').map((c) => c.name))
     process.stdout.write(`penguins (${rows.length} rows, ${model.columns.length} features), MLP 64-64, wrk -c ${connections} -d ${seconds}s, logging ${logging ? 'on' : 'off'}\n`)

@@ -91,7 +91,7 @@ export async function replayTraffic(client: Client, options: DemoOptions, servin
   options.progress('')
   latencies.sort((a, b) => a - b)
   const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
-  await logDrained(client)
+  await client.call('serving.log.drain', {})
   const labels = new Map(days.map((d) => [`${replay}-${d.date}`, d.label]))
   let labelled = 0
   // Labels join logged requests only; the log writes in the background, so a label that
@@ -112,15 +112,6 @@ export async function replayTraffic(client: Client, options: DemoOptions, servin
       `p99 ${fmt(traffic.p99Ms, 2)} ms; ${traffic.labelled} labels joined to logged requests`,
   )
   return traffic
-}
-
-/** Waits (briefly) until the serving log has written every queued row. */
-async function logDrained(client: Client): Promise<void> {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const status = await client.call('serving.status', {})
-    if (status.log.queuedRows === 0) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 /** Drift and quality on the replayed window, an alert rule that fires, and the retrain it triggers. */

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { ensureFeedbackTable, predictionLogTable, queryRows, tableExists } from './monitorDb.js'
+import { predictionLogTable, queryRows, tableExists } from './monitorDb.js'
 
 /** A true label for one logged row, by the request id serving returned. */
 export const FeedbackItem = z.object({
@@ -52,7 +52,6 @@ export async function recordFeedback(ctx: EngineContext, input: FeedbackInput): 
   }
   const rows = [...byRow.values()]
   const conn = await ctx.workspace.monitor()
-  await ensureFeedbackTable(conn)
   const payload = JSON.stringify(rows)
   const itemsSql = `SELECT unnest(from_json(?::JSON, '[{"request_id":"VARCHAR","row_index":"INTEGER","label":"VARCHAR"}]'), recursive := true)`
 

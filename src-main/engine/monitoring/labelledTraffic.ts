@@ -5,7 +5,7 @@ import { importDatasetFile } from '../data/importer.js'
 import { getDatasetVersionById, resolveDatasetVersion } from '../data/resolve.js'
 import { resolveModelVersion } from '../registry/resolve.js'
 import type { RunRecord } from '../training/types.js'
-import { ensureFeedbackTable, ident, literal, predictionLogTable, queryRows, tableExists } from './monitorDb.js'
+import { hasLoggedTraffic, ident, literal, queryRows } from './monitorDb.js'
 
 /**
  * The newer dataset version continuous training learns from: the run's training
@@ -21,10 +21,9 @@ export async function datasetWithLabelledTraffic(
 ): Promise<{ ref: string; rows: number; addedRows: number }> {
   const base = resolveDatasetVersion(ctx, `${run.dataset.name}@${run.dataset.version}`)
   const conn = await ctx.workspace.monitor()
-  if (!(await tableExists(conn, predictionLogTable))) {
+  if (!(await hasLoggedTraffic(conn, model))) {
     throw new LatheError('bad_request', `no traffic has been logged for ${model}, so there is no labelled traffic to add`, { field: 'dataset' })
   }
-  await ensureFeedbackTable(conn)
   const types = new Map(base.columns.map((c) => [c.name, c.type]))
   const select = run.features.map((f) => {
     const text = `json_extract_string(p.inputs, ${literal(`$."${f.name.replaceAll('"', '\\"')}"`)})`

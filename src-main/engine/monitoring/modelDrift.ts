@@ -5,7 +5,7 @@ import { resolveModelVersion, type ModelVersionRecord } from '../registry/resolv
 import { getRun } from '../training/store.js'
 import { computeDriftReport, type DriftReport, type FeatureOverride } from './drift/report.js'
 import { datasetSource, predictionLogSource, type LogWindow, type TableSource } from './drift/sources.js'
-import { predictionLogTable, tableExists } from './monitorDb.js'
+import { hasLoggedTraffic } from './monitorDb.js'
 
 /**
  * Drift for a registered model: the reference defaults to the training split of the
@@ -63,7 +63,7 @@ export async function modelDrift(ctx: EngineContext, request: ModelDriftRequest)
   if (request.currentDataset) {
     current = datasetSource(ctx, request.currentDataset)
   } else {
-    if (!(await tableExists(conn, predictionLogTable))) {
+    if (!(await hasLoggedTraffic(conn, request.model))) {
       throw new LatheError('bad_request', `no traffic has been logged for ${request.model} yet: serve it and send requests, or compare a dataset (--current NAME@VERSION)`, {
         field: 'current',
       })

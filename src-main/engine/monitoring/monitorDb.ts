@@ -1,8 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
+import { predictionLogView } from '../workspace/monitor-migrations/002-prediction-log.js'
 
 /**
- * Small helpers over `monitor.duckdb`, the DuckDB file where serving logs every
- * predicted row (`prediction_log`, written by serving) and monitoring keeps the
+ * Small helpers over `monitor.duckdb`, where serving's prediction log is read
+ * (`prediction_log`, a view over serving's segment files) and monitoring keeps the
  * labels that arrive later (`feedback`, written here).
  */
 
@@ -16,12 +17,21 @@ export function literal(value: string): string {
   return `'${value.replaceAll("'", "''")}'`
 }
 
+/** Whether a table or view is there (`prediction_log` is a view over segment files). */
 export async function tableExists(conn: DuckDBConnection, table: string): Promise<boolean> {
   const reader = await conn.runAndReadAll(
-    `SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'`,
+    `SELECT count(*)::INTEGER AS n FROM (SELECT table_name AS name, schema_name FROM duckdb_tables() UNION ALL SELECT view_name, schema_name FROM duckdb_views())
+     WHERE name = ? AND schema_name = 'main'`,
     [table],
   )
   return Number(reader.getRowObjectsJS()[0]!.n) > 0
+}
+
+/** Whether the prediction log holds any row of a model. */
+export async function hasLoggedTraffic(conn: DuckDBConnection, model: string): Promise<boolean> {
+  if (!(await tableExists(conn, predictionLogTable))) return false
+  const reader = await conn.runAndReadAll(`SELECT 1 FROM ${predictionLogTable} WHERE model = ? LIMIT 1`, [model])
+  return reader.currentRowCount > 0
 }
 
 export async function queryRows<T = Record<string, unknown>>(
@@ -33,12 +43,9 @@ export async function queryRows<T = Record<string, unknown>>(
   return reader.getRowObjectsJS() as T[]
 }
 
-/** The table serving writes one row per predicted row into; its shape is serving's contract. */
-export const predictionLogTable = 'prediction_log'
-
-export async function ensureFeedbackTable(conn: DuckDBConnection): Promise<void> {
-  // One label per logged row: a corrected label replaces the earlier one.
-  await conn.run(`CREATE TABLE IF NOT EXISTS feedback (
-    request_id VARCHAR NOT NULL, row_index INTEGER NOT NULL, label JSON, time TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (request_id, row_index))`)
-}
+/**
+ * What serving logs, one row per predicted row: a view over its segment files, made
+ * by monitor.duckdb's migrations (`workspace/monitor-migrations/002-prediction-log.ts`,
+ * owner serving), as is `feedback` (001, owner monitoring).
+ */
+export const predictionLogTable = predictionLogView

@@ -3,7 +3,7 @@ import type { EngineContext } from '../context.js'
 import { classificationMetrics, regressionMetrics } from '../training/metrics.js'
 import type { LogWindow } from './drift/sources.js'
 import { windowWhere } from './drift/sources.js'
-import { ensureFeedbackTable, predictionLogTable, queryRows, tableExists } from './monitorDb.js'
+import { predictionLogTable, queryRows, tableExists } from './monitorDb.js'
 
 /**
  * Quality of logged predictions once true labels have arrived: the rows of a window
@@ -32,7 +32,6 @@ export async function qualityForWindow(
 ): Promise<QualityResult> {
   const conn = await ctx.workspace.monitor()
   if (!(await tableExists(conn, predictionLogTable))) return { rows: 0, labelled: 0, unknownLabels: 0, metrics: null }
-  await ensureFeedbackTable(conn)
   const limit = window.last ? `ORDER BY time DESC, request_id, row_index LIMIT ${Number(window.last)}` : ''
   const windowSql = `SELECT * FROM prediction_log WHERE ${windowWhere(model, window)} ${limit}`
   const [count] = await queryRows<{ n: bigint }>(conn, `SELECT count(*) AS n FROM (${windowSql})`)

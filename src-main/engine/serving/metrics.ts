@@ -1,4 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { DropReason } from './prediction-log.js'
+
+/** What the metrics read from the prediction log writer when scraped. */
+export interface LogCounts {
+  readonly queueDepth: number
+  readonly dropped: Readonly<Record<DropReason, number>>
+  readonly segments: { readonly bytes: number }
+}
 
 /**
  * The serving server's Prometheus metrics, in a registry of its own so two servers
@@ -10,7 +18,9 @@ export class ServingMetrics {
   readonly latency: Histogram<'model' | 'route'>
   readonly batchRows: Histogram<'model' | 'version'>
   readonly logQueueRows: Gauge
-  readonly logDroppedRows: Counter
+  readonly logDroppedRows: Counter<'reason'>
+  readonly logBytes: Gauge
+  readonly outOfRange: Counter<'model' | 'column'>
   readonly modelLoadSeconds: Gauge<'model' | 'version'>
   readonly swaps: Counter<'model'>
 
@@ -35,7 +45,7 @@ export class ServingMetrics {
     histogram.observe(seconds)
   }
 
-  constructor(logQueue: () => number) {
+  constructor(log: LogCounts) {
     const registers = [this.registry]
     this.requests = new Counter({
       name: 'lathe_serving_requests_total',
@@ -62,12 +72,36 @@ export class ServingMetrics {
       help: 'Predicted rows waiting to be written to the prediction log',
       registers,
       collect() {
-        this.set(logQueue())
+        this.set(log.queueDepth)
       },
     })
+    // The writer counts drops (some happen after the request, when a write fails); a scrape adds what is new.
+    const counted: Record<string, number> = {}
     this.logDroppedRows = new Counter({
       name: 'lathe_serving_log_dropped_rows_total',
-      help: 'Predicted rows not logged because the log queue was full or the write failed',
+      help: 'Predicted rows not logged, by reason: queue (the disk far behind), limit (retention size reached), disk (disk full), error',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        for (const [reason, n] of Object.entries(log.dropped)) {
+          const added = n - (counted[reason] ?? 0)
+          if (added > 0 || counted[reason] === undefined) this.inc({ reason }, Math.max(0, added))
+          counted[reason] = n
+        }
+      },
+    })
+    this.logBytes = new Gauge({
+      name: 'lathe_serving_log_bytes',
+      help: "Bytes of the prediction log's segment files on disk",
+      registers,
+      collect() {
+        this.set(log.segments.bytes)
+      },
+    })
+    this.outOfRange = new Counter({
+      name: 'lathe_serving_out_of_range_values_total',
+      help: 'Values served that were outside the training range (plus margin) of their column',
+      labelNames: ['model', 'column'],
       registers,
     })
     this.modelLoadSeconds = new Gauge({

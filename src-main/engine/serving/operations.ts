@@ -44,7 +44,15 @@ const Status = z.object({
   maxBodyBytes: z.number().int().nullable(),
   batching: Batching,
   deployments: z.array(Deployment),
-  log: z.object({ queuedRows: z.number().int(), writtenRows: z.number().int(), droppedRows: z.number().int() }),
+  log: z.object({
+    queuedRows: z.number().int(),
+    writtenRows: z.number().int(),
+    droppedRows: z.number().int(),
+    dropped: z.object({ queue: z.number().int(), limit: z.number().int(), disk: z.number().int(), error: z.number().int() }),
+    /** Why new rows are dropped right now: the retention's size limit or a full disk. */
+    full: z.enum(['limit', 'disk']).nullable(),
+    bytes: z.number().int(),
+  }),
 })
 
 function statusOf(service: ServingService): z.input<typeof Status> {
@@ -58,7 +66,14 @@ function statusOf(service: ServingService): z.input<typeof Status> {
     maxBodyBytes: server?.maxBodyBytes ?? null,
     batching: service.batchingOptions,
     deployments: service.deployments.list(),
-    log: { queuedRows: service.log.queueDepth, writtenRows: service.log.writtenRows, droppedRows: service.log.droppedRows },
+    log: {
+      queuedRows: service.log.queueDepth,
+      writtenRows: service.log.writtenRows,
+      droppedRows: service.log.droppedRows,
+      dropped: { ...service.log.dropped },
+      full: service.log.full,
+      bytes: service.log.segments.bytes,
+    },
   }
 }
 
@@ -103,6 +118,17 @@ export const servingOperations = defineOperations('serving', {
     input: z.object({}),
     output: Status,
     handler: (_input, ctx) => statusOf(service(ctx)),
+  }),
+
+  'serving.log.drain': defineOperation({
+    summary: 'Write every prediction answered so far to the prediction log; resolves once monitoring can read them',
+    input: z.object({}).strict(),
+    output: z.object({ writtenRows: z.number().int(), droppedRows: z.number().int() }),
+    handler: async (_input, ctx) => {
+      const log = service(ctx).log
+      await log.drain()
+      return { writtenRows: log.writtenRows, droppedRows: log.droppedRows }
+    },
   }),
 
   'serving.start': defineOperation({

@@ -1,26 +1,10 @@
-import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api'
+import fs from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
+import path from 'node:path'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { LogSegments, type LogRetention } from './log-segments.js'
 import type { InputBatch } from './loaded-model.js'
 import type { RowPrediction } from './responses.js'
-
-/**
- * The prediction log: one row per predicted row in `monitor.duckdb`. Monitoring
- * reads it for drift and joins feedback labels to it by (request_id, row_index).
- *
- * Column meanings: `inputs` is a JSON object column -> value as the client sent it
- * (null for a missing value); `prediction` is the JSON of the answer (the label for
- * classifiers, the number for regressors, the output row for imported models);
- * `probabilities` is a JSON object class -> probability for classifiers, else null.
- * Only answered requests (status 200) are logged.
- */
-export const predictionLogTable = 'prediction_log'
-
-export const predictionLogDdl = `CREATE TABLE IF NOT EXISTS ${predictionLogTable} (
-  request_id VARCHAR, row_index INTEGER, time TIMESTAMPTZ, model VARCHAR, version INTEGER,
-  route VARCHAR, status INTEGER, latency_ms DOUBLE, inputs JSON, prediction JSON, probabilities JSON)`
-
-export async function ensurePredictionLogTable(conn: DuckDBConnection): Promise<void> {
-  await conn.run(predictionLogDdl)
-}
 
 export interface LoggedRequest {
   requestId: string
@@ -34,86 +18,107 @@ export interface LoggedRequest {
   batch: InputBatch
   predictions: RowPrediction[]
   classes: string[] | null
+  /** Per row, the columns outside the training range (null: none); absent when nothing was out of range. */
+  outOfRange?: Array<string[] | null>
 }
 
 export interface PredictionLogOptions {
-  /** Rows waiting to be written; past this, new requests' rows are dropped (and counted). */
-  maxQueuedRows: number
-  /** How often the writer wakes when the queue is not full enough to write at once. */
+  /** Encoded rows are appended to the open segment file this often (a kill loses at most this much). */
   flushIntervalMs: number
-  /** Queue size at which the writer writes without waiting for the interval. */
-  flushRows: number
+  /** Rows waiting for their file write; past this (the disk far behind), new requests' rows are dropped and counted. */
+  maxQueuedRows: number
+  /** A segment past this many bytes is closed and compacted to Parquet. */
+  segmentBytes: number
+  retention: LogRetention
 }
 
-export const defaultPredictionLogOptions: PredictionLogOptions = { maxQueuedRows: 100_000, flushIntervalMs: 200, flushRows: 2_000 }
+export const defaultPredictionLogOptions: PredictionLogOptions = {
+  flushIntervalMs: 100,
+  maxQueuedRows: 500_000,
+  segmentBytes: 64 * 1024 * 1024,
+  retention: { maxAgeDays: 30, maxBytes: 10 * 1024 ** 3 },
+}
+
+/** Why rows were not logged. */
+export type DropReason = 'queue' | 'limit' | 'disk' | 'error'
 
 /**
- * Each slice goes in as one JSON array that DuckDB parses on its own thread: binding
- * DuckDB list values from JavaScript costs far more event-loop time than encoding, and
- * the JSON columns arrive already encoded. The array is bound as a BLOB of UTF-8 bytes
- * (`decode` makes it text again inside DuckDB), so it never becomes a JavaScript string.
+ * Encoded lines waiting for their write: newline-delimited JSON in an off-heap buffer.
+ * Nothing that waits for the write is a JavaScript object: queued rows held as strings
+ * survived young-generation collections and made every scavenge on the serving loop longer.
  */
-const insertSql = `INSERT INTO ${predictionLogTable}
-  SELECT request_id, row_index, make_timestamptz(time_us), model, version, route, status, latency_ms, inputs, prediction, probabilities
-  FROM (SELECT unnest(from_json(decode(?::BLOB), '[{"request_id":"VARCHAR","row_index":"INTEGER","time_us":"BIGINT","model":"VARCHAR","version":"INTEGER","route":"VARCHAR","status":"INTEGER","latency_ms":"DOUBLE","inputs":"JSON","prediction":"JSON","probabilities":"JSON"}]'), recursive := true))`
-
-/**
- * Encoded rows waiting for their insert: a JSON array being written into an off-heap
- * buffer (`[` item `,` item ...; the `]` is added when it is inserted). At most
- * `flushRows` rows (or one larger request) per slice: one slice is one statement.
- */
-interface Slice {
+interface Chunk {
   bytes: Buffer
   used: number
   rows: number
 }
 
-/** Bytes a fresh slice starts with; it doubles as rows arrive. Spare ones are kept for reuse. */
-const SLICE_START_BYTES = 256 * 1024
-const SPARE_SLICES = 2
+const CHUNK_BYTES = 1024 * 1024
+const SPARE_CHUNKS = 4
 
 /**
- * Appends logged requests to DuckDB in the background. Requests only push onto a
- * bounded queue (no I/O and no JSON encoding on the request path); each turn's
- * requests are encoded on the next turn, straight into off-heap byte buffers, and the
- * writer inserts a whole slice in one statement. Nothing that waits for the write is
- * a JavaScript object: queued rows held as strings survived young-generation
- * collections and were copied and promoted, which made every scavenge on the serving
- * loop several times longer. When DuckDB falls behind and the queue is full, requests
- * still succeed and their rows are dropped and counted.
+ * The prediction log's writer: every answered row becomes a line of newline-delimited
+ * JSON appended to the open segment file in `prediction-log/`, and closed segments are
+ * compacted to Parquet in the background (`LogSegments`). Requests only push onto a
+ * queue; each turn's requests are encoded on the next turn into off-heap buffers, and
+ * the buffers go to the file every `flushIntervalMs` in whole lines. A file append is
+ * far cheaper than a DuckDB insert, so the log keeps up with whatever the server
+ * answers; rows are dropped (and counted by reason) only when the queue is full, the
+ * retention's size limit is reached, or the disk refuses the write.
  */
 export class PredictionLogWriter {
-  /** Slices full to `flushRows`, oldest first; `open` takes the next rows. */
-  private slices: Slice[] = []
-  private open: Slice | null = null
+  private chunks: Chunk[] = []
   private spare: Buffer[] = []
   /** Appended this turn, encoded on the next. */
   private pending: LoggedRequest[] = []
   private encodeTimer: NodeJS.Immediate | null = null
+  private timer: NodeJS.Timeout | null = null
   private queuedRows = 0
   private writing: Promise<void> | null = null
-  private timer: NodeJS.Timeout | null = null
+  private segment: { name: string; handle: FileHandle; bytes: number } | null = null
+  private opened: Promise<void> | null = null
+  private recovering: Promise<void> | null = null
+  private sequence = 0
   private closed = false
-  /** The insert, prepared once per connection: preparing it per write cost more event-loop time than the encoding. */
-  private prepared: { conn: DuckDBConnection; statement: DuckDBPreparedStatement } | null = null
-  droppedRows = 0
+  private diskFull = false
+  readonly segments: LogSegments
+  readonly dropped: Record<DropReason, number> = { queue: 0, limit: 0, disk: 0, error: 0 }
   writtenRows = 0
   failures = 0
 
   constructor(
-    private readonly connection: () => Promise<DuckDBConnection>,
+    readonly dir: string,
+    connection: () => Promise<DuckDBConnection>,
     private readonly options: PredictionLogOptions = defaultPredictionLogOptions,
     private readonly onError: (error: unknown) => void = () => {},
-  ) {}
+  ) {
+    this.segments = new LogSegments(dir, connection, options.retention, onError)
+  }
 
   get queueDepth(): number {
     return this.queuedRows
   }
 
-  /** Never blocks and never throws: a full queue drops the request's rows. */
+  get droppedRows(): number {
+    return this.dropped.queue + this.dropped.limit + this.dropped.disk + this.dropped.error
+  }
+
+  /** Why new rows are being dropped now, or null while they are logged. */
+  get full(): 'limit' | 'disk' | null {
+    return this.segments.limitReached ? 'limit' : this.diskFull ? 'disk' : null
+  }
+
+  /** Never blocks and never throws: rows that cannot be kept are dropped and counted. */
   append(entry: LoggedRequest): boolean {
-    if (this.closed || this.queuedRows + entry.batch.rows > this.options.maxQueuedRows) {
-      this.droppedRows += entry.batch.rows
+    const reason: DropReason | null = this.closed
+      ? 'error'
+      : this.segments.limitReached
+        ? 'limit'
+        : this.queuedRows + entry.batch.rows > this.options.maxQueuedRows
+          ? 'queue'
+          : null
+    if (reason) {
+      this.dropped[reason] += entry.batch.rows
       return false
     }
     // Encoded on the next turn (after this turn's responses are written), while the
@@ -121,8 +126,7 @@ export class PredictionLogWriter {
     this.pending.push(entry)
     this.queuedRows += entry.batch.rows
     this.encodeTimer ??= setImmediate(() => this.encodePending())
-    if (this.queuedRows >= this.options.flushRows) this.writeSoon()
-    else this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
+    this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
     return true
   }
 
@@ -133,42 +137,30 @@ export class PredictionLogWriter {
     this.pending = []
     for (const entry of pending) {
       try {
-        const rows: string[] = []
-        appendJsonRows(entry, rows)
-        this.put(rows.join(','), entry.batch.rows)
+        this.put(encodeLines(entry), entry.batch.rows)
       } catch (error) {
         // Never let one odd entry escape into the event loop: its rows are dropped and counted.
         this.failures++
-        this.droppedRows += entry.batch.rows
+        this.dropped.error += entry.batch.rows
         this.queuedRows -= entry.batch.rows
         this.onError(error)
       }
     }
   }
 
-  /** Copies one request's encoded rows into the open slice (a new one past `flushRows`). */
-  private put(json: string, rows: number): void {
-    let slice = this.open
-    if (slice && slice.rows > 0 && slice.rows + rows > this.options.flushRows) {
-      this.slices.push(slice)
-      slice = null
-    }
-    // A UTF-8 byte per UTF-16 unit and a half at most (surrogate pairs: 4 bytes for 2); + the separator.
-    const room = json.length * 3 + 1
-    if (!slice) {
+  /** Copies one request's lines into the last chunk (a new one when it is full). */
+  private put(lines: string, rows: number): void {
+    // A UTF-8 byte per UTF-16 unit and a half at most (surrogate pairs: 4 bytes for 2).
+    const room = lines.length * 3
+    let chunk = this.chunks.at(-1)
+    if (!chunk || chunk.bytes.length - chunk.used < room) {
       const fresh = this.spare.pop()
-      const bytes = fresh && fresh.length >= room + 2 ? fresh : Buffer.allocUnsafeSlow(Math.max(SLICE_START_BYTES, room + 2))
-      bytes[0] = 0x5b // [
-      slice = { bytes, used: 1, rows: 0 }
-    } else if (slice.bytes.length - slice.used < room + 1) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(slice.bytes.length * 2, slice.used + room + 1))
-      slice.bytes.copy(grown, 0, 0, slice.used)
-      slice.bytes = grown
+      const bytes = fresh && fresh.length >= room ? fresh : Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, room))
+      chunk = { bytes, used: 0, rows: 0 }
+      this.chunks.push(chunk)
     }
-    this.open = slice
-    if (slice.rows > 0) slice.bytes[slice.used++] = 0x2c // ,
-    slice.used += slice.bytes.write(json, slice.used)
-    slice.rows += rows
+    chunk.used += chunk.bytes.write(lines, chunk.used)
+    chunk.rows += rows
   }
 
   private writeSoon(): void {
@@ -176,72 +168,110 @@ export class PredictionLogWriter {
     this.timer = null
     this.writing ??= this.writeAll().finally(() => {
       this.writing = null
-      // Rows that arrived during the write: at once when a full slice waits, else with the next tick.
-      if (this.queuedRows >= this.options.flushRows) this.writeSoon()
-      else if (this.slices.length || this.open || this.pending.length) this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
+      if (this.queuedRows > 0 && !this.closed) this.timer ??= setTimeout(() => this.writeSoon(), this.options.flushIntervalMs)
     })
   }
 
+  /**
+   * Opens this process's first segment, then recovers what a previous process left in
+   * the background: recovery needs DuckDB, which can take a while to open, and rows
+   * must reach the file within a flush interval from the first request on.
+   */
+  /** Opens the first segment now (serving start), so the first request's rows do not wait for it. */
+  prepare(): void {
+    this.open().catch(() => {
+      // writeAll reports it and tries again on the next write.
+    })
+  }
+
+  private open(): Promise<void> {
+    this.opened ??= (async () => {
+      await fs.promises.mkdir(this.dir, { recursive: true })
+      await this.startSegment()
+      const mine = this.segment!.name
+      this.recovering = this.segments.recover((name) => name === mine || name === this.segment?.name).catch((error) => this.onError(error))
+    })()
+    return this.opened
+  }
+
+  private async startSegment(): Promise<void> {
+    // Time first, so names sort by age; the pid and a counter keep two in one millisecond apart.
+    const name = `${Date.now()}-${process.pid}-${String(this.sequence++).padStart(4, '0')}`
+    const handle = await fs.promises.open(path.join(this.dir, `${name}.ndjson`), 'a')
+    this.segment = { name, handle, bytes: 0 }
+  }
+
+  /** Closes the open segment for compaction; the next write starts another. */
+  private async rotate(): Promise<void> {
+    const closing = this.segment!
+    this.segment = null
+    await closing.handle.sync()
+    await closing.handle.close()
+    this.segments.closed(closing.name)
+  }
+
   private async writeAll(): Promise<void> {
-    let conn: DuckDBConnection
     try {
-      conn = await this.connection()
-      await ensurePredictionLogTable(conn)
+      await this.open()
     } catch (error) {
-      // The log cannot be written at all (workspace closing, disk full): drop what waits, keep serving.
+      // The log cannot be written at all (workspace gone, no permission): drop what waits, keep serving.
+      this.opened = null
       this.failures++
-      this.droppedRows += this.queuedRows
-      this.slices = []
-      this.open = null
-      this.pending = []
-      this.queuedRows = 0
+      this.encodePending()
+      for (const chunk of this.chunks.splice(0)) {
+        this.dropped.error += chunk.rows
+        this.queuedRows -= chunk.rows
+      }
       this.onError(error)
       return
     }
     this.encodePending()
-    if (this.open) this.slices.push(this.open)
-    this.open = null
-    // One statement per slice (`flushRows` rows at most), so a large backlog is handed
-    // to DuckDB in parts that requests can interleave with.
-    while (this.slices.length) {
-      const slice = this.slices.shift()!
+    while (this.chunks.length) {
+      if (!this.segment) {
+        try {
+          await this.startSegment()
+        } catch (error) {
+          this.failures++
+          for (const chunk of this.chunks.splice(0)) {
+            this.dropped.error += chunk.rows
+            this.queuedRows -= chunk.rows
+          }
+          this.onError(error)
+          return
+        }
+      }
+      const chunk = this.chunks.shift()!
+      const segment = this.segment!
       try {
-        slice.bytes[slice.used] = 0x5d // ]
-        await this.insert(conn, slice.bytes.subarray(0, slice.used + 1))
-        this.writtenRows += slice.rows
+        let done = 0
+        while (done < chunk.used) {
+          const { bytesWritten } = await segment.handle.write(chunk.bytes, done, chunk.used - done, segment.bytes + done)
+          done += bytesWritten
+        }
+        segment.bytes += chunk.used
+        this.writtenRows += chunk.rows
+        this.diskFull = false
       } catch (error) {
-        this.failures++
-        this.droppedRows += slice.rows
+        // Cut back to the last whole line, so the next write does not glue onto half of this one.
+        await segment.handle.truncate(segment.bytes).catch(() => {})
+        const disk = (error as NodeJS.ErrnoException).code === 'ENOSPC' || (error as NodeJS.ErrnoException).code === 'EDQUOT'
+        if (disk) this.diskFull = true
+        else this.failures++
+        this.dropped[disk ? 'disk' : 'error'] += chunk.rows
         this.onError(error)
+        continue
       } finally {
-        this.queuedRows -= slice.rows
-        // DuckDB copied the bytes when they were bound: the buffer can take the next rows.
-        if (this.spare.length < SPARE_SLICES && slice.bytes.length <= SLICE_START_BYTES * 8) this.spare.push(slice.bytes)
+        this.queuedRows -= chunk.rows
+        if (this.spare.length < SPARE_CHUNKS && chunk.bytes.length === CHUNK_BYTES) this.spare.push(chunk.bytes)
       }
+      if (segment.bytes >= this.options.segmentBytes) await this.rotate().catch((error) => this.onError(error))
     }
+    this.segments.account()
   }
 
-  private async insert(conn: DuckDBConnection, json: Uint8Array): Promise<void> {
-    const cached = this.prepared?.conn === conn ? this.prepared.statement : null
-    if (cached) {
-      try {
-        cached.bindBlob(1, json)
-        await cached.run()
-        return
-      } catch {
-        // The table may have been dropped or recreated since: prepare again below.
-        this.prepared = null
-      }
-    }
-    const statement = await conn.prepare(insertSql)
-    statement.bindBlob(1, json)
-    await statement.run()
-    this.prepared = { conn, statement }
-  }
-
-  /** Writes everything queued so far; resolves once it is in DuckDB. */
+  /** Writes everything appended so far to the segment file; resolves once it is there (and readable as `prediction_log`). */
   async drain(): Promise<void> {
-    while (this.slices.length || this.open || this.pending.length || this.writing) {
+    while (this.pending.length || this.chunks.length || this.writing) {
       if (!this.writing) this.writeSoon()
       await this.writing
     }
@@ -254,21 +284,31 @@ export class PredictionLogWriter {
     this.encodeTimer = null
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    // Compaction stops first: the open segment stays NDJSON (readable) and the next start compacts it.
+    await this.recovering
+    await this.segments.close()
+    const segment = this.segment
+    this.segment = null
+    if (segment) {
+      await segment.handle.sync()
+      await segment.handle.close()
+    }
     this.spare = []
   }
 }
 
 /**
- * The rows as JSON array items, written by hand: the fields shared by a request's rows
- * are encoded once per request, and no per-row objects are built for the encoder. Keys
- * and values are exactly what `JSON.stringify` of the row objects gave (NaN and
+ * One request's rows as newline-terminated JSON lines, written by hand: the fields
+ * shared by a request's rows are encoded once, and no per-row objects are built for
+ * the encoder. Values are what `JSON.stringify` of the row objects gave (NaN and
  * Infinity as null: what a missing value is in the log).
  */
-function appendJsonRows(e: LoggedRequest, out: string[]): void {
+export function encodeLines(e: LoggedRequest): string {
   const recordJson = e.batch.recordJson
   const records = recordJson ? null : e.batch.records()
   const head = `{"request_id":${JSON.stringify(e.requestId)},"time_us":${Math.round(e.time * 1000)},"model":${JSON.stringify(e.model)},"version":${num(e.version)},"route":${JSON.stringify(e.route)},"status":${num(e.status)},"latency_ms":${num(e.latencyMs)},"row_index":`
   const classKeys = e.classes ? classKeysOf(e.classes) : null
+  let out = ''
   for (let r = 0; r < e.batch.rows; r++) {
     const p = e.predictions[r]!
     const probs = p.probabilities
@@ -278,8 +318,10 @@ function appendJsonRows(e: LoggedRequest, out: string[]): void {
       for (let i = 0; i < classKeys.length; i++) probabilities += `${i ? ',' : ''}${classKeys[i]}${num(probs[i] ?? null)}`
       probabilities += '}'
     } else probabilities = JSON.stringify(probs ?? null)
-    out.push(`${head}${r},"inputs":${recordJson ? recordJson(r) : JSON.stringify(records![r] ?? {})},"prediction":${JSON.stringify(p.prediction ?? null) ?? 'null'},"probabilities":${probabilities}}`)
+    const flagged = e.outOfRange?.[r]
+    out += `${head}${r},"inputs":${recordJson ? recordJson(r) : JSON.stringify(records![r] ?? {})},"prediction":${JSON.stringify(p.prediction ?? null) ?? 'null'},"probabilities":${probabilities}${flagged ? `,"out_of_range":${JSON.stringify(flagged)}` : ''}}\n`
   }
+  return out
 }
 
 /** `"class":` prefixes, encoded once per signature's class list (the same array for every request of a version). */

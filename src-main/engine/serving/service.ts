@@ -58,7 +58,7 @@ export class ServingService {
         ctx.events.emit('serving.swap_failed', { model, message })
       },
     })
-    this.log = new PredictionLogWriter(() => ctx.workspace.monitor(), options.log ?? defaultPredictionLogOptions, (error) => {
+    this.log = new PredictionLogWriter(ctx.workspace.predictionLogDir, () => ctx.workspace.monitor(), options.log ?? defaultPredictionLogOptions, (error) => {
       process.emitWarning(`lathe serving: prediction log write failed: ${(error as Error).message}`)
     })
     this.unsubscribe = ctx.events.subscribe([aliasMovedTopic], (event) => this.deployments.aliasMoved(event.payload as AliasMoved))
@@ -144,7 +144,7 @@ export class ServingService {
     metrics?.countRequest(entry.model, entry.version, entry.route, entry.status, entry.latencyMs / 1000)
     this.activity.record(entry)
     if (entry.logged && entry.version !== null) {
-      const accepted = this.log.append({
+      this.log.append({
         requestId: entry.requestId,
         time: entry.timeMs,
         model: entry.model,
@@ -156,13 +156,13 @@ export class ServingService {
         predictions: entry.logged.predictions,
         classes: entry.logged.classes,
       })
-      if (!accepted) metrics?.logDroppedRows.inc(entry.rows)
     }
   }
 
   async start(options: ServingServerOptions): Promise<ServingServer> {
     if (this.server) return this.server
-    this.metrics = new ServingMetrics(() => this.log.queueDepth)
+    this.metrics = new ServingMetrics(this.log)
+    this.log.prepare()
     // Models deployed before the server started were loaded with no registry to record into.
     for (const d of this.deployments.list()) {
       if (d.version !== null && d.loadSeconds !== null) this.metrics.modelLoadSeconds.set({ model: d.model, version: String(d.version) }, d.loadSeconds)

@@ -19,6 +19,8 @@ export function resolveWorkspaceDir(flag: string | undefined, env: NodeJS.Proces
 export const workspaceFiles = {
   db: 'lathe.db',
   monitor: 'monitor.duckdb',
+  /** The prediction log's segment files (monitor.duckdb's `prediction_log` view reads them). */
+  predictionLog: 'prediction-log',
   objects: 'objects',
   tmp: 'tmp',
   lock: 'lathe.lock',

@@ -6,6 +6,9 @@ import { LatheError } from '../api/common/errors.js'
 import { WorkspaceLock } from './lock.js'
 import { migrate } from './migrate.js'
 import { migrations } from './migrations/index.js'
+import { migrateMonitor } from './monitor-migrate.js'
+import { ensurePredictionLogView } from './monitor-migrations/002-prediction-log.js'
+import { monitorMigrations } from './monitor-migrations/index.js'
 import { ObjectStore } from './objects.js'
 import { workspaceFiles } from './paths.js'
 
@@ -78,24 +81,44 @@ export class Workspace {
     return this.objects.tmpDir
   }
 
-  /** The DuckDB database for prediction logs and feedback, opened once on first use. */
+  /** Where the prediction log's segment files live. */
+  get predictionLogDir(): string {
+    return path.join(this.dir, workspaceFiles.predictionLog)
+  }
+
+  /**
+   * The DuckDB database for prediction logs and feedback, opened (and migrated) once
+   * on first use. A failed open is not kept, so the next call tries again.
+   */
   monitor(): Promise<DuckDBConnection> {
     if (this.closed) throw new LatheError('unavailable', 'the workspace is closed')
     this.monitorDb ??= (async () => {
       const instance = await DuckDBInstance.create(path.join(this.dir, workspaceFiles.monitor))
       const connection = await instance.connect()
+      try {
+        await migrateMonitor(connection, monitorMigrations, { logDir: this.predictionLogDir })
+        await ensurePredictionLogView(connection, this.predictionLogDir)
+      } catch (error) {
+        connection.closeSync()
+        instance.closeSync()
+        throw error
+      }
       return { instance, connection }
     })()
-    return this.monitorDb.then((m) => m.connection)
+    const opening = this.monitorDb
+    opening.catch(() => {
+      if (this.monitorDb === opening) this.monitorDb = null
+    })
+    return opening.then((m) => m.connection)
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.monitorDb) {
-      const { instance, connection } = await this.monitorDb
-      connection.closeSync()
-      instance.closeSync()
+      const opened = await this.monitorDb.catch(() => null)
+      opened?.connection.closeSync()
+      opened?.instance.closeSync()
     }
     this.db.pragma('wal_checkpoint(TRUNCATE)')
     this.db.close()

@@ -57,6 +57,6 @@ export async function replayWeatherDays(
     prediction: r.weather,
     probabilities: null,
   }))
-  await logPredictions(conn, logged)
+  await logPredictions(engine, logged)
   return logged.map((l, i) => ({ ...l, label: rows[i]!.weather }) as LoggedRow & { label: string })
 }

@@ -8,7 +8,7 @@ describe('feedback', () => {
   it('joins labels to logged rows by request id and reports the ones it cannot place', async () => {
     const engine = openTestEngine()
     const conn = await engine.workspace.monitor()
-    await logPredictions(conn, [
+    await logPredictions(engine, [
       { request_id: 'a', model: 'weather', inputs: { temp: 3 }, prediction: 'rain' },
       { request_id: 'b', model: 'weather', inputs: { temp: 9 }, prediction: 'sun' },
       { request_id: 'b', row_index: 1, model: 'weather', inputs: { temp: 8 }, prediction: 'sun' },
@@ -38,7 +38,7 @@ describe('feedback', () => {
   it('a second label for the same row replaces the first', async () => {
     const engine = openTestEngine()
     const conn = await engine.workspace.monitor()
-    await logPredictions(conn, [{ request_id: 'a', model: 'm', inputs: { x: 1 }, prediction: 2.5 }])
+    await logPredictions(engine, [{ request_id: 'a', model: 'm', inputs: { x: 1 }, prediction: 2.5 }])
     await recordFeedback(engine.context, { model: 'm', items: [{ request_id: 'a', label: 1 }] })
     await recordFeedback(engine.context, { model: 'm', items: [{ request_id: 'a', label: 2 }] })
     const stored = (await conn.runAndReadAll('SELECT label::DOUBLE AS label FROM feedback')).getRowObjectsJS()

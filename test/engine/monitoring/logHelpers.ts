@@ -1,14 +1,5 @@
-import type { DuckDBConnection } from '@duckdb/node-api'
-
-/**
- * Serving's `prediction_log` shape (its contract with monitoring), created by tests
- * that log traffic without starting the serving endpoint.
- */
-export async function createPredictionLog(conn: DuckDBConnection): Promise<void> {
-  await conn.run(`CREATE TABLE IF NOT EXISTS prediction_log (
-    request_id VARCHAR, row_index INTEGER, time TIMESTAMPTZ, model VARCHAR, version INTEGER,
-    route VARCHAR, status INTEGER, latency_ms DOUBLE, inputs JSON, prediction JSON, probabilities JSON)`)
-}
+import type { Engine } from '../../../src-main/engine/engine.js'
+import { servingService } from '../../../src-main/engine/serving/service.js'
 
 export interface LoggedRow {
   request_id: string
@@ -23,29 +14,35 @@ export interface LoggedRow {
   probabilities?: number[] | null
 }
 
-/** Appends rows as serving would (one per predicted row). */
-export async function logPredictions(conn: DuckDBConnection, rows: LoggedRow[]): Promise<void> {
-  await createPredictionLog(conn)
-  const payload = JSON.stringify(
-    rows.map((r, i) => ({
-      request_id: r.request_id,
-      row_index: r.row_index ?? 0,
-      time: r.time ?? new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
-      model: r.model,
-      version: r.version ?? 1,
-      route: '/v2/infer',
-      status: r.status ?? 200,
-      latency_ms: r.latency_ms ?? 1,
-      inputs: JSON.stringify(r.inputs),
-      prediction: JSON.stringify(r.prediction),
-      probabilities: r.probabilities ? JSON.stringify(r.probabilities) : null,
-    })),
-  )
-  await conn.run(
-    `INSERT INTO prediction_log
-     SELECT request_id, row_index, time::TIMESTAMPTZ, model, version, route, status, latency_ms,
-            inputs::JSON, prediction::JSON, probabilities::JSON
-     FROM (SELECT unnest(from_json(?::JSON, '[{"request_id":"VARCHAR","row_index":"INTEGER","time":"VARCHAR","model":"VARCHAR","version":"INTEGER","route":"VARCHAR","status":"INTEGER","latency_ms":"DOUBLE","inputs":"VARCHAR","prediction":"VARCHAR","probabilities":"VARCHAR"}]'), recursive := true))`,
-    [payload],
-  )
+/**
+ * Logs rows as serving does, through serving's own prediction log writer, for tests
+ * that log traffic without starting the serving endpoint: rows sharing a request id
+ * are one request, in `row_index` order. Resolves once `prediction_log` shows them.
+ */
+export async function logPredictions(engine: Engine, rows: LoggedRow[]): Promise<void> {
+  const log = servingService(engine.context).log
+  const requests = new Map<string, Array<LoggedRow & { at: number }>>()
+  rows.forEach((r, i) => {
+    const list = requests.get(r.request_id) ?? []
+    list.push({ ...r, at: Date.parse(r.time ?? new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()) })
+    requests.set(r.request_id, list)
+  })
+  for (const [requestId, list] of requests) {
+    list.sort((a, b) => (a.row_index ?? 0) - (b.row_index ?? 0))
+    if (list.some((r, i) => (r.row_index ?? 0) !== i)) throw new Error(`request ${requestId}: row_index must run 0, 1, 2, ...`)
+    const first = list[0]!
+    log.append({
+      requestId,
+      time: first.at,
+      model: first.model,
+      version: first.version ?? 1,
+      route: 'invocations',
+      status: first.status ?? 200,
+      latencyMs: first.latency_ms ?? 1,
+      batch: { rows: list.length, feeds: [], records: () => list.map((r) => r.inputs) },
+      predictions: list.map((r) => ({ prediction: r.prediction, probabilities: r.probabilities ?? null })),
+      classes: null,
+    })
+  }
+  await log.drain()
 }

@@ -9,7 +9,7 @@ describe('windows of the prediction log', () => {
     const engine = openTestEngine()
     const conn = await engine.workspace.monitor()
     await logPredictions(
-      conn,
+      engine,
       Array.from({ length: 10 }, (_, i) => ({
         request_id: `r${i}`,
         time: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { irisClassifierOnnx, irisSignature } from '../../fixtures/serving/onnx-models.js'
+import { defaultPredictionLogOptions } from '../../../src-main/engine/serving/prediction-log.js'
 import { postJson, servingFixture } from './helpers.js'
 
 const row = { petal_length: 1.4, petal_width: null, color: 'red' }
@@ -100,16 +101,17 @@ describe('metrics and the prediction log', () => {
 
   it('when the log queue is full, requests still succeed and the dropped rows are counted', async () => {
     // A queue of 3 rows that is only written every 10 s: the fourth row onwards is dropped.
-    const f = servingFixture({ maxQueuedRows: 3, flushIntervalMs: 10_000, flushRows: 1_000 })
+    const f = servingFixture({ ...defaultPredictionLogOptions, maxQueuedRows: 3, flushIntervalMs: 10_000 })
     f.models.add('iris', 1, irisClassifierOnnx(), irisSignature)
     f.models.setAlias('iris', 'production', 1)
     const { url } = await f.engine.call('serving.start', { port: 0, models: [{ model: 'iris' }] })
     for (let i = 0; i < 5; i++) expect((await postJson(`${url}/invocations`, { dataframe_records: [row] })).status).toBe(200)
     const text = await fetch(`${url}/metrics`).then((r) => r.text())
-    expect(text).toContain('lathe_serving_log_dropped_rows_total 2')
+    expect(text).toContain('lathe_serving_log_dropped_rows_total{reason="queue"} 2')
+    expect(text).toContain('lathe_serving_log_dropped_rows_total{reason="limit"} 0')
     expect(text).toContain('lathe_serving_log_queue_rows 3')
     const status = await f.engine.call('serving.status', {})
-    expect(status.log).toMatchObject({ queuedRows: 3, droppedRows: 2 })
+    expect(status.log).toMatchObject({ queuedRows: 3, droppedRows: 2, dropped: { queue: 2 }, full: null })
     await f.service.log.drain()
     const conn = await f.engine.workspace.monitor()
     expect((await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM prediction_log')).getRowObjectsJS()[0]!.n).toBe(3)

@@ -47,7 +47,7 @@ export function ServerControls({ status, onChange }: { status: Status; onChange:
         items={[
           ['Endpoint', <span className="mono" data-testid="endpoint-url">{status.url}</span>],
           ['Access', status.token ? <span>bearer token required: <span className="mono">{status.token}</span></span> : 'loopback only, no token'],
-          ['Prediction log', `${status.log.writtenRows} rows written, ${status.log.queuedRows} queued, ${status.log.droppedRows} dropped`],
+          ['Prediction log', <LogFacts log={status.log} />],
           ['Micro-batching', status.batching.enabled ? `on (up to ${status.batching.maxBatchRows} rows per run)` : 'off'],
         ]}
       />
@@ -55,5 +55,18 @@ export function ServerControls({ status, onChange }: { status: Status; onChange:
         Stop endpoint
       </button>
     </div>
+  )
+}
+
+const LOG_FULL = { limit: 'the retention size limit is reached', disk: 'the disk is full' } as const
+
+/** Rows written and dropped; a full log says why it is dropping new rows. */
+function LogFacts({ log }: { log: { writtenRows: number; queuedRows: number; droppedRows: number; full: 'limit' | 'disk' | null; bytes: number } }) {
+  const mb = (log.bytes / 1024 / 1024).toFixed(1)
+  return (
+    <span data-testid="log-facts">
+      {`${log.writtenRows} rows written, ${log.queuedRows} queued, ${log.droppedRows} dropped, ${mb} MB on disk`}
+      {log.full ? <span className="badge badge-bad">{`new rows are dropped: ${LOG_FULL[log.full]}`}</span> : null}
+    </span>
   )
 }
