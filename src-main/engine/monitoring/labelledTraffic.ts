@@ -80,10 +80,9 @@ export async function labelledTrafficRows(
   const trainedOn = production.datasetVersionId ? getDatasetVersionById(ctx, production.datasetVersionId) : null
   const types = new Map((trainedOn?.columns ?? []).map((c) => [c.name, c.type]))
   const conn = await ctx.workspace.monitor()
-  if (!(await tableExists(conn, predictionLogTable))) {
+  if (!(await hasLoggedTraffic(conn, request.model))) {
     throw new LatheError('bad_request', `no traffic has been logged for ${request.model}, so there is no labelled traffic to import`, { field: 'labelled_traffic' })
   }
-  await ensureFeedbackTable(conn)
   const select = columns.map((c) => {
     const text = `json_extract_string(p.inputs, ${literal(`$."${c.name.replaceAll('"', '\\"')}"`)})`
     return `TRY_CAST(${text} AS ${types.get(c.name) ?? (c.kind === 'numeric' ? 'DOUBLE' : 'VARCHAR')}) AS ${ident(c.name)}`
