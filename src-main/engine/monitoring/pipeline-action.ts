@@ -1,5 +1,5 @@
 import type { EngineContext } from '../context.js'
-import { appendAudit } from '../workspace/audit.js'
+import { appendAudit } from '../workspace/index.js'
 import type { ActionOutcome, Alert, AlertAction } from './types.js'
 
 /**
