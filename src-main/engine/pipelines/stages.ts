@@ -17,7 +17,7 @@ import {
 } from '../data/index.js'
 import { computeDriftReport, datasetSource, labelledTrafficRows } from '../monitoring/index.js'
 import { configureGate, gateFor, promote, registerRun } from '../registry/index.js'
-import { getRun, startRun, startSweep, sweepSummary, waitForRun, type RunRecord, type RunSpecInput } from '../training/index.js'
+import { getRun, startRun, startSweep, startTrainingService, sweepSummary, waitForRun, type RunRecord, type RunSpecInput } from '../training/index.js'
 import type { PipelineDefinition, StageDefinition } from './definition.js'
 import { gateConfigOf } from './gate-adapter.js'
 import { canonicalJson, sha256 } from './hash.js'
@@ -246,6 +246,8 @@ async function trainStage(run: StageRunContext, stage: StageDefinition<'train'>)
 
 /** An earlier attempt's run that finished (or may still) is used instead of training again. */
 function adoptableRun(run: StageRunContext, runId: string): string | null {
+  // The queue settles runs a dead engine left running (failed) and resumes queued ones.
+  startTrainingService(run.ctx)
   try {
     const earlier = getRun(run.ctx.workspace.db, runId)
     return earlier.status === 'failed' || earlier.status === 'cancelled' ? null : earlier.id
@@ -259,6 +261,7 @@ async function sweepStage(run: StageRunContext, stage: StageDefinition<'sweep'>)
   const { space, metric, method, trials, ...settings } = stage.spec.sweep
   let sweepId = run.adopt?.sweepId ?? null
   if (sweepId) {
+    startTrainingService(run.ctx)
     const summary = sweepSummary(run.ctx, sweepId)
     if (summary.runs.some((r) => r.status === 'failed' || r.status === 'cancelled')) sweepId = null
   }
