@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander'
-import { appVersion } from '../engine/system/versions.js'
+import { appVersion } from '../engine/system/index.js'
 import { registerDataCommands } from './commands/data.js'
 import { registerDemoCommands } from './commands/demo.js'
 import { registerMonitoringCommands } from './commands/monitoring.js'
@@ -7,6 +7,7 @@ import { registerPipelineCommands } from './commands/pipelines.js'
 import { registerRegistryCommands } from './commands/registry.js'
 import { registerServingCommands } from './commands/serving.js'
 import { registerSystemCommands } from './commands/system.js'
+import { registerTeamServerCommands } from './commands/team-server.js'
 import { registerTrainingCommands } from './commands/training.js'
 import { reportError } from './output.js'
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerMonitoringCommands(program)
   registerPipelineCommands(program)
   registerDemoCommands(program)
+  registerTeamServerCommands(program)
   // Subcommands inherit exitOverride so usage errors reach the handler below.
   const applyOverride = (cmd: Command) => {
     cmd.exitOverride()

@@ -1,9 +1,9 @@
 import type { EngineContext } from './context.js'
-import { monitorScheduler } from './monitoring/scheduler.js'
+import { monitorScheduler } from './monitoring/index.js'
+import { startRegistryService } from './registry/index.js'
+import { startTrainingService } from './training/index.js'
+import { failOrphanedRuns } from './training/index.js'
 import { startPipelinesService } from './pipelines/index.js'
-import { startRegistryService } from './registry/auto-register.js'
-import { startTrainingService } from './training/service.js'
-import { failOrphanedRuns } from './training/store.js'
 
 export interface CapabilityStartOptions {
   /** An engine that stays up (the app, `lathe ui`, `lathe serve`) rather than one CLI command's. */

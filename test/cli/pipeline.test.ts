@@ -112,7 +112,8 @@ describe('lathe pipeline', () => {
     fs.writeFileSync(path.join(tools, 'lathe'), `#!/bin/sh\nexec "${process.execPath}" "${bin}" "$@"\n`, { mode: 0o755 })
     fs.writeFileSync(path.join(tools, 'gh'), `#!/bin/sh\necho "$@" > "${tools}/gh-args"\ncp "$5" "${tools}/posted.md"\n`, { mode: 0o755 })
     const env = cleanEnv({ PATH: `${tools}:${process.env.PATH}`, LATHE_WORKSPACE: path.join(dir, '.lathe'), GH_TOKEN: 'test' })
-    const sh = (script: string) => spawnSync('bash', ['-e', '-c', script.replaceAll('${{ github.event.pull_request.number }}', '7')], { cwd: dir, env, encoding: 'utf8', timeout: 300_000 })
+    const sh = (script: string) =>
+      spawnSync('bash', ['-e', '-c', script.replaceAll('${{ github.event.pull_request.number }}', '7')], { cwd: dir, env, encoding: 'utf8', timeout: 300_000 })
 
     const status = sh(step('Pipeline status'))
     expect(status.status, status.stderr).toBe(0)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createHttpClient } from '../../src-main/engine/api/common/client.js'
-import type { Contract } from '../../src-main/engine/api/contract.js'
+import type { Contract } from '../../src-main/engine/contract.js'
 import { weatherProject } from '../engine/pipelines/helpers.js'
 import { openApp, screenshot, startUi } from './harness.js'
 
@@ -31,7 +31,12 @@ describe('the Pipelines page', () => {
     await page.getByRole('table', { name: 'Pipeline runs' }).getByText('passed').nth(1).waitFor({ timeout: 120_000 })
     const runs = await client.call('pipelines.runs.list', { pipeline: 'weather' })
     expect(runs.runs).toHaveLength(2)
-    expect(runs.runs[0]!.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['raw:skipped', 'recent:skipped', 'model:ran', 'release:ran'])
+    expect(runs.runs[0]!.stages.map((s: { stage: string; status: string }) => `${s.stage}:${s.status}`)).toEqual([
+      'raw:skipped',
+      'recent:skipped',
+      'model:ran',
+      'release:ran',
+    ])
     expect(runs.runs[0]!.trigger).toBe('ui')
     await graph.getByRole('listitem', { name: 'stage release: up-to-date' }).waitFor()
     await screenshot(page, 'pipelines')

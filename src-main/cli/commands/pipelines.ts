@@ -43,11 +43,15 @@ function describeOutput(output: NonNullable<PipelineRun['stages'][number]['outpu
     case 'dataset':
       return `${output.dataset}@${output.version} (${output.rows} rows)`
     case 'split':
-      return `${output.dataset}@${output.version} (${Object.entries(output.counts).map(([k, v]) => `${k} ${v}`).join(', ')})`
+      return `${output.dataset}@${output.version} (${Object.entries(output.counts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`
     case 'model':
       return `${output.model ? `${output.model} v${output.version}, ` : ''}run ${output.runId}${output.metrics['test.accuracy'] !== undefined ? `, test accuracy ${output.metrics['test.accuracy'].toFixed(4)}` : ''}`
     case 'promotion':
-      return output.previous === output.version ? `${output.model}:${output.alias} already v${output.version}` : `${output.model}:${output.alias} v${output.previous ?? '-'} -> v${output.version}`
+      return output.previous === output.version
+        ? `${output.model}:${output.alias} already v${output.version}`
+        : `${output.model}:${output.alias} v${output.previous ?? '-'} -> v${output.version}`
     case 'drift':
       return `${output.datasetDrift ? 'drift' : 'no drift'} (${output.driftedFeatures.length} drifted, share ${output.driftShare.toFixed(2)})`
   }
@@ -62,7 +66,9 @@ function writeReport(file: string, markdown: string): void {
 }
 
 export function registerPipelineCommands(program: Command): void {
-  const pipeline = program.command('pipeline').description('lathe.yaml pipelines: cached stages from data to a gated promotion, run by hand, by CI and by monitors')
+  const pipeline = program
+    .command('pipeline')
+    .description('lathe.yaml pipelines: cached stages from data to a gated promotion, run by hand, by CI and by monitors')
 
   common(pipeline.command('run').argument('[file]', 'the pipeline file (default: ./lathe.yaml)').description('Run the stages that are not up to date'))
     .option('--report <file.md>', 'write a markdown summary (for a pull-request comment)')
@@ -81,7 +87,9 @@ export function registerPipelineCommands(program: Command): void {
               if (p.status === 'running') progress.update(`${p.stage}: ${p.message}`)
               else if (!options.json) progress.done(`${p.status === 'failed' ? 'FAILED ' : p.status.padEnd(7)} ${p.stage}  ${p.message}`)
             } else if (event.topic === 'training.progress' && training.has(p.runId)) {
-              progress.update(`${training.get(p.runId)}: epoch ${p.epoch}/${p.epochs}${p.metrics?.val_loss !== undefined ? ` val_loss ${Number(p.metrics.val_loss).toFixed(4)}` : ''}`)
+              progress.update(
+                `${training.get(p.runId)}: epoch ${p.epoch}/${p.epochs}${p.metrics?.val_loss !== undefined ? ` val_loss ${Number(p.metrics.val_loss).toFixed(4)}` : ''}`,
+              )
             }
           })
           try {
@@ -113,29 +121,34 @@ export function registerPipelineCommands(program: Command): void {
       }
     })
 
-  common(pipeline.command('status').argument('[file]', 'the pipeline file (default: ./lathe.yaml)').description('Each stage up to date or stale, and why'))
-    .action(async (file: string | undefined, options: CommonOptions) => {
-      const status = await withPipelineErrors(() =>
-        withClient(options, 'lathe pipeline status', (client) => client.call('pipelines.status', { file: pipelineFilePath(file) })),
-      )
-      emit(options.json, status, (s) =>
-        [
-          `pipeline ${s.pipeline}: ${s.upToDate ? 'up to date' : `${s.stages.filter((x) => x.state === 'stale').length} stage(s) stale`}`,
-          table(['stage', 'kind', 'state', 'why'], s.stages.map((x) => [x.stage, x.kind, x.state, x.reason])),
-        ].join('\n'),
-      )
-    })
+  common(
+    pipeline.command('status').argument('[file]', 'the pipeline file (default: ./lathe.yaml)').description('Each stage up to date or stale, and why'),
+  ).action(async (file: string | undefined, options: CommonOptions) => {
+    const status = await withPipelineErrors(() =>
+      withClient(options, 'lathe pipeline status', (client) => client.call('pipelines.status', { file: pipelineFilePath(file) })),
+    )
+    emit(options.json, status, (s) =>
+      [
+        `pipeline ${s.pipeline}: ${s.upToDate ? 'up to date' : `${s.stages.filter((x) => x.state === 'stale').length} stage(s) stale`}`,
+        table(
+          ['stage', 'kind', 'state', 'why'],
+          s.stages.map((x) => [x.stage, x.kind, x.state, x.reason]),
+        ),
+      ].join('\n'),
+    )
+  })
 
-  common(pipeline.command('show').argument('[file]', 'the pipeline file (default: ./lathe.yaml)').description('The graph: stages in run order and what each reads'))
-    .action(async (file: string | undefined, options: CommonOptions) => {
-      const graph = await withPipelineErrors(() =>
-        withClient(options, 'lathe pipeline show', (client) => client.call('pipelines.show', { file: pipelineFilePath(file) })),
-      )
-      emit(options.json, graph, (g) =>
-        [
-          `pipeline ${g.pipeline} (${g.file})`,
-          ...g.stages.map((s) => `  ${s.stage} [${s.kind}]${s.needs.length ? ` <- ${s.needs.join(', ')}` : ''}   ${s.summary}   (line ${s.line})`),
-        ].join('\n'),
-      )
-    })
+  common(
+    pipeline.command('show').argument('[file]', 'the pipeline file (default: ./lathe.yaml)').description('The graph: stages in run order and what each reads'),
+  ).action(async (file: string | undefined, options: CommonOptions) => {
+    const graph = await withPipelineErrors(() =>
+      withClient(options, 'lathe pipeline show', (client) => client.call('pipelines.show', { file: pipelineFilePath(file) })),
+    )
+    emit(options.json, graph, (g) =>
+      [
+        `pipeline ${g.pipeline} (${g.file})`,
+        ...g.stages.map((s) => `  ${s.stage} [${s.kind}]${s.needs.length ? ` <- ${s.needs.join(', ')}` : ''}   ${s.summary}   (line ${s.line})`),
+      ].join('\n'),
+    )
+  })
 }

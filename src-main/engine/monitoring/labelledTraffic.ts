@@ -1,10 +1,9 @@
 import fs from 'node:fs/promises'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { importDatasetFile } from '../data/importer.js'
-import { getDatasetVersionById, resolveDatasetVersion } from '../data/resolve.js'
-import { resolveModelVersion } from '../registry/resolve.js'
-import type { RunRecord } from '../training/types.js'
+import { getDatasetVersionById, importDatasetFile, resolveDatasetVersion } from '../data/index.js'
+import { resolveModelVersion } from '../registry/index.js'
+import type { RunRecord } from '../training/index.js'
 import { hasLoggedTraffic, ident, literal, queryRows } from './monitorDb.js'
 
 /**

@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { predictionLogView } from '../workspace/monitor-migrations/002-prediction-log.js'
+import { predictionLogView } from '../workspace/index.js'
 
 /**
  * Small helpers over `monitor.duckdb`, where serving's prediction log is read

@@ -53,7 +53,14 @@ export async function runPipelineAction(
   const db = ctx.workspace.db
   const audit = (name: string, after: unknown) =>
     db.transaction(() =>
-      appendAudit(db, { actor: 'lathe-monitoring', action: name, entityType: 'pipeline', entityId: action.file, after, reason: `alert ${alert.id}: ${alert.message}` }),
+      appendAudit(db, {
+        actor: 'lathe-monitoring',
+        action: name,
+        entityType: 'pipeline',
+        entityId: action.file,
+        after,
+        reason: `alert ${alert.id}: ${alert.message}`,
+      }),
     )()
   const runner = pipelineRunnerOf(ctx)
   if (!runner) {

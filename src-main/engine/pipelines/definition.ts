@@ -108,7 +108,11 @@ export function parsePipeline(text: string, file: string): PipelineDefinition {
   }
   const stagesNode = doc.get('stages', true) as Node | undefined
   if (!isMap(stagesNode) || stagesNode.items.length === 0) {
-    throw pipelineFileError(file, '`stages:` needs at least one stage, each a name with one of ' + STAGE_KINDS.join(', '), at(stagesNode) ?? { line: 1, column: 1 })
+    throw pipelineFileError(
+      file,
+      '`stages:` needs at least one stage, each a name with one of ' + STAGE_KINDS.join(', '),
+      at(stagesNode) ?? { line: 1, column: 1 },
+    )
   }
 
   const stages: StageDefinition[] = []
@@ -150,7 +154,10 @@ export function parsePipeline(text: string, file: string): PipelineDefinition {
     for (const ref of stage.refs) {
       const target = byName.get(ref.stage)
       if (!target) {
-        const near = closest(ref.stage, [...byName.keys()].filter((n) => n !== stage.name))
+        const near = closest(
+          ref.stage,
+          [...byName.keys()].filter((n) => n !== stage.name),
+        )
         throw pipelineFileError(
           file,
           `stage "${stage.name}" refers to "${ref.stage}" (${ref.field}), which is not a stage of this pipeline${near ? `; did you mean "${near}"?` : ''}`,

@@ -44,7 +44,8 @@ export function whatChanged(now: KeyParts, before: KeyParts | null): string {
   const changes: string[] = []
   if (now.definition !== before.definition) changes.push('its definition changed')
   for (const [file, hash] of Object.entries(now.files)) {
-    if (before.files[file] !== hash) changes.push(hash === 'missing' ? `${file} is missing` : before.files[file] === 'missing' ? `${file} appeared` : `${file} changed`)
+    if (before.files[file] !== hash)
+      changes.push(hash === 'missing' ? `${file} is missing` : before.files[file] === 'missing' ? `${file} appeared` : `${file} changed`)
   }
   for (const [stage, id] of Object.entries(now.inputs)) if (before.inputs[stage] !== id) changes.push(`the output of "${stage}" changed`)
   return changes.length ? changes.join('; ') : 'its inputs differ from every successful run'

@@ -8,7 +8,7 @@ import { PipelineRun, PipelineStatus, RunGraphStage } from './types.js'
 
 /** `lathe.yaml` pipelines: run (in the background), follow, status, graph, history, report. */
 
-const File = z.string().min(1).describe('the pipeline file (lathe.yaml), absolute or relative to the engine\'s folder')
+const File = z.string().min(1).describe("the pipeline file (lathe.yaml), absolute or relative to the engine's folder")
 const RunRef = z.object({ run: z.string().min(1) }).strict()
 
 export const pipelinesOperations = defineOperations('pipelines', {
@@ -91,4 +91,3 @@ export const pipelinesEvents = defineEvents({
     trainingRunId: z.string().optional(),
   }),
 })
-

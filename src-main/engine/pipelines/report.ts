@@ -18,7 +18,9 @@ export async function pipelineReport(ctx: EngineContext, runId: string): Promise
   const lines: string[] = []
   const icon = run.status === 'passed' ? '✅' : run.status === 'running' ? '⏳' : '❌'
   lines.push(`## ${icon} Pipeline \`${run.pipeline}\`: ${run.status}`, '')
-  lines.push(`Run \`${run.id}\` of \`${run.file}\`, started ${run.startedAt}${run.finishedAt ? `, ${seconds(run.startedAt, run.finishedAt)}` : ''}${run.cause ? `, caused by ${run.cause}` : ''}.`)
+  lines.push(
+    `Run \`${run.id}\` of \`${run.file}\`, started ${run.startedAt}${run.finishedAt ? `, ${seconds(run.startedAt, run.finishedAt)}` : ''}${run.cause ? `, caused by ${run.cause}` : ''}.`,
+  )
   if (run.failedStage) lines.push('', `**Stage \`${run.failedStage}\` failed:** ${run.error ?? ''}`)
   lines.push('', '### Stages', '', '| stage | kind | status | output | time |', '| --- | --- | --- | --- | --- |')
   for (const g of run.graph) {
@@ -39,7 +41,9 @@ async function promotionSection(ctx: EngineContext, run: PipelineRun, stage: str
   if (candidate?.type !== 'model' || !candidate.model || candidate.version === null) return []
   const lines = ['', `### ${candidate.model} v${candidate.version} (stage \`${from}\`) for \`${stage}\``]
   const output = promotion?.output as Extract<StageOutput, { type: 'promotion' }> | null | undefined
-  const failure = (promotion?.detail as { failure?: { gate?: { passed: boolean; checks: Array<{ name: string; passed: boolean; detail: string }> }; alias?: string } } | null)?.failure
+  const failure = (
+    promotion?.detail as { failure?: { gate?: { passed: boolean; checks: Array<{ name: string; passed: boolean; detail: string }> }; alias?: string } } | null
+  )?.failure
   const alias = output?.alias ?? failure?.alias ?? 'production'
   // The version the alias held before this run moved it (or still holds, when it did not).
   const baselineNumber = output ? output.previous : currentVersion(ctx, candidate.model, alias)
@@ -55,7 +59,11 @@ async function promotionSection(ctx: EngineContext, run: PipelineRun, stage: str
     lines.push('', '| check | result | detail |', '| --- | --- | --- |')
     for (const c of gate.checks) lines.push(`| ${cell(c.name)} | ${c.passed ? '✅ pass' : '❌ fail'} | ${cell(c.detail)} |`)
   }
-  if (output) lines.push('', output.previous === output.version ? `${alias} already held v${output.version}.` : `${alias} moved v${output.previous ?? '-'} -> v${output.version}.`)
+  if (output)
+    lines.push(
+      '',
+      output.previous === output.version ? `${alias} already held v${output.version}.` : `${alias} moved v${output.previous ?? '-'} -> v${output.version}.`,
+    )
 
   lines.push('', `#### Drift of the new training data against ${baseline ? `v${baseline.version}'s` : 'the previous'} training data`)
   lines.push('', ...(await driftLines(ctx, candidate.runId, baseline)))

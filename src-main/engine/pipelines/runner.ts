@@ -55,16 +55,21 @@ export function startPipelineRun(ctx: EngineContext, request: RunRequest): { run
   const force = request.force ?? []
   for (const name of force) {
     if (!pipeline.stages.some((s) => s.name === name)) {
-      throw new LatheError('bad_request', `--force ${name}: no stage of that name in ${pipeline.file} (stages: ${pipeline.stages.map((s) => s.name).join(', ')})`, {
-        field: 'force',
-      })
+      throw new LatheError(
+        'bad_request',
+        `--force ${name}: no stage of that name in ${pipeline.file} (stages: ${pipeline.stages.map((s) => s.name).join(', ')})`,
+        {
+          field: 'force',
+        },
+      )
     }
   }
   const active = activeRuns(ctx)
   const db = ctx.workspace.db
   settleInterruptedRuns(db, new Set(active.keys()))
   for (const [id, a] of active) {
-    if (a.pipeline === pipeline.name) throw new LatheError('conflict', `pipeline ${pipeline.name} is already running (run ${id}); wait for it to end`, { field: 'file' })
+    if (a.pipeline === pipeline.name)
+      throw new LatheError('conflict', `pipeline ${pipeline.name} is already running (run ${id}); wait for it to end`, { field: 'file' })
   }
   const id = `pipe-${randomUUID().slice(0, 8)}`
   insertRun(db, {
@@ -151,11 +156,15 @@ export function summaryOf(output: StageOutput): string {
     case 'dataset':
       return `${output.dataset}@${output.version} (${output.rows} rows)`
     case 'split':
-      return `${output.dataset}@${output.version} split ${Object.entries(output.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`
+      return `${output.dataset}@${output.version} split ${Object.entries(output.counts)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`
     case 'model':
       return output.model ? `${output.model} v${output.version} (run ${output.runId})` : `run ${output.runId}`
     case 'promotion':
-      return output.previous === output.version ? `${output.model}:${output.alias} already v${output.version}` : `${output.model}:${output.alias} v${output.previous ?? '-'} -> v${output.version}`
+      return output.previous === output.version
+        ? `${output.model}:${output.alias} already v${output.version}`
+        : `${output.model}:${output.alias} v${output.previous ?? '-'} -> v${output.version}`
     case 'drift':
       return `${output.datasetDrift ? 'DRIFT' : 'no drift'} (${output.driftedFeatures.length} features drifted, share ${output.driftShare.toFixed(2)})`
   }

@@ -10,7 +10,9 @@ const runForMonitor: PipelineRunner = async (ctx, request) => {
   const { done } = startPipelineRun(ctx, { file: request.file, force: request.force, trigger: 'monitor', cause: request.cause })
   const run = await done
   const promoted = run.stages.flatMap((s) =>
-    s.status === 'ran' && s.output?.type === 'promotion' ? [{ model: s.output.model, alias: s.output.alias, version: s.output.version, previous: s.output.previous }] : [],
+    s.status === 'ran' && s.output?.type === 'promotion'
+      ? [{ model: s.output.model, alias: s.output.alias, version: s.output.version, previous: s.output.previous }]
+      : [],
   )
   const ran = run.stages.filter((s) => s.status === 'ran').map((s) => s.stage)
   const message =

@@ -40,8 +40,16 @@ const TrainSettings = z
     optimizer: z.enum(['adam', 'sgd', 'rmsprop']).optional(),
     learning_rate: z.number().positive().max(10).optional(),
     batch_size: z.number().int().min(1).max(1_000_000).optional(),
-    early_stopping: z.object({ metric: z.string().optional(), patience: z.number().int().min(1).optional() }).strict().optional(),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    early_stopping: z
+      .object({ metric: z.string().optional(), patience: z.number().int().min(1).optional() })
+      .strict()
+      .optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
     backend: z.string().min(1).optional(),
     /** How to split when `dataset` is not a split stage. */
     split: SplitSettings.optional(),
@@ -54,12 +62,7 @@ const ModelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a model name
 
 const ImportStage = z
   .object({
-    import: z
-      .union([
-        z.string().min(1),
-        z.object({ labelled_traffic: ModelName, last: z.number().int().positive().optional() }).strict(),
-      ])
-      .optional(),
+    import: z.union([z.string().min(1), z.object({ labelled_traffic: ModelName, last: z.number().int().positive().optional() }).strict()]).optional(),
     /** `labelled_traffic: MODEL` with `last: N` may also sit on the stage itself. */
     labelled_traffic: ModelName.optional(),
     last: z.number().int().positive().optional(),
@@ -79,7 +82,9 @@ const GateSettings = z
     min: z.record(z.string(), z.number()).optional(),
     max: z.record(z.string(), z.number()).optional(),
     /** A metric (`accuracy`, `rmse`; `primary` or `true` for the task's own), or `{metric, tolerance}`; false for none. */
-    not_worse_than: z.union([z.string().min(1), z.boolean(), z.object({ metric: z.string().min(1), tolerance: z.number().min(0).optional() }).strict()]).optional(),
+    not_worse_than: z
+      .union([z.string().min(1), z.boolean(), z.object({ metric: z.string().min(1), tolerance: z.number().min(0).optional() }).strict()])
+      .optional(),
     signature: z.boolean().optional(),
     data_validation: z.boolean().optional(),
   })
@@ -105,7 +110,15 @@ export const stageSchemas = {
     .strict(),
   promote: z
     .object({
-      promote: z.object({ model: Ref, alias: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an alias is lowercase letters, digits, "-" or "_"').default('production') }).strict(),
+      promote: z
+        .object({
+          model: Ref,
+          alias: z
+            .string()
+            .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an alias is lowercase letters, digits, "-" or "_"')
+            .default('production'),
+        })
+        .strict(),
       gate: GateSettings.optional(),
     })
     .strict(),

@@ -104,9 +104,13 @@ function readRules(file: string): ValidationRule[] | null {
   const parsed = RulesFile.safeParse(json)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
-    throw new LatheError('bad_request', `rules file ${file}: ${issue.path.join('.') || 'rules'}: ${issue.message} (a JSON list of rules, as \`lathe data rules\` takes)`, {
-      field: 'rules',
-    })
+    throw new LatheError(
+      'bad_request',
+      `rules file ${file}: ${issue.path.join('.') || 'rules'}: ${issue.message} (a JSON list of rules, as \`lathe data rules\` takes)`,
+      {
+        field: 'rules',
+      },
+    )
   }
   return parsed.data
 }
@@ -227,14 +231,24 @@ async function finishedRun(run: StageRunContext, runId: string): Promise<RunReco
 /** A finished run becomes a model output; with `register` its model becomes a version that names the pipeline. */
 function modelOutput(run: StageRunContext, stage: StageDefinition<'train' | 'sweep'>, trained: RunRecord, sweepId: string | null): StageOutput {
   const register = (stage.spec as StageSpecs['train']).register
-  if (!register) return { type: 'model', id: trained.id, runId: trained.id, sweepId, model: null, version: null, versionId: null, metrics: flatMetrics(trained) }
+  if (!register)
+    return { type: 'model', id: trained.id, runId: trained.id, sweepId, model: null, version: null, versionId: null, metrics: flatMetrics(trained) }
   const version = registerRun(run.ctx, trained.id, register, {
     pipeline: run.pipeline.name,
     'pipeline.run': run.runId,
     'pipeline.stage': stage.name,
     'pipeline.file': run.pipeline.file,
   })
-  return { type: 'model', id: version.versionId, runId: trained.id, sweepId, model: version.model, version: version.version, versionId: version.versionId, metrics: version.metrics }
+  return {
+    type: 'model',
+    id: version.versionId,
+    runId: trained.id,
+    sweepId,
+    model: version.model,
+    version: version.version,
+    versionId: version.versionId,
+    metrics: version.metrics,
+  }
 }
 
 async function trainStage(run: StageRunContext, stage: StageDefinition<'train'>): Promise<StageOutput> {
@@ -312,7 +326,8 @@ async function promoteStage(run: StageRunContext, stage: StageDefinition<'promot
     }
   } catch (error) {
     const gate = isLatheError(error) && error.field === 'gate' ? error.details : null
-    if (gate) throw new StageFailure(error instanceof Error ? error.message : String(error), { gate, model: candidate.model, version: candidate.version, alias })
+    if (gate)
+      throw new StageFailure(error instanceof Error ? error.message : String(error), { gate, model: candidate.model, version: candidate.version, alias })
     throw error
   }
 }
@@ -342,7 +357,10 @@ async function driftStage(run: StageRunContext, stage: StageDefinition<'drift'>)
   if (report.dataset_drift && fail !== false) {
     throw new StageFailure(
       `${cur} drifted from ${ref}: ${drifted.length}/${report.features.length} features (${drifted.join(', ')}), share ${report.drift_share.toFixed(2)} >= ${report.drift_share_threshold}`,
-      { drift: output, features: report.features.map((f) => ({ name: f.name, method: f.method, statistic: f.statistic, threshold: f.threshold, drifted: f.drifted })) },
+      {
+        drift: output,
+        features: report.features.map((f) => ({ name: f.name, method: f.method, statistic: f.statistic, threshold: f.threshold, drifted: f.drifted })),
+      },
     )
   }
   return output

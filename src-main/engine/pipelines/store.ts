@@ -133,12 +133,23 @@ export function listPipelines(db: Database.Database): Array<{ pipeline: string; 
 }
 
 export function startStage(db: Database.Database, runId: string, pipeline: string, stage: { stage: string; kind: string; key: string }): void {
-  db.prepare(
-    `INSERT INTO pipeline_stage_runs (run_id, pipeline, stage, kind, key, status, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`,
-  ).run(runId, pipeline, stage.stage, stage.kind, stage.key, new Date().toISOString())
+  db.prepare(`INSERT INTO pipeline_stage_runs (run_id, pipeline, stage, kind, key, status, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`).run(
+    runId,
+    pipeline,
+    stage.stage,
+    stage.kind,
+    stage.key,
+    new Date().toISOString(),
+  )
 }
 
-export function recordSkippedStage(db: Database.Database, runId: string, pipeline: string, stage: { stage: string; kind: string; key: string }, output: StageOutput): void {
+export function recordSkippedStage(
+  db: Database.Database,
+  runId: string,
+  pipeline: string,
+  stage: { stage: string; kind: string; key: string },
+  output: StageOutput,
+): void {
   const now = new Date().toISOString()
   db.prepare(
     `INSERT INTO pipeline_stage_runs (run_id, pipeline, stage, kind, key, status, output_json, started_at, finished_at) VALUES (?, ?, ?, ?, ?, 'skipped', ?, ?, ?)`,

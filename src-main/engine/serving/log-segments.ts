@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { compactedSegments, schemaSegment, segmentRowsSql } from '../workspace/monitor-migrations/002-prediction-log.js'
+import { compactedSegments, schemaSegment, segmentRowsSql } from '../workspace/index.js'
 
 export interface LogRetention {
   /** Segments whose last write is older than this are removed. */

@@ -1,5 +1,6 @@
 export { appendAudit, listAudit } from './audit.js'
 export { findRunningEngine, isProcessAlive } from './lock.js'
-export { hashFile } from './objects.js'
+export { ObjectStore, hashFile } from './objects.js'
 export { resolveWorkspaceDir, workspaceFiles } from './paths.js'
 export { Workspace } from './workspace.js'
+export { compactedSegments, predictionLogView, schemaSegment, segmentRowsSql } from './monitor-migrations/002-prediction-log.js'

@@ -13,7 +13,14 @@ const GAP_X = 60
 const GAP_Y = 18
 
 const stateBadge: Record<string, string> = { 'up-to-date': 'badge badge-ok', stale: 'badge badge-warn', always: 'badge' }
-const runBadge: Record<string, string> = { passed: 'badge badge-ok', ran: 'badge badge-ok', skipped: 'badge', running: 'badge badge-warn', failed: 'badge badge-bad', interrupted: 'badge badge-bad' }
+const runBadge: Record<string, string> = {
+  passed: 'badge badge-ok',
+  ran: 'badge badge-ok',
+  skipped: 'badge',
+  running: 'badge badge-warn',
+  failed: 'badge badge-bad',
+  interrupted: 'badge badge-bad',
+}
 
 /** Where a stage's output lives in the app: the page that shows it. */
 function outputLink(output: StageOutput | null): { href: string; label: string } | null {
@@ -57,7 +64,17 @@ function PipelineGraph({ status, live, onRunFrom, busy }: { status: Status; live
           s.needs.map((n) => {
             const from = at.get(n)!
             const to = at.get(s.stage)!
-            return <line key={`${n}-${s.stage}`} x1={from.x + BOX_W} y1={from.y + BOX_H / 2} x2={to.x} y2={to.y + BOX_H / 2} stroke="currentColor" strokeOpacity={0.4} />
+            return (
+              <line
+                key={`${n}-${s.stage}`}
+                x1={from.x + BOX_W}
+                y1={from.y + BOX_H / 2}
+                x2={to.x}
+                y2={to.y + BOX_H / 2}
+                stroke="currentColor"
+                strokeOpacity={0.4}
+              />
+            )
           }),
         )}
       </svg>
@@ -76,7 +93,7 @@ function PipelineGraph({ status, live, onRunFrom, busy }: { status: Status; live
           >
             <div>
               <strong>{s.stage}</strong> <span className="muted">{s.kind}</span>{' '}
-              <span className={now ? runBadge[now] ?? 'badge' : stateBadge[s.state]}>{now ?? s.state}</span>
+              <span className={now ? (runBadge[now] ?? 'badge') : stateBadge[s.state]}>{now ?? s.state}</span>
             </div>
             <div className="muted" style={{ whiteSpace: 'nowrap', overflow: 'hidden', textOverflow: 'ellipsis' }}>
               {link ? <a href={link.href}>{link.label}</a> : s.reason}
@@ -117,7 +134,11 @@ function RunStages({ run }: { run: PipelineRun }) {
         )
       },
     },
-    { key: 'startedAt', header: 'Time', render: (s) => (s.finishedAt && s.status !== 'skipped' ? `${((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s` : '') },
+    {
+      key: 'startedAt',
+      header: 'Time',
+      render: (s) => (s.finishedAt && s.status !== 'skipped' ? `${((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s` : ''),
+    },
   ]
   return <DataTable label={`Stages of run ${run.id}`} columns={columns} rows={run.stages} rowKey={(s) => s.stage} />
 }
@@ -176,7 +197,12 @@ export default function PipelinesPage() {
   const runColumns: Array<Column<PipelineRun>> = [
     { key: 'id', header: 'Run', render: (r) => <span className="mono">{r.id}</span> },
     { key: 'status', header: 'Status', render: (r) => <span className={runBadge[r.status] ?? 'badge'}>{r.status}</span> },
-    { key: 'stages', header: 'Ran / skipped', sortable: false, render: (r) => `${r.stages.filter((s) => s.status === 'ran').length} / ${r.stages.filter((s) => s.status === 'skipped').length}` },
+    {
+      key: 'stages',
+      header: 'Ran / skipped',
+      sortable: false,
+      render: (r) => `${r.stages.filter((s) => s.status === 'ran').length} / ${r.stages.filter((s) => s.status === 'skipped').length}`,
+    },
     { key: 'failedStage', header: 'Failed at', render: (r) => r.failedStage ?? '' },
     { key: 'trigger', header: 'By', render: (r) => (r.cause ? `${r.trigger} (${r.cause})` : r.trigger) },
     { key: 'startedAt', header: 'Started', render: (r) => new Date(r.startedAt).toLocaleString() },
@@ -230,7 +256,8 @@ export default function PipelinesPage() {
             {status.data && (
               <>
                 <p className="muted">
-                  {status.data.file}: {status.data.upToDate ? 'every stage up to date' : `${status.data.stages.filter((s) => s.state === 'stale').length} stage(s) stale`}
+                  {status.data.file}:{' '}
+                  {status.data.upToDate ? 'every stage up to date' : `${status.data.stages.filter((s) => s.state === 'stale').length} stage(s) stale`}
                   {message && ` · ${message}`}
                 </p>
                 <PipelineGraph status={status.data} live={live} busy={activeRun !== null} onRunFrom={(stage) => void start([stage])} />

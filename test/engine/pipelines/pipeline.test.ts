@@ -144,4 +144,3 @@ stages:
     expect(resolveModelVersion(engine.context, 'weather', 'production').version).toBe(1)
   })
 })
-

@@ -70,7 +70,13 @@ stages:
 `
     const { dir, file, csv } = weatherProject({ yaml: hot })
     const lines = fs.readFileSync(csv, 'utf8').trim().split('\n')
-    const warmer = [lines[0], ...lines.slice(1).map((l) => l.split(',')).map((c) => [c[0], c[1], Number(c[2]) + 15, Number(c[3]) + 15, c[4], c[5]].join(','))]
+    const warmer = [
+      lines[0],
+      ...lines
+        .slice(1)
+        .map((l) => l.split(','))
+        .map((c) => [c[0], c[1], Number(c[2]) + 15, Number(c[3]) + 15, c[4], c[5]].join(',')),
+    ]
     fs.writeFileSync(`${dir}/data/warmer.csv`, `${warmer.join('\n')}\n`)
     const run = await runPipeline(engine, file)
     expect(run.status).toBe('failed')
