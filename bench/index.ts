@@ -10,6 +10,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   drift: () => import('./drift.js'),
   team: () => import('./team.js'),
   sync: () => import('./sync.js'),
+  pipeline: () => import('./pipeline.js'),
 }
 
 // Options that take a value (`--backend webgpu`): their value is not a benchmark's name.

@@ -3,6 +3,7 @@ import { appVersion } from '../engine/system/index.js'
 import { registerDataCommands } from './commands/data.js'
 import { registerDemoCommands } from './commands/demo.js'
 import { registerMonitoringCommands } from './commands/monitoring.js'
+import { registerPipelineCommands } from './commands/pipelines.js'
 import { registerRegistryCommands } from './commands/registry.js'
 import { registerServingCommands } from './commands/serving.js'
 import { registerSystemCommands } from './commands/system.js'
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerRegistryCommands(program)
   registerServingCommands(program)
   registerMonitoringCommands(program)
+  registerPipelineCommands(program)
   registerDemoCommands(program)
   registerTeamServerCommands(program)
   registerTeamCommands(program)

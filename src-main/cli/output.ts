@@ -12,8 +12,16 @@ export function table(headers: string[], rows: Array<Array<string | number | nul
   return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
 }
 
+/** A command that has said what went wrong itself and ends with this exit code. */
+export class CommandExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`)
+  }
+}
+
 /** User errors: one line on stderr, exit 1. Anything else: the stack, exit 1 too. */
 export function reportError(error: unknown): number {
+  if (error instanceof CommandExit) return error.code
   if (isLatheError(error)) {
     const where = error.line !== undefined ? ` (line ${error.line})` : ''
     process.stderr.write(`lathe: ${error.message}${where}\n`)

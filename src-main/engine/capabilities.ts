@@ -3,6 +3,7 @@ import { monitorScheduler } from './monitoring/index.js'
 import { startRegistryService } from './registry/index.js'
 import { startTrainingService } from './training/index.js'
 import { failOrphanedRuns } from './training/index.js'
+import { startPipelinesService } from './pipelines/index.js'
 
 export interface CapabilityStartOptions {
   /** An engine that stays up (the app, `lathe ui`, `lathe serve`) rather than one CLI command's. */
@@ -24,4 +25,5 @@ export function startCapabilities(ctx: EngineContext, options: CapabilityStartOp
     failOrphanedRuns(ctx.workspace.db)
   }
   startRegistryService(ctx)
+  startPipelinesService(ctx)
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import { dataEvents, dataOperations } from './data/index.js'
 import { monitoringEvents, monitoringOperations } from './monitoring/index.js'
+import { pipelinesEvents, pipelinesOperations } from './pipelines/index.js'
 import { registryEvents, registryOperations } from './registry/index.js'
 import { servingEvents, servingOperations } from './serving/index.js'
 import { syncEvents, syncOperations } from './sync/index.js'
@@ -23,6 +24,7 @@ export const operations = {
   ...servingOperations,
   ...monitoringOperations,
   ...syncOperations,
+  ...pipelinesOperations,
 } satisfies Record<string, Operation<any, any>>
 
 export const eventTopics = {
@@ -33,6 +35,7 @@ export const eventTopics = {
   ...servingEvents,
   ...monitoringEvents,
   ...syncEvents,
+  ...pipelinesEvents,
 } satisfies Record<string, z.ZodType>
 
 export type Operations = typeof operations

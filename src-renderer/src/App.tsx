@@ -3,6 +3,7 @@ import { ErrorBoundary, ToastHost, notify, useEngineEvents } from './components/
 import DatasetsPage from './pages/Datasets.js'
 import ModelsPage from './pages/Models.js'
 import MonitoringPage from './pages/Monitoring.js'
+import PipelinesPage from './pages/Pipelines.js'
 import RunsPage from './pages/Runs.js'
 import ServingPage from './pages/Serving.js'
 import SettingsPage from './pages/Settings.js'
@@ -15,6 +16,7 @@ const titles: Record<PageId, string> = {
   models: 'Models',
   serving: 'Serving',
   monitoring: 'Monitoring',
+  pipelines: 'Pipelines',
   settings: 'Settings',
 }
 
@@ -25,6 +27,7 @@ const glyphs: Record<PageId, string> = {
   models: '◆',
   serving: '⇄',
   monitoring: '∿',
+  pipelines: '⋔',
   settings: '⚙',
 }
 
@@ -34,6 +37,7 @@ const components: Record<PageId, ComponentType> = {
   models: ModelsPage,
   serving: ServingPage,
   monitoring: MonitoringPage,
+  pipelines: PipelinesPage,
   settings: SettingsPage,
 }
 

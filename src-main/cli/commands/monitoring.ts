@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { InvalidArgumentError, type Command } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
@@ -127,6 +128,7 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--webhook <url>', 'alerts POST JSON to this URL')
     .option('--retrain [dataset]', 'alerts retrain on NAME@VERSION (default: the newest version of the training dataset) and promote through the gate')
     .option('--with-labelled-traffic', 'retrain on the training data plus the labelled logged rows (imported as a new dataset version)')
+    .option('--run-pipeline <file>', 'alerts re-run this lathe.yaml pipeline (its gate decides the promotion)')
     .action(
       async (
         name: string,
@@ -143,10 +145,11 @@ export function registerMonitoringCommands(program: Command): void {
           webhook?: string
           retrain?: string | boolean
           withLabelledTraffic?: boolean
+          runPipeline?: string
         },
       ) => {
         const actions: Array<Record<string, unknown>> = []
-        if (options.notify || (!options.webhook && !options.retrain && !options.withLabelledTraffic)) actions.push({ type: 'notify' })
+        if (options.notify || (!options.webhook && !options.retrain && !options.withLabelledTraffic && !options.runPipeline)) actions.push({ type: 'notify' })
         if (options.webhook) actions.push({ type: 'webhook', url: options.webhook })
         if (options.retrain || options.withLabelledTraffic) {
           actions.push({
@@ -155,6 +158,8 @@ export function registerMonitoringCommands(program: Command): void {
             ...(options.withLabelledTraffic ? { withLabelledTraffic: true } : {}),
           })
         }
+        // The engine may run in another folder: the file goes by its absolute path.
+        if (options.runPipeline) actions.push({ type: 'run-pipeline', file: path.resolve(options.runPipeline) })
         const schedule =
           options.everyMinutes || options.everyRequests ? { everyMinutes: options.everyMinutes, everyRequests: options.everyRequests } : null
         const result = await withClient(options, 'lathe monitor', async (client) => {

@@ -9,6 +9,7 @@ import { specOfRun, startRun, waitForRun } from '../training/index.js'
 import { getRun } from '../training/index.js'
 import { appendAudit } from '../workspace/index.js'
 import { datasetWithLabelledTraffic, labelledRowCount } from './labelledTraffic.js'
+import { runPipelineAction } from './pipeline-action.js'
 import { getAlert, setActionOutcome } from './store.js'
 import type { ActionOutcome, Alert, AlertAction } from './types.js'
 
@@ -38,6 +39,9 @@ export class AlertActionRunner {
         case 'retrain':
           this.track(this.retrain(alert, action, index))
           return { type: 'retrain', status: 'pending', detail: 'training a new version' }
+        case 'run-pipeline':
+          this.track(runPipelineAction(this.ctx, alert, action, (outcome) => this.record(alert.id, index, outcome)))
+          return { type: 'run-pipeline', status: 'pending', detail: `running ${action.file}` }
       }
     })
   }

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { importDatasetFile } from '../data/index.js'
-import { resolveDatasetVersion } from '../data/index.js'
+import { getDatasetVersionById, importDatasetFile, resolveDatasetVersion } from '../data/index.js'
+import { resolveModelVersion } from '../registry/index.js'
 import type { RunRecord } from '../training/index.js'
 import { hasLoggedTraffic, ident, literal, queryRows } from './monitorDb.js'
 
@@ -65,6 +65,59 @@ export async function datasetWithLabelledTraffic(
       options: {},
     })
     return { ref: `${record.name}@${record.version}`, rows: record.rows, addedRows: added }
+  } finally {
+    await fs.rm(staged, { force: true })
+  }
+}
+
+/**
+ * A model's labelled traffic on its own, for a pipeline's `labelled_traffic` import:
+ * the last `last` logged rows (newest first by time) that have a true label, as the
+ * production version's feature columns plus the label as its target column, typed
+ * like the data it was trained on. Written to Parquet in staging and imported as the
+ * next version of dataset `name`; the same rows give back the same version.
+ */
+export async function labelledTrafficRows(
+  ctx: EngineContext,
+  request: { model: string; last?: number; name: string },
+): Promise<{ dataset: string; version: number; versionId: string; rows: number; created: boolean }> {
+  const production = resolveModelVersion(ctx, request.model, 'production')
+  const columns = production.signature.columns
+  const target = production.signature.target
+  if (!columns || !target) {
+    throw new LatheError('bad_request', `${request.model} v${production.version} has no named feature columns and target (an imported graph): its traffic cannot become a dataset`, {
+      field: 'labelled_traffic',
+    })
+  }
+  const trainedOn = production.datasetVersionId ? getDatasetVersionById(ctx, production.datasetVersionId) : null
+  const types = new Map((trainedOn?.columns ?? []).map((c) => [c.name, c.type]))
+  const conn = await ctx.workspace.monitor()
+  if (!(await hasLoggedTraffic(conn, request.model))) {
+    throw new LatheError('bad_request', `no traffic has been logged for ${request.model}, so there is no labelled traffic to import`, { field: 'labelled_traffic' })
+  }
+  const select = columns.map((c) => {
+    const text = `json_extract_string(p.inputs, ${literal(`$."${c.name.replaceAll('"', '\\"')}"`)})`
+    return `TRY_CAST(${text} AS ${types.get(c.name) ?? (c.kind === 'numeric' ? 'DOUBLE' : 'VARCHAR')}) AS ${ident(c.name)}`
+  })
+  select.push(`TRY_CAST(json_extract_string(f.label, '$') AS ${types.get(target) ?? 'VARCHAR'}) AS ${ident(target)}`)
+  const traffic = `SELECT ${select.join(', ')} FROM prediction_log p
+    JOIN feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index
+    WHERE p.model = ${literal(request.model)} AND p.status = 200 AND f.label IS NOT NULL
+    ORDER BY p.time DESC, p.request_id, p.row_index${request.last ? ` LIMIT ${request.last}` : ''}`
+  const [count] = await queryRows<{ n: bigint }>(conn, `SELECT count(*) AS n FROM (${traffic})`)
+  if (Number(count!.n) === 0) {
+    throw new LatheError('bad_request', `no logged row of ${request.model} has a label yet: send labels (feedback) first`, { field: 'labelled_traffic' })
+  }
+  const staged = ctx.workspace.objects.stagingPath('.parquet')
+  try {
+    await conn.run(`COPY (${traffic}) TO ${literal(staged)} (FORMAT parquet)`)
+    const { record, created } = await importDatasetFile(ctx, {
+      name: request.name,
+      file: staged,
+      sourceName: `labelled traffic of ${request.model}${request.last ? ` (last ${request.last})` : ''}`,
+      options: {},
+    })
+    return { dataset: record.name, version: record.version, versionId: record.id, rows: record.rows, created }
   } finally {
     await fs.rm(staged, { force: true })
   }

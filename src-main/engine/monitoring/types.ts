@@ -59,6 +59,16 @@ export const AlertAction = z.discriminatedUnion('type', [
     withLabelledTraffic: z.boolean().default(false),
     alias: z.string().default('production'),
   }),
+  /**
+   * Continuous training as code: re-run a `lathe.yaml` pipeline (typically one with a
+   * `labelled_traffic` import and a gated promote). Its runs and moves carry the alert's id.
+   */
+  z.object({
+    type: z.literal('run-pipeline'),
+    file: z.string().min(1),
+    /** Stages to run even when their cache says they are up to date. */
+    force: z.array(z.string().min(1)).default([]),
+  }),
 ])
 export type AlertAction = z.infer<typeof AlertAction>
 export type AlertActionInput = z.input<typeof AlertAction>
@@ -81,13 +91,14 @@ export const AlertRule = z.object({
 export type AlertRule = z.infer<typeof AlertRule>
 
 export const ActionOutcome = z.object({
-  type: z.enum(['notify', 'webhook', 'retrain']),
+  type: z.enum(['notify', 'webhook', 'retrain', 'run-pipeline']),
   status: z.enum(['done', 'pending', 'failed', 'skipped']),
   detail: z.string(),
   attempts: z.number().optional(),
   runId: z.string().optional(),
   version: z.number().optional(),
   promoted: z.boolean().optional(),
+  pipelineRunId: z.string().optional(),
 })
 export type ActionOutcome = z.infer<typeof ActionOutcome>
 

@@ -8,7 +8,7 @@ import { runForLineage } from './upstream.js'
 
 export const LineageNode = z.object({
   id: z.string(),
-  kind: z.enum(['model_version', 'run', 'dataset_version', 'transform', 'source']),
+  kind: z.enum(['model_version', 'run', 'dataset_version', 'transform', 'source', 'pipeline']),
   label: z.string(),
   detail: z.record(z.string(), z.unknown()),
   /** False for what the version names but this workspace does not hold (e.g. after a package import). */
@@ -37,6 +37,19 @@ export function versionLineage(ctx: EngineContext, model: string, selector: stri
     present: true,
   })
   let datasetParent = versionNode
+  const pipelineRun = row.metadata['pipeline.run']
+  if (pipelineRun) {
+    // Made by a lathe.yaml pipeline (registered by its train or sweep stage).
+    const pipelineNode = `pipeline:${pipelineRun}`
+    nodes.set(pipelineNode, {
+      id: pipelineNode,
+      kind: 'pipeline',
+      label: `pipeline ${row.metadata.pipeline ?? ''} (run ${pipelineRun})`,
+      detail: { pipeline: row.metadata.pipeline, run: pipelineRun, stage: row.metadata['pipeline.stage'], file: row.metadata['pipeline.file'] },
+      present: true,
+    })
+    edges.push({ from: versionNode, to: pipelineNode, label: 'made by' })
+  }
   if (row.runId) {
     const run = runForLineage(ctx, row.runId)
     const runNode = `run:${row.runId}`

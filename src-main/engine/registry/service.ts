@@ -110,8 +110,11 @@ export function addVersion(
   return result
 }
 
-/** A finished run's model becomes the next version of `name`. Registering the same run twice returns the first. */
-export function registerRun(ctx: EngineContext, runId: string, name: string): ModelVersion {
+/**
+ * A finished run's model becomes the next version of `name`. Registering the same run twice returns the first.
+ * `metadata` is kept on the version (a pipeline names itself there, for lineage).
+ */
+export function registerRun(ctx: EngineContext, runId: string, name: string, metadata: Record<string, string> = {}): ModelVersion {
   checkModelName(name)
   const already = versionsByRun(ctx.workspace.db, runId).find((v) => v.model === name)
   if (already) return toModelVersion(ctx, already)
@@ -129,7 +132,7 @@ export function registerRun(ctx: EngineContext, runId: string, name: string): Mo
     dataset: run.dataset,
     split: run.split,
     source: 'run',
-    metadata: run.backend ? { 'training.backend': run.backend } : {},
+    metadata: { ...(run.backend ? { 'training.backend': run.backend } : {}), ...metadata },
   })
 }
 

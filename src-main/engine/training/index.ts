@@ -3,3 +3,5 @@ export { computeOperations, trainingEvents, trainingOperations } from './operati
 export { specOfRun, startRun, startTrainingService, waitForRun } from './service.js'
 export { failOrphanedRuns, getRun, listRuns } from './store.js'
 export type { RunRecord } from './types.js'
+export { startSweep, sweepSummary } from './sweeps.js'
+export type { RunSpecInput } from './types.js'

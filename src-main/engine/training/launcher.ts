@@ -29,7 +29,9 @@ export function forkTrainingWorker(env: NodeJS.ProcessEnv = {}): ChildProcess {
     // slow stretch was most of a small table's first 100 steps. A 10-epoch
     // seattle-weather run takes the same total time either way; every epoch after the
     // first runs at full speed.
-    execArgv: ['--no-liftoff', ...extra, ...(useBuilt ? [] : ['--import', 'tsx'])],
+    // tsx by its resolved URL: a bare `--import tsx` resolves from the working folder,
+    // which fails when `lathe` runs from source outside the checkout (a pipeline's folder).
+    execArgv: ['--no-liftoff', ...extra, ...(useBuilt ? [] : ['--import', import.meta.resolve('tsx')])],
     env: { ...process.env, ...env, ...(inElectron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',

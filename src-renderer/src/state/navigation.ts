@@ -1,6 +1,6 @@
 import { create } from 'zustand'
 
-export const pages = ['datasets', 'runs', 'models', 'serving', 'monitoring', 'settings'] as const
+export const pages = ['datasets', 'runs', 'models', 'serving', 'monitoring', 'pipelines', 'settings'] as const
 export type PageId = (typeof pages)[number]
 
 function pageFromHash(): PageId {

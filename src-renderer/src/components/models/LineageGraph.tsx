@@ -8,6 +8,7 @@ const KIND_LABEL: Record<Lineage['nodes'][number]['kind'], string> = {
   dataset_version: 'dataset version',
   transform: 'transform',
   source: 'source file',
+  pipeline: 'pipeline run',
 }
 const BOX_W = 170
 const BOX_H = 46
