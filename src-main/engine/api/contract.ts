@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { dataEvents, dataOperations } from '../data/operations.js'
+import { mlflowOperations } from '../mlflow/operations.js'
 import { monitoringEvents, monitoringOperations } from '../monitoring/operations.js'
 import { registryEvents, registryOperations } from '../registry/operations.js'
 import { servingEvents, servingOperations } from '../serving/operations.js'
@@ -21,6 +22,7 @@ export const operations = {
   ...registryOperations,
   ...servingOperations,
   ...monitoringOperations,
+  ...mlflowOperations,
 } satisfies Record<string, Operation<any, any>>
 
 export const eventTopics = {

@@ -4,7 +4,8 @@ import { migration003 } from './003-training.js'
 import { migration004 } from './004-registry.js'
 import { migration005 } from './005-monitoring.js'
 import { migration006 } from './006-serving.js'
+import { migration010 } from './010-mlflow.js'
 import type { Migration } from './types.js'
 
 /** Every migration, in order. Append new ones; never edit or reorder released ones. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006]
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration010]

@@ -1,0 +1,2 @@
+export { appendAudit } from './audit.js'
+export { persistentApiToken, rotateApiToken } from './token.js'
