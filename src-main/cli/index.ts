@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { appVersion } from '../engine/system/versions.js'
 import { registerDataCommands } from './commands/data.js'
 import { registerDemoCommands } from './commands/demo.js'
+import { registerMlflowCommands } from './commands/mlflow.js'
 import { registerMonitoringCommands } from './commands/monitoring.js'
 import { registerRegistryCommands } from './commands/registry.js'
 import { registerServingCommands } from './commands/serving.js'
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerRegistryCommands(program)
   registerServingCommands(program)
   registerMonitoringCommands(program)
+  registerMlflowCommands(program)
   registerDemoCommands(program)
   // Subcommands inherit exitOverride so usage errors reach the handler below.
   const applyOverride = (cmd: Command) => {

@@ -4,6 +4,7 @@ import type { RunRecord } from '../../engine/training/types.js'
 import { emit, ProgressLine, table } from '../output.js'
 import { common, parseNumber, parsePositiveInt } from '../program.js'
 import { withClient, type Client, type CommonOptions } from '../session.js'
+import { describeScriptRun, showScriptRun } from './mlflow.js'
 
 const backends = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const
 
@@ -222,6 +223,8 @@ export function registerTrainingCommands(program: Command): void {
 
   common(runs.command('show <run>').description("A run's record: parameters, backend, metrics, confusion matrix, model")).action(
     async (runId: string, options: CommonOptions) => {
+      const script = await withClient(options, 'lathe runs show', (client) => showScriptRun(client, runId))
+      if (script) return emit(options.json, script, describeScriptRun)
       const result = await withClient(options, 'lathe runs show', (client) => client.call('training.runs.show', { run: runId }))
       emit(options.json, result, (r) => describeRun(r.run, (r.series.epoch_seconds ?? []).map((p) => p.value)))
     },
