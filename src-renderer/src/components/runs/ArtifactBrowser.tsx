@@ -40,7 +40,7 @@ export function ArtifactBrowser({ runId }: { runId: string }) {
               onClick={() => (entry.isDir ? (setFolder(entry.path), setFile(null)) : setFile(entry.path))}
               aria-label={`${entry.isDir ? 'folder' : 'file'} ${entry.path}`}
             >
-              {entry.isDir ? '📁' : '📄'} {entry.path.slice(entry.path.lastIndexOf('/') + 1)}
+              {entry.isDir ? '▸ ' : ''}{entry.path.slice(entry.path.lastIndexOf('/') + 1)}
               {entry.size !== null && <span className="muted"> ({formatBytes(entry.size)})</span>}
             </button>
           </li>
