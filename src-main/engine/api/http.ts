@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import fastifyStatic from '@fastify/static'
 import { z } from 'zod'
 import type { Engine } from '../engine.js'
-import { mlflowApiRoutes, mlflowArtifactRoutes } from '../mlflow/index.js'
+import { mlflowApiRoutes, mlflowArtifactRoutes, mlflowUnsupportedRoutes } from '../mlflow/index.js'
 import { persistentApiToken } from '../workspace/index.js'
 import { LatheError, isLatheError, type LatheErrorBody } from './common/errors.js'
 import { isOperationName, operations } from './contract.js'
@@ -118,6 +118,7 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
   const mlflow = { ctx: engine.context, internalError: (error: unknown) => engine.log.internalError('MLflow API', error) }
   await app.register(mlflowApiRoutes, { ...mlflow, prefix: '/api/2.0/mlflow' })
   await app.register(mlflowArtifactRoutes, { ...mlflow, prefix: '/api/2.0/mlflow-artifacts' })
+  for (const prefix of ['/api/3.0', '/ajax-api']) await app.register(mlflowUnsupportedRoutes, { ...mlflow, prefix })
 
   if (options.staticDir) {
     if (!fs.existsSync(options.staticDir)) {

@@ -135,3 +135,8 @@ export async function mlflowArtifactRoutes(app: FastifyInstance, options: Mlflow
     throw new MlflowError('NOT_IMPLEMENTED', 'Multipart upload is not supported for the current artifact repository')
   })
 }
+
+/** MLflow paths Lathe does not serve (`/api/3.0/...`: traces, scorers, datasets; `/ajax-api`): MLflow's 404, not Lathe's. */
+export async function mlflowUnsupportedRoutes(app: FastifyInstance, options: MlflowRoutesOptions): Promise<void> {
+  installErrors(app, options)
+}

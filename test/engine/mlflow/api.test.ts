@@ -104,6 +104,11 @@ describe('MLflow API: errors are 4xx with {error_code, message}, never a 5xx for
     expect(await errorOf(client.call('POST', 'runs/create', { experiment_id: '99' }))).toMatchObject({ status: 404, errorCode: 'RESOURCE_DOES_NOT_EXIST' })
     expect(await errorOf(client.call('POST', 'runs/create', { experiment_id: 'abc' }))).toMatchObject({ status: 400 })
     expect(await errorOf(client.call('GET', 'experiments/list', {}))).toMatchObject({ status: 404, errorCode: 'ENDPOINT_NOT_FOUND' })
+    for (const unsupported of ['/api/3.0/mlflow/traces/search', '/ajax-api/2.0/mlflow/runs/search', '/api/2.0/mlflow/traces']) {
+      const response = await fetch(host.api.url + unsupported, { method: 'POST', headers: auth, body: '{}' })
+      expect(response.status, unsupported).toBe(404)
+      expect((await response.json()).error_code).toBe('ENDPOINT_NOT_FOUND')
+    }
     expect(await errorOf(client.call('POST', 'runs/search', { experiment_ids: ['0'], filter: 'metrics.loss >' }))).toMatchObject({ status: 400 })
     expect(await errorOf(client.call('POST', 'runs/log-batch', { run_id: run.run_id, metrics: Array.from({ length: 1001 }, (_, i) => ({ key: 'a', value: i, timestamp: i })) }))).toMatchObject({ status: 400 })
     expect(await errorOf(client.call('POST', 'model-versions/create', { name: 'nope', source: 'x' }))).toMatchObject({ status: 404 })
