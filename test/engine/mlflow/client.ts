@@ -1,5 +1,5 @@
 /**
- * A small MLflow REST client written for the tests from shared/mlflow/SPEC.md, doing
+ * A small MLflow REST client written for the tests from docs/mlflow/SPEC.md, doing
  * what the Python client does on the wire: GET fields in the query string (lists as
  * repeated keys), `run_uuid` and `run_id` both sent, doubles NaN/±Inf as strings,
  * only 200 counted as success, and every method, POST included, resent on 408, 429,

@@ -4,7 +4,7 @@ import { loadFixture, modelFolderFiles, startMlflowEngine } from './helpers.js'
 
 /**
  * Replays the recorded exchanges of MLflow's Python client (test/fixtures/mlflow,
- * copied from shared/mlflow/fixtures) against a real engine and compares every
+ * the exchanges docs/mlflow/SPEC.md describes) against a real engine and compares every
  * response with the recorded one, field by field. Ids the server mints (run ids,
  * logged model ids, run names) are learned from the first response that carries
  * them and substituted into later requests and expectations; timestamps the server
