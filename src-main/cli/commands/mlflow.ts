@@ -7,6 +7,7 @@ import { common } from '../program.js'
 import { withClient, workspaceDirOf, type Client, type CommonOptions } from '../session.js'
 
 type ScriptRunShow = Contract['mlflow.runs.show']['output']
+type ScriptRun = Contract['mlflow.runs.list']['output']['runs'][number]
 
 /** `lathe mlflow-env`, `lathe token [--rotate]`: what a Python script needs to log into this workspace. */
 export function registerMlflowCommands(program: Command): void {
@@ -66,4 +67,24 @@ export function describeScriptRun({ run, series, artifacts }: ScriptRunShow): st
     artifacts.length ? table(['path', 'size'], artifacts.map((a) => [a.isDir ? `${a.path}/` : a.path, a.size ?? ''])) : '  (none)',
   ]
   return lines.join('\n')
+}
+
+/** The script runs `lathe runs list` prints above the training runs. */
+export function describeScriptRuns(runs: ScriptRun[]): string {
+  return [
+    'Runs logged through the MLflow API (lathe runs show RUN):',
+    table(
+      ['run', 'name', 'experiment', 'status', 'user', 'source', 'metrics', 'started'],
+      runs.map((r) => [
+        r.runId,
+        r.runName,
+        r.experimentName,
+        r.status,
+        r.userId,
+        r.sourceName,
+        Object.entries(r.metrics).slice(0, 3).map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`).join(', '),
+        new Date(r.startTime).toISOString(),
+      ]),
+    ),
+  ].join('\n')
 }

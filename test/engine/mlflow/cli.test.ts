@@ -37,6 +37,10 @@ describe('lathe mlflow-env, lathe token, lathe runs show (a running lathe ui)', 
     expect(shown.stdout).toMatch(/loss\s+NaN\s+2/)
     expect(shown.stdout).toMatch(/f\.txt\s+2/)
 
+    const listed = await lathe(['runs', 'list', '--workspace', workspace])
+    expect(listed.stdout).toContain('Runs logged through the MLflow API')
+    expect(listed.stdout).toMatch(new RegExp(`${runId}\\s+${run.info.run_name}\\s+Default\\s+RUNNING\\s+alice\\s+train\\.py\\s+loss NaN`))
+
     const rotated = await lathe(['token', '--rotate', '--json', '--workspace', workspace])
     expect(rotated.code).toBe(0)
     const { token } = JSON.parse(rotated.stdout) as { token: string }
