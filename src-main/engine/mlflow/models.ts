@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
 import { addVersion, checkModelName, promote } from '../registry/index.js'
@@ -7,7 +7,7 @@ import { listFolder, checkArtifactPath } from './artifacts.js'
 import { readModelFolder } from './onnx-model.js'
 import { meets, parseFilter } from './search.js'
 import * as store from './store.js'
-import { requireExperiment, requireRun, runArtifactRoot } from './tracking.js'
+import { requireExperiment, requireRun, runArtifactRoot, RUN_CREATE_REPLAY_WINDOW_MS } from './tracking.js'
 import {
   checkKey,
   checkLength,
@@ -276,6 +276,9 @@ async function createModelVersion(ctx: EngineContext, m: Message) {
   const name = reqString(m, 'name')
   const source = reqString(m, 'source')
   requireRegisteredModel(ctx, name)
+  const requestSha256 = createHash('sha256').update(JSON.stringify(m)).digest('hex')
+  const replayed = store.findReplayedModelVersion(db, requestSha256, Date.now() - RUN_CREATE_REPLAY_WINDOW_MS)
+  if (replayed) return { model_version: modelVersionToProto(ctx, replayed) }
   const resolved = resolveSource(ctx, source, optString(m, 'run_id'), optString(m, 'model_id'))
   const tags = Object.fromEntries(keyValues(m, 'tags').map((t) => [checkKey(t.key, 'Tag'), checkLength(t.value, 100_000, 'Tag value')]))
   const folder = await readModelFolder(ctx, resolved.storagePath)
@@ -293,6 +296,9 @@ async function createModelVersion(ctx: EngineContext, m: Message) {
   const now = Date.now()
   const version = db
     .transaction(() => {
+      // Two replays can both get past the check above while the ONNX is read: the second one stops here.
+      const again = store.findReplayedModelVersion(db, requestSha256, now - RUN_CREATE_REPLAY_WINDOW_MS)
+      if (again) return again
       const number = store.nextModelVersion(db, name)
       let latheVersion: number | null = null
       if (stored && folder.servable) {
@@ -336,7 +342,7 @@ async function createModelVersion(ctx: EngineContext, m: Message) {
         creationMs: now,
         lastUpdatedMs: now,
       }
-      store.insertModelVersion(db, row)
+      store.insertModelVersion(db, row, requestSha256)
       const registered = store.getRegisteredModel(db, name)!
       store.updateRegisteredModel(db, name, { ...registered, lastUpdatedMs: now })
       appendAudit(db, {

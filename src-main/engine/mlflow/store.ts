@@ -397,12 +397,20 @@ export function nextModelVersion(db: Database.Database, name: string): number {
   return (db.prepare('SELECT coalesce(max(version), 0) + 1 AS n FROM mlflow_model_versions WHERE name = ?').get(name) as { n: number }).n
 }
 
-export function insertModelVersion(db: Database.Database, v: ModelVersionRow): void {
+export function insertModelVersion(db: Database.Database, v: ModelVersionRow, requestSha256: string): void {
   db.prepare(
     `INSERT INTO mlflow_model_versions (name, version, source, storage_path, run_id, model_id, user_id, description, tags_json, current_stage,
-       run_link, lathe_version, not_servable, creation_ms, last_updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       run_link, lathe_version, not_servable, request_sha256, creation_ms, last_updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(v.name, v.version, v.source, v.storagePath, v.runId, v.modelId, v.userId, v.description, JSON.stringify(v.tags), v.currentStage,
-    v.runLink, v.latheVersion, v.notServable, v.creationMs, v.lastUpdatedMs)
+    v.runLink, v.latheVersion, v.notServable, requestSha256, v.creationMs, v.lastUpdatedMs)
+}
+
+/** The version a model-versions/create with these request bytes made since `sinceMs` (the client's retry). */
+export function findReplayedModelVersion(db: Database.Database, requestSha256: string, sinceMs: number): ModelVersionRow | null {
+  const row = db
+    .prepare('SELECT name, version FROM mlflow_model_versions WHERE request_sha256 = ? AND creation_ms >= ? AND deleted = 0 ORDER BY creation_ms DESC LIMIT 1')
+    .get(requestSha256, sinceMs) as { name: string; version: number } | undefined
+  return row ? getModelVersion(db, row.name, row.version) : null
 }
 
 export function updateModelVersion(db: Database.Database, v: ModelVersionRow): void {

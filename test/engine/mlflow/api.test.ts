@@ -143,6 +143,21 @@ describe('MLflow API: runs and models', () => {
     expect((await client.call('POST', 'runs/search', { experiment_ids: ['0'] })).runs).toHaveLength(2)
   })
 
+  it('model-versions/create replayed verbatim returns the version it made: one MLflow version, one Lathe version', async () => {
+    const host = await startMlflowEngine()
+    const client = new TestMlflowClient(host.api.url, host.api.token)
+    const run = await newRun(client)
+    const files = { ...modelFolderFiles(), MLmodel: Buffer.from('flavors:\n  onnx:\n    data: model.onnx\n') }
+    for (const [name, bytes] of Object.entries(files)) await client.putArtifact(run.artifact_uri, `model/${name}`, bytes, 'application/octet-stream')
+    await client.call('POST', 'registered-models/create', { name: 'm' })
+    client.loseNextResponse((method, p) => method === 'POST' && p.endsWith('/model-versions/create'))
+    const created = await client.call('POST', 'model-versions/create', { name: 'm', source: `${run.artifact_uri}/model`, run_id: run.run_id })
+    expect(created.model_version.version).toBe('1')
+    expect(client.sent.filter((s) => s.path.endsWith('/model-versions/create'))).toHaveLength(2)
+    expect((await client.call('GET', 'model-versions/search', { filter: "name = 'm'" })).model_versions).toHaveLength(1)
+    expect((await host.engine.call('registry.models.show', { model: 'm' })).versions).toHaveLength(1)
+  })
+
   it("runs/search with MLflow's filter syntax and order_by", async () => {
     const host = await startMlflowEngine()
     const client = new TestMlflowClient(host.api.url, host.api.token)

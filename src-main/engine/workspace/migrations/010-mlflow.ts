@@ -125,11 +125,14 @@ export const migration010: Migration = {
         run_link        TEXT,
         lathe_version   INTEGER,
         not_servable    TEXT,
+        -- As for runs: a model-versions/create replayed verbatim returns the version it made.
+        request_sha256  TEXT NOT NULL,
         creation_ms     INTEGER NOT NULL,
         last_updated_ms INTEGER NOT NULL,
         deleted         INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (name, version)
       ) STRICT;
+      CREATE INDEX mlflow_model_versions_replay ON mlflow_model_versions(request_sha256, creation_ms);
 
       CREATE TABLE mlflow_model_aliases (
         name    TEXT NOT NULL REFERENCES mlflow_registered_models(name) ON UPDATE CASCADE,
