@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { EngineContext } from '../context.js'
 import * as store from './store.js'
-import { requireRun, runArtifactRoot } from './tracking.js'
+import { requireRun, runArtifactRoot } from './runs.js'
 import { invalid, missing, optString, pageOffset, runIdOf, type Message } from './wire.js'
 
 /**

@@ -6,7 +6,7 @@ import type { EngineContext } from '../context.js'
 import { rotateApiToken, persistentApiToken } from '../workspace/index.js'
 import { checkArtifactPath, listFolder } from './artifacts.js'
 import * as store from './store.js'
-import { runArtifactRoot } from './tracking.js'
+import { runArtifactRoot } from './runs.js'
 import { MlflowError } from './wire.js'
 
 /**

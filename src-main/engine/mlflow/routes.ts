@@ -3,8 +3,10 @@ import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EngineContext } from '../context.js'
 import { artifactFile, deleteArtifact, listProxy, listRunArtifacts, putArtifact } from './artifacts.js'
-import { loggedModelHandlers, registryHandlers } from './models.js'
-import { experimentHandlers, runHandlers, type RequestMeta } from './tracking.js'
+import { loggedModelHandlers } from './logged-models.js'
+import { registryHandlers } from './model-registry.js'
+import { experimentHandlers } from './experiments.js'
+import { runHandlers, type RequestMeta } from './runs.js'
 import { asMlflowError, MlflowError, type Message } from './wire.js'
 
 /**

@@ -232,3 +232,12 @@ export function parseOrderBy(items: string[]): OrderBy[] {
     return { entity, key: m[2]!.replace(/^[`"]|[`"]$/g, ''), ascending: (m[3] ?? 'ASC').toUpperCase() === 'ASC' }
   })
 }
+
+/** For sorting: nulls last, numbers by value, anything else as text. */
+export function compareValues(a: string | number | null, b: string | number | null): number {
+  if (a === b) return 0
+  if (a === null) return 1
+  if (b === null) return -1
+  if (typeof a === 'number' && typeof b === 'number') return a - b
+  return String(a) < String(b) ? -1 : 1
+}

@@ -141,6 +141,12 @@ export interface KeyValue {
   value: string
 }
 
+export const tagsToList = (tags: Record<string, string>): KeyValue[] => Object.entries(tags).map(([key, value]) => ({ key, value }))
+
+/** A message as MessageToJson writes it: unset fields (absent, empty strings, empty lists) left out. */
+export const nonEmpty = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0))) as Partial<T>
+
 /** `[{key, value}]` as tags and params arrive. */
 export function keyValues(m: Message, field: string): KeyValue[] {
   return optList(m, field).map((item, i) => {
