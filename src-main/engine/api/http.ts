@@ -1,11 +1,12 @@
 import { timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { z } from 'zod'
 import type { Engine } from '../engine.js'
 import { mlflowApiRoutes, mlflowArtifactRoutes, mlflowUnsupportedRoutes } from '../mlflow/index.js'
-import { persistentApiToken } from '../workspace/index.js'
+import { persistentApiToken, rememberApiPort, rememberedApiPort } from '../workspace/index.js'
 import { LatheError, isLatheError, type LatheErrorBody } from './common/errors.js'
 import { isOperationName, operations } from './contract.js'
 
@@ -127,15 +128,19 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
     await app.register(fastifyStatic, { root: options.staticDir, prefix: '/', index: 'index.html' })
   }
 
+  // No port asked for (the desktop app): the one used last time, if free, so scripts' MLFLOW_TRACKING_URI still works.
+  const remembered = options.port === undefined ? rememberedApiPort(db) : null
+  const listenPort = options.port ?? (remembered !== null && (await portIsFree(host, remembered)) ? remembered : 0)
   try {
-    await app.listen({ port: options.port ?? 0, host })
+    await app.listen({ port: listenPort, host })
   } catch (error) {
     const e = error as NodeJS.ErrnoException
     if (e.code === 'EADDRINUSE') throw new LatheError('in_use', `port ${options.port} on ${host} is already in use`, { field: 'port' })
     throw error
   }
   const address = app.server.address()
-  port = typeof address === 'object' && address ? address.port : (options.port ?? 0)
+  port = typeof address === 'object' && address ? address.port : listenPort
+  if (options.port === undefined) rememberApiPort(db, port)
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
   const url = `http://${urlHost}:${port}`
   return {
@@ -146,6 +151,14 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
     port,
     close: () => closeServer(app),
   }
+}
+
+function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)))
+  })
 }
 
 function hasToken(request: FastifyRequest, token: string): boolean {

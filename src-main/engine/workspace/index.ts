@@ -1,2 +1,2 @@
 export { appendAudit } from './audit.js'
-export { persistentApiToken, rotateApiToken } from './token.js'
+export { persistentApiToken, rememberApiPort, rememberedApiPort, rotateApiToken } from './token.js'

@@ -32,3 +32,17 @@ export function rotateApiToken(db: Database.Database): string {
   cache.set(db, token)
   return token
 }
+
+/**
+ * The port the engine API last listened on when none was asked for (the desktop app),
+ * so MLFLOW_TRACKING_URI stays the same across restarts while that port is free.
+ */
+export function rememberedApiPort(db: Database.Database): number | null {
+  const row = db.prepare("SELECT value FROM settings WHERE key = 'api.port'").get() as { value: string } | undefined
+  const port = Number(row?.value)
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : null
+}
+
+export function rememberApiPort(db: Database.Database, port: number): void {
+  db.prepare("INSERT INTO settings (key, value) VALUES ('api.port', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(port))
+}

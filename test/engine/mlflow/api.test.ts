@@ -207,6 +207,19 @@ describe('MLflow API: runs and models', () => {
     expect(moved.model_version.current_stage).toBe('Production')
   })
 
+  it('an engine started with no port (the desktop app) listens where it did last time, so MLFLOW_TRACKING_URI stays valid', async () => {
+    const dir = tempDir('lathe-mlflow-port-')
+    const first = await startEngineHost({ workspaceDir: dir, holder: 'port test' })
+    const url = first.api.url
+    await first.stop()
+    const second = await startEngineHost({ workspaceDir: dir, holder: 'port test' })
+    try {
+      expect(second.api.url).toBe(url)
+    } finally {
+      await second.stop()
+    }
+  })
+
   it('the token survives an engine restart; mlflow.token.rotate changes it at once', async () => {
     const dir = tempDir('lathe-mlflow-token-')
     const first = await startEngineHost({ workspaceDir: dir, holder: 'token test', port: 0 })
