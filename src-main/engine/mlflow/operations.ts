@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises'
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
-import { defineOperation, defineOperations } from '../api/define.js'
+import { defineOperation, defineOperations } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import { rotateApiToken, persistentApiToken } from '../workspace/index.js'
 import { checkArtifactPath, listFolder } from './artifacts.js'

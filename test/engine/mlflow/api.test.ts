@@ -10,6 +10,7 @@ async function newRun(client: TestMlflowClient, experimentId = '0') {
   return run.info as { run_id: string; artifact_uri: string }
 }
 
+const json = (response: Response) => response.json() as Promise<any>
 const errorOf = (promise: Promise<unknown>) => promise.then(() => null, (e: unknown) => e as MlflowRestError)
 
 describe("MLflow API: artifacts", () => {
@@ -30,7 +31,7 @@ describe("MLflow API: artifacts", () => {
       duplex: 'half',
     } as RequestInit)
     expect(put.status).toBe(200)
-    expect(await put.json()).toEqual({})
+    expect(await json(put)).toEqual({})
     const text = 'a,b\n'.repeat(600_000)
     await client.putArtifact(run.artifact_uri, 'table.csv', text, 'text/plain')
     await client.putArtifact(run.artifact_uri, 'empty.txt', '', 'text/plain')
@@ -52,9 +53,9 @@ describe("MLflow API: artifacts", () => {
     await client.putArtifact(run.artifact_uri, 'a.txt', 'a', 'text/plain')
     const root = run.artifact_uri.slice('mlflow-artifacts:/'.length)
     const proxy = await fetch(`${host.api.url}/api/2.0/mlflow-artifacts/artifacts?path=${root}/model`, { headers: { authorization: `Bearer ${host.api.token}` } })
-    expect(await proxy.json()).toEqual({ files: [{ path: 'MLmodel', is_dir: false, file_size: 12 }, { path: 'data', is_dir: true }] })
+    expect(await json(proxy)).toEqual({ files: [{ path: 'MLmodel', is_dir: false, file_size: 12 }, { path: 'data', is_dir: true }] })
     const empty = await fetch(`${host.api.url}/api/2.0/mlflow-artifacts/artifacts?path=${root}/nothing`, { headers: { authorization: `Bearer ${host.api.token}` } })
-    expect(await empty.json()).toEqual({})
+    expect(await json(empty)).toEqual({})
     expect(await client.call('GET', 'artifacts/list', { ...client.runRef(run.run_id), path: 'model' })).toEqual({
       root_uri: run.artifact_uri,
       files: [{ path: 'model/MLmodel', is_dir: false, file_size: 12 }, { path: 'model/data', is_dir: true }],
@@ -70,7 +71,7 @@ describe("MLflow API: artifacts", () => {
     for (const bad of [`${base}/%2e%2e/%2e%2e/x.txt`, `${base}/a/..%2F..%2Fx.txt`, `${base}/a%5Cb.txt`]) {
       const response = await fetch(bad, { method: 'PUT', headers: { authorization: `Bearer ${host.api.token}`, 'content-type': 'text/plain' }, body: 'x' })
       expect(response.status, bad).toBe(400)
-      expect((await response.json()).error_code).toBe('INVALID_PARAMETER_VALUE')
+      expect((await json(response)).error_code).toBe('INVALID_PARAMETER_VALUE')
     }
     const elsewhere = await fetch(`${host.api.url}/api/2.0/mlflow-artifacts/artifacts/0/not-a-run/artifacts/x.txt`, {
       method: 'PUT',
@@ -78,7 +79,7 @@ describe("MLflow API: artifacts", () => {
       body: 'x',
     })
     expect(elsewhere.status).toBe(400)
-    expect((await elsewhere.json()).message).toMatch(/not under a run's or a logged model's artifacts/)
+    expect((await json(elsewhere)).message).toMatch(/not under a run's or a logged model's artifacts/)
     expect(await client.call('GET', 'artifacts/list', client.runRef(run.run_id))).toEqual({ root_uri: run.artifact_uri })
   })
 })
@@ -90,7 +91,7 @@ describe('MLflow API: errors are 4xx with {error_code, message}, never a 5xx for
     const auth = { authorization: `Bearer ${host.api.token}`, 'content-type': 'application/json' }
     const raw = await fetch(`${host.api.url}/api/2.0/mlflow/runs/create`, { method: 'POST', headers: auth, body: '{"experiment_id": ' })
     expect(raw.status).toBe(400)
-    expect((await raw.json()).error_code).toBe('BAD_REQUEST')
+    expect((await json(raw)).error_code).toBe('BAD_REQUEST')
     const array = await fetch(`${host.api.url}/api/2.0/mlflow/runs/create`, { method: 'POST', headers: auth, body: '[1]' })
     expect(array.status).toBe(400)
     const run = await newRun(client)
@@ -107,7 +108,7 @@ describe('MLflow API: errors are 4xx with {error_code, message}, never a 5xx for
     for (const unsupported of ['/api/3.0/mlflow/traces/search', '/ajax-api/2.0/mlflow/runs/search', '/api/2.0/mlflow/traces']) {
       const response = await fetch(host.api.url + unsupported, { method: 'POST', headers: auth, body: '{}' })
       expect(response.status, unsupported).toBe(404)
-      expect((await response.json()).error_code).toBe('ENDPOINT_NOT_FOUND')
+      expect((await json(response)).error_code).toBe('ENDPOINT_NOT_FOUND')
     }
     expect(await errorOf(client.call('POST', 'runs/search', { experiment_ids: ['0'], filter: 'metrics.loss >' }))).toMatchObject({ status: 400 })
     expect(await errorOf(client.call('POST', 'runs/log-batch', { run_id: run.run_id, metrics: Array.from({ length: 1001 }, (_, i) => ({ key: 'a', value: i, timestamp: i })) }))).toMatchObject({ status: 400 })
@@ -126,7 +127,7 @@ describe('MLflow API: errors are 4xx with {error_code, message}, never a 5xx for
     const host = await startMlflowEngine()
     const response = await fetch(`${host.api.url}/api/2.0/mlflow/experiments/get?experiment_id=0`)
     expect(response.status).toBe(401)
-    expect(await response.json()).toMatchObject({ error_code: 'UNAUTHENTICATED' })
+    expect(await json(response)).toMatchObject({ error_code: 'UNAUTHENTICATED' })
   })
 })
 

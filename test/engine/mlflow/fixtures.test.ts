@@ -69,7 +69,7 @@ class Replayer {
     } else if (request.body !== undefined) {
       body = JSON.stringify(this.subDeep(request.body))
     }
-    const response = await fetch(url, { method: request.method, headers, body: body as BodyInit | undefined })
+    const response = await fetch(url, { method: request.method, headers, body: body as RequestInit['body'] })
     const text = await response.text()
     let parsed: any = null
     try {
