@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   train: () => import('./train.js'),
   serve: () => import('./serve.js'),
   drift: () => import('./drift.js'),
+  team: () => import('./team.js'),
 }
 
 // Options that take a value (`--backend webgpu`): their value is not a benchmark's name.

@@ -74,10 +74,11 @@ export const modules = [
   },
   // The composition root: the contract, the engine, its HTTP transport, the host, its services.
   { name: 'root', dirs: ['src-main/engine/'], uses: engineModules },
-  { name: 'cli', dirs: ['src-main/cli/'], uses: ['root', ...engineModules] },
+  // The CLI also hosts `lathe team-server` (through the team server's front door).
+  { name: 'cli', dirs: ['src-main/cli/'], uses: ['root', ...engineModules, 'team'] },
   { name: 'electron', dirs: ['src-main/electron/'], uses: ['root', 'common', 'workspace', 'kernel'] },
   // The team server: its own process on PostgreSQL; shares the engine's lowest layers only.
-  { name: 'team', dirs: ['src-main/team/'], uses: ['common', 'workspace', 'kernel', 'system'] },
+  { name: 'team', dirs: ['src-main/team/'], uses: ['common', 'workspace', 'kernel', 'system'], doors: ['src-main/team/index.ts'] },
 ]
 
 /**
@@ -98,6 +99,7 @@ export const packageRuntimes = {
   // Not a direct dependency: comes with @tensorflow/tfjs; tests pin the reference CPU backend.
   '@tensorflow/tfjs-backend-cpu': 'neutral',
   '@tensorflow/tfjs-backend-wasm': 'neutral',
+  '@tensorflow/tfjs-backend-webgpu': 'neutral',
   '@tensorflow/tfjs-node': 'node',
   '@tensorflow/tfjs-node-gpu': 'node',
   '@types/*': 'types',
@@ -128,6 +130,8 @@ export const packageRuntimes = {
   'vega-datasets': 'neutral',
   vite: 'node',
   vitest: 'node',
+  // Dawn for Node (a native addon): WebGPU for training in the engine's worker.
+  webgpu: 'node',
   yaml: 'neutral',
   zod: 'neutral',
   zustand: 'neutral',

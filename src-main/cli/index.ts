@@ -7,6 +7,7 @@ import { registerMonitoringCommands } from './commands/monitoring.js'
 import { registerRegistryCommands } from './commands/registry.js'
 import { registerServingCommands } from './commands/serving.js'
 import { registerSystemCommands } from './commands/system.js'
+import { registerTeamServerCommands } from './commands/team-server.js'
 import { registerTrainingCommands } from './commands/training.js'
 import { reportError } from './output.js'
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerMonitoringCommands(program)
   registerMlflowCommands(program)
   registerDemoCommands(program)
+  registerTeamServerCommands(program)
   // Subcommands inherit exitOverride so usage errors reach the handler below.
   const applyOverride = (cmd: Command) => {
     cmd.exitOverride()

@@ -1,6 +1,6 @@
 export { appendAudit, listAudit } from './audit.js'
 export { findRunningEngine, isProcessAlive } from './lock.js'
-export { hashFile } from './objects.js'
+export { ObjectStore, hashFile } from './objects.js'
 export { resolveWorkspaceDir, workspaceFiles } from './paths.js'
 export { persistentApiToken, rememberApiPort, rememberedApiPort, rotateApiToken } from './token.js'
 export { Workspace } from './workspace.js'
