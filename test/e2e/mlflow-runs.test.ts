@@ -14,7 +14,10 @@ describe('the Runs page shows runs logged from scripts through the MLflow API', 
       experiment_id,
       user_id: 'alice',
       start_time: Date.now(),
-      tags: [{ key: 'mlflow.source.name', value: 'train.py' }, { key: 'team', value: 'vision' }],
+      tags: [
+        { key: 'mlflow.source.name', value: 'train.py' },
+        { key: 'team', value: 'vision' },
+      ],
     })
     const runId = run.info.run_id as string
     await client.call('POST', 'runs/log-batch', {

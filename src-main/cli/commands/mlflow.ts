@@ -18,19 +18,24 @@ export function registerMlflowCommands(program: Command): void {
   ).action(async (options: CommonOptions) => {
     const dir = workspaceDirOf(options)
     if (!findRunningEngine(dir)) {
-      throw new LatheError('unavailable', `no engine is running on ${dir}: start the app or \`lathe ui\` first, then run lathe mlflow-env (scripts log to a running engine)`)
+      throw new LatheError(
+        'unavailable',
+        `no engine is running on ${dir}: start the app or \`lathe ui\` first, then run lathe mlflow-env (scripts log to a running engine)`,
+      )
     }
     const env = await withClient(options, 'lathe mlflow-env', (client) => client.call('mlflow.env', {}))
     emit(options.json, env, (e) => `MLFLOW_TRACKING_URI=${e.trackingUri}\nMLFLOW_TRACKING_TOKEN=${e.token}`)
   })
 
-  common(program.command('token').description("The engine API token (kept across restarts; MLflow scripts send it as MLFLOW_TRACKING_TOKEN)"))
+  common(program.command('token').description('The engine API token (kept across restarts; MLflow scripts send it as MLFLOW_TRACKING_TOKEN)'))
     .option('--rotate', 'replace it: the old token stops working at once')
     .action(async (options: CommonOptions & { rotate?: boolean }) => {
       const result = await withClient(options, 'lathe token', (client) =>
         options.rotate ? client.call('mlflow.token.rotate', {}) : client.call('mlflow.env', {}).then((e) => ({ token: e.token })),
       )
-      emit(options.json, result, (r) => (options.rotate ? `new token: ${r.token}\n(scripts need MLFLOW_TRACKING_TOKEN=${r.token}; reload an open UI)` : r.token))
+      emit(options.json, result, (r) =>
+        options.rotate ? `new token: ${r.token}\n(scripts need MLFLOW_TRACKING_TOKEN=${r.token}; reload an open UI)` : r.token,
+      )
     })
 }
 
@@ -57,14 +62,25 @@ export function describeScriptRun({ run, series, artifacts }: ScriptRunShow): st
     '',
     'Metrics (latest; points logged):',
     Object.keys(run.metrics).length
-      ? table(['key', 'value', 'points'], Object.entries(run.metrics).map(([k, v]) => [k, v, series[k]?.length ?? 0]))
+      ? table(
+          ['key', 'value', 'points'],
+          Object.entries(run.metrics).map(([k, v]) => [k, v, series[k]?.length ?? 0]),
+        )
       : '  (none)',
     '',
     'Tags:',
-    table(['key', 'value'], Object.entries(run.tags).map(([k, v]) => [k, v.length > 80 ? `${v.slice(0, 77)}...` : v])),
+    table(
+      ['key', 'value'],
+      Object.entries(run.tags).map(([k, v]) => [k, v.length > 80 ? `${v.slice(0, 77)}...` : v]),
+    ),
     '',
     'Artifacts:',
-    artifacts.length ? table(['path', 'size'], artifacts.map((a) => [a.isDir ? `${a.path}/` : a.path, a.size ?? ''])) : '  (none)',
+    artifacts.length
+      ? table(
+          ['path', 'size'],
+          artifacts.map((a) => [a.isDir ? `${a.path}/` : a.path, a.size ?? '']),
+        )
+      : '  (none)',
   ]
   return lines.join('\n')
 }
@@ -82,7 +98,10 @@ export function describeScriptRuns(runs: ScriptRun[]): string {
         r.status,
         r.userId,
         r.sourceName,
-        Object.entries(r.metrics).slice(0, 3).map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`).join(', '),
+        Object.entries(r.metrics)
+          .slice(0, 3)
+          .map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`)
+          .join(', '),
         new Date(r.startTime).toISOString(),
       ]),
     ),

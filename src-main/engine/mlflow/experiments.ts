@@ -2,7 +2,23 @@ import type { EngineContext } from '../context.js'
 import { appendAudit } from '../workspace/index.js'
 import { compareValues, meets, parseFilter, parseOrderBy } from './search.js'
 import * as store from './store.js'
-import { checkKey, checkLength, invalid, keyValues, missing, MlflowError, nonEmpty, optInt, optString, optStringList, pageOffset, pageToken, reqString, tagsToList, type Message } from './wire.js'
+import {
+  checkKey,
+  checkLength,
+  invalid,
+  keyValues,
+  missing,
+  MlflowError,
+  nonEmpty,
+  optInt,
+  optString,
+  optStringList,
+  pageOffset,
+  pageToken,
+  reqString,
+  tagsToList,
+  type Message,
+} from './wire.js'
 
 /** MLflow's experiments on Lathe's workspace; "Default" (id 0) exists from the start. */
 
@@ -44,13 +60,16 @@ export const experimentHandlers = {
     const name = checkLength(reqString(m, 'name'), 500, 'Experiment name')
     const location = optString(m, 'artifact_location')
     if (location && !location.startsWith('mlflow-artifacts:')) {
-      throw invalid(`artifact_location '${location}' is not supported: Lathe keeps every experiment's artifacts in its own store (mlflow-artifacts:/<id>); leave artifact_location out`)
+      throw invalid(
+        `artifact_location '${location}' is not supported: Lathe keeps every experiment's artifacts in its own store (mlflow-artifacts:/<id>); leave artifact_location out`,
+      )
     }
     const tags = Object.fromEntries(keyValues(m, 'tags').map((t) => [checkKey(t.key, 'Tag'), checkLength(t.value, 5000, 'Experiment tag value')]))
     const db = ctx.workspace.db
     const id = db
       .transaction(() => {
-        if (store.getExperimentByName(db, name)) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment(name=${name}) already exists. Error: name is taken`)
+        if (store.getExperimentByName(db, name))
+          throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment(name=${name}) already exists. Error: name is taken`)
         const id = store.insertExperiment(db, name, tags, Date.now())
         appendAudit(db, { actor: ctx.actor, action: 'mlflow.experiment.create', entityType: 'mlflow_experiment', entityId: String(id), after: { name } })
         return id
@@ -73,9 +92,7 @@ export const experimentHandlers = {
     const max = optInt(m, 'max_results') ?? 1000
     if (max < 1 || max > 50_000) throw invalid(`Invalid value ${max} for parameter 'max_results': it must be between 1 and 50000`)
     let rows = store.listExperiments(ctx.workspace.db).filter((e) => view.includes(e.lifecycleStage))
-    rows = rows.filter((e) =>
-      clauses.every((c) => meets(c, c.entity === 'tag' ? (e.tags[c.key] ?? null) : experimentAttribute(e, c.key))),
-    )
+    rows = rows.filter((e) => clauses.every((c) => meets(c, c.entity === 'tag' ? (e.tags[c.key] ?? null) : experimentAttribute(e, c.key))))
     const order = parseOrderBy(optStringList(m, 'order_by'))
     rows.sort((a, b) => {
       for (const o of order) {

@@ -5,7 +5,21 @@ import { requireExperiment } from './experiments.js'
 import { requireRun } from './runs.js'
 import { meets, parseFilter } from './search.js'
 import * as store from './store.js'
-import { checkKey, invalid, keyValues, missing, nonEmpty, optInt, optString, optStringList, pageOffset, pageToken, reqString, tagsToList, type Message } from './wire.js'
+import {
+  checkKey,
+  invalid,
+  keyValues,
+  missing,
+  nonEmpty,
+  optInt,
+  optString,
+  optStringList,
+  pageOffset,
+  pageToken,
+  reqString,
+  tagsToList,
+  type Message,
+} from './wire.js'
 
 /**
  * MLflow 3's logged models: a model's own record and artifact folder
@@ -135,7 +149,8 @@ export const loggedModelHandlers = {
           creation_timestamp: row.creationMs,
           last_updated_timestamp: row.lastUpdatedMs,
         }
-        if (!(c.key in attributes)) throw invalid(`Invalid attribute '${c.key}' for logged models: use name, status, model_type, source_run_id, creation_timestamp`)
+        if (!(c.key in attributes))
+          throw invalid(`Invalid attribute '${c.key}' for logged models: use name, status, model_type, source_run_id, creation_timestamp`)
         return meets(c, attributes[c.key]!)
       }),
     )

@@ -65,7 +65,10 @@ function requireModelVersion(ctx: EngineContext, name: string, version: number):
 }
 
 function modelVersionToProto(ctx: EngineContext, v: store.ModelVersionRow) {
-  const aliases = store.aliasesOf(ctx.workspace.db, v.name).filter((a) => a.version === v.version).map((a) => a.alias)
+  const aliases = store
+    .aliasesOf(ctx.workspace.db, v.name)
+    .filter((a) => a.version === v.version)
+    .map((a) => a.alias)
   return nonEmpty({
     name: v.name,
     version: String(v.version),
@@ -274,9 +277,12 @@ export const registryHandlers = {
   'registered-models/rename'(ctx: EngineContext, m: Message) {
     const row = requireRegisteredModel(ctx, reqString(m, 'name'))
     const newName = reqString(m, 'new_name')
-    if (store.getRegisteredModel(ctx.workspace.db, newName)) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${newName}) already exists.`)
+    if (store.getRegisteredModel(ctx.workspace.db, newName))
+      throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${newName}) already exists.`)
     if (store.listModelVersions(ctx.workspace.db, row.name).some((v) => v.latheVersion !== null)) {
-      throw invalid(`Registered model ${row.name} has versions in Lathe's registry, whose model names are permanent (serving and monitoring refer to them); register under a new name instead`)
+      throw invalid(
+        `Registered model ${row.name} has versions in Lathe's registry, whose model names are permanent (serving and monitoring refer to them); register under a new name instead`,
+      )
     }
     store.updateRegisteredModel(ctx.workspace.db, row.name, { ...row, name: newName, lastUpdatedMs: Date.now() })
     return { registered_model: registeredModelToProto(ctx, requireRegisteredModel(ctx, newName)) }
@@ -290,7 +296,9 @@ export const registryHandlers = {
   'registered-models/delete'(ctx: EngineContext, m: Message) {
     const row = requireRegisteredModel(ctx, reqString(m, 'name'))
     if (store.listModelVersions(ctx.workspace.db, row.name).some((v) => v.latheVersion !== null)) {
-      throw invalid(`Registered model ${row.name} has versions in Lathe's registry, which keeps every version for its audit trail; they cannot be deleted through MLflow`)
+      throw invalid(
+        `Registered model ${row.name} has versions in Lathe's registry, which keeps every version for its audit trail; they cannot be deleted through MLflow`,
+      )
     }
     store.deleteRegisteredModel(ctx.workspace.db, row.name)
     return {}
@@ -345,7 +353,8 @@ export const registryHandlers = {
       clauses.every((c) => {
         if (c.entity === 'tag') return meets(c, v.tags[c.key] ?? null)
         const attributes: Record<string, string | number | null> = { name: v.name, version_number: v.version, run_id: v.runId, source_path: v.source }
-        if (!(c.key in attributes)) throw invalid(`Invalid filter key '${c.key}' for model versions: use name, run_id, source_path, version_number or tags.<key>`)
+        if (!(c.key in attributes))
+          throw invalid(`Invalid filter key '${c.key}' for model versions: use name, run_id, source_path, version_number or tags.<key>`)
         return meets(c, attributes[c.key]!)
       }),
     )
@@ -372,7 +381,8 @@ export const registryHandlers = {
     db.transaction(() => {
       if (archive && (stage === 'Production' || stage === 'Staging')) {
         for (const other of store.listModelVersions(db, v.name)) {
-          if (other.version !== v.version && other.currentStage === stage) store.updateModelVersion(db, { ...other, currentStage: 'Archived', lastUpdatedMs: now })
+          if (other.version !== v.version && other.currentStage === stage)
+            store.updateModelVersion(db, { ...other, currentStage: 'Archived', lastUpdatedMs: now })
         }
       }
       store.updateModelVersion(db, { ...v, currentStage: stage, lastUpdatedMs: now })
@@ -382,7 +392,9 @@ export const registryHandlers = {
   'model-versions/delete'(ctx: EngineContext, m: Message) {
     const v = requireModelVersion(ctx, reqString(m, 'name'), versionNumber(m))
     if (v.latheVersion !== null) {
-      throw invalid(`Version ${v.version} of ${v.name} is Lathe registry version ${v.latheVersion}, which is immutable and kept for its audit trail; it cannot be deleted`)
+      throw invalid(
+        `Version ${v.version} of ${v.name} is Lathe registry version ${v.latheVersion}, which is immutable and kept for its audit trail; it cannot be deleted`,
+      )
     }
     store.deleteModelVersion(ctx.workspace.db, v.name, v.version)
     return {}

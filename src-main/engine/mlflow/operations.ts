@@ -124,8 +124,19 @@ export const mlflowOperations = defineOperations('mlflow', {
     handler: ({ run: runId, path }, ctx) => ({ path, entries: listArtifacts(ctx, requireScriptRun(ctx, runId), path) }),
   }),
   'mlflow.artifacts.read': defineOperation({
-    summary: "One artifact of a script run for a preview: text as UTF-8, anything else base64; the first maxBytes only",
-    input: z.object({ run: z.string().min(1), path: z.string().min(1), maxBytes: z.number().int().min(1).max(PREVIEW_LIMIT).default(256 * 1024) }).strict(),
+    summary: 'One artifact of a script run for a preview: text as UTF-8, anything else base64; the first maxBytes only',
+    input: z
+      .object({
+        run: z.string().min(1),
+        path: z.string().min(1),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(PREVIEW_LIMIT)
+          .default(256 * 1024),
+      })
+      .strict(),
     output: z.object({
       path: z.string(),
       size: z.number(),

@@ -58,10 +58,16 @@ function installErrors(app: FastifyInstance, options: MlflowRoutesOptions) {
   app.setErrorHandler((error, _request, reply) => {
     const known = asMlflowError(error)
     if (known) return sendError(reply, known)
-    return reply.code(500).type('application/json').send({ error_code: 'INTERNAL_ERROR', message: options.internalError(error) })
+    return reply
+      .code(500)
+      .type('application/json')
+      .send({ error_code: 'INTERNAL_ERROR', message: options.internalError(error) })
   })
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new MlflowError('ENDPOINT_NOT_FOUND', `Unsupported endpoint: ${request.method} ${request.url.split('?')[0]} is not part of Lathe's MLflow API`)),
+    sendError(
+      reply,
+      new MlflowError('ENDPOINT_NOT_FOUND', `Unsupported endpoint: ${request.method} ${request.url.split('?')[0]} is not part of Lathe's MLflow API`),
+    ),
   )
 }
 
@@ -82,7 +88,15 @@ export async function mlflowApiRoutes(app: FastifyInstance, options: MlflowRoute
   for (const [name, handler] of Object.entries(simple)) {
     const spaced = /^(GET|POST|PATCH|DELETE) (.+)$/.exec(name)
     const route = spaced ? spaced[2]! : name
-    const methods = spaced ? [spaced[1]!] : reads.includes(name) ? ['GET', 'POST'] : patches.includes(name) ? ['PATCH'] : deletes.includes(name) ? ['DELETE'] : ['POST']
+    const methods = spaced
+      ? [spaced[1]!]
+      : reads.includes(name)
+        ? ['GET', 'POST']
+        : patches.includes(name)
+          ? ['PATCH']
+          : deletes.includes(name)
+            ? ['DELETE']
+            : ['POST']
     app.route({
       method: methods as Array<'GET' | 'POST' | 'PATCH' | 'DELETE'>,
       url: `/${route}`,

@@ -117,7 +117,9 @@ export const runHandlers = {
     const tagMap = Object.fromEntries(tags.map((t) => [t.key, t.value]))
     const requested = optString(m, 'run_name')
     if (requested && tagMap['mlflow.runName'] && tagMap['mlflow.runName'] !== requested) {
-      throw invalid(`Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${requested}', mlflow.runName='${tagMap['mlflow.runName']}').`)
+      throw invalid(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${requested}', mlflow.runName='${tagMap['mlflow.runName']}').`,
+      )
     }
     const startTime = optInt(m, 'start_time') ?? Date.now()
     const requestSha256 = createHash('sha256').update(JSON.stringify(m)).digest('hex')
@@ -217,7 +219,9 @@ export const runHandlers = {
     if (paramsIn.length > 100) throw invalid(`A batch logging request can contain at most 100 params. Got ${paramsIn.length} params.`)
     if (tagsIn.length > 100) throw invalid(`A batch logging request can contain at most 100 tags. Got ${tagsIn.length} tags.`)
     if (metricsIn.length + paramsIn.length + tagsIn.length > 1000) {
-      throw invalid(`A batch logging request can contain at most 1000 metrics, params and tags in total. Got ${metricsIn.length + paramsIn.length + tagsIn.length}.`)
+      throw invalid(
+        `A batch logging request can contain at most 1000 metrics, params and tags in total. Got ${metricsIn.length + paramsIn.length + tagsIn.length}.`,
+      )
     }
     const metrics = metricsIn.map((item, i) => {
       if (!item || typeof item !== 'object') throw invalid(`Invalid value for parameter 'metrics[${i}]': expected a Metric object`)
@@ -238,7 +242,8 @@ export const runHandlers = {
     const datasets = optList(m, 'datasets').map((d, i) => {
       const input = d as Message
       const dataset = input?.dataset as Message | undefined
-      if (!dataset || typeof dataset !== 'object') throw invalid(`Invalid value for parameter 'datasets[${i}]': expected {tags, dataset{name, digest, source_type, source}}`)
+      if (!dataset || typeof dataset !== 'object')
+        throw invalid(`Invalid value for parameter 'datasets[${i}]': expected {tags, dataset{name, digest, source_type, source}}`)
       for (const field of ['name', 'digest', 'source_type', 'source']) reqString(dataset, field)
       return nonEmpty({ tags: keyValues(input, 'tags'), dataset })
     })
@@ -320,7 +325,8 @@ function parseMetric(m: Message, prefix: string): store.MetricRow {
   const key = checkKey(reqString(m, 'key'), 'Metric')
   const { value, special } = parseDouble(m['value'], `${prefix}value`)
   const timestamp = optInt(m, 'timestamp')
-  if (timestamp === undefined) throw invalid(`Missing value for required parameter '${prefix}timestamp'. See the API docs for more information about request parameters.`)
+  if (timestamp === undefined)
+    throw invalid(`Missing value for required parameter '${prefix}timestamp'. See the API docs for more information about request parameters.`)
   return {
     key,
     value,
@@ -382,7 +388,9 @@ function runAttribute(run: store.RunRow, key: string): string | number | null {
     case 'experiment_id':
       return String(run.experimentId)
   }
-  throw invalid(`Invalid attribute key '${key}' specified. Valid keys are run_id, run_name, status, user_id, start_time, end_time, artifact_uri, lifecycle_stage`)
+  throw invalid(
+    `Invalid attribute key '${key}' specified. Valid keys are run_id, run_name, status, user_id, start_time, end_time, artifact_uri, lifecycle_stage`,
+  )
 }
 
 export function searchRuns(
@@ -398,7 +406,8 @@ export function searchRuns(
     let f = cache.get(run.runId)
     if (!f) {
       const metrics: Record<string, number | null> = {}
-      for (const m of store.latestMetrics(db, run.runId)) metrics[m.key] = m.special === 'NaN' ? NaN : m.special === 'Infinity' ? Infinity : m.special === '-Infinity' ? -Infinity : m.value
+      for (const m of store.latestMetrics(db, run.runId))
+        metrics[m.key] = m.special === 'NaN' ? NaN : m.special === 'Infinity' ? Infinity : m.special === '-Infinity' ? -Infinity : m.value
       f = { metrics, params: store.getParams(db, run.runId), tags: store.getTags(db, run.runId) }
       cache.set(run.runId, f)
     }

@@ -33,9 +33,13 @@ export function listExperiments(db: Database.Database): ExperimentRow[] {
 
 export function insertExperiment(db: Database.Database, name: string, tags: Record<string, string>, now: number): number {
   const next = (db.prepare('SELECT coalesce(max(experiment_id), 0) + 1 AS n FROM mlflow_experiments').get() as { n: number }).n
-  db.prepare(
-    'INSERT INTO mlflow_experiments (experiment_id, name, creation_time, last_update_time, tags_json) VALUES (?, ?, ?, ?, ?)',
-  ).run(next, name, now, now, JSON.stringify(tags))
+  db.prepare('INSERT INTO mlflow_experiments (experiment_id, name, creation_time, last_update_time, tags_json) VALUES (?, ?, ?, ?, ?)').run(
+    next,
+    name,
+    now,
+    now,
+    JSON.stringify(tags),
+  )
   return next
 }
 
@@ -94,17 +98,18 @@ export function getRunRow(db: Database.Database, runId: string): RunRow | null {
 /** Newest first. */
 export function listRunRows(db: Database.Database, experimentIds: number[] | null, limit = 100_000): RunRow[] {
   const where = experimentIds ? `WHERE experiment_id IN (${experimentIds.map(() => '?').join(',') || 'NULL'})` : ''
-  return (db.prepare(`SELECT ${runColumns} FROM mlflow_runs ${where} ORDER BY seq DESC LIMIT ?`).all(...(experimentIds ?? []), limit) as Array<
-    Record<string, unknown>
-  >).map((r) => parseRun(r)!)
+  return (
+    db.prepare(`SELECT ${runColumns} FROM mlflow_runs ${where} ORDER BY seq DESC LIMIT ?`).all(...(experimentIds ?? []), limit) as Array<
+      Record<string, unknown>
+    >
+  ).map((r) => parseRun(r)!)
 }
 
 /** A run created from the same request bytes since `sinceMs`: the client's retry of a create whose answer it lost. */
 export function findReplayedRun(db: Database.Database, requestSha256: string, sinceMs: number): string | null {
-  const row = db.prepare('SELECT run_id FROM mlflow_runs WHERE request_sha256 = ? AND created_ms >= ? ORDER BY seq DESC LIMIT 1').get(
-    requestSha256,
-    sinceMs,
-  ) as { run_id: string } | undefined
+  const row = db
+    .prepare('SELECT run_id FROM mlflow_runs WHERE request_sha256 = ? AND created_ms >= ? ORDER BY seq DESC LIMIT 1')
+    .get(requestSha256, sinceMs) as { run_id: string } | undefined
   return row?.run_id ?? null
 }
 
@@ -137,7 +142,9 @@ export function insertRunRow(
 export function updateRunRow(
   db: Database.Database,
   runId: string,
-  change: Partial<Pick<RunRow, 'runName' | 'status' | 'endTime' | 'lifecycleStage' | 'inputs' | 'modelInputs' | 'outputs' | 'sourceName' | 'sourceType' | 'userId'>>,
+  change: Partial<
+    Pick<RunRow, 'runName' | 'status' | 'endTime' | 'lifecycleStage' | 'inputs' | 'modelInputs' | 'outputs' | 'sourceName' | 'sourceType' | 'userId'>
+  >,
 ): void {
   const row = getRunRow(db, runId)!
   const next = { ...row, ...change }
@@ -289,30 +296,51 @@ function parseLoggedModel(row: Record<string, unknown> | undefined): LoggedModel
 }
 
 export function getLoggedModel(db: Database.Database, modelId: string): LoggedModelRow | null {
-  return parseLoggedModel(db.prepare(`SELECT ${loggedModelColumns} FROM mlflow_logged_models WHERE model_id = ? AND deleted = 0`).get(modelId) as Record<string, unknown>)
+  return parseLoggedModel(
+    db.prepare(`SELECT ${loggedModelColumns} FROM mlflow_logged_models WHERE model_id = ? AND deleted = 0`).get(modelId) as Record<string, unknown>,
+  )
 }
 
 export function listLoggedModels(db: Database.Database, experimentIds: number[]): LoggedModelRow[] {
-  return (db
-    .prepare(
-      `SELECT ${loggedModelColumns} FROM mlflow_logged_models WHERE deleted = 0 AND experiment_id IN (${experimentIds.map(() => '?').join(',') || 'NULL'})
+  return (
+    db
+      .prepare(
+        `SELECT ${loggedModelColumns} FROM mlflow_logged_models WHERE deleted = 0 AND experiment_id IN (${experimentIds.map(() => '?').join(',') || 'NULL'})
        ORDER BY creation_ms DESC, rowid DESC`,
-    )
-    .all(...experimentIds) as Array<Record<string, unknown>>).map((r) => parseLoggedModel(r)!)
+      )
+      .all(...experimentIds) as Array<Record<string, unknown>>
+  ).map((r) => parseLoggedModel(r)!)
 }
 
 export function insertLoggedModel(db: Database.Database, m: LoggedModelRow): void {
   db.prepare(
     `INSERT INTO mlflow_logged_models (model_id, experiment_id, name, model_type, source_run_id, status, status_message, creator_id,
        creation_ms, last_updated_ms, params_json, tags_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(m.modelId, m.experimentId, m.name, m.modelType, m.sourceRunId, m.status, m.statusMessage, m.creatorId, m.creationMs, m.lastUpdatedMs,
-    JSON.stringify(m.params), JSON.stringify(m.tags))
+  ).run(
+    m.modelId,
+    m.experimentId,
+    m.name,
+    m.modelType,
+    m.sourceRunId,
+    m.status,
+    m.statusMessage,
+    m.creatorId,
+    m.creationMs,
+    m.lastUpdatedMs,
+    JSON.stringify(m.params),
+    JSON.stringify(m.tags),
+  )
 }
 
 export function updateLoggedModel(db: Database.Database, m: LoggedModelRow): void {
-  db.prepare(
-    `UPDATE mlflow_logged_models SET status = ?, status_message = ?, last_updated_ms = ?, params_json = ?, tags_json = ? WHERE model_id = ?`,
-  ).run(m.status, m.statusMessage, m.lastUpdatedMs, JSON.stringify(m.params), JSON.stringify(m.tags), m.modelId)
+  db.prepare(`UPDATE mlflow_logged_models SET status = ?, status_message = ?, last_updated_ms = ?, params_json = ?, tags_json = ? WHERE model_id = ?`).run(
+    m.status,
+    m.statusMessage,
+    m.lastUpdatedMs,
+    JSON.stringify(m.params),
+    JSON.stringify(m.tags),
+    m.modelId,
+  )
 }
 
 export function deleteLoggedModel(db: Database.Database, modelId: string): void {
@@ -339,9 +367,14 @@ export function listRegisteredModels(db: Database.Database): RegisteredModelRow[
 }
 
 export function insertRegisteredModel(db: Database.Database, m: RegisteredModelRow): void {
-  db.prepare(
-    'INSERT INTO mlflow_registered_models (name, description, tags_json, user_id, creation_ms, last_updated_ms) VALUES (?, ?, ?, ?, ?, ?)',
-  ).run(m.name, m.description, JSON.stringify(m.tags), m.userId, m.creationMs, m.lastUpdatedMs)
+  db.prepare('INSERT INTO mlflow_registered_models (name, description, tags_json, user_id, creation_ms, last_updated_ms) VALUES (?, ?, ?, ?, ?, ?)').run(
+    m.name,
+    m.description,
+    JSON.stringify(m.tags),
+    m.userId,
+    m.creationMs,
+    m.lastUpdatedMs,
+  )
 }
 
 export function updateRegisteredModel(db: Database.Database, name: string, m: RegisteredModelRow): void {
@@ -383,7 +416,9 @@ const versionColumns = `name, version, source, storage_path AS storagePath, run_
   not_servable AS notServable, creation_ms AS creationMs, last_updated_ms AS lastUpdatedMs`
 
 export function getModelVersion(db: Database.Database, name: string, version: number): ModelVersionRow | null {
-  return withTags(db.prepare(`SELECT ${versionColumns} FROM mlflow_model_versions WHERE name = ? AND version = ? AND deleted = 0`).get(name, version) as ModelVersionRow)
+  return withTags(
+    db.prepare(`SELECT ${versionColumns} FROM mlflow_model_versions WHERE name = ? AND version = ? AND deleted = 0`).get(name, version) as ModelVersionRow,
+  )
 }
 
 export function listModelVersions(db: Database.Database, name?: string): ModelVersionRow[] {
@@ -401,8 +436,24 @@ export function insertModelVersion(db: Database.Database, v: ModelVersionRow, re
   db.prepare(
     `INSERT INTO mlflow_model_versions (name, version, source, storage_path, run_id, model_id, user_id, description, tags_json, current_stage,
        run_link, lathe_version, not_servable, request_sha256, creation_ms, last_updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(v.name, v.version, v.source, v.storagePath, v.runId, v.modelId, v.userId, v.description, JSON.stringify(v.tags), v.currentStage,
-    v.runLink, v.latheVersion, v.notServable, requestSha256, v.creationMs, v.lastUpdatedMs)
+  ).run(
+    v.name,
+    v.version,
+    v.source,
+    v.storagePath,
+    v.runId,
+    v.modelId,
+    v.userId,
+    v.description,
+    JSON.stringify(v.tags),
+    v.currentStage,
+    v.runLink,
+    v.latheVersion,
+    v.notServable,
+    requestSha256,
+    v.creationMs,
+    v.lastUpdatedMs,
+  )
 }
 
 /** The version a model-versions/create with these request bytes made since `sinceMs` (the client's retry). */
@@ -414,9 +465,14 @@ export function findReplayedModelVersion(db: Database.Database, requestSha256: s
 }
 
 export function updateModelVersion(db: Database.Database, v: ModelVersionRow): void {
-  db.prepare(
-    `UPDATE mlflow_model_versions SET description = ?, tags_json = ?, current_stage = ?, last_updated_ms = ? WHERE name = ? AND version = ?`,
-  ).run(v.description, JSON.stringify(v.tags), v.currentStage, v.lastUpdatedMs, v.name, v.version)
+  db.prepare(`UPDATE mlflow_model_versions SET description = ?, tags_json = ?, current_stage = ?, last_updated_ms = ? WHERE name = ? AND version = ?`).run(
+    v.description,
+    JSON.stringify(v.tags),
+    v.currentStage,
+    v.lastUpdatedMs,
+    v.name,
+    v.version,
+  )
 }
 
 export function deleteModelVersion(db: Database.Database, name: string, version: number): void {

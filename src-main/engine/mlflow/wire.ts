@@ -85,7 +85,8 @@ export function optString(m: Message, key: string): string | undefined {
 
 export function reqString(m: Message, key: string): string {
   const v = optString(m, key)
-  if (v === undefined || v === '') throw invalid(`Missing value for required parameter '${key}'. See the API docs for more information about request parameters.`)
+  if (v === undefined || v === '')
+    throw invalid(`Missing value for required parameter '${key}'. See the API docs for more information about request parameters.`)
   return v
 }
 
@@ -196,7 +197,9 @@ export function pageToken(offset: number): string {
 export function checkKey(key: string, what: string): string {
   if (key.length > 250) throw invalid(`${what} '${key.slice(0, 40)}...' had length ${key.length}, which exceeded length limit of 250`)
   if (!/^[/\w.\- :]*$/.test(key)) {
-    throw invalid(`Invalid ${what.toLowerCase()} name: '${key}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons(:) and slashes (/).`)
+    throw invalid(
+      `Invalid ${what.toLowerCase()} name: '${key}'. Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons(:) and slashes (/).`,
+    )
   }
   const parts = key.split('/')
   if (key.startsWith('/') || parts.includes('..') || parts.includes('.')) {

@@ -6,23 +6,33 @@ import { MlflowRestError, TestMlflowClient } from './client.js'
 import { modelFolderFiles, startMlflowEngine } from './helpers.js'
 
 async function newRun(client: TestMlflowClient, experimentId = '0') {
-  const { run } = await client.call('POST', 'runs/create', { experiment_id: experimentId, start_time: Date.now(), tags: [{ key: 'mlflow.source.name', value: 'x.py' }] })
+  const { run } = await client.call('POST', 'runs/create', {
+    experiment_id: experimentId,
+    start_time: Date.now(),
+    tags: [{ key: 'mlflow.source.name', value: 'x.py' }],
+  })
   return run.info as { run_id: string; artifact_uri: string }
 }
 
 const json = (response: Response) => response.json() as Promise<any>
-const errorOf = (promise: Promise<unknown>) => promise.then(() => null, (e: unknown) => e as MlflowRestError)
+const errorOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => null,
+    (e: unknown) => e as MlflowRestError,
+  )
 
-describe("MLflow API: artifacts", () => {
+describe('MLflow API: artifacts', () => {
   it('streams an octet-stream upload of 80 MiB and a text upload over 1 MiB (fastify would answer 415 and 413), and streams them back', async () => {
     const host = await startMlflowEngine()
     const client = new TestMlflowClient(host.api.url, host.api.token)
     const run = await newRun(client)
     const chunk = Buffer.alloc(1024 * 1024, 7)
     const size = 80
-    const body = Readable.from((function* () {
-      for (let i = 0; i < size; i++) yield chunk
-    })())
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < size; i++) yield chunk
+      })(),
+    )
     const url = `${client.resolve(run.artifact_uri)}/big.bin`
     const put = await fetch(url, {
       method: 'PUT',
@@ -52,13 +62,25 @@ describe("MLflow API: artifacts", () => {
     await client.putArtifact(run.artifact_uri, 'model/data/w.bin', 'xyz', 'application/octet-stream')
     await client.putArtifact(run.artifact_uri, 'a.txt', 'a', 'text/plain')
     const root = run.artifact_uri.slice('mlflow-artifacts:/'.length)
-    const proxy = await fetch(`${host.api.url}/api/2.0/mlflow-artifacts/artifacts?path=${root}/model`, { headers: { authorization: `Bearer ${host.api.token}` } })
-    expect(await json(proxy)).toEqual({ files: [{ path: 'MLmodel', is_dir: false, file_size: 12 }, { path: 'data', is_dir: true }] })
-    const empty = await fetch(`${host.api.url}/api/2.0/mlflow-artifacts/artifacts?path=${root}/nothing`, { headers: { authorization: `Bearer ${host.api.token}` } })
+    const proxy = await fetch(`${host.api.url}/api/2.0/mlflow-artifacts/artifacts?path=${root}/model`, {
+      headers: { authorization: `Bearer ${host.api.token}` },
+    })
+    expect(await json(proxy)).toEqual({
+      files: [
+        { path: 'MLmodel', is_dir: false, file_size: 12 },
+        { path: 'data', is_dir: true },
+      ],
+    })
+    const empty = await fetch(`${host.api.url}/api/2.0/mlflow-artifacts/artifacts?path=${root}/nothing`, {
+      headers: { authorization: `Bearer ${host.api.token}` },
+    })
     expect(await json(empty)).toEqual({})
     expect(await client.call('GET', 'artifacts/list', { ...client.runRef(run.run_id), path: 'model' })).toEqual({
       root_uri: run.artifact_uri,
-      files: [{ path: 'model/MLmodel', is_dir: false, file_size: 12 }, { path: 'model/data', is_dir: true }],
+      files: [
+        { path: 'model/MLmodel', is_dir: false, file_size: 12 },
+        { path: 'model/data', is_dir: true },
+      ],
     })
     expect((await client.call('GET', 'artifacts/list', client.runRef(run.run_id))).files.map((f: any) => f.path)).toEqual(['a.txt', 'model'])
   })
@@ -111,7 +133,11 @@ describe('MLflow API: errors are 4xx with {error_code, message}, never a 5xx for
       expect((await json(response)).error_code).toBe('ENDPOINT_NOT_FOUND')
     }
     expect(await errorOf(client.call('POST', 'runs/search', { experiment_ids: ['0'], filter: 'metrics.loss >' }))).toMatchObject({ status: 400 })
-    expect(await errorOf(client.call('POST', 'runs/log-batch', { run_id: run.run_id, metrics: Array.from({ length: 1001 }, (_, i) => ({ key: 'a', value: i, timestamp: i })) }))).toMatchObject({ status: 400 })
+    expect(
+      await errorOf(
+        client.call('POST', 'runs/log-batch', { run_id: run.run_id, metrics: Array.from({ length: 1001 }, (_, i) => ({ key: 'a', value: i, timestamp: i })) }),
+      ),
+    ).toMatchObject({ status: 400 })
     expect(await errorOf(client.call('POST', 'model-versions/create', { name: 'nope', source: 'x' }))).toMatchObject({ status: 404 })
     await client.call('POST', 'registered-models/create', { name: 'm' })
     expect(await errorOf(client.call('POST', 'model-versions/create', { name: 'm', source: 's3://bucket/model' }))).toMatchObject({ status: 400 })
@@ -204,7 +230,12 @@ describe('MLflow API: runs and models', () => {
     expect((await client.getArtifact(uri, 'model.pkl')).toString()).toBe('pickle bytes')
     // Not in Lathe's registry, so there is nothing to serve; a Production move is recorded in MLflow's stages only.
     expect((await host.engine.call('registry.models.list', {})).map((m) => m.name)).not.toContain('other')
-    const moved = await client.call('POST', 'model-versions/transition-stage', { name: 'other', version: '1', stage: 'Production', archive_existing_versions: false })
+    const moved = await client.call('POST', 'model-versions/transition-stage', {
+      name: 'other',
+      version: '1',
+      stage: 'Production',
+      archive_existing_versions: false,
+    })
     expect(moved.model_version.current_stage).toBe('Production')
   })
 

@@ -20,13 +20,19 @@ describe('lathe mlflow-env, lathe token, lathe runs show (a running lathe ui)', 
       experiment_id: '0',
       user_id: 'alice',
       start_time: 1_764_576_001_000,
-      tags: [{ key: 'mlflow.source.name', value: 'train.py' }, { key: 'mlflow.source.type', value: 'LOCAL' }],
+      tags: [
+        { key: 'mlflow.source.name', value: 'train.py' },
+        { key: 'mlflow.source.type', value: 'LOCAL' },
+      ],
     })
     const runId = run.info.run_id as string
     await client.call('POST', 'runs/log-batch', {
       run_id: runId,
       params: [{ key: 'lr', value: '0.01' }],
-      metrics: [{ key: 'loss', value: 0.5, timestamp: 1, step: 1 }, { key: 'loss', value: 'NaN', timestamp: 2, step: 2 }],
+      metrics: [
+        { key: 'loss', value: 0.5, timestamp: 1, step: 1 },
+        { key: 'loss', value: 'NaN', timestamp: 2, step: 2 },
+      ],
     })
     await client.putArtifact(run.info.artifact_uri, 'f.txt', 'hi', 'text/plain')
     const shown = await lathe(['runs', 'show', runId, '--workspace', workspace])

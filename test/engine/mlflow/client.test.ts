@@ -102,7 +102,12 @@ describe('a script logging through the MLflow API (test client following the spe
     }
     await client.call('POST', 'runs/log-model', {
       run_id: runId,
-      model_json: JSON.stringify({ run_id: runId, artifact_path: 'model', utc_time_created: '2025-12-01 08:00:02.100000', flavors: { onnx: { data: 'model.onnx' } } }),
+      model_json: JSON.stringify({
+        run_id: runId,
+        artifact_path: 'model',
+        utc_time_created: '2025-12-01 08:00:02.100000',
+        flavors: { onnx: { data: 'model.onnx' } },
+      }),
     })
     await client.call('POST', 'registered-models/create', { name: 'm' })
     const { model_version: version } = await client.call('POST', 'model-versions/create', {
@@ -125,7 +130,12 @@ describe('a script logging through the MLflow API (test client following the spe
     expect((await client.call('GET', 'model-versions/get', { name: 'm', version: '1' })).model_version.current_stage).toBe('None')
 
     await host.engine.call('registry.gate.set', { model: 'm', alias: 'production', gate: { thresholds: [{ metric: 'accuracy', op: '>=', value: 0.9 }] } })
-    const promoted = await client.call('POST', 'model-versions/transition-stage', { name: 'm', version: '1', stage: 'Production', archive_existing_versions: true })
+    const promoted = await client.call('POST', 'model-versions/transition-stage', {
+      name: 'm',
+      version: '1',
+      stage: 'Production',
+      archive_existing_versions: true,
+    })
     expect(promoted.model_version.current_stage).toBe('Production')
     await client.call('POST', 'registered-models/alias', { name: 'm', alias: 'champion', version: '1' })
     expect((await client.call('GET', 'registered-models/alias', { name: 'm', alias: 'champion' })).model_version.version).toBe('1')
@@ -134,7 +144,11 @@ describe('a script logging through the MLflow API (test client following the spe
     // Served from the production alias: the endpoint's predictions equal onnxruntime's on the same rows.
     const status = await host.engine.call('serving.start', { port: 0, models: [{ model: 'm', selector: 'production', default: true, logging: false }] })
     const rows = Array.from({ length: 32 }, (_, i) => [Math.sin(i), Math.cos(i) * 2, (i % 7) - 3, i / 10])
-    const served = await fetch(`${status.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: rows }) })
+    const served = await fetch(`${status.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: rows }),
+    })
     const predictions = ((await served.json()) as { predictions: number[][] }).predictions
     const session = await ort.InferenceSession.create(path.join(fixturesDir, 'onnx-model', 'model.onnx'))
     const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 4]) })

@@ -86,7 +86,12 @@ export class TestMlflowClient {
 
   async putArtifact(artifactUri: string, relativePath: string, bytes: Uint8Array | string, contentType: string): Promise<void> {
     const url = new URL(`${this.resolve(artifactUri)}/${relativePath}`)
-    const response = await this.attempt('PUT', url, { headers: this.headers({ 'Content-Type': contentType }), body: bytes as RequestInit['body'] }, url.pathname)
+    const response = await this.attempt(
+      'PUT',
+      url,
+      { headers: this.headers({ 'Content-Type': contentType }), body: bytes as RequestInit['body'] },
+      url.pathname,
+    )
     const text = await response.text()
     if (response.status < 200 || response.status >= 300) throw new MlflowRestError(response.status, JSON.parse(text || '{}').error_code ?? '', text)
   }

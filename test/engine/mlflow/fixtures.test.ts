@@ -106,7 +106,16 @@ class Replayer {
         else if (k === 'message' && inferred.some((i) => i.includes('message') || i.startsWith('whole reply'))) {
           // Wording the fixture marks as inferred: the part before the "..." must match.
           expect(typeof actual[k]).toBe('string')
-          expect(actual[k].startsWith(String(v).split('...')[0]!.replace(/Error: $/, '').trim().split(' Error:')[0]!), `${where}.message`).toBe(true)
+          expect(
+            actual[k].startsWith(
+              String(v)
+                .split('...')[0]!
+                .replace(/Error: $/, '')
+                .trim()
+                .split(' Error:')[0]!,
+            ),
+            `${where}.message`,
+          ).toBe(true)
         } else this.compare(v, actual[k], `${where}.${k}`, inferred)
       }
     } else if (typeof expected === 'string') {
@@ -164,7 +173,12 @@ describe('MLflow fixtures replayed against a real engine', () => {
     const race = f01.variants[1]
     await r.play({ ...create!, case: race.case, response: race.response, inferred: race.inferred })
     // Variant 3: a script with no set_experiment logs to experiment "0", which exists from the start.
-    const run = await r.send({ method: 'POST', path: '/api/2.0/mlflow/runs/create', headers: { 'Content-Type': 'application/json' }, body: { experiment_id: '0', start_time: 1 } })
+    const run = await r.send({
+      method: 'POST',
+      path: '/api/2.0/mlflow/runs/create',
+      headers: { 'Content-Type': 'application/json' },
+      body: { experiment_id: '0', start_time: 1 },
+    })
     expect(run.status).toBe(200)
     expect(run.body.run.info.experiment_id).toBe('0')
     const zero = await r.send({ method: 'GET', path: '/api/2.0/mlflow/experiments/get', query: { experiment_id: '0' }, headers: {} })

@@ -24,18 +24,38 @@ describe('the npm package mlflow (third-party Node client)', () => {
 
     const { experiment_id } = await mlflow.Experiments.create({ name: 'node-smoke' })
     expect((await mlflow.Experiments.get({ experiment_id })).experiment.name).toBe('node-smoke')
-    const { run } = await mlflow.Runs.create({ experiment_id, user_id: 'nodeuser', start_time: Date.now(), tags: [{ key: 'mlflow.source.name', value: 'smoke.js' }] })
+    const { run } = await mlflow.Runs.create({
+      experiment_id,
+      user_id: 'nodeuser',
+      start_time: Date.now(),
+      tags: [{ key: 'mlflow.source.name', value: 'smoke.js' }],
+    })
     const run_id = run.info.run_id
     await mlflow.Runs.logParameter({ run_id, key: 'lr', value: '0.1' })
     await mlflow.Runs.logMetric({ run_id, key: 'loss', value: 0.9, timestamp: 1000, step: 0 })
     await mlflow.Runs.logMetric({ run_id, key: 'loss', value: 0.4, timestamp: 2000, step: 1 })
-    await mlflow.Runs.logBatch({ run_id, metrics: [{ key: 'acc', value: 0.8, timestamp: 3000, step: 1 }], params: [{ key: 'layers', value: '2' }], tags: [{ key: 'team', value: 'js' }] })
+    await mlflow.Runs.logBatch({
+      run_id,
+      metrics: [{ key: 'acc', value: 0.8, timestamp: 3000, step: 1 }],
+      params: [{ key: 'layers', value: '2' }],
+      tags: [{ key: 'team', value: 'js' }],
+    })
     await mlflow.Runs.setTag({ run_id, key: 'note', value: 'from node' })
 
     const got = (await mlflow.Runs.get({ run_id })).run
-    expect(got.data.params).toEqual([{ key: 'layers', value: '2' }, { key: 'lr', value: '0.1' }])
-    expect(got.data.metrics).toEqual([{ key: 'acc', value: 0.8, timestamp: 3000, step: 1 }, { key: 'loss', value: 0.4, timestamp: 2000, step: 1 }])
-    expect(Object.fromEntries(got.data.tags.map((t: { key: string; value: string }) => [t.key, t.value]))).toMatchObject({ team: 'js', note: 'from node', 'mlflow.source.name': 'smoke.js' })
+    expect(got.data.params).toEqual([
+      { key: 'layers', value: '2' },
+      { key: 'lr', value: '0.1' },
+    ])
+    expect(got.data.metrics).toEqual([
+      { key: 'acc', value: 0.8, timestamp: 3000, step: 1 },
+      { key: 'loss', value: 0.4, timestamp: 2000, step: 1 },
+    ])
+    expect(Object.fromEntries(got.data.tags.map((t: { key: string; value: string }) => [t.key, t.value]))).toMatchObject({
+      team: 'js',
+      note: 'from node',
+      'mlflow.source.name': 'smoke.js',
+    })
     const history = await mlflow.Metrics.getHistory({ run_id, metric_key: 'loss' })
     expect(history.metrics.map((m: { value: number }) => m.value)).toEqual([0.9, 0.4])
     const found = await mlflow.Runs.search({ experiment_ids: [experiment_id], filter: 'metrics.loss < 0.5' })

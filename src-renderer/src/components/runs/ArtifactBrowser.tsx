@@ -4,7 +4,14 @@ import { EmptyState, ErrorBanner, useOperation } from '../common/index.js'
 
 type Artifact = Output<'mlflow.artifacts.read'>
 
-const imageTypes: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml' }
+const imageTypes: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  svg: 'image/svg+xml',
+}
 const extensionOf = (path: string) => path.slice(path.lastIndexOf('.') + 1).toLowerCase()
 
 /**
@@ -40,7 +47,8 @@ export function ArtifactBrowser({ runId }: { runId: string }) {
               onClick={() => (entry.isDir ? (setFolder(entry.path), setFile(null)) : setFile(entry.path))}
               aria-label={`${entry.isDir ? 'folder' : 'file'} ${entry.path}`}
             >
-              {entry.isDir ? '▸ ' : ''}{entry.path.slice(entry.path.lastIndexOf('/') + 1)}
+              {entry.isDir ? '▸ ' : ''}
+              {entry.path.slice(entry.path.lastIndexOf('/') + 1)}
               {entry.size !== null && <span className="muted"> ({formatBytes(entry.size)})</span>}
             </button>
           </li>
@@ -83,16 +91,28 @@ function preview(a: Artifact, image: string | undefined) {
     }
   }
   if (ext === 'csv' || ext === 'tsv') {
-    const rows = a.content.split(/\r?\n/).filter(Boolean).slice(0, 101).map((line) => line.split(ext === 'csv' ? ',' : '\t'))
+    const rows = a.content
+      .split(/\r?\n/)
+      .filter(Boolean)
+      .slice(0, 101)
+      .map((line) => line.split(ext === 'csv' ? ',' : '\t'))
     const [header, ...body] = rows
     return (
       <table className="metrics-table" aria-label={`table ${a.path}`}>
         <thead>
-          <tr>{header?.map((h, i) => <th key={i}>{h}</th>)}</tr>
+          <tr>
+            {header?.map((h, i) => (
+              <th key={i}>{h}</th>
+            ))}
+          </tr>
         </thead>
         <tbody>
           {body.map((r, i) => (
-            <tr key={i}>{r.map((c, j) => <td key={j}>{c}</td>)}</tr>
+            <tr key={i}>
+              {r.map((c, j) => (
+                <td key={j}>{c}</td>
+              ))}
+            </tr>
           ))}
         </tbody>
       </table>

@@ -23,7 +23,13 @@ export function ScriptRuns() {
   const columns: Array<Column<ScriptRun>> = [
     { key: 'runName', header: 'Run', render: (r) => <span title={r.runId}>{r.runName}</span> },
     { key: 'experimentName', header: 'Experiment' },
-    { key: 'status', header: 'Status', render: (r) => <span className={r.status === 'FINISHED' ? 'badge badge-ok' : r.status === 'FAILED' ? 'badge badge-bad' : 'badge badge-warn'}>{r.status}</span> },
+    {
+      key: 'status',
+      header: 'Status',
+      render: (r) => (
+        <span className={r.status === 'FINISHED' ? 'badge badge-ok' : r.status === 'FAILED' ? 'badge badge-bad' : 'badge badge-warn'}>{r.status}</span>
+      ),
+    },
     { key: 'userId', header: 'User' },
     { key: 'sourceName', header: 'Source', render: (r) => r.sourceName ?? '' },
     {
