@@ -111,10 +111,13 @@ export const packageRuntimes = {
   'electron-vite': 'node',
   fastify: 'node',
   fflate: 'neutral',
+  'js-yaml': 'neutral',
   'onnx-proto': 'neutral',
   'onnxruntime-node': 'node',
   pg: 'node',
   'pg-*': 'node',
+  // The third-party Node MLflow client, only in the MLflow smoke test.
+  mlflow: 'node',
   'playwright-core': 'node',
   prettier: 'node',
   'prom-client': 'node',

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { appVersion } from '../engine/system/index.js'
 import { registerDataCommands } from './commands/data.js'
 import { registerDemoCommands } from './commands/demo.js'
+import { registerMlflowCommands } from './commands/mlflow.js'
 import { registerMonitoringCommands } from './commands/monitoring.js'
 import { registerPipelineCommands } from './commands/pipelines.js'
 import { registerRegistryCommands } from './commands/registry.js'
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerServingCommands(program)
   registerMonitoringCommands(program)
   registerPipelineCommands(program)
+  registerMlflowCommands(program)
   registerDemoCommands(program)
   registerTeamServerCommands(program)
   registerTeamCommands(program)

@@ -47,7 +47,7 @@ export async function runEngineHost(options: RunEngineHostOptions): Promise<Engi
       workspaceDir,
       holder: 'Lathe desktop app',
       longLived: true,
-      port: 0,
+      // No port: the engine reuses the one it had last time when free, so MLFLOW_TRACKING_URI stays valid.
       host: '127.0.0.1',
       staticDir: env[hostEnv.staticDir] || undefined,
       allowedOrigins: devOrigin ? [devOrigin] : [],

@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { dataEvents, dataOperations } from './data/index.js'
+import { mlflowOperations } from './mlflow/index.js'
 import { monitoringEvents, monitoringOperations } from './monitoring/index.js'
 import { pipelinesEvents, pipelinesOperations } from './pipelines/index.js'
 import { registryEvents, registryOperations } from './registry/index.js'
@@ -25,6 +26,7 @@ export const operations = {
   ...monitoringOperations,
   ...syncOperations,
   ...pipelinesOperations,
+  ...mlflowOperations,
 } satisfies Record<string, Operation<any, any>>
 
 export const eventTopics = {

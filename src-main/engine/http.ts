@@ -1,10 +1,13 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { z } from 'zod'
 import type { Engine } from './engine.js'
 import { LatheError, isLatheError, type LatheErrorBody } from './api/common/errors.js'
+import { mlflowApiRoutes, mlflowArtifactRoutes, mlflowUnsupportedRoutes } from './mlflow/index.js'
+import { persistentApiToken, rememberApiPort, rememberedApiPort } from './workspace/index.js'
 import { isOperationName, operations } from './contract.js'
 
 export interface ApiServerOptions {
@@ -19,7 +22,8 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   url: string
-  token: string
+  /** The bearer token now (it survives restarts; `lathe token --rotate` changes it). */
+  readonly token: string
   port: number
   close(): Promise<void>
 }
@@ -33,7 +37,8 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024
  * it through DNS rebinding or a cross-site request.
  */
 export async function startApiServer(engine: Engine, options: ApiServerOptions = {}): Promise<ApiServer> {
-  const token = options.token ?? randomBytes(24).toString('base64url')
+  const db = engine.workspace.db
+  const currentToken = () => options.token ?? persistentApiToken(db)
   const host = options.host ?? '127.0.0.1'
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: true })
   let port = 0
@@ -44,18 +49,23 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
 
   const sendError = (reply: FastifyReply, error: LatheError) =>
     reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
+  // MLflow's client reads {"error_code","message"}; its routes get refusals in that shape.
+  const refuse = (request: FastifyRequest, reply: FastifyReply, error: LatheError) =>
+    request.url.startsWith('/api/2.0/')
+      ? reply.code(error.status).send({ error_code: error.code === 'unauthorized' ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED', message: error.message })
+      : sendError(reply, error)
 
   app.addHook('onRequest', async (request, reply) => {
     if (!allowedHosts().has(request.headers.host ?? '')) {
-      return sendError(reply, new LatheError('forbidden', `Host "${request.headers.host}" is not this engine's address`))
+      return refuse(request, reply, new LatheError('forbidden', `Host "${request.headers.host}" is not this engine's address`))
     }
     const origin = request.headers.origin
     if (origin !== undefined && !allowedOrigins().has(origin)) {
-      return sendError(reply, new LatheError('forbidden', `requests from origin ${origin} are not allowed`))
+      return refuse(request, reply, new LatheError('forbidden', `requests from origin ${origin} are not allowed`))
     }
     if (!request.url.startsWith('/api/')) return
-    if (!hasToken(request, token)) {
-      return sendError(reply, new LatheError('unauthorized', 'missing or wrong API token (Authorization: Bearer <token>)'))
+    if (!hasToken(request, currentToken())) {
+      return refuse(request, reply, new LatheError('unauthorized', 'missing or wrong API token (Authorization: Bearer <token>; `lathe mlflow-env` prints it)'))
     }
   })
 
@@ -106,6 +116,11 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
     })
   })
 
+  const mlflow = { ctx: engine.context, internalError: (error: unknown) => engine.log.internalError('MLflow API', error) }
+  await app.register(mlflowApiRoutes, { ...mlflow, prefix: '/api/2.0/mlflow' })
+  await app.register(mlflowArtifactRoutes, { ...mlflow, prefix: '/api/2.0/mlflow-artifacts' })
+  for (const prefix of ['/api/3.0', '/ajax-api']) await app.register(mlflowUnsupportedRoutes, { ...mlflow, prefix })
+
   if (options.staticDir) {
     if (!fs.existsSync(options.staticDir)) {
       throw new LatheError('unavailable', `the UI is not built (${options.staticDir} is missing): run "npm run build"`)
@@ -113,18 +128,37 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
     await app.register(fastifyStatic, { root: options.staticDir, prefix: '/', index: 'index.html' })
   }
 
+  // No port asked for (the desktop app): the one used last time, if free, so scripts' MLFLOW_TRACKING_URI still works.
+  const remembered = options.port === undefined ? rememberedApiPort(db) : null
+  const listenPort = options.port ?? (remembered !== null && (await portIsFree(host, remembered)) ? remembered : 0)
   try {
-    await app.listen({ port: options.port ?? 0, host })
+    await app.listen({ port: listenPort, host })
   } catch (error) {
     const e = error as NodeJS.ErrnoException
     if (e.code === 'EADDRINUSE') throw new LatheError('in_use', `port ${options.port} on ${host} is already in use`, { field: 'port' })
     throw error
   }
   const address = app.server.address()
-  port = typeof address === 'object' && address ? address.port : (options.port ?? 0)
+  port = typeof address === 'object' && address ? address.port : listenPort
+  if (options.port === undefined) rememberApiPort(db, port)
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
   const url = `http://${urlHost}:${port}`
-  return { url, token, port, close: () => closeServer(app) }
+  return {
+    url,
+    get token() {
+      return currentToken()
+    },
+    port,
+    close: () => closeServer(app),
+  }
+}
+
+function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)))
+  })
 }
 
 function hasToken(request: FastifyRequest, token: string): boolean {

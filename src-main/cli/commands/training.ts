@@ -4,6 +4,7 @@ import type { RunRecord } from '../../engine/training/index.js'
 import { emit, ProgressLine, table } from '../output.js'
 import { common, parseNumber, parsePositiveInt } from '../program.js'
 import { withClient, type Client, type CommonOptions } from '../session.js'
+import { describeScriptRun, describeScriptRuns, showScriptRun } from './mlflow.js'
 
 const backends = ['auto', 'wasm', 'cpu', 'tfjs-node', 'webgpu', 'tfjs-node-gpu'] as const
 
@@ -194,12 +195,18 @@ export function registerTrainingCommands(program: Command): void {
     .option('--dataset <name>', 'only runs on this dataset')
     .option('--sweep <id>', 'only the runs of this sweep')
     .action(async (options: CommonOptions & { status?: 'queued'; dataset?: string; sweep?: string }) => {
-      const result = await withClient(options, 'lathe runs list', (client) =>
-        client.call('training.runs.list', { status: options.status, dataset: options.dataset, sweepId: options.sweep }),
+      const [result, scripts] = await withClient(options, 'lathe runs list', (client) =>
+        Promise.all([
+          client.call('training.runs.list', { status: options.status, dataset: options.dataset, sweepId: options.sweep }),
+          options.json || options.status || options.dataset || options.sweep ? null : client.call('mlflow.runs.list', {}),
+        ]),
       )
       emit(options.json, result, (r) =>
-        r.runs.length === 0
-          ? 'no runs yet: lathe train --dataset NAME --target COLUMN'
+        (scripts?.runs.length ? `${describeScriptRuns(scripts.runs)}\n\n` : '') +
+        (r.runs.length === 0
+          ? scripts?.runs.length
+            ? 'no training runs yet'
+            : 'no runs yet: lathe train --dataset NAME --target COLUMN'
           : table(
               ['run', 'status', 'dataset', 'target', 'model', 'epochs', 'validation', 'test', 'created'],
               r.runs.map((run) => {
@@ -216,12 +223,14 @@ export function registerTrainingCommands(program: Command): void {
                   run.createdAt,
                 ]
               }),
-            ),
+            )),
       )
     })
 
   common(runs.command('show <run>').description("A run's record: parameters, backend, metrics, confusion matrix, model")).action(
     async (runId: string, options: CommonOptions) => {
+      const script = await withClient(options, 'lathe runs show', (client) => showScriptRun(client, runId))
+      if (script) return emit(options.json, script, describeScriptRun)
       const result = await withClient(options, 'lathe runs show', (client) => client.call('training.runs.show', { run: runId }))
       emit(options.json, result, (r) => describeRun(r.run, (r.series.epoch_seconds ?? []).map((p) => p.value)))
     },

@@ -3,6 +3,7 @@ import { Card, DataTable, EmptyState, ErrorBanner, useEngineEvents, useOperation
 import { CompareRuns } from '../components/runs/CompareRuns.js'
 import { formatMetric, headlineMetric, statusBadge, type RunRecord } from '../components/runs/format.js'
 import { RunDetail } from '../components/runs/RunDetail.js'
+import { ScriptRuns } from '../components/runs/ScriptRuns.js'
 import { StartRunForm } from '../components/runs/StartRunForm.js'
 
 const statuses = ['queued', 'running', 'finished', 'failed', 'cancelled'] as const
@@ -111,6 +112,7 @@ export default function RunsPage() {
       </Card>
       {compare.length >= 2 && <CompareRuns runIds={compare} />}
       {selectedRun && <RunDetail key={selectedRun.id} run={selectedRun} onChanged={runs.reload} />}
+      <ScriptRuns />
     </section>
   )
 }

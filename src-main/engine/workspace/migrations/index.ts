@@ -6,8 +6,9 @@ import { migration005 } from './005-monitoring.js'
 import { migration006 } from './006-serving.js'
 import { migration008 } from './008-identity.js'
 import { migration009 } from './009-sync.js'
+import { migration010 } from './010-mlflow.js'
 import { migration011 } from './011-pipelines.js'
 import type { Migration } from './types.js'
 
 /** Every migration, in order. Append new ones; never edit or reorder released ones. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration008, migration009, migration011]
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration008, migration009, migration010, migration011]

@@ -1,0 +1,3 @@
+export { mlflowOperations } from './operations.js'
+export type { ScriptRun } from './operations.js'
+export { mlflowApiRoutes, mlflowArtifactRoutes, mlflowUnsupportedRoutes } from './routes.js'
