@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { createHttpClient } from '../../src-main/engine/api/common/client.js'
-import type { Contract } from '../../src-main/engine/api/contract.js'
+import type { Contract } from '../../src-main/engine/contract.js'
 import { Engine } from '../../src-main/engine/engine.js'
 import { tempDir } from '../helpers/workspace.js'
 import { trainWeatherModel, weatherCsv } from '../engine/monitoring/engineHelpers.js'

@@ -3,8 +3,8 @@ import fs from 'node:fs'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { z } from 'zod'
-import type { Engine } from '../engine.js'
-import { LatheError, isLatheError, type LatheErrorBody } from './common/errors.js'
+import type { Engine } from './engine.js'
+import { LatheError, isLatheError, type LatheErrorBody } from './api/common/errors.js'
 import { isOperationName, operations } from './contract.js'
 
 export interface ApiServerOptions {
