@@ -38,6 +38,12 @@ process.stdout.write(
     referenceRows: report.reference.rows,
     currentRows: report.current.rows,
     drifted: report.drifted_features,
-    features: report.features.map((f) => ({ name: f.name, method: f.method, wasserstein_normed: f.wasserstein_normed, jensenshannon: f.jensenshannon, chi2_statistic: f.chi2_statistic })),
+    features: report.features.map((f) => ({
+      name: f.name,
+      method: f.method,
+      wasserstein_normed: f.wasserstein_normed,
+      jensenshannon: f.jensenshannon,
+      chi2_statistic: f.chi2_statistic,
+    })),
   })}\n`,
 )

@@ -63,7 +63,11 @@ function lathe(reference: string, current: string, dir: string): LatheRun {
   return { seconds: result.seconds, peakMb, result }
 }
 
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ')
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
 const say = (line: string) => process.stdout.write(`${line}\n`)
 
 export async function run(): Promise<void> {
@@ -71,28 +75,47 @@ export async function run(): Promise<void> {
   const instance = await DuckDBInstance.create(':memory:', { memory_limit: DEFAULT_DUCKDB_MEMORY_LIMIT, temp_directory: path.join(dir, 'gen-tmp') })
   const duck = await instance.connect()
   try {
-    say(`DuckDB memory limit for Lathe: ${process.env.LATHE_DUCKDB_MEMORY_LIMIT || DEFAULT_DUCKDB_MEMORY_LIMIT}; ${os.cpus().length} cores; load average ${load()}`)
+    say(
+      `DuckDB memory limit for Lathe: ${process.env.LATHE_DUCKDB_MEMORY_LIMIT || DEFAULT_DUCKDB_MEMORY_LIMIT}; ${os.cpus().length} cores; load average ${load()}`,
+    )
 
     // 1. SMALL_ROWS x 50 against SciPy.
-    const small = { reference: path.join(dir, 's-ref.parquet'), current: path.join(dir, 's-cur.parquet'), refCsv: path.join(dir, 's-ref.csv'), curCsv: path.join(dir, 's-cur.csv') }
+    const small = {
+      reference: path.join(dir, 's-ref.parquet'),
+      current: path.join(dir, 's-cur.parquet'),
+      refCsv: path.join(dir, 's-ref.csv'),
+      curCsv: path.join(dir, 's-cur.csv'),
+    }
     await generate(duck, small.reference, SMALL_ROWS, numericColumns(50, 10, 'reference'), small.refCsv)
     await generate(duck, small.current, SMALL_ROWS, numericColumns(50, 10, 'current'), small.curCsv)
     const work = path.join(dir, 'small-workspace')
     const cold = lathe(small.reference, small.current, work)
     const warm = lathe(small.reference, small.current, work)
-    say(`\n${SMALL_ROWS.toLocaleString('en')} x 50 numeric (10 shifted), ${SMALL_ROWS.toLocaleString('en')} reference rows against as many current (load average ${load()})`)
+    say(
+      `\n${SMALL_ROWS.toLocaleString('en')} x 50 numeric (10 shifted), ${SMALL_ROWS.toLocaleString('en')} reference rows against as many current (load average ${load()})`,
+    )
     say(`lathe, reference computed:    ${cold.seconds.toFixed(2)} s, peak RSS ${cold.peakMb.toFixed(0)} MB`)
     say(`lathe, reference from cache:  ${warm.seconds.toFixed(2)} s, peak RSS ${warm.peakMb.toFixed(0)} MB`)
     const scipyRun = measured('/usr/bin/python3', [path.join(PEERS, 'drift_scipy.py'), small.refCsv, small.curCsv], PEERS)
-    const scipy = JSON.parse(scipyRun.out.trim().split('\n').at(-1)!) as { load_seconds: number; drift_seconds: number; columns: Record<string, Record<string, number>> }
-    say(`scipy drift_scipy.py:         ${(scipy.load_seconds + scipy.drift_seconds).toFixed(2)} s (${scipy.load_seconds.toFixed(2)} s pandas read_csv, ${scipy.drift_seconds.toFixed(2)} s statistics, all five of them), peak RSS ${scipyRun.peakMb.toFixed(0)} MB`)
-    say(`ratio scipy/lathe: ${((scipy.load_seconds + scipy.drift_seconds) / cold.seconds).toFixed(1)}x cold, ${((scipy.load_seconds + scipy.drift_seconds) / warm.seconds).toFixed(1)}x warm; statistics only ${(scipy.drift_seconds / cold.seconds).toFixed(1)}x cold`)
+    const scipy = JSON.parse(scipyRun.out.trim().split('\n').at(-1)!) as {
+      load_seconds: number
+      drift_seconds: number
+      columns: Record<string, Record<string, number>>
+    }
+    say(
+      `scipy drift_scipy.py:         ${(scipy.load_seconds + scipy.drift_seconds).toFixed(2)} s (${scipy.load_seconds.toFixed(2)} s pandas read_csv, ${scipy.drift_seconds.toFixed(2)} s statistics, all five of them), peak RSS ${scipyRun.peakMb.toFixed(0)} MB`,
+    )
+    say(
+      `ratio scipy/lathe: ${((scipy.load_seconds + scipy.drift_seconds) / cold.seconds).toFixed(1)}x cold, ${((scipy.load_seconds + scipy.drift_seconds) / warm.seconds).toFixed(1)}x warm; statistics only ${(scipy.drift_seconds / cold.seconds).toFixed(1)}x cold`,
+    )
     let worst = 0
     for (const f of cold.result.features) {
       const expected = scipy.columns[f.name as string]?.wasserstein_normed
       if (typeof expected === 'number') worst = Math.max(worst, Math.abs((f.wasserstein_normed as number) - expected) / Math.abs(expected))
     }
-    say(`wasserstein_normed of ${cold.result.features.length} columns against SciPy: largest relative difference ${worst.toExponential(2)}; ${cold.result.drifted} drifted`)
+    say(
+      `wasserstein_normed of ${cold.result.features.length} columns against SciPy: largest relative difference ${worst.toExponential(2)}; ${cold.result.drifted} drifted`,
+    )
     for (const file of Object.values(small)) fs.rmSync(file, { force: true })
 
     // 2. LARGE_ROWS x (100 numeric + 10 categorical), Lathe alone.
@@ -101,12 +124,16 @@ export async function run(): Promise<void> {
     await generate(duck, large.reference, LARGE_ROWS, [...numericColumns(100, 10, 'reference'), ...categoricalColumns(10, 'reference')])
     await generate(duck, large.current, LARGE_ROWS, [...numericColumns(100, 10, 'current'), ...categoricalColumns(10, 'current')])
     const sizeGb = (fs.statSync(large.reference).size + fs.statSync(large.current).size) / 1e9
-    say(`\n${LARGE_ROWS.toLocaleString('en')} x (100 numeric + 10 categorical), against as many rows: generated in ${((performance.now() - started) / 1000).toFixed(0)} s, ${sizeGb.toFixed(1)} GB of Parquet`)
+    say(
+      `\n${LARGE_ROWS.toLocaleString('en')} x (100 numeric + 10 categorical), against as many rows: generated in ${((performance.now() - started) / 1000).toFixed(0)} s, ${sizeGb.toFixed(1)} GB of Parquet`,
+    )
     const largeWork = path.join(dir, 'large-workspace')
     const largeCold = lathe(large.reference, large.current, largeWork)
     say(`lathe, reference computed:    ${largeCold.seconds.toFixed(2)} s, peak RSS ${largeCold.peakMb.toFixed(0)} MB (load average ${load()})`)
     const largeWarm = lathe(large.reference, large.current, largeWork)
-    say(`lathe, reference from cache:  ${largeWarm.seconds.toFixed(2)} s, peak RSS ${largeWarm.peakMb.toFixed(0)} MB (load average ${load()}); ${largeWarm.result.drifted} of 110 drifted`)
+    say(
+      `lathe, reference from cache:  ${largeWarm.seconds.toFixed(2)} s, peak RSS ${largeWarm.peakMb.toFixed(0)} MB (load average ${load()}); ${largeWarm.result.drifted} of 110 drifted`,
+    )
     say(`targets: >= 5x SciPy at 1M x 50; 10M x 110 under 60 s with peak RSS under 2 GB`)
   } finally {
     duck.closeSync()

@@ -54,10 +54,7 @@ describe('scripts/test-setup.mjs', { timeout: 180_000 }, () => {
     const { bin, log } = fakeTools(['chromium', 'postgresql'], false)
     const r = setup(bin)
     expect(r.code).toBe(0)
-    expect(fs.readFileSync(log, 'utf8').trim().split('\n')).toEqual([
-      'apt-get update',
-      'apt-get install -y --no-install-recommends chromium postgresql',
-    ])
+    expect(fs.readFileSync(log, 'utf8').trim().split('\n')).toEqual(['apt-get update', 'apt-get install -y --no-install-recommends chromium postgresql'])
   })
 
   it('without root and without passwordless sudo, stops at once with the install line and installs nothing', () => {

@@ -65,7 +65,10 @@ const synthetic = (n: number, salt: string, shift: number) => `
 describe('the one-pass report', () => {
   it('agrees with SciPy on continuous, tied, constant, null-bearing and skewed columns, drifted or not', { timeout: 240_000 }, async () => {
     const ref = await csv('ref', synthetic(30000, 'r', 0))
-    for (const [name, shift] of [['same', 0], ['shifted', 0.02]] as const) {
+    for (const [name, shift] of [
+      ['same', 0],
+      ['shifted', 0.02],
+    ] as const) {
       const cur = await csv(name, synthetic(25000, name, shift))
       const report = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed' })
       const expected = scipyDrift(ref.file, cur.file, ['uniform', 'ties', 'constant', 'with_nulls', 'skewed', 'label'])
@@ -82,7 +85,8 @@ describe('the one-pass report', () => {
 
   it('agrees with SciPy on flights, January against June (100k rows each)', { timeout: 240_000 }, async () => {
     const flights = path.join(vega, 'flights-3m.parquet')
-    const select = (month: number) => `SELECT delay, distance, origin, destination FROM read_parquet(${literal(flights)}) WHERE month(date) = ${month} ORDER BY date, origin, destination, delay, distance LIMIT 100000`
+    const select = (month: number) =>
+      `SELECT delay, distance, origin, destination FROM read_parquet(${literal(flights)}) WHERE month(date) = ${month} ORDER BY date, origin, destination, delay, distance LIMIT 100000`
     const ref = await csv('jan', select(1))
     const cur = await csv('jun', select(6))
     const report = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed' })
@@ -104,7 +108,10 @@ describe('the one-pass report', () => {
         if (f[stat] !== undefined) expect(relativeError(f[stat]!, exact[stat]!), `${f.name}.${stat}`).toBeLessThanOrEqual(1e-9)
       }
     }
-    expect(needed.features.find((f) => f.name === 'uniform')).toMatchObject({ method: 'ks', p_value: all.features.find((f) => f.name === 'uniform')!.ks_pvalue })
+    expect(needed.features.find((f) => f.name === 'uniform')).toMatchObject({
+      method: 'ks',
+      p_value: all.features.find((f) => f.name === 'uniform')!.ks_pvalue,
+    })
     expect(needed.features.find((f) => f.name === 'skewed')!.method).toBe('psi')
   })
 })
@@ -139,7 +146,10 @@ describe('bounded memory', () => {
     const tight = await small.connect()
     try {
       const table = (name: string, shift: number) => path.join(dir, `${name}-${shift}.parquet`)
-      for (const [name, shift] of [['big-ref', 0], ['big-cur', 0.01]] as const) {
+      for (const [name, shift] of [
+        ['big-ref', 0],
+        ['big-cur', 0.01],
+      ] as const) {
         await conn.run(
           `COPY (SELECT (hash(i || '${name}a') % 1000003)::DOUBLE / 1000003 + ${shift} AS a, (hash(i || '${name}b') % 1000)::DOUBLE AS b,
                         (hash(i || '${name}c') % 999983)::DOUBLE * ${1 + shift} AS c, (hash(i || '${name}d') % 99991)::DOUBLE AS d,
@@ -168,7 +178,10 @@ describe('bounded memory', () => {
     try {
       const engine = openTestEngine()
       const monitor = await engine.context.workspace.monitor()
-      const [row] = await queryRows<{ limit: string; spill: string }>(monitor, "SELECT current_setting('memory_limit') AS limit, current_setting('temp_directory') AS spill")
+      const [row] = await queryRows<{ limit: string; spill: string }>(
+        monitor,
+        "SELECT current_setting('memory_limit') AS limit, current_setting('temp_directory') AS spill",
+      )
       expect(row!.limit).toMatch(/^(286\.1 MiB|300\.0 MB)$/)
       expect(row!.spill).toBe(path.join(engine.context.workspace.tmpDir, 'duckdb'))
     } finally {

@@ -63,7 +63,16 @@ export class ReferenceCache {
     const [n, min, max, shift, sum, sumSquares] = doubles.subarray(length * 2)
     return {
       grid: header.grid,
-      side: { counts: doubles.slice(0, length), offsets: doubles.slice(length, length * 2), n: n!, min: min!, max: max!, shift: shift!, sum: sum!, sumSquares: sumSquares! },
+      side: {
+        counts: doubles.slice(0, length),
+        offsets: doubles.slice(length, length * 2),
+        n: n!,
+        min: min!,
+        max: max!,
+        shift: shift!,
+        sum: sum!,
+        sumSquares: sumSquares!,
+      },
     }
   }
 

@@ -137,7 +137,8 @@ export async function computeDriftReport(
   const [refColumns, curColumns] = await Promise.all([describeColumns(conn, reference), describeColumns(conn, current)])
   const curNames = new Set(curColumns.map((c) => c.name))
   const refTypes = new Map(refColumns.map((c) => [c.name, c.type]))
-  const requested: FeatureOverride[] = options.features ?? refColumns.filter((c) => curNames.has(c.name) && !c.name.startsWith('__')).map((c) => ({ name: c.name }))
+  const requested: FeatureOverride[] =
+    options.features ?? refColumns.filter((c) => curNames.has(c.name) && !c.name.startsWith('__')).map((c) => ({ name: c.name }))
   for (const feature of requested) {
     if (!refTypes.has(feature.name)) {
       throw new LatheError('bad_request', `the reference (${reference.label}) has no column "${feature.name}"`, { field: 'features' })
@@ -195,7 +196,14 @@ export async function computeDriftReport(
         if (stats) predictionDrift = decide('prediction', stats)
         options.onProgress?.({ done: total, total, feature: 'prediction' })
       }
-      return assemble({ label: reference.label, rows: referenceRows }, { label: current.label, rows: currentRows }, threshold, results, skipped, predictionDrift)
+      return assemble(
+        { label: reference.label, rows: referenceRows },
+        { label: current.label, rows: currentRows },
+        threshold,
+        results,
+        skipped,
+        predictionDrift,
+      )
     } finally {
       await conn.run(`DROP TABLE IF EXISTS ${curTable}`)
     }
@@ -394,17 +402,32 @@ async function onePassOver(
     if (hit) refCounts.set(it, hit)
     return !hit
   })
-  const fresh = await categoryCounts(conn, reference, uncached.map((it) => it.refColumn))
+  const fresh = await categoryCounts(
+    conn,
+    reference,
+    uncached.map((it) => it.refColumn),
+  )
   uncached.forEach((it, i) => {
     refCounts.set(it, fresh[i]!)
     cache?.putCategorical(key, it.refColumn, fresh[i]!)
   })
-  const curCounts = await categoryCounts(conn, current, categorical.map((it) => it.curColumn))
+  const curCounts = await categoryCounts(
+    conn,
+    current,
+    categorical.map((it) => it.curColumn),
+  )
   categorical.forEach((it, i) => {
     const r = refCounts.get(it)!
     const c = curCounts[i]!
     const keys = [...new Set([...r.keys(), ...c.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    stats.set(it, categoricalFromCounts(keys, keys.map((k) => r.get(k) ?? 0), keys.map((k) => c.get(k) ?? 0)))
+    stats.set(
+      it,
+      categoricalFromCounts(
+        keys,
+        keys.map((k) => r.get(k) ?? 0),
+        keys.map((k) => c.get(k) ?? 0),
+      ),
+    )
   })
 
   // Numeric: the reference's grids and summaries (cached, or one range query and one pass).
@@ -415,14 +438,22 @@ async function onePassOver(
     if (hit) refSides.set(it, hit)
     return !hit
   })
-  const bounds = await ranges(conn, reference, missing.map((it) => it.refColumn))
+  const bounds = await ranges(
+    conn,
+    reference,
+    missing.map((it) => it.refColumn),
+  )
   const toScan: Array<{ item: Item; grid: Grid }> = []
   missing.forEach((it, i) => {
     const { n, lo, hi } = bounds[i]!
     if (n === 0 || lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) refSides.set(it, null)
     else toScan.push({ item: it, grid: { lo, hi, cells: lo === hi ? 1 : gridCells(n) } })
   })
-  const scanned = await scanNumeric(conn, reference, toScan.map((s) => ({ name: s.item.refColumn, grid: s.grid })))
+  const scanned = await scanNumeric(
+    conn,
+    reference,
+    toScan.map((s) => ({ name: s.item.refColumn, grid: s.grid })),
+  )
   toScan.forEach((s, i) => {
     const value = { grid: s.grid, side: scanned[i]! }
     refSides.set(s.item, value)
@@ -438,7 +469,11 @@ async function onePassOver(
     if (method === 'ks' || method === 'psi' || !ref) exact.push(it)
     else onePass.push(it)
   }
-  const curSides = await scanNumeric(conn, current, onePass.map((it) => ({ name: it.curColumn, grid: refSides.get(it)!.grid })))
+  const curSides = await scanNumeric(
+    conn,
+    current,
+    onePass.map((it) => ({ name: it.curColumn, grid: refSides.get(it)!.grid })),
+  )
 
   // Second pass, in batches that fit the budget, for the cells where the CDFs may cross.
   const pending = onePass.map((it, i) => {

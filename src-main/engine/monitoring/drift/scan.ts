@@ -149,7 +149,11 @@ async function streamColumns(
  * aggregates are one fast scan; DuckDB sorts NaN above every number, so a column whose max
  * comes back NaN is asked again with NaN filtered out (slower, and rare).
  */
-export async function ranges(conn: DuckDBConnection, source: TableSource, columns: string[]): Promise<Array<{ n: number; lo: number | null; hi: number | null }>> {
+export async function ranges(
+  conn: DuckDBConnection,
+  source: TableSource,
+  columns: string[],
+): Promise<Array<{ n: number; lo: number | null; hi: number | null }>> {
   const ask = async (names: string[], dropNaN: boolean) => {
     if (names.length === 0) return []
     const parts = names.map((c, i) => {
@@ -162,7 +166,10 @@ export async function ranges(conn: DuckDBConnection, source: TableSource, column
   }
   const out = await ask(columns, false)
   const withNaN = columns.flatMap((_, i) => (Number.isNaN(out[i]!.hi) ? [i] : []))
-  const again = await ask(withNaN.map((i) => columns[i]!), true)
+  const again = await ask(
+    withNaN.map((i) => columns[i]!),
+    true,
+  )
   withNaN.forEach((i, j) => (out[i] = again[j]!))
   return out
 }
