@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   train: () => import('./train.js'),
   serve: () => import('./serve.js'),
   drift: () => import('./drift.js'),
+  'drift-scale': () => import('./drift-scale.js'),
   team: () => import('./team.js'),
   sync: () => import('./sync.js'),
   pipeline: () => import('./pipeline.js'),

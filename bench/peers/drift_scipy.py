@@ -53,7 +53,8 @@ def numeric_drift(reference, current):
     spread = ref.std(ddof=0)
     edges = np.unique(np.quantile(ref, DECILES))
     edges[0], edges[-1] = -np.inf, np.inf
-    r, c = bin_shares(ref, edges), bin_shares(cur, edges)
+    # A constant reference has one distinct decile: no bins, and a PSI of 0.
+    r, c = (bin_shares(ref, edges), bin_shares(cur, edges)) if len(edges) > 1 else (np.zeros(0), np.zeros(0))
     return {
         "kind": "numeric",
         "ks_statistic": float(ks.statistic),

@@ -27,7 +27,11 @@ function fakeTools(missing: string[], sudoWorks: boolean): { bin: string; log: s
 }
 
 function setup(bin: string, args: string[] = [], asUser = false) {
-  const result = spawnSync(process.execPath, [script, ...args], {
+  // A copy beside the fakes: the checkout may sit in a folder nobody else can read (mkdtemp's 0700).
+  const copy = path.join(bin, 'test-setup.mjs')
+  fs.copyFileSync(script, copy)
+  fs.chmodSync(copy, 0o644)
+  const result = spawnSync(process.execPath, [copy, ...args], {
     encoding: 'utf8',
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
     // Not root: run as nobody where this test is root, as the caller otherwise.
@@ -36,7 +40,7 @@ function setup(bin: string, args: string[] = [], asUser = false) {
   return { code: result.status, out: result.stdout, err: result.stderr }
 }
 
-describe('scripts/test-setup.mjs', () => {
+describe('scripts/test-setup.mjs', { timeout: 180_000 }, () => {
   it('does no apt work when every package is installed', () => {
     const { bin, log } = fakeTools([], false)
     const r = setup(bin)
@@ -50,10 +54,7 @@ describe('scripts/test-setup.mjs', () => {
     const { bin, log } = fakeTools(['chromium', 'postgresql'], false)
     const r = setup(bin)
     expect(r.code).toBe(0)
-    expect(fs.readFileSync(log, 'utf8').trim().split('\n')).toEqual([
-      'apt-get update',
-      'apt-get install -y --no-install-recommends chromium postgresql',
-    ])
+    expect(fs.readFileSync(log, 'utf8').trim().split('\n')).toEqual(['apt-get update', 'apt-get install -y --no-install-recommends chromium postgresql'])
   })
 
   it('without root and without passwordless sudo, stops at once with the install line and installs nothing', () => {

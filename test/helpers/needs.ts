@@ -12,7 +12,9 @@ const chromiumPath = process.env.LATHE_CHROMIUM ?? '/usr/bin/chromium'
 
 export function needChromium(): string {
   if (!fs.existsSync(chromiumPath)) {
-    throw new Error(`Chromium is not at ${chromiumPath}: run "node scripts/test-setup.mjs" (installs it on Debian/Ubuntu) or set LATHE_CHROMIUM to a Chromium binary`)
+    throw new Error(
+      `Chromium is not at ${chromiumPath}: run "node scripts/test-setup.mjs" (installs it on Debian/Ubuntu) or set LATHE_CHROMIUM to a Chromium binary`,
+    )
   }
   return chromiumPath
 }

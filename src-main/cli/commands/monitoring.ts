@@ -46,10 +46,11 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--until <iso>', 'logged rows before this time')
     .option('--feature <name:method[:threshold]>', 'override a feature\'s method and threshold (repeatable)', featureOption)
     .option('--drift-share <x>', 'share of drifted features that makes the dataset drifted', parseNumber, 0.5)
+    .option('--all-statistics', "every statistic of each feature (KS, PSI...), not only its method's and its chart's")
     .action(
       async (
         model: string,
-        options: CommonOptions & { version: string; reference?: string; current?: string; last?: number; since?: string; until?: string; feature?: ReturnType<typeof featureOption>; driftShare: number },
+        options: CommonOptions & { version: string; reference?: string; current?: string; last?: number; since?: string; until?: string; feature?: ReturnType<typeof featureOption>; driftShare: number; allStatistics?: boolean },
       ) => {
         if (options.current && (options.last || options.since || options.until)) {
           throw new LatheError('bad_request', '--current compares a dataset; --last/--since/--until pick logged traffic: use one or the other', { field: 'current' })
@@ -70,6 +71,7 @@ export function registerMonitoringCommands(program: Command): void {
               until: options.until,
               features: options.feature,
               driftShareThreshold: options.driftShare,
+              allStatistics: options.allStatistics ?? false,
             })
           } finally {
             stop()

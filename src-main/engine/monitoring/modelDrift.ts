@@ -1,8 +1,10 @@
+import path from 'node:path'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
 import { getDatasetVersionById } from '../data/index.js'
 import { resolveModelVersion, type ModelVersionRecord } from '../registry/index.js'
 import { getRun } from '../training/index.js'
+import { ReferenceCache } from './drift/referenceCache.js'
 import { computeDriftReport, type DriftReport, type FeatureOverride } from './drift/report.js'
 import { datasetSource, predictionLogSource, type LogWindow, type TableSource } from './drift/sources.js'
 import { hasLoggedTraffic } from './monitorDb.js'
@@ -23,6 +25,13 @@ export interface ModelDriftRequest {
   window?: LogWindow
   features?: FeatureOverride[]
   driftShareThreshold?: number
+  /** Every statistic of each feature (KS, PSI...), not only what its method and chart need. */
+  allStatistics?: boolean
+}
+
+/** Where the reference sides of drift reports are kept, per reference dataset version. */
+export function referenceCacheOf(ctx: EngineContext): ReferenceCache {
+  return new ReferenceCache(path.join(ctx.workspace.dir, 'cache', 'drift-reference'))
 }
 
 export interface ModelDriftReport extends DriftReport {
@@ -76,6 +85,8 @@ export async function modelDrift(ctx: EngineContext, request: ModelDriftRequest)
     features: features.map((f) => ({ ...f, kind: f.kind ?? columns.find((c) => c.name === f.name)?.kind })),
     driftShareThreshold: request.driftShareThreshold,
     prediction,
+    statistics: request.allStatistics ? 'all' : 'needed',
+    referenceCache: referenceCacheOf(ctx),
     onProgress: (p) => ctx.events.emit('monitoring.drift.progress', { model: request.model, ...p }),
   })
   return { model: version.model, version: version.version, ...report }

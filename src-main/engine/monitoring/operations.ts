@@ -95,6 +95,7 @@ export const monitoringOperations = defineOperations('monitoring', {
         features: z.array(FeatureOverride).optional(),
         driftShareThreshold: z.number().min(0).max(1).default(0.5),
         save: z.boolean().default(true).describe('keep the report in the drift history'),
+        allStatistics: z.boolean().default(false).describe("every statistic of each feature (KS, PSI...), not only its method's and its chart's"),
       })
       .strict(),
     output: ModelDriftReport,
@@ -107,6 +108,7 @@ export const monitoringOperations = defineOperations('monitoring', {
         window: windowOfInput(input),
         features: input.features,
         driftShareThreshold: input.driftShareThreshold,
+        allStatistics: input.allStatistics,
       })
       let reportId: string | null = null
       if (input.save) {

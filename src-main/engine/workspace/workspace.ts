@@ -12,6 +12,9 @@ import { monitorMigrations } from './monitor-migrations/index.js'
 import { ObjectStore } from './objects.js'
 import { workspaceFiles } from './paths.js'
 
+/** DuckDB's memory cap for monitor.duckdb (drift, logs, feedback) unless LATHE_DUCKDB_MEMORY_LIMIT says otherwise. */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '1GB'
+
 export interface OpenWorkspaceOptions {
   /** Who holds the lock, shown to a second process that is refused. */
   holder?: string
@@ -88,12 +91,19 @@ export class Workspace {
 
   /**
    * The DuckDB database for prediction logs and feedback, opened (and migrated) once
-   * on first use. A failed open is not kept, so the next call tries again.
+   * on first use; a failed open is not kept, so the next call tries again. Its memory
+   * is capped (LATHE_DUCKDB_MEMORY_LIMIT, default 1GB, any DuckDB size such as 512MB);
+   * what does not fit spills to the workspace's tmp/duckdb/.
    */
   monitor(): Promise<DuckDBConnection> {
     if (this.closed) throw new LatheError('unavailable', 'the workspace is closed')
     this.monitorDb ??= (async () => {
-      const instance = await DuckDBInstance.create(path.join(this.dir, workspaceFiles.monitor))
+      const spill = path.join(this.tmpDir, 'duckdb')
+      fs.mkdirSync(spill, { recursive: true })
+      const instance = await DuckDBInstance.create(path.join(this.dir, workspaceFiles.monitor), {
+        memory_limit: process.env.LATHE_DUCKDB_MEMORY_LIMIT || DEFAULT_DUCKDB_MEMORY_LIMIT,
+        temp_directory: spill,
+      })
       const connection = await instance.connect()
       try {
         await migrateMonitor(connection, monitorMigrations, { logDir: this.predictionLogDir })

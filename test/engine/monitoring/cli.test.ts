@@ -8,7 +8,7 @@ import { replayWeatherDays, trainWeatherModel } from './engineHelpers.js'
 const runLathe = (args: string[]) => latheSync(args)
 
 describe('lathe drift, monitor, alerts and feedback', () => {
-  it('reports drift as JSON, uploads labels from CSV, runs a monitor and acknowledges its alert', async () => {
+  it('reports drift as JSON, uploads labels from CSV, runs a monitor and acknowledges its alert', { timeout: 240_000 }, async () => {
     const dir = tempDir()
     const engine = openTestEngine(dir)
     await trainWeatherModel(engine)
@@ -23,10 +23,15 @@ describe('lathe drift, monitor, alerts and feedback', () => {
     expect(report).toMatchObject({ model: 'weather', version: 1, reference: { rows: expect.any(Number) }, current: { rows: 365 }, dataset_drift: true })
     expect(report.drift_share).toBeGreaterThanOrEqual(0.5)
     const tempMax = report.features.find((f: { name: string }) => f.name === 'temp_max')
-    expect(Object.keys(tempMax)).toEqual(
-      expect.arrayContaining(['name', 'kind', 'method', 'statistic', 'p_value', 'threshold', 'drifted', 'ks_statistic', 'wasserstein_normed', 'psi']),
-    )
+    // By default only what the method and the chart need; --all-statistics adds KS and PSI.
+    expect(Object.keys(tempMax)).toEqual(expect.arrayContaining(['name', 'kind', 'method', 'statistic', 'p_value', 'threshold', 'drifted', 'wasserstein_normed']))
+    expect(tempMax).not.toHaveProperty('ks_statistic')
     expect(tempMax).toMatchObject({ kind: 'numeric', method: 'wasserstein', drifted: true, p_value: null })
+    const all = runLathe(['drift', 'weather', '--workspace', dir, '--last', '365', '--json', '--all-statistics'])
+    expect(all.code).toBe(0)
+    const allTempMax = JSON.parse(all.stdout).features.find((f: { name: string }) => f.name === 'temp_max')
+    expect(Object.keys(allTempMax)).toEqual(expect.arrayContaining(['ks_statistic', 'ks_pvalue', 'wasserstein_normed', 'psi']))
+    expect(allTempMax.wasserstein_normed).toBeCloseTo(tempMax.wasserstein_normed, 9)
 
     const csv = path.join(dir, 'labels.csv')
     fs.writeFileSync(csv, ['request_id,label', ...hot.slice(0, 50).map((r) => `${r.request_id},${(r as unknown as { label: string }).label}`), 'nobody,sun'].join('\n'))
@@ -53,7 +58,7 @@ describe('lathe drift, monitor, alerts and feedback', () => {
     expect(alerts[0]).toMatchObject({ id: alertId, status: 'acknowledged' })
   })
 
-  it('says what is wrong, on one line with exit code 1', async () => {
+  it('says what is wrong, on one line with exit code 1', { timeout: 240_000 }, async () => {
     const dir = tempDir()
     const engine = openTestEngine(dir)
     await trainWeatherModel(engine)

@@ -15,6 +15,14 @@ export interface TableSource {
   /** For people: `weather@2 (train split)`, `last 5000 requests`, a path. */
   label: string
   sql: string
+  /** Names the rows for the reference cache: the same key means the same rows (an immutable dataset version). */
+  cacheKey?: string
+  /**
+   * Costly to run (a split's sort, the log's JSON): a report that reads it more than once
+   * copies the columns it needs into a temporary table first (which spills under DuckDB's
+   * memory limit).
+   */
+  materialize?: boolean
 }
 
 export function parquetSource(path: string, label = path): TableSource {
@@ -24,9 +32,12 @@ export function parquetSource(path: string, label = path): TableSource {
 export function datasetSource(ctx: EngineContext, ref: string, split?: { spec: SplitSpec; part: SplitPart }): TableSource {
   const version = resolveDatasetVersion(ctx, ref)
   const name = `${version.name}@${version.version}`
-  if (!split) return { label: name, sql: `SELECT * FROM read_parquet(${literal(version.path)})` }
+  const cacheKey = `dataset ${version.objectSha256}${split ? ` ${JSON.stringify(split.spec)} ${split.part}` : ''}`
+  if (!split) return { label: name, sql: `SELECT * FROM read_parquet(${literal(version.path)})`, cacheKey }
   return {
     label: `${name} (${split.part} split)`,
+    cacheKey,
+    materialize: true,
     sql: `SELECT * EXCLUDE (__split, __row) FROM (${splitSelectSql(split.spec, version.path)}) WHERE __split = ${literal(split.part)}`,
   }
 }
@@ -97,6 +108,7 @@ export function predictionLogSource(
   const limit = window.last ? `ORDER BY time DESC, request_id, row_index LIMIT ${Number(window.last)}` : ''
   return {
     label: `${model}: ${describeWindow(window)}`,
+    materialize: true,
     sql: `SELECT ${select.join(', ') || '1 AS __none'} FROM (SELECT * FROM prediction_log WHERE ${windowWhere(model, window)} ${limit})`,
   }
 }

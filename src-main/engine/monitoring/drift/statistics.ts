@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 import { ident, queryRows } from '../monitorDb.js'
 import { ksTwoSamplePValue } from '../stats/kolmogorov.js'
 import { chiSquareSf } from '../stats/special.js'
+import { CHART_BINS } from './scan.js'
 
 /**
  * Per-feature drift statistics between two tables, computed in DuckDB: value counts,
@@ -14,7 +15,6 @@ import { chiSquareSf } from '../stats/special.js'
 /** Proportions are clipped below at this before PSI and chi-square expectations. */
 export const PROPORTION_FLOOR = 1e-4
 const PSI_QUANTILES = Array.from({ length: 11 }, (_, i) => i * 0.1) // numpy.linspace(0, 1, 11)
-const CHART_BINS = 20
 /** The chart's bins span the reference between these quantiles; the rest goes to overflow bins. */
 const CHART_RANGE = [0.005, 0.995]
 const CHART_CATEGORIES = 20
@@ -23,10 +23,11 @@ export interface NumericStatistics {
   kind: 'numeric'
   referenceRows: number
   currentRows: number
-  ks_statistic: number
-  ks_pvalue: number
+  /** KS and PSI: always on the exact path; on the one-pass path only when asked for. */
+  ks_statistic?: number
+  ks_pvalue?: number
   wasserstein_normed: number
-  psi: number
+  psi?: number
   chart: { kind: 'histogram'; bins: HistogramBins }
 }
 
@@ -219,16 +220,22 @@ export async function categoricalStatistics(
      SELECT coalesce(r.k, c.k) AS k, coalesce(r.n, 0) AS a, coalesce(c.n, 0) AS b
      FROM r FULL JOIN c ON r.k = c.k ORDER BY 1`,
   )
-  const keys = rows.map((r) => r.k)
-  const ref = rows.map((r) => Number(r.a))
-  const cur = rows.map((r) => Number(r.b))
+  return categoricalFromCounts(
+    rows.map((r) => r.k),
+    rows.map((r) => Number(r.a)),
+    rows.map((r) => Number(r.b)),
+  )
+}
+
+/** Every categorical statistic from the two sides' counts over the union of categories (in `keys` order). */
+export function categoricalFromCounts(keys: string[], ref: number[], cur: number[]): CategoricalStatistics | null {
   const nRef = ref.reduce((s, x) => s + x, 0)
   const nCur = cur.reduce((s, x) => s + x, 0)
   if (nRef === 0 || nCur === 0) return null
   const p = ref.map((x) => x / nRef)
   const q = cur.map((x) => x / nCur)
   const { statistic, pValue } = chiSquare(cur, p, nCur)
-  const byShare = rows
+  const byShare = keys
     .map((_, i) => ({ name: keys[i]!, reference: p[i]!, current: q[i]! }))
     .sort((x, y) => y.reference + y.current - (x.reference + x.current) || (x.name < y.name ? -1 : 1))
   const top = byShare.slice(0, CHART_CATEGORIES)

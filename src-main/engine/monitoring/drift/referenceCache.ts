@@ -1,0 +1,101 @@
+import { createHash, randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Grid, NumericSide } from './scan.js'
+
+/**
+ * The reference side of drift reports, computed once per reference (a dataset version,
+ * or one part of its split) and kept in the workspace (`cache/drift-reference/`): per
+ * numeric column its grid, counts, offsets and moments; per categorical column its value
+ * counts; and the row count. A monitor that runs every few minutes against the same
+ * reference then reads only its current window. The numbers are stored as the doubles
+ * themselves (no text round trip), so a cached reference gives exactly what computing it
+ * again gives. Entries land by rename: a killed process leaves an entry or none.
+ */
+const FORMAT = 'v1'
+
+export interface CachedNumeric {
+  grid: Grid
+  side: NumericSide
+}
+
+export class ReferenceCache {
+  constructor(private readonly dir: string) {}
+
+  private file(key: string, column: string, kind: string): string {
+    const folder = createHash('sha256').update(`${FORMAT}\n${key}`).digest('hex')
+    const name = createHash('sha256').update(`${kind}\n${column}`).digest('hex').slice(0, 32)
+    return path.join(this.dir, folder, `${name}.${kind}`)
+  }
+
+  private write(file: string, bytes: Buffer): void {
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    const staging = `${file}.${randomUUID()}.partial`
+    fs.writeFileSync(staging, bytes)
+    fs.renameSync(staging, file)
+  }
+
+  private read(file: string): Buffer | null {
+    try {
+      return fs.readFileSync(file)
+    } catch {
+      return null
+    }
+  }
+
+  rows(key: string): number | null {
+    const bytes = this.read(this.file(key, '', 'rows'))
+    return bytes ? Number(JSON.parse(bytes.toString('utf8')).rows) : null
+  }
+
+  putRows(key: string, rows: number): void {
+    this.write(this.file(key, '', 'rows'), Buffer.from(JSON.stringify({ rows })))
+  }
+
+  numeric(key: string, column: string): CachedNumeric | null {
+    const bytes = this.read(this.file(key, column, 'numeric'))
+    if (!bytes) return null
+    const headerLength = bytes.readUInt32LE(0)
+    const header = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as { grid: Grid; scalars: number[] }
+    const length = header.grid.cells + 2
+    const doubles = new Float64Array(length * 2 + header.scalars.length)
+    Buffer.from(doubles.buffer).set(bytes.subarray(4 + headerLength))
+    const [n, min, max, shift, sum, sumSquares] = doubles.subarray(length * 2)
+    return {
+      grid: header.grid,
+      side: {
+        counts: doubles.slice(0, length),
+        offsets: doubles.slice(length, length * 2),
+        n: n!,
+        min: min!,
+        max: max!,
+        shift: shift!,
+        sum: sum!,
+        sumSquares: sumSquares!,
+      },
+    }
+  }
+
+  putNumeric(key: string, column: string, value: CachedNumeric): void {
+    const { grid, side } = value
+    const scalars = [side.n, side.min, side.max, side.shift, side.sum, side.sumSquares]
+    // The grid's bounds go in the header as JSON: JSON numbers round-trip doubles exactly.
+    const header = Buffer.from(JSON.stringify({ grid, scalars: scalars.map(() => 0) }))
+    const length = Buffer.alloc(4)
+    length.writeUInt32LE(header.length)
+    const doubles = new Float64Array(side.counts.length * 2 + scalars.length)
+    doubles.set(side.counts, 0)
+    doubles.set(side.offsets, side.counts.length)
+    doubles.set(scalars, side.counts.length * 2)
+    this.write(this.file(key, column, 'numeric'), Buffer.concat([length, header, Buffer.from(doubles.buffer)]))
+  }
+
+  categorical(key: string, column: string): Map<string, number> | null {
+    const bytes = this.read(this.file(key, column, 'categorical'))
+    return bytes ? new Map(JSON.parse(bytes.toString('utf8')) as Array<[string, number]>) : null
+  }
+
+  putCategorical(key: string, column: string, counts: Map<string, number>): void {
+    this.write(this.file(key, column, 'categorical'), Buffer.from(JSON.stringify([...counts])))
+  }
+}
