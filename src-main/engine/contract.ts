@@ -1,11 +1,11 @@
 import type { z } from 'zod'
 import { dataEvents, dataOperations } from './data/index.js'
-import { monitoringEvents, monitoringOperations } from './monitoring/index.js'
-import { registryEvents, registryOperations } from './registry/index.js'
+import { monitoringEvents, monitoringOperations, monitoringServices } from './monitoring/index.js'
+import { registryEvents, registryOperations, registryServices } from './registry/index.js'
 import { servingEvents, servingOperations } from './serving/index.js'
 import { systemEvents, systemOperations, workspaceOperations } from './system/index.js'
-import { computeOperations, trainingEvents, trainingOperations } from './training/index.js'
-import type { Operation } from './api/index.js'
+import { computeOperations, trainingEvents, trainingOperations, trainingServices } from './training/index.js'
+import type { Operation, Service } from './api/index.js'
 
 /**
  * The one contract: every capability's operations and event topics. The transports
@@ -31,6 +31,9 @@ export const eventTopics = {
   ...servingEvents,
   ...monitoringEvents,
 } satisfies Record<string, z.ZodType>
+
+/** Every capability's background services; the engine starts those its kind of host runs. */
+export const services: readonly Service[] = [...trainingServices, ...registryServices, ...monitoringServices]
 
 export type Operations = typeof operations
 export type OperationName = keyof Operations & string

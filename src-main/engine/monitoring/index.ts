@@ -1,2 +1,1 @@
-export { monitoringEvents, monitoringOperations } from './operations.js'
-export { monitorScheduler } from './scheduler.js'
+export { monitoringEvents, monitoringOperations, monitoringServices } from './operations.js'

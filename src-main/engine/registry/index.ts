@@ -1,5 +1,4 @@
-export { startRegistryService } from './auto-register.js'
-export { registryEvents, registryOperations } from './operations.js'
+export { registryEvents, registryOperations, registryServices } from './operations.js'
 export { promote } from './promotion.js'
 export { resolveModelVersion } from './resolve.js'
 export type { ModelVersionRecord } from './resolve.js'
