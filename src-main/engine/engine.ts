@@ -1,7 +1,7 @@
 import os from 'node:os'
 import { LatheError } from './api/common/errors.js'
 import type { ApiClient } from './api/common/client.js'
-import { isOperationName, operations, services, type Contract, type OperationName } from './contract.js'
+import { isOperationName, operations, services, type Contract, type EventPayloads, type OperationName } from './contract.js'
 import type { HostKind, Operation } from './api/index.js'
 import { EventBus } from './api/index.js'
 import { parseInput } from './api/index.js'
@@ -105,7 +105,7 @@ export class Engine {
   }
 
   /** The in-process transport: same contract, no serialization. */
-  client(): ApiClient<Contract> {
+  client(): ApiClient<Contract, EventPayloads> {
     return {
       transport: 'in-process',
       call: (name, input) => this.call(name, input),

@@ -6,15 +6,8 @@ import type { DuckDBConnection } from '@duckdb/node-api'
  * labels that arrive later (`feedback`, written here).
  */
 
-/** Quotes an identifier for DuckDB SQL. */
-export function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
-}
-
-/** Quotes a string literal for DuckDB SQL. */
-export function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`
-}
+// DuckDB quoting has one home (data's sql.ts); monitoring's SQL uses these names for it.
+export { quoteIdent as ident, quoteString as literal } from '../data/index.js'
 
 export async function tableExists(conn: DuckDBConnection, table: string): Promise<boolean> {
   const reader = await conn.runAndReadAll(

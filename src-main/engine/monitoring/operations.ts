@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
-import { defineEvents, defineOperation, defineOperations, defineServices } from '../api/index.js'
+import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import { actionRunner } from './actions.js'
 import { DriftReport, FeatureOverride } from './drift/report.js'
 import { checkWindow, type LogWindow } from './drift/sources.js'
@@ -61,6 +61,10 @@ const Quality = z.object({
   labelled: z.number(),
   unknownLabels: z.number(),
   metrics: z.record(z.string(), z.number()).nullable(),
+})
+
+const StoredReportOutput = ReportSummary.extend({
+  report: z.object({ drift: ModelDriftReport.omit({ reportId: true }).nullable(), quality: Quality.nullable(), traffic: z.record(z.string(), z.number()).nullable() }),
 })
 
 function windowOfInput(input: { last?: number; since?: string; until?: string }): LogWindow {
@@ -245,10 +249,9 @@ export const monitoringOperations = defineOperations('monitoring', {
   'monitoring.reports.get': defineOperation({
     summary: 'One stored report in full: per-feature statistics and chart data, quality, traffic',
     input: z.object({ id: z.string().min(1) }).strict(),
-    output: ReportSummary.extend({
-      report: z.object({ drift: ModelDriftReport.omit({ reportId: true }).nullable(), quality: Quality.nullable(), traffic: z.record(z.string(), z.number()).nullable() }),
-    }),
-    handler: (input, ctx) => getReport(ctx.workspace.db, input.id) as never,
+    output: StoredReportOutput,
+    // The stored report is JSON the engine wrote; reading it back through its schema types it.
+    handler: (input, ctx) => StoredReportOutput.parse(getReport(ctx.workspace.db, input.id)),
   }),
 })
 
@@ -268,6 +271,11 @@ export const monitoringEvents = defineEvents({
     reason: z.string().optional(),
   }),
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof monitoringEvents> {}
+}
 
 /** Monitors run on their schedules only in an engine that stays up: a one-shot CLI command never runs someone's monitor. */
 export const monitoringServices = defineServices({ name: 'monitoring.scheduler', runsIn: 'long-lived', start: (ctx) => monitorScheduler(ctx).start() })

@@ -1,7 +1,6 @@
-export { registryEvents, registryOperations, registryServices } from './operations.js'
+export { aliasMovedTopic, registryEvents, registryOperations, registryServices } from './operations.js'
 export { promote } from './promotion.js'
 export { resolveModelVersion } from './resolve.js'
 export type { ModelVersionRecord } from './resolve.js'
 export { registerRun } from './service.js'
 export { getAlias, listModels } from './store.js'
-export { parseModelRef } from './types.js'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ModelSignature } from '../api/common/signature.js'
-import { defineEvents, defineOperation, defineOperations, defineServices } from '../api/index.js'
+import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import { listAudit } from '../workspace/index.js'
 import { startRegistryService } from './auto-register.js'
@@ -219,12 +219,20 @@ function summarize(ctx: EngineContext, name: string): ModelSummary {
   }
 }
 
+/** Emitted when an alias points somewhere new (promote, rollback): serving swaps what it serves. */
+export const aliasMovedTopic = 'registry.alias.moved' as const
+
 export const registryEvents = defineEvents({
   /** Emitted after the move commits; serving hot-swaps on it. */
-  'registry.alias.moved': z.object({ model: z.string(), alias: z.string(), version: z.number(), previous: z.number().nullable() }),
+  [aliasMovedTopic]: z.object({ model: z.string(), alias: z.string(), version: z.number(), previous: z.number().nullable() }),
   'registry.version.created': z.object({ model: z.string(), version: z.number(), versionId: z.string() }),
   'registry.autoregister.failed': z.object({ runId: z.string(), message: z.string() }),
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof registryEvents> {}
+}
 
 /** Every engine registers finished runs that asked for it (`registerAs`), those that finished while no engine listened included. */
 export const registryServices = defineServices({ name: 'registry.auto-register', runsIn: 'always', start: startRegistryService })

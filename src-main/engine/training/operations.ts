@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { defineEvents, defineOperation, defineOperations, defineServices } from '../api/index.js'
+import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import { BackendReport, backendNames, probeBackends } from './backends.js'
 import { cancelRun, startRun, startTrainingService, trainingQueue, waitForRun } from './service.js'
 import { failOrphanedRuns, getMetricSeries, getRun, listRuns } from './store.js'
@@ -107,6 +107,11 @@ export const trainingEvents = defineEvents({
   'training.progress': TrainingProgress,
   'training.status': TrainingStatusEvent,
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof trainingEvents> {}
+}
 
 /**
  * An engine that stays up runs the job queue from the start: it fails runs a dead engine

@@ -5,6 +5,7 @@ import { LatheError } from '../../api/common/errors.js'
 import { ident, queryRows } from '../monitorDb.js'
 import type { TableSource } from './sources.js'
 import { categoricalStatistics, numericStatistics, type FeatureStatistics } from './statistics.js'
+import { isNumericType } from '../../api/common/column-types.js'
 
 /**
  * A drift report: per feature, the statistics that apply to its kind, the method that
@@ -86,15 +87,13 @@ export interface DriftOptions {
   onProgress?: (progress: { done: number; total: number; feature: string }) => void
 }
 
-const numericTypes = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/
-
 export async function describeColumns(conn: DuckDBConnection, source: TableSource): Promise<Array<{ name: string; type: string }>> {
   const rows = await queryRows<{ column_name: string; column_type: string }>(conn, `DESCRIBE ${source.sql}`)
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }))
 }
 
 export function kindOfType(type: string): 'numeric' | 'categorical' {
-  return numericTypes.test(type) ? 'numeric' : 'categorical'
+  return isNumericType(type) ? 'numeric' : 'categorical'
 }
 
 export function chooseMethod(kind: 'numeric' | 'categorical', referenceRows: number): DriftMethod {
