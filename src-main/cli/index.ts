@@ -18,6 +18,9 @@ export function buildProgram(): Command {
   const program = new Command('lathe')
     .description('Lathe: a local-first MLOps workbench (data, training, registry, serving, monitoring)')
     .version(appVersion())
+    // The program's own options (--version) count only before the command, so a command's
+    // option of the same name (`lathe drift M --version 2`) reaches that command.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   registerSystemCommands(program)

@@ -1,11 +1,11 @@
 import { createHttpClient, type ApiClient } from '../engine/api/common/client.js'
-import type { Contract } from '../engine/contract.js'
+import type { Contract, EventPayloads } from '../engine/contract.js'
 import { isLatheError } from '../engine/api/common/errors.js'
 import { startEngineHost, type EngineHost } from '../engine/host.js'
 import { findRunningEngine } from '../engine/workspace/index.js'
 import { resolveWorkspaceDir } from '../engine/workspace/index.js'
 
-export type Client = ApiClient<Contract>
+export type Client = ApiClient<Contract, EventPayloads>
 
 export interface CommonOptions {
   workspace?: string
@@ -30,7 +30,7 @@ export async function withClient<T>(
   const dir = workspaceDirOf(options)
   const running = findRunningEngine(dir)
   if (running) {
-    return run(createHttpClient<Contract>({ baseUrl: running.url, token: running.token }), null)
+    return run(createHttpClient<Contract, EventPayloads>({ baseUrl: running.url, token: running.token }), null)
   }
   const host = await startEngineHost({ workspaceDir: dir, holder })
   try {

@@ -1,14 +1,14 @@
 import type { z } from 'zod'
 import { dataEvents, dataOperations } from './data/index.js'
 import { mlflowOperations } from './mlflow/index.js'
-import { monitoringEvents, monitoringOperations } from './monitoring/index.js'
-import { pipelinesEvents, pipelinesOperations } from './pipelines/index.js'
-import { registryEvents, registryOperations } from './registry/index.js'
+import { monitoringEvents, monitoringOperations, monitoringServices } from './monitoring/index.js'
+import { pipelinesEvents, pipelinesOperations, pipelinesServices } from './pipelines/index.js'
+import { registryEvents, registryOperations, registryServices } from './registry/index.js'
 import { servingEvents, servingOperations } from './serving/index.js'
 import { syncEvents, syncOperations } from './sync/index.js'
 import { systemEvents, systemOperations, workspaceOperations } from './system/index.js'
-import { computeOperations, trainingEvents, trainingOperations } from './training/index.js'
-import type { Operation } from './api/index.js'
+import { computeOperations, trainingEvents, trainingOperations, trainingServices } from './training/index.js'
+import type { Operation, Service } from './api/index.js'
 
 /**
  * The one contract: every capability's operations and event topics. The transports
@@ -39,6 +39,9 @@ export const eventTopics = {
   ...syncEvents,
   ...pipelinesEvents,
 } satisfies Record<string, z.ZodType>
+
+/** Every capability's background services; the engine starts those its kind of host runs. */
+export const services: readonly Service[] = [...trainingServices, ...registryServices, ...monitoringServices, ...pipelinesServices]
 
 export type Operations = typeof operations
 export type OperationName = keyof Operations & string

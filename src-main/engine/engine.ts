@@ -1,8 +1,8 @@
 import os from 'node:os'
 import { LatheError } from './api/common/errors.js'
 import type { ApiClient } from './api/common/client.js'
-import { isOperationName, operations, type Contract, type OperationName } from './contract.js'
-import type { Operation } from './api/index.js'
+import { isOperationName, operations, services, type Contract, type EventPayloads, type OperationName } from './contract.js'
+import type { HostKind, Operation } from './api/index.js'
 import { EventBus } from './api/index.js'
 import { parseInput } from './api/index.js'
 import type { EngineContext } from './context.js'
@@ -13,6 +13,13 @@ export interface OpenEngineOptions {
   workspaceDir: string
   /** Shown to a process refused the workspace: "in use by PID n (holder)". */
   holder?: string
+  /**
+   * Which background services run (each capability declares its own, next to its
+   * operations): a `one-shot` engine (one CLI command, a test) runs those marked
+   * `always` and `one-shot`; a `long-lived` one (the app, `lathe ui`, `lathe serve`)
+   * those marked `always` and `long-lived`, monitor schedules and the job queue among them.
+   */
+  host?: HostKind
 }
 
 /**
@@ -27,6 +34,7 @@ export class Engine {
   private readonly singletons = new Map<string, unknown>()
   private readonly disposers: Array<() => Promise<void> | void> = []
   private url: string | null = null
+  private readonly started: string[] = []
   private closing: Promise<void> | null = null
 
   private constructor(readonly workspace: Workspace) {
@@ -49,7 +57,27 @@ export class Engine {
   }
 
   static open(options: OpenEngineOptions): Engine {
-    return new Engine(Workspace.open(options.workspaceDir, { holder: options.holder }))
+    const engine = new Engine(Workspace.open(options.workspaceDir, { holder: options.holder }))
+    try {
+      engine.startServices(options.host ?? 'one-shot')
+    } catch (error) {
+      void engine.close()
+      throw error
+    }
+    return engine
+  }
+
+  /** The services this engine started, by name, in order. */
+  get services(): readonly string[] {
+    return this.started
+  }
+
+  private startServices(host: HostKind): void {
+    for (const service of services) {
+      if (service.runsIn !== 'always' && service.runsIn !== host) continue
+      service.start(this.context)
+      this.started.push(service.name)
+    }
   }
 
   get apiUrl(): string | null {
@@ -77,7 +105,7 @@ export class Engine {
   }
 
   /** The in-process transport: same contract, no serialization. */
-  client(): ApiClient<Contract> {
+  client(): ApiClient<Contract, EventPayloads> {
     return {
       transport: 'in-process',
       call: (name, input) => this.call(name, input),

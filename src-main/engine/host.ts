@@ -1,5 +1,4 @@
 import { startApiServer, type ApiServer, type ApiServerOptions } from './http.js'
-import { startCapabilities } from './capabilities.js'
 import { Engine } from './engine.js'
 
 export interface EngineHostOptions extends ApiServerOptions {
@@ -22,7 +21,7 @@ export interface EngineHost {
  * Electron utilityProcess, and by a CLI command that finds no running engine.
  */
 export async function startEngineHost(options: EngineHostOptions): Promise<EngineHost> {
-  const engine = Engine.open({ workspaceDir: options.workspaceDir, holder: options.holder })
+  const engine = Engine.open({ workspaceDir: options.workspaceDir, holder: options.holder, host: options.longLived ? 'long-lived' : 'one-shot' })
   let api: ApiServer
   try {
     api = await startApiServer(engine, options)
@@ -31,7 +30,6 @@ export async function startEngineHost(options: EngineHostOptions): Promise<Engin
     throw error
   }
   engine.advertise(api.url, api.token)
-  startCapabilities(engine.context, { longLived: options.longLived ?? false })
   let stopping: Promise<void> | null = null
   return {
     engine,

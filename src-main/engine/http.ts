@@ -106,7 +106,7 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
       'x-accel-buffering': 'no',
     })
     res.write(': connected\n\n')
-    const unsubscribe = engine.events.subscribe(topics, (event) => {
+    const unsubscribe = engine.events.subscribeAny(topics, (event) => {
       res.write(`data: ${JSON.stringify(event)}\n\n`)
     })
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000)

@@ -1,5 +1,5 @@
 import { createHttpClient, type ApiClient } from '../../src-main/engine/api/common/client.js'
-import type { Contract } from '../../src-main/engine/contract.js'
+import type { Contract, EventPayloads } from '../../src-main/engine/contract.js'
 
 /**
  * The renderer's only way to the engine: the typed client over the HTTP API. In the
@@ -7,8 +7,8 @@ import type { Contract } from '../../src-main/engine/contract.js'
  * (`lathe ui`) the page is served by the engine itself and the token comes in the
  * URL fragment, which never reaches a server log.
  */
-export type Api = ApiClient<Contract>
-export type { Contract }
+export type Api = ApiClient<Contract, EventPayloads>
+export type { Contract, EventPayloads }
 export type Output<K extends keyof Contract> = Contract[K]['output']
 export type Input<K extends keyof Contract> = Contract[K]['input']
 
@@ -23,4 +23,4 @@ function connection(): { baseUrl: string; token: string } {
   return { baseUrl: window.location.origin, token: fromHash ?? sessionStorage.getItem('lathe.token') ?? '' }
 }
 
-export const api: Api = createHttpClient<Contract>(connection())
+export const api: Api = createHttpClient<Contract, EventPayloads>(connection())

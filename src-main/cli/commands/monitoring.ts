@@ -2,8 +2,11 @@ import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { InvalidArgumentError, type Command } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
+import { formatStatistic } from '../../engine/api/common/format.js'
+import { quoteIdent } from '../../engine/data/index.js'
 import { emit, ProgressLine, table } from '../output.js'
-import { common, parseNumber, parsePositiveInt } from '../program.js'
+import type { ModelRef } from '../../engine/api/common/model-ref.js'
+import { common, modelRefArgument, parseNumber, parsePositiveInt, selectorOf, wholeModel } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'
 
 const methods = ['ks', 'chi2', 'wasserstein', 'jensenshannon', 'psi'] as const
@@ -29,16 +32,16 @@ function alertOption(value: string, previous: Array<{ metric: string; op: string
   return [...previous, { metric: match[1]!, op: match[2]!, threshold: Number(match[3]) }]
 }
 
-const fmt = (x: number | null | undefined) => (x === null || x === undefined ? '' : Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(4) : x.toExponential(2))
+const fmt = formatStatistic
 
 export function registerMonitoringCommands(program: Command): void {
   common(
     program
       .command('drift')
-      .argument('<model>', 'registered model')
+      .argument('<model>', 'M, M@alias or M@version (default: M@production)', modelRefArgument)
       .description("Drift of a model's logged traffic (or a dataset version) against its training data"),
   )
-    .option('--version <v>', 'alias or version number', 'production')
+    .option('--version <v>', 'alias or version number (the same as M@V)')
     .option('--reference <dataset>', 'NAME@VERSION to compare against (default: the training split)')
     .option('--current <dataset>', 'NAME@VERSION to check instead of logged traffic')
     .option('--last <n>', 'the last N logged rows (default 5000)', parsePositiveInt)
@@ -49,9 +52,11 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--all-statistics', "every statistic of each feature (KS, PSI...), not only its method's and its chart's")
     .action(
       async (
-        model: string,
-        options: CommonOptions & { version: string; reference?: string; current?: string; last?: number; since?: string; until?: string; feature?: ReturnType<typeof featureOption>; driftShare: number; allStatistics?: boolean },
+        ref: ModelRef,
+        options: CommonOptions & { version?: string; reference?: string; current?: string; last?: number; since?: string; until?: string; feature?: ReturnType<typeof featureOption>; driftShare: number; allStatistics?: boolean },
       ) => {
+        const model = ref.model
+        const version = selectorOf(ref, options.version)
         if (options.current && (options.last || options.since || options.until)) {
           throw new LatheError('bad_request', '--current compares a dataset; --last/--since/--until pick logged traffic: use one or the other', { field: 'current' })
         }
@@ -63,7 +68,7 @@ export function registerMonitoringCommands(program: Command): void {
           try {
             return await client.call('monitoring.drift', {
               model,
-              version: options.version,
+              version,
               reference: options.reference ?? null,
               current: options.current ?? null,
               last: options.last,
@@ -118,8 +123,8 @@ export function registerMonitoringCommands(program: Command): void {
 
   const monitor = program.command('monitor').description('Monitors: drift, quality and traffic of a model on a schedule, with alert rules')
   common(monitor.command('add').argument('<name>', 'monitor name').description('Add a monitor (and its alert rules)'))
-    .requiredOption('--model <model>', 'registered model to watch')
-    .option('--version <v>', 'alias or version whose traffic to watch', 'production')
+    .requiredOption('--model <model>', 'model to watch: M, M@alias or M@version (default: M@production)', modelRefArgument)
+    .option('--version <v>', 'alias or version whose traffic to watch (the same as M@V)')
     .option('--reference <dataset>', 'NAME@VERSION reference (default: the training split)')
     .option('--last <n>', 'window: the last N logged rows', parsePositiveInt)
     .option('--minutes <n>', 'window: the last N minutes', parseNumber)
@@ -135,8 +140,8 @@ export function registerMonitoringCommands(program: Command): void {
       async (
         name: string,
         options: CommonOptions & {
-          model: string
-          version: string
+          model: ModelRef
+          version?: string
           reference?: string
           last?: number
           minutes?: number
@@ -150,6 +155,7 @@ export function registerMonitoringCommands(program: Command): void {
           runPipeline?: string
         },
       ) => {
+        const selector = selectorOf(options.model, options.version)
         const actions: Array<Record<string, unknown>> = []
         if (options.notify || (!options.webhook && !options.retrain && !options.withLabelledTraffic && !options.runPipeline)) actions.push({ type: 'notify' })
         if (options.webhook) actions.push({ type: 'webhook', url: options.webhook })
@@ -167,9 +173,9 @@ export function registerMonitoringCommands(program: Command): void {
         const result = await withClient(options, 'lathe monitor', async (client) => {
           const added = await client.call('monitoring.monitors.add', {
             name,
-            model: options.model,
+            model: options.model.model,
             spec: {
-              selector: options.version,
+              selector,
               reference: options.reference ?? null,
               window: options.last || options.minutes ? { last: options.last, minutes: options.minutes } : { last: 1000 },
               schedule,
@@ -195,9 +201,10 @@ export function registerMonitoringCommands(program: Command): void {
     )
 
   common(monitor.command('list').description('Monitors and their alert rules'))
-    .option('--model <model>', 'only this model')
-    .action(async (options: CommonOptions & { model?: string }) => {
-      const list = await withClient(options, 'lathe monitor', (client) => client.call('monitoring.monitors.list', { model: options.model }))
+    .option('--model <model>', 'only this model', modelRefArgument)
+    .action(async (options: CommonOptions & { model?: ModelRef }) => {
+      const model = options.model && wholeModel(options.model, 'lathe monitor list --model')
+      const list = await withClient(options, 'lathe monitor', (client) => client.call('monitoring.monitors.list', { model }))
       emit(options.json, list, (l) =>
         l.length === 0
           ? 'No monitors yet: `lathe monitor add NAME --model M --every-minutes 10 --alert "dataset_drift >= 1"`.'
@@ -233,11 +240,12 @@ export function registerMonitoringCommands(program: Command): void {
 
   const alerts = program.command('alerts').description('Alerts raised by monitors')
   common(alerts.command('list').description('Alerts, newest first'))
-    .option('--model <model>', 'only this model')
+    .option('--model <model>', 'only this model', modelRefArgument)
     .option('--open', 'only alerts not yet acknowledged')
-    .action(async (options: CommonOptions & { model?: string; open?: boolean }) => {
+    .action(async (options: CommonOptions & { model?: ModelRef; open?: boolean }) => {
+      const model = options.model && wholeModel(options.model, 'lathe alerts list --model')
       const list = await withClient(options, 'lathe alerts', (client) =>
-        client.call('monitoring.alerts.list', { model: options.model, status: options.open ? 'open' : undefined }),
+        client.call('monitoring.alerts.list', { model, status: options.open ? 'open' : undefined }),
       )
       emit(options.json, list, (l) =>
         l.length === 0
@@ -256,14 +264,15 @@ export function registerMonitoringCommands(program: Command): void {
   common(
     program
       .command('feedback')
-      .argument('<model>', 'registered model')
+      .argument('<model>', 'registered model (labels join its logged requests by id, whatever the version)', modelRefArgument)
       .argument('<file>', 'CSV with a request id column and a label column')
       .description('Upload true labels for logged predictions (joined by request id)'),
   )
     .option('--id-column <name>', 'column holding the request id', 'request_id')
     .option('--label-column <name>', 'column holding the true label', 'label')
     .option('--row-column <name>', 'column holding the row of a batch request (default: 0)', 'row_index')
-    .action(async (model: string, file: string, options: CommonOptions & { idColumn: string; labelColumn: string; rowColumn: string }) => {
+    .action(async (ref: ModelRef, file: string, options: CommonOptions & { idColumn: string; labelColumn: string; rowColumn: string }) => {
+      const model = wholeModel(ref, 'lathe feedback')
       const items = await readFeedbackCsv(file, options.idColumn, options.labelColumn, options.rowColumn)
       const result = await withClient(options, 'lathe feedback', async (client) => {
         let recorded = 0
@@ -304,9 +313,8 @@ async function readFeedbackCsv(file: string, idColumn: string, labelColumn: stri
       }
     }
     const hasRow = columns.includes(rowColumn)
-    const q = (c: string) => `"${c.replaceAll('"', '""')}"`
     const reader = await conn.runAndReadAll(
-      `SELECT ${q(idColumn)} AS id, ${q(labelColumn)} AS label, ${hasRow ? q(rowColumn) : "'0'"} AS row FROM read_csv(?, all_varchar = true)`,
+      `SELECT ${quoteIdent(idColumn)} AS id, ${quoteIdent(labelColumn)} AS label, ${hasRow ? quoteIdent(rowColumn) : "'0'"} AS row FROM read_csv(?, all_varchar = true)`,
       [file],
     )
     return reader.getRowObjectsJS().map((r, i) => {

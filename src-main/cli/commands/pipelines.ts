@@ -81,12 +81,13 @@ export function registerPipelineCommands(program: Command): void {
           let runId: string | null = null
           const training = new Map<string, string>()
           const stop = client.subscribe(['pipelines.stage', 'training.progress'], (event) => {
-            const p = event.payload
-            if (event.topic === 'pipelines.stage' && p.runId === runId) {
+            if (event.topic === 'pipelines.stage' && event.payload.runId === runId) {
+              const p = event.payload
               if (p.trainingRunId) training.set(p.trainingRunId, p.stage)
               if (p.status === 'running') progress.update(`${p.stage}: ${p.message}`)
               else if (!options.json) progress.done(`${p.status === 'failed' ? 'FAILED ' : p.status.padEnd(7)} ${p.stage}  ${p.message}`)
-            } else if (event.topic === 'training.progress' && training.has(p.runId)) {
+            } else if (event.topic === 'training.progress' && training.has(event.payload.runId)) {
+              const p = event.payload
               progress.update(
                 `${training.get(p.runId)}: epoch ${p.epoch}/${p.epochs}${p.metrics?.val_loss !== undefined ? ` val_loss ${Number(p.metrics.val_loss).toFixed(4)}` : ''}`,
               )

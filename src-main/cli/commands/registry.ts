@@ -1,9 +1,11 @@
 import path from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import { isLatheError } from '../../engine/api/common/errors.js'
-import { PRIMARY_METRIC, parseModelRef } from '../../engine/registry/index.js'
+import { isLatheError, LatheError } from '../../engine/api/common/errors.js'
+import { isoMinute } from '../../engine/api/common/format.js'
+import type { ModelRef } from '../../engine/api/common/model-ref.js'
+import { PRIMARY_METRIC } from '../../engine/registry/index.js'
 import { emit, table } from '../output.js'
-import { common } from '../program.js'
+import { common, modelRefArgument, wholeModel } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'
 
 const HOLDER = 'lathe models'
@@ -27,10 +29,6 @@ function metaOption(value: string, previous: Record<string, string> = {}): Recor
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) }
 }
 
-function shortTime(iso: string): string {
-  return iso.replace('T', ' ').slice(0, 16)
-}
-
 export function registerRegistryCommands(program: Command): void {
   const models = program.command('models').description('Registered models: versions, aliases, gates, lineage, packages')
 
@@ -41,14 +39,14 @@ export function registerRegistryCommands(program: Command): void {
         ? 'No models yet: `lathe models register RUN --name M` or `lathe models import FILE.onnx --name M`.'
         : table(
             ['model', 'versions', 'latest', 'aliases'],
-            l.map((m) => [m.name, m.versionCount, m.latestVersion, m.aliases.map((a) => `${a.alias}=v${a.version} (since ${shortTime(a.since)})`).join(', ')]),
+            l.map((m) => [m.name, m.versionCount, m.latestVersion, m.aliases.map((a) => `${a.alias}=v${a.version} (since ${isoMinute(a.since)})`).join(', ')]),
           ),
     )
   })
 
-  common(models.command('show').argument('<model>', 'M or M@VERSION or M@ALIAS').description('A model and its versions, or one version with its card')).action(
-    async (ref: string, options: CommonOptions) => {
-      const { model, selector } = parseModelRef(ref)
+  common(models.command('show').argument('<model>', 'M, M@alias or M@version', modelRefArgument).description('A model and its versions, or one version with its card')).action(
+    async (ref: ModelRef, options: CommonOptions) => {
+      const { model, selector } = ref
       if (selector) {
         const shown = await withClient(options, HOLDER, (client) => client.call('registry.versions.show', { model, version: selector }))
         emit(options.json, shown, (s) => s.card.markdown)
@@ -93,13 +91,19 @@ export function registerRegistryCommands(program: Command): void {
   common(
     models
       .command('promote')
-      .argument('<model>')
-      .argument('<version>', 'version number, or an alias whose version to promote')
+      .argument('<model>', 'M, or M@version / M@alias instead of VERSION', modelRefArgument)
+      .argument('[version]', 'version number, or an alias whose version to promote')
       .requiredOption('--alias <alias>', 'alias to move (production, staging, ...)')
       .option('--force', 'move even if the gate fails (recorded in the audit log)')
       .option('--reason <text>', 'why, for the audit log')
       .description("Move an alias to a version through the alias's gate"),
-  ).action(async (model: string, version: string, options: CommonOptions & { alias: string; force?: boolean; reason?: string }) => {
+  ).action(async (ref: ModelRef, versionArg: string | undefined, options: CommonOptions & { alias: string; force?: boolean; reason?: string }) => {
+    const model = ref.model
+    if (ref.selector !== undefined && versionArg !== undefined && ref.selector !== versionArg) {
+      throw new LatheError('bad_request', `${model}@${ref.selector} and VERSION ${versionArg} disagree: give the version once`, { field: 'version' })
+    }
+    const version = ref.selector ?? versionArg
+    if (version === undefined) throw new LatheError('bad_request', `which version of ${model}? give M@VERSION or M VERSION`, { field: 'version' })
     try {
       const result = await withClient(options, HOLDER, (client) =>
         client.call('registry.promote', { model, version: /^\d+$/.test(version) ? Number(version) : version, alias: options.alias, force: options.force ?? false, reason: options.reason }),
@@ -117,8 +121,9 @@ export function registerRegistryCommands(program: Command): void {
     }
   })
 
-  common(models.command('rollback').argument('<model>').requiredOption('--alias <alias>').option('--reason <text>').description('Move an alias back to the version it held before')).action(
-    async (model: string, options: CommonOptions & { alias: string; reason?: string }) => {
+  common(models.command('rollback').argument('<model>', 'M', modelRefArgument).requiredOption('--alias <alias>').option('--reason <text>').description('Move an alias back to the version it held before')).action(
+    async (ref: ModelRef, options: CommonOptions & { alias: string; reason?: string }) => {
+      const model = wholeModel(ref, 'lathe models rollback (it moves --alias)')
       const r = await withClient(options, HOLDER, (client) => client.call('registry.rollback', { model, alias: options.alias, reason: options.reason }))
       emit(options.json, r, (x) => `${x.model}:${x.alias} -> v${x.version} (rolled back from v${x.previous})`)
     },
@@ -152,16 +157,17 @@ export function registerRegistryCommands(program: Command): void {
     )
   })
 
-  common(models.command('export').argument('<ref>', 'M@VERSION or M@ALIAS').argument('<file>', 'the .zip to write').description('Export a version as a portable package')).action(
-    async (ref: string, file: string, options: CommonOptions) => {
-      const { model, selector } = parseModelRef(ref)
+  common(models.command('export').argument('<ref>', 'M@version or M@alias (M: M@production)', modelRefArgument).argument('<file>', 'the .zip to write').description('Export a version as a portable package')).action(
+    async (ref: ModelRef, file: string, options: CommonOptions) => {
+      const { model, selector } = ref
       const r = await withClient(options, HOLDER, (client) => client.call('registry.export', { model, version: selector ?? 'production', file: path.resolve(file) }))
       emit(options.json, r, (x) => `wrote ${x.file} (${x.bytes} bytes)`)
     },
   )
 
-  common(models.command('history').argument('<model>').option('--alias <alias>').description('Every alias move and every audited change of a model')).action(
-    async (model: string, options: CommonOptions & { alias?: string }) => {
+  common(models.command('history').argument('<model>', 'M', modelRefArgument).option('--alias <alias>').description('Every alias move and every audited change of a model')).action(
+    async (ref: ModelRef, options: CommonOptions & { alias?: string }) => {
+      const model = wholeModel(ref, 'lathe models history')
       const h = await withClient(options, HOLDER, (client) => client.call('registry.history', { model, alias: options.alias }))
       emit(options.json, h, (x) =>
         [
@@ -180,7 +186,7 @@ export function registerRegistryCommands(program: Command): void {
   common(
     models
       .command('gate')
-      .argument('<model>')
+      .argument('<model>', 'M', modelRefArgument)
       .requiredOption('--alias <alias>')
       .option('--min <metric=value>', 'metric must be >= value (repeatable)', thresholdOption)
       .option('--max <metric=value>', 'metric must be <= value (repeatable)', thresholdOption)
@@ -192,7 +198,7 @@ export function registerRegistryCommands(program: Command): void {
       .description("Show or set an alias's promotion gate"),
   ).action(
     async (
-      model: string,
+      ref: ModelRef,
       options: CommonOptions & {
         alias: string
         min?: Array<{ metric: string; value: number }>
@@ -204,6 +210,7 @@ export function registerRegistryCommands(program: Command): void {
         skipDataCheck?: boolean
       },
     ) => {
+      const model = wholeModel(ref, 'lathe models gate (a gate belongs to --alias)')
       const setting = options.min || options.max || options.notWorseThan || options.protected || options.skipSignatureCheck || options.skipDataCheck
       const notWorseThan = options.notWorseThan ?? (options.protected ? PRIMARY_METRIC : undefined)
       const gate = await withClient(options, HOLDER, (client) =>
@@ -236,9 +243,9 @@ export function registerRegistryCommands(program: Command): void {
     },
   )
 
-  common(models.command('lineage').argument('<ref>', 'M[@VERSION]').description('Where a version came from: run, dataset versions, sources')).action(
-    async (ref: string, options: CommonOptions) => {
-      const { model, selector } = parseModelRef(ref)
+  common(models.command('lineage').argument('<ref>', 'M, M@alias or M@version (M: M@production)', modelRefArgument).description('Where a version came from: run, dataset versions, sources')).action(
+    async (ref: ModelRef, options: CommonOptions) => {
+      const { model, selector } = ref
       const l = await withClient(options, HOLDER, (client) => client.call('registry.lineage', { model, version: selector ?? 'production' }))
       const label = new Map(l.nodes.map((n) => [n.id, `${n.label}${n.present ? '' : ' (not in this workspace)'}`]))
       emit(options.json, l, (x) => x.edges.map((e) => `${label.get(e.from)} --${e.label}--> ${label.get(e.to)}`).join('\n') || `${x.nodes[0]?.label}: no recorded lineage`)

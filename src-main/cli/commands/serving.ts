@@ -1,33 +1,31 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
+import type { ModelRef } from '../../engine/api/common/model-ref.js'
 import { createHttpClient } from '../../engine/api/common/client.js'
-import type { Contract } from '../../engine/contract.js'
+import type { Contract, EventPayloads } from '../../engine/contract.js'
 import { startEngineHost, stopOnSignals } from '../../engine/host.js'
 import { findRunningEngine } from '../../engine/workspace/index.js'
 import { emit } from '../output.js'
-import { common, parseNumber, parsePort, parsePositiveInt } from '../program.js'
+import { common, modelRefArgument, parseNumber, parsePort, parsePositiveInt } from '../program.js'
 import { withClient, workspaceDirOf, type Client, type CommonOptions } from '../session.js'
 
-interface ModelRef {
+interface ServedRef {
   model: string
   selector: string
 }
 
-/** `M`, `M@production`, `M@3`: a model and the alias or version to serve. */
-function parseModelRef(value: string, previous: ModelRef[] = []): ModelRef[] {
-  const at = value.lastIndexOf('@')
-  const model = at > 0 ? value.slice(0, at) : value
-  const selector = at > 0 ? value.slice(at + 1) : 'production'
-  if (!model || !selector) throw new InvalidArgumentError(`"${value}" is not M, M@alias or M@version`)
-  return [...previous, { model, selector }]
+/** `--model M[@alias|@version]`, repeatable: the model and what to serve of it (default: production). */
+function servedRef(value: string, previous: ServedRef[] = []): ServedRef[] {
+  const ref = modelRefArgument(value)
+  return [...previous, { model: ref.model, selector: ref.selector ?? 'production' }]
 }
 
 type ServeOptions = CommonOptions & {
   port: number
   host: string
   token?: string
-  model?: ModelRef[]
+  model?: ServedRef[]
   log: boolean
   batching: boolean
   maxBodyMb: number
@@ -84,7 +82,7 @@ export function registerServingCommands(program: Command): void {
     .option('--port <port>', 'port for the endpoint', parsePort, 7071)
     .option('--host <host>', 'address to bind; anything beyond loopback requires a bearer token', '127.0.0.1')
     .option('--token <token>', 'the bearer token to require (generated when binding beyond loopback)')
-    .option('--model <M[@alias|@version]>', 'a model to serve (repeatable; default: every model with a production version)', parseModelRef)
+    .option('--model <M[@alias|@version]>', 'a model to serve (repeatable; default: every model with a production version)', servedRef)
     .option('--no-log', 'do not log predictions to monitor.duckdb')
     .option('--no-batching', 'run every request on its own (no micro-batching)')
     .option('--batch-wait-ms <ms>', 'longest a request waits for others to share a run (0: only those already queued)', parseNumber, 0)
@@ -96,7 +94,7 @@ export function registerServingCommands(program: Command): void {
       const running = findRunningEngine(dir)
       if (running) {
         // One writer per workspace: the engine that holds it runs the server.
-        const client = createHttpClient<Contract>({ baseUrl: running.url, token: running.token })
+        const client = createHttpClient<Contract, EventPayloads>({ baseUrl: running.url, token: running.token })
         const status = await startServing(client, options)
         emit(options.json, status, (s) => `${describeStart(s, `started by the running engine, PID ${running.pid}`)}\n  (stop it from the Serving page or with "lathe serve-stop")`)
         return
@@ -122,14 +120,13 @@ export function registerServingCommands(program: Command): void {
     })
 
   common(program.command('predict').description('Batch prediction from a CSV or JSON file, through the serving code path'))
-    .argument('<model>', 'M, M@alias or M@version (default alias: production)')
+    .argument('<model>', 'M, M@alias or M@version (default alias: production)', modelRefArgument)
     .argument('<file>', 'rows to score: .csv, .tsv, .json or .ndjson')
     .option('-o, --output <file>', 'write the predictions here (.csv or .json); default: CSV on stdout')
     .option('--probabilities', 'add one probability column per class (classifiers)')
-    .action(async (modelArg: string, file: string, options: CommonOptions & { output?: string; probabilities?: boolean }) => {
-      const ref = parseModelRef(modelArg)[0]!
+    .action(async (ref: ModelRef, file: string, options: CommonOptions & { output?: string; probabilities?: boolean }) => {
       const result = await withClient(options, 'lathe predict', (client) =>
-        client.call('serving.predict', { model: ref.model, selector: ref.selector, file: path.resolve(file) }),
+        client.call('serving.predict', { model: ref.model, selector: ref.selector ?? 'production', file: path.resolve(file) }),
       )
       const records = result.inputs.map((input, i) => {
         const out: Record<string, unknown> = { ...input, prediction: result.predictions[i] }

@@ -25,6 +25,4 @@ export const DEMO = {
 
 export const demoDataFile = () => path.join(projectRoot(), 'resources', 'data', 'seattle-weather.csv')
 
-export function fmt(value: unknown, digits = 3): string {
-  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
-}
+export { formatFixed as fmt } from '../../engine/api/common/format.js'

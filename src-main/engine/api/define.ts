@@ -17,6 +17,25 @@ export function defineOperation<I extends z.ZodType, O extends z.ZodType>(op: Op
   return op
 }
 
+/** The kind of engine a host runs: one CLI command's, or one that stays up (the app, `lathe ui`, `lathe serve`). */
+export type HostKind = 'one-shot' | 'long-lived'
+
+/**
+ * A background part of a capability (a queue, a listener, a timer), declared next to its
+ * operations the way Actual's `app.service` is, and started once by the engine for the
+ * kinds of engine it names. No operation handler starts one. `start` registers its own
+ * disposal with `ctx.onClose`.
+ */
+export interface Service {
+  name: string
+  runsIn: 'always' | HostKind
+  start(ctx: EngineContext): void
+}
+
+export function defineServices(...services: Service[]): Service[] {
+  return services
+}
+
 /** Groups a capability's operations and checks that every name carries its prefix. */
 export function defineOperations<P extends string, M extends Record<`${P}.${string}`, Operation<any, any>>>(
   prefix: P,

@@ -1,4 +1,5 @@
-export { defineOperation, defineOperations } from './define.js'
-export type { Operation } from './define.js'
+export { defineOperation, defineOperations, defineServices } from './define.js'
+export type { HostKind, Operation, Service } from './define.js'
 export { EventBus, defineEvents } from './events.js'
+export type { EngineEvent, EventPayloadMap, EventPayloadsOf, Topic } from './events.js'
 export { parseInput } from './validate.js'

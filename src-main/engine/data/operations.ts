@@ -2,7 +2,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
-import { defineOperation, defineOperations } from '../api/index.js'
+import { defineOperation, defineOperations, type EventPayloadsOf } from '../api/index.js'
 import { defineEvents } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import { exportVersion, previewVersion, PreviewFilter } from './preview.js'
@@ -260,3 +260,8 @@ export const dataEvents = defineEvents({
     fraction: z.number().min(0).max(1),
   }),
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof dataEvents> {}
+}

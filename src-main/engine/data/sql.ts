@@ -23,12 +23,5 @@ export function literal(value: string | number | boolean | null): string {
   return quoteString(value)
 }
 
-const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/i
-
-export function isNumericType(type: string): boolean {
-  return NUMERIC_TYPE.test(type)
-}
-
-export function isTemporalType(type: string): boolean {
-  return /^(DATE|TIME|TIMESTAMP.*|TIMESTAMP WITH TIME ZONE)$/i.test(type)
-}
+// One rule for what a numeric column is, shared with training, drift and the UI.
+export { isNumericType, isTemporalType } from '../api/common/column-types.js'

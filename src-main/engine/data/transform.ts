@@ -10,6 +10,7 @@ import { firstLine } from './rules.js'
 import { findVersionRecord } from './resolve.js'
 import { quoteString } from './sql.js'
 import { findVersionBySource, type VersionRecord } from './store.js'
+import type { EventPayloadMap } from '../api/index.js'
 
 /** `name@3` or `name@latest` in a transform's SQL. */
 const VERSION_REF = /\b([A-Za-z0-9][A-Za-z0-9_.-]*)@(\d+|latest)\b/g
@@ -66,7 +67,7 @@ export async function runTransform(ctx: EngineContext, name: string, sql: string
   const existing = findVersionBySource(ctx.workspace.db, name, sourceSha256, optionsKey)
   if (existing) return { record: existing, created: false }
 
-  const progress = (phase: string, fraction: number) => ctx.events.emit('data.import.progress', { dataset: name, phase, fraction })
+  const progress = (phase: EventPayloadMap['data.import.progress']['phase'], fraction: number) => ctx.events.emit('data.import.progress', { dataset: name, phase, fraction })
   const staged = ctx.workspace.objects.stagingPath('.parquet')
   try {
     return await withConnection(ctx, async (connection) => {

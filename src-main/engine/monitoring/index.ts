@@ -1,5 +1,4 @@
-export { monitoringEvents, monitoringOperations } from './operations.js'
-export { monitorScheduler } from './scheduler.js'
+export { monitoringEvents, monitoringOperations, monitoringServices } from './operations.js'
 export { computeDriftReport } from './drift/report.js'
 export type { DriftReport } from './drift/report.js'
 export { datasetSource } from './drift/sources.js'

@@ -7,15 +7,8 @@ import { predictionLogView } from '../workspace/index.js'
  * labels that arrive later (`feedback`, written here).
  */
 
-/** Quotes an identifier for DuckDB SQL. */
-export function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
-}
-
-/** Quotes a string literal for DuckDB SQL. */
-export function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`
-}
+// DuckDB quoting has one home (data's sql.ts); monitoring's SQL uses these names for it.
+export { quoteIdent as ident, quoteString as literal } from '../data/index.js'
 
 /** Whether a table or view is there (`prediction_log` is a view over segment files). */
 export async function tableExists(conn: DuckDBConnection, table: string): Promise<boolean> {

@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
-import { defineOperation, defineOperations, type Operation } from '../api/index.js'
-import { defineEvents } from '../api/index.js'
+import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import { actionRunner } from './actions.js'
 import { DriftReport, FeatureOverride } from './drift/report.js'
 import { checkWindow, type LogWindow } from './drift/sources.js'
@@ -28,17 +27,6 @@ import {
 } from './store.js'
 import { Alert, AlertAction, AlertRule, ComparisonOp, Monitor, MonitorSpec } from './types.js'
 import { resolveModelVersion } from '../registry/index.js'
-
-/** Every monitoring operation makes sure the schedules are ticking in this engine. */
-function op<I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>): Operation<I, O> {
-  return defineOperation({
-    ...definition,
-    handler: (input, ctx) => {
-      monitorScheduler(ctx)
-      return definition.handler(input, ctx)
-    },
-  })
-}
 
 const WindowInput = {
   last: z.number().int().positive().optional().describe('the last N logged rows'),
@@ -75,6 +63,10 @@ const Quality = z.object({
   metrics: z.record(z.string(), z.number()).nullable(),
 })
 
+const StoredReportOutput = ReportSummary.extend({
+  report: z.object({ drift: ModelDriftReport.omit({ reportId: true }).nullable(), quality: Quality.nullable(), traffic: z.record(z.string(), z.number()).nullable() }),
+})
+
 function windowOfInput(input: { last?: number; since?: string; until?: string }): LogWindow {
   const window: LogWindow = { last: input.last, since: input.since, until: input.until }
   if (!window.last && !window.since && !window.until) window.last = 5000
@@ -83,7 +75,7 @@ function windowOfInput(input: { last?: number; since?: string; until?: string })
 }
 
 export const monitoringOperations = defineOperations('monitoring', {
-  'monitoring.drift': op({
+  'monitoring.drift': defineOperation({
     summary: "Drift of a model's logged traffic (or any dataset version) against its training data, per feature and overall",
     input: z
       .object({
@@ -125,14 +117,14 @@ export const monitoringOperations = defineOperations('monitoring', {
     },
   }),
 
-  'monitoring.feedback': op({
+  'monitoring.feedback': defineOperation({
     summary: 'True labels for logged predictions, by request id (late labels for quality)',
     input: FeedbackInput,
     output: FeedbackResult,
     handler: (input, ctx) => recordFeedback(ctx, input),
   }),
 
-  'monitoring.quality': op({
+  'monitoring.quality': defineOperation({
     summary: "Quality metrics of a model's logged predictions that have labels, over a window",
     input: z.object({ model: z.string().min(1), version: z.string().default('production'), ...WindowInput, minLabels: z.number().int().min(1).default(10) }).strict(),
     output: Quality,
@@ -142,7 +134,7 @@ export const monitoringOperations = defineOperations('monitoring', {
     },
   }),
 
-  'monitoring.monitors.add': op({
+  'monitoring.monitors.add': defineOperation({
     summary: 'Add a monitor: a model, its reference and window, and a schedule',
     input: z.object({ name: z.string().min(1).max(100), model: z.string().min(1), spec: MonitorSpec.default(MonitorSpec.parse({})) }).strict(),
     output: Monitor,
@@ -151,19 +143,19 @@ export const monitoringOperations = defineOperations('monitoring', {
       return insertMonitor(ctx.workspace.db, input)
     },
   }),
-  'monitoring.monitors.list': op({
+  'monitoring.monitors.list': defineOperation({
     summary: 'Monitors, with their rules',
     input: z.object({ model: z.string().optional() }).strict(),
     output: z.array(Monitor.extend({ rules: z.array(AlertRule) })),
     handler: (input, ctx) => listMonitors(ctx.workspace.db, input.model).map((m) => ({ ...m, rules: listRules(ctx.workspace.db, m.id) })),
   }),
-  'monitoring.monitors.update': op({
+  'monitoring.monitors.update': defineOperation({
     summary: "Change a monitor's spec or switch it on or off",
     input: z.object({ monitor: z.string().min(1), spec: MonitorSpec.optional(), enabled: z.boolean().optional() }).strict(),
     output: Monitor,
     handler: (input, ctx) => updateMonitor(ctx.workspace.db, getMonitor(ctx.workspace.db, input.monitor).id, input),
   }),
-  'monitoring.monitors.remove': op({
+  'monitoring.monitors.remove': defineOperation({
     summary: 'Remove a monitor and its rules (alerts and reports stay)',
     input: z.object({ monitor: z.string().min(1) }).strict(),
     output: z.object({ removed: z.string() }),
@@ -173,7 +165,7 @@ export const monitoringOperations = defineOperations('monitoring', {
       return { removed: monitor.name }
     },
   }),
-  'monitoring.monitors.run': op({
+  'monitoring.monitors.run': defineOperation({
     summary: 'Run a monitor now: drift, quality, traffic, then its alert rules',
     input: z.object({ monitor: z.string().min(1), waitForActions: z.boolean().default(false) }).strict(),
     output: MonitorRunResult,
@@ -187,7 +179,7 @@ export const monitoringOperations = defineOperations('monitoring', {
     },
   }),
 
-  'monitoring.rules.add': op({
+  'monitoring.rules.add': defineOperation({
     summary: 'Add an alert rule to a monitor: a report value, a comparison, a threshold and actions',
     input: z
       .object({
@@ -212,13 +204,13 @@ export const monitoringOperations = defineOperations('monitoring', {
       return insertRule(ctx.workspace.db, { ...input, monitorId: monitor.id })
     },
   }),
-  'monitoring.rules.list': op({
+  'monitoring.rules.list': defineOperation({
     summary: 'Alert rules, of one monitor or all',
     input: z.object({ monitor: z.string().optional() }).strict(),
     output: z.array(AlertRule),
     handler: (input, ctx) => listRules(ctx.workspace.db, input.monitor ? getMonitor(ctx.workspace.db, input.monitor).id : undefined),
   }),
-  'monitoring.rules.remove': op({
+  'monitoring.rules.remove': defineOperation({
     summary: 'Remove an alert rule',
     input: z.object({ rule: z.string().min(1) }).strict(),
     output: z.object({ removed: z.string() }),
@@ -228,13 +220,13 @@ export const monitoringOperations = defineOperations('monitoring', {
     },
   }),
 
-  'monitoring.alerts.list': op({
+  'monitoring.alerts.list': defineOperation({
     summary: 'Alerts, newest first',
     input: z.object({ model: z.string().optional(), status: z.enum(['open', 'acknowledged']).optional(), limit: z.number().int().min(1).max(5000).default(500) }).strict(),
     output: z.array(Alert),
     handler: (input, ctx) => listAlerts(ctx.workspace.db, input),
   }),
-  'monitoring.alerts.ack': op({
+  'monitoring.alerts.ack': defineOperation({
     summary: 'Acknowledge an alert',
     input: z.object({ alert: z.string().min(1) }).strict(),
     output: Alert,
@@ -245,7 +237,7 @@ export const monitoringOperations = defineOperations('monitoring', {
     },
   }),
 
-  'monitoring.reports.list': op({
+  'monitoring.reports.list': defineOperation({
     summary: "A model's stored reports (drift, quality and traffic values over time), oldest first",
     input: z.object({ model: z.string().min(1), monitor: z.string().optional(), limit: z.number().int().min(1).max(5000).default(200) }).strict(),
     output: z.array(ReportSummary),
@@ -256,13 +248,12 @@ export const monitoringOperations = defineOperations('monitoring', {
         limit: input.limit,
       }).map(({ report: _report, ...summary }) => summary),
   }),
-  'monitoring.reports.get': op({
+  'monitoring.reports.get': defineOperation({
     summary: 'One stored report in full: per-feature statistics and chart data, quality, traffic',
     input: z.object({ id: z.string().min(1) }).strict(),
-    output: ReportSummary.extend({
-      report: z.object({ drift: ModelDriftReport.omit({ reportId: true }).nullable(), quality: Quality.nullable(), traffic: z.record(z.string(), z.number()).nullable() }),
-    }),
-    handler: (input, ctx) => getReport(ctx.workspace.db, input.id) as never,
+    output: StoredReportOutput,
+    // The stored report is JSON the engine wrote; reading it back through its schema types it.
+    handler: (input, ctx) => StoredReportOutput.parse(getReport(ctx.workspace.db, input.id)),
   }),
 })
 
@@ -282,3 +273,11 @@ export const monitoringEvents = defineEvents({
     reason: z.string().optional(),
   }),
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof monitoringEvents> {}
+}
+
+/** Monitors run on their schedules only in an engine that stays up: a one-shot CLI command never runs someone's monitor. */
+export const monitoringServices = defineServices({ name: 'monitoring.scheduler', runsIn: 'long-lived', start: (ctx) => monitorScheduler(ctx).start() })

@@ -5,7 +5,7 @@ import type { ActionOutcome, Alert, AlertAction } from './types.js'
 /**
  * How a monitor's `run-pipeline` action reaches the pipelines capability, which sits
  * above monitoring and so cannot be imported from here: pipelines provides the
- * runner when the engine starts (`startCapabilities`), and the action looks it up.
+ * runner when the engine starts (its `pipelines.monitor-runner` service), and the action looks it up.
  */
 export interface PipelineRunRequest {
   /** The pipeline file, absolute or relative to the engine's working folder. */

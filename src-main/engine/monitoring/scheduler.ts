@@ -75,11 +75,11 @@ export class MonitorScheduler {
   }
 }
 
+/** The engine's scheduler, created on first use; its timer runs only once the `monitoring.scheduler` service starts it. */
 export function monitorScheduler(ctx: EngineContext): MonitorScheduler {
   return ctx.singleton('monitoring.scheduler', () => {
     const scheduler = new MonitorScheduler(ctx, Number(process.env.LATHE_MONITOR_TICK_MS) || 5_000)
     ctx.onClose(() => scheduler.stop())
-    scheduler.start()
     return scheduler
   })
 }

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { z } from 'zod'
-import { defineEvents, defineOperation, defineOperations } from '../api/index.js'
+import { defineEvents, defineOperation, defineOperations, type EventPayloadsOf } from '../api/index.js'
 import { pipelineReport } from './report.js'
 import { pipelineGraph, pipelineStatus, startPipelineRun, waitForPipelineRun } from './runner.js'
 import { getRun, listPipelines, listRuns } from './store.js'
@@ -91,3 +91,8 @@ export const pipelinesEvents = defineEvents({
     trainingRunId: z.string().optional(),
   }),
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof pipelinesEvents> {}
+}

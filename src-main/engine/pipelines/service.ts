@@ -1,3 +1,4 @@
+import { defineServices } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import { providePipelineRunner, type PipelineRunner } from '../monitoring/index.js'
 import { startPipelineRun } from './runner.js'
@@ -25,3 +26,6 @@ const runForMonitor: PipelineRunner = async (ctx, request) => {
 export function startPipelinesService(ctx: EngineContext): void {
   providePipelineRunner(ctx, runForMonitor)
 }
+
+/** Every engine answers a monitor's run-pipeline action (one-shot engines run monitors only by hand). */
+export const pipelinesServices = defineServices({ name: 'pipelines.monitor-runner', runsIn: 'always', start: startPipelinesService })

@@ -13,9 +13,8 @@ import { finishedRunsWithRegisterAs, getFinishedRun } from './upstream.js'
 export function startRegistryService(ctx: EngineContext): void {
   ctx.singleton('registry.auto-register', () => {
     const unsubscribe = ctx.events.subscribe(['training.status'], (event) => {
-      const payload = event.payload as { runId?: string; status?: string }
-      if (payload.status !== 'finished' || !payload.runId) return
-      autoRegister(ctx, payload.runId)
+      if (event.payload.status !== 'finished') return
+      autoRegister(ctx, event.payload.runId)
     })
     ctx.onClose(unsubscribe)
     for (const run of finishedRunsWithRegisterAs(ctx)) {

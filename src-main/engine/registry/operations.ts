@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import { ModelSignature } from '../api/common/signature.js'
-import { defineOperation, defineOperations, type Operation } from '../api/index.js'
-import { defineEvents } from '../api/index.js'
+import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import { listAudit } from '../workspace/index.js'
 import { startRegistryService } from './auto-register.js'
@@ -13,29 +12,18 @@ import { editModel, editVersion, importOnnxFile, modelCardOf, registerRun, toMod
 import { listAliases, listAliasMoves, listGates, listModels, listVersions } from './store.js'
 import { AliasMove, GateConfig, GateResult, Metrics, ModelSummary, ModelVersion, PromoteResult } from './types.js'
 
-/** Every registry operation first makes sure auto-registration of finished runs is listening. */
-function op<I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>): Operation<I, O> {
-  return defineOperation({
-    ...definition,
-    handler: (input, ctx) => {
-      startRegistryService(ctx)
-      return definition.handler(input, ctx)
-    },
-  })
-}
-
 const modelRef = { model: z.string().min(1) }
 const versionRef = { ...modelRef, version: z.string().min(1).default('production').describe('version number or alias') }
 const Tags = z.record(z.string(), z.string())
 
 export const registryOperations = defineOperations('registry', {
-  'registry.models.list': op({
+  'registry.models.list': defineOperation({
     summary: 'Registered models with their latest version and aliases',
     input: z.object({}).strict(),
     output: z.array(ModelSummary),
     handler: (_input, ctx) => listModels(ctx.workspace.db).map((m) => summarize(ctx, m.name)),
   }),
-  'registry.models.show': op({
+  'registry.models.show': defineOperation({
     summary: 'One model: its versions, aliases (since when) and the gate of each alias',
     input: z.object(modelRef).strict(),
     output: z.object({ model: ModelSummary, versions: z.array(ModelVersion), gates: z.record(z.string(), GateConfig) }),
@@ -47,7 +35,7 @@ export const registryOperations = defineOperations('registry', {
       return { model: summarize(ctx, model), versions: listVersions(ctx.workspace.db, row.id).map((v) => toModelVersion(ctx, v)), gates }
     },
   }),
-  'registry.models.edit': op({
+  'registry.models.edit': defineOperation({
     summary: "Edit a model's description or tags",
     input: z.object({ ...modelRef, description: z.string().optional(), tags: Tags.optional() }).strict(),
     output: ModelSummary,
@@ -56,7 +44,7 @@ export const registryOperations = defineOperations('registry', {
       return summarize(ctx, model)
     },
   }),
-  'registry.versions.show': op({
+  'registry.versions.show': defineOperation({
     summary: 'One version (by number or alias) with its model card',
     input: z.object(versionRef).strict(),
     output: z.object({ version: ModelVersion, card: z.object({ markdown: z.string(), generated: z.boolean() }) }),
@@ -65,13 +53,13 @@ export const registryOperations = defineOperations('registry', {
       return { version: toModelVersion(ctx, row), card: modelCardOf(ctx, model, String(row.version)) }
     },
   }),
-  'registry.versions.register': op({
+  'registry.versions.register': defineOperation({
     summary: "Register a finished run's model as the next version of a model",
     input: z.object({ runId: z.string().min(1), name: z.string().min(1) }).strict(),
     output: ModelVersion,
     handler: ({ runId, name }, ctx) => registerRun(ctx, runId, name),
   }),
-  'registry.versions.import': op({
+  'registry.versions.import': defineOperation({
     summary: 'Import an ONNX model trained anywhere; its signature is read from the graph',
     input: z
       .object({
@@ -87,7 +75,7 @@ export const registryOperations = defineOperations('registry', {
     output: ModelVersion,
     handler: (input, ctx) => importOnnxFile(ctx, input),
   }),
-  'registry.versions.edit': op({
+  'registry.versions.edit': defineOperation({
     summary: "Edit a version's description, tags, intended use or model card (the rest is immutable)",
     input: z
       .object({
@@ -101,7 +89,7 @@ export const registryOperations = defineOperations('registry', {
     output: ModelVersion,
     handler: ({ model, version, ...patch }, ctx) => editVersion(ctx, model, version, patch),
   }),
-  'registry.resolve': op({
+  'registry.resolve': defineOperation({
     summary: 'Resolve a model and an alias or version number to its ONNX object and signature',
     input: z.object(versionRef).strict(),
     output: z.object({
@@ -118,25 +106,25 @@ export const registryOperations = defineOperations('registry', {
     }),
     handler: ({ model, version }, ctx) => resolveModelVersion(ctx, model, version),
   }),
-  'registry.lineage': op({
+  'registry.lineage': defineOperation({
     summary: 'Where a version came from: run, dataset versions, transforms, source files',
     input: z.object(versionRef).strict(),
     output: Lineage,
     handler: ({ model, version }, ctx) => versionLineage(ctx, model, version),
   }),
-  'registry.lineage.trainedOn': op({
+  'registry.lineage.trainedOn': defineOperation({
     summary: 'Which model versions were trained on a dataset version (or on data derived from it)',
     input: z.object({ dataset: z.string().min(1).describe('name or name@N') }).strict(),
     output: z.array(TrainedOnEntry),
     handler: ({ dataset }, ctx) => versionsTrainedOn(ctx, dataset),
   }),
-  'registry.promote.check': op({
+  'registry.promote.check': defineOperation({
     summary: "Run an alias's gate for a version without moving anything",
     input: z.object({ ...modelRef, version: z.union([z.number().int(), z.string().min(1)]), alias: z.string().min(1) }).strict(),
     output: z.object({ version: z.number(), previous: z.number().nullable(), gate: GateResult }),
     handler: (input, ctx) => checkPromotion(ctx, input),
   }),
-  'registry.promote': op({
+  'registry.promote': defineOperation({
     summary: 'Move an alias to a version through its gate (force moves it anyway, recorded in the audit log)',
     input: z
       .object({
@@ -151,25 +139,25 @@ export const registryOperations = defineOperations('registry', {
     output: PromoteResult,
     handler: (input, ctx) => promote(ctx, input),
   }),
-  'registry.rollback': op({
+  'registry.rollback': defineOperation({
     summary: 'Move an alias back to the version it held before',
     input: z.object({ ...modelRef, alias: z.string().min(1), reason: z.string().optional(), cause: z.string().optional() }).strict(),
     output: PromoteResult,
     handler: (input, ctx) => rollback(ctx, input),
   }),
-  'registry.gate.get': op({
+  'registry.gate.get': defineOperation({
     summary: 'The gate an alias applies (stored, or the default checks)',
     input: z.object({ ...modelRef, alias: z.string().min(1) }).strict(),
     output: GateConfig,
     handler: ({ model, alias }, ctx) => gateFor(ctx, model, alias),
   }),
-  'registry.gate.set': op({
+  'registry.gate.set': defineOperation({
     summary: "Set an alias's gate: metric thresholds, no-worse-than-current, signature and data checks",
     input: z.object({ ...modelRef, alias: z.string().min(1), gate: GateConfig }).strict(),
     output: GateConfig,
     handler: ({ model, alias, gate }, ctx) => configureGate(ctx, model, alias, gate),
   }),
-  'registry.history': op({
+  'registry.history': defineOperation({
     summary: "Every alias move of a model, and the audit log of its changes",
     input: z.object({ ...modelRef, alias: z.string().optional() }).strict(),
     output: z.object({
@@ -200,13 +188,13 @@ export const registryOperations = defineOperations('registry', {
       return { moves: listAliasMoves(db, row.id, alias), audit }
     },
   }),
-  'registry.export': op({
+  'registry.export': defineOperation({
     summary: 'Export a version as a portable zip package to a file, or (no file: for a browser download) as base64',
     input: z.object({ ...versionRef, file: z.string().min(1).optional() }).strict(),
     output: z.object({ file: z.string().nullable(), fileName: z.string(), bytes: z.number(), content: z.string().optional() }),
     handler: ({ model, version, file }, ctx) => exportVersion(ctx, model, version, file),
   }),
-  'registry.importPackage': op({
+  'registry.importPackage': defineOperation({
     summary: 'Import a package exported by another workspace, keeping the version identity',
     input: z
       .object({ file: z.string().min(1).optional(), content: z.string().optional(), fileName: z.string().optional(), name: z.string().optional() })
@@ -231,10 +219,20 @@ function summarize(ctx: EngineContext, name: string): ModelSummary {
   }
 }
 
+/** Emitted when an alias points somewhere new (promote, rollback): serving swaps what it serves. */
+export const aliasMovedTopic = 'registry.alias.moved' as const
+
 export const registryEvents = defineEvents({
   /** Emitted after the move commits; serving hot-swaps on it. */
-  'registry.alias.moved': z.object({ model: z.string(), alias: z.string(), version: z.number(), previous: z.number().nullable() }),
+  [aliasMovedTopic]: z.object({ model: z.string(), alias: z.string(), version: z.number(), previous: z.number().nullable() }),
   'registry.version.created': z.object({ model: z.string(), version: z.number(), versionId: z.string() }),
   'registry.autoregister.failed': z.object({ runId: z.string(), message: z.string() }),
 })
 
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof registryEvents> {}
+}
+
+/** Every engine registers finished runs that asked for it (`registerAs`), those that finished while no engine listened included. */
+export const registryServices = defineServices({ name: 'registry.auto-register', runsIn: 'always', start: startRegistryService })

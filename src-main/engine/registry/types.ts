@@ -144,9 +144,3 @@ export const PromoteResult = z.object({
 })
 export type PromoteResult = z.infer<typeof PromoteResult>
 
-/** `M`, `M@3` or `M@production`. */
-export function parseModelRef(ref: string): { model: string; selector?: string } {
-  const at = ref.lastIndexOf('@')
-  if (at <= 0) return { model: ref }
-  return { model: ref.slice(0, at), selector: ref.slice(at + 1) || undefined }
-}

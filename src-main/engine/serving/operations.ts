@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
 import { ModelSignature } from '../api/common/signature.js'
-import { defineOperation, defineOperations } from '../api/index.js'
+import { defineOperation, defineOperations, type EventPayloadsOf } from '../api/index.js'
 import { defineEvents } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import { readPredictionFile } from './batch-file.js'
@@ -281,3 +281,8 @@ export const servingEvents = defineEvents({
   'serving.swap_failed': z.object({ model: z.string(), message: z.string() }),
   'serving.undeployed': z.object({ model: z.string() }),
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof servingEvents> {}
+}

@@ -3,6 +3,7 @@ import type { EngineContext } from '../context.js'
 import { findDataset, getVersionById } from '../data/index.js'
 import { resolveModelVersion } from '../registry/index.js'
 import { getAlias, listModels } from '../registry/index.js'
+import type { EventPayloadMap } from '../api/index.js'
 
 /** What serving needs to load one model version: where its ONNX lies and what it takes and gives. */
 export interface ServableVersion {
@@ -55,11 +56,6 @@ function rulesOfDatasetVersion(ctx: EngineContext, versionId: string): readonly 
   return version ? (findDataset(ctx.workspace.db, version.name)?.rules ?? []) : []
 }
 
-/** The event the registry emits when an alias points somewhere new (promote, rollback). */
-export const aliasMovedTopic = 'registry.alias.moved'
-export interface AliasMoved {
-  model: string
-  alias: string
-  version: number
-  previous: number | null
-}
+/** The registry's event for an alias that points somewhere new (promote, rollback); its topic lives with the registry. */
+export { aliasMovedTopic } from '../registry/index.js'
+export type AliasMoved = EventPayloadMap['registry.alias.moved']

@@ -9,7 +9,7 @@ import { ServingMetrics } from './metrics.js'
 import { parseMlflowPayload } from './payload.js'
 import { PredictionLogWriter, defaultPredictionLogOptions, type PredictionLogOptions } from './prediction-log.js'
 import { defaultRangeMargin, flagOutOfRange, type RangeFlags, type RangeMargin } from './ranges.js'
-import { aliasMovedTopic, registryResolver, type AliasMoved, type ModelResolver } from './resolver.js'
+import { aliasMovedTopic, registryResolver, type ModelResolver } from './resolver.js'
 import { rowPredictions, type RowPrediction } from './responses.js'
 import { forgetDeployment, listRememberedDeployments, rememberDeployment } from './store.js'
 import { startServingServer, type LoggedRequest, type PredictResult, type ServingEndpoint, type ServingServer, type ServingServerOptions } from './server.js'
@@ -58,7 +58,7 @@ export class ServingService implements ServingEndpoint {
     this.log = new PredictionLogWriter(ctx.workspace.predictionLogDir, () => ctx.workspace.monitor(), options.log ?? defaultPredictionLogOptions, (error) => {
       process.emitWarning(`lathe serving: prediction log write failed: ${(error as Error).message}`)
     })
-    this.unsubscribe = ctx.events.subscribe([aliasMovedTopic], (event) => this.deployments.aliasMoved(event.payload as AliasMoved))
+    this.unsubscribe = ctx.events.subscribe([aliasMovedTopic], (event) => this.deployments.aliasMoved(event.payload))
   }
 
   get batchingOptions(): BatchingOptions {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { defineOperation, defineOperations, defineEvents } from '../api/index.js'
+import { defineEvents, defineOperation, defineOperations, type EventPayloadsOf } from '../api/index.js'
 import { connect, disconnect, runSync, teamStatus } from './sync.js'
 
 const AliasNow = z.object({ versionId: z.string().nullable(), version: z.number().nullable(), movedBy: z.string().nullable(), movedAt: z.string().nullable() })
@@ -54,3 +54,8 @@ export const syncOperations = defineOperations('sync', {
 export const syncEvents = defineEvents({
   'sync.progress': z.object({ phase: z.enum(['blobs', 'push', 'pull']), done: z.number(), total: z.number().nullable() }),
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof syncEvents> {}
+}

@@ -1,6 +1,6 @@
 import os from 'node:os'
 import { z } from 'zod'
-import { defineOperation, defineOperations } from '../api/index.js'
+import { defineOperation, defineOperations, type EventPayloadsOf } from '../api/index.js'
 import { defineEvents } from '../api/index.js'
 import { appVersion, libraryVersions } from './versions.js'
 
@@ -70,3 +70,8 @@ export const workspaceOperations = defineOperations('workspace', {
 export const systemEvents = defineEvents({
   'system.log': z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string() }),
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof systemEvents> {}
+}

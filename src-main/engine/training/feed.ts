@@ -1,5 +1,9 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { quoteIdent, quoteString } from '../data/index.js'
 import type { FeatureColumn, Preprocessing, Task } from './types.js'
+
+// The tests build their expectations with the same quoting.
+export { quoteIdent }
 
 /**
  * The data feed: a dataset version's split, read from its Parquet object by DuckDB
@@ -45,14 +49,6 @@ export interface Feed {
 }
 
 const splitCodes = { train: 0, validation: 1, test: 2 } as const
-
-export function quoteIdent(name: string): string {
-  return '"' + name.replaceAll('"', '""') + '"'
-}
-
-export function quoteString(value: string): string {
-  return "'" + value.replaceAll("'", "''") + "'"
-}
 
 function listLiteral(values: string[]): string {
   return values.length === 0 ? '[]::VARCHAR[]' : '[' + values.map(quoteString).join(', ') + ']'

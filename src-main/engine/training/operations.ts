@@ -1,9 +1,8 @@
 import { z } from 'zod'
-import { defineOperation, defineOperations } from '../api/index.js'
-import { defineEvents } from '../api/index.js'
+import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import { BackendReport, backendNames, probeBackends } from './backends.js'
-import { cancelRun, startRun, trainingQueue, waitForRun } from './service.js'
-import { getMetricSeries, getRun, listRuns } from './store.js'
+import { cancelRun, startRun, startTrainingService, trainingQueue, waitForRun } from './service.js'
+import { failOrphanedRuns, getMetricSeries, getRun, listRuns } from './store.js'
 import { startSweep, SweepSpec, sweepSummary } from './sweeps.js'
 import { MetricSeries, RunRecord, RunSpec, RunStatus, TrainingProgress, TrainingStatusEvent } from './types.js'
 
@@ -36,19 +35,13 @@ export const trainingOperations = defineOperations('training', {
       })
       .strict(),
     output: z.object({ runs: z.array(RunRecord) }),
-    handler: (filter, ctx) => {
-      trainingQueue(ctx)
-      return { runs: listRuns(ctx.workspace.db, filter) }
-    },
+    handler: (filter, ctx) => ({ runs: listRuns(ctx.workspace.db, filter) }),
   }),
   'training.runs.show': defineOperation({
     summary: "One run's record and its metric series (loss, val_*, epoch_seconds per epoch)",
     input: RunRef,
     output: z.object({ run: RunRecord, series: MetricSeries }),
-    handler: ({ run }, ctx) => {
-      trainingQueue(ctx)
-      return { run: getRun(ctx.workspace.db, run), series: getMetricSeries(ctx.workspace.db, run) }
-    },
+    handler: ({ run }, ctx) => ({ run: getRun(ctx.workspace.db, run), series: getMetricSeries(ctx.workspace.db, run) }),
   }),
   'training.runs.cancel': defineOperation({
     summary: 'Cancel a queued or running run (a running worker is stopped within a second)',
@@ -61,6 +54,7 @@ export const trainingOperations = defineOperations('training', {
     input: z.object({ run: z.string().min(1), timeoutMs: z.number().int().min(0).default(0) }).strict(),
     output: RunRecord,
     handler: ({ run, timeoutMs }, ctx) => {
+      // Waiting for a run is asking for it to run: the queue is this operation's own work.
       trainingQueue(ctx)
       return waitForRun(ctx, run, timeoutMs)
     },
@@ -74,7 +68,6 @@ export const trainingOperations = defineOperations('training', {
       series: z.record(z.string(), MetricSeries),
     }),
     handler: ({ runs }, ctx) => {
-      trainingQueue(ctx)
       const records = runs.map((id) => getRun(ctx.workspace.db, id))
       const flat = records.map((r) => ({
         ...Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, JSON.stringify(v)])),
@@ -106,10 +99,7 @@ export const trainingOperations = defineOperations('training', {
       runs: z.array(RunRecord),
       bestRunId: z.string().nullable(),
     }),
-    handler: ({ sweep }, ctx) => {
-      trainingQueue(ctx)
-      return sweepSummary(ctx, sweep)
-    },
+    handler: ({ sweep }, ctx) => sweepSummary(ctx, sweep),
   }),
 })
 
@@ -117,3 +107,19 @@ export const trainingEvents = defineEvents({
   'training.progress': TrainingProgress,
   'training.status': TrainingStatusEvent,
 })
+
+// Typed emit and subscribe: the bus knows these topics' payloads.
+declare module '../api/events.js' {
+  interface EventPayloadMap extends EventPayloadsOf<typeof trainingEvents> {}
+}
+
+/**
+ * An engine that stays up runs the job queue from the start: it fails runs a dead engine
+ * left `running` and resumes `queued` ones. A one-shot engine only fails the orphans, so
+ * no read shows a stale `running` run; it never starts a job it would kill on exit (its
+ * queue exists only once the command itself starts a run).
+ */
+export const trainingServices = defineServices(
+  { name: 'training.queue', runsIn: 'long-lived', start: startTrainingService },
+  { name: 'training.orphans', runsIn: 'one-shot', start: (ctx) => void failOrphanedRuns(ctx.workspace.db) },
+)

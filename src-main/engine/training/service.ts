@@ -1,4 +1,5 @@
 import os from 'node:os'
+import { isNumericType } from '../api/common/column-types.js'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
 import { requireValidDatasetVersion, resolveDatasetVersion } from '../data/index.js'
@@ -15,11 +16,11 @@ import { RunSpec, type FeatureColumn, type RunRecord, type RunSpecInput, type Ta
  * by the operations, the CLI, sweeps and monitoring's continuous training.
  */
 
-const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|REAL|DOUBLE|DECIMAL.*|INT\d*)$/i
+/** The types training one-hot encodes (BOOLEAN among them); numeric ones follow the one rule in api/common. */
 const CATEGORICAL = /^(VARCHAR|TEXT|STRING|BOOLEAN|BOOL|ENUM.*)$/i
 
 export function columnKind(type: string): 'numeric' | 'categorical' | null {
-  if (NUMERIC.test(type)) return 'numeric'
+  if (isNumericType(type)) return 'numeric'
   if (CATEGORICAL.test(type)) return 'categorical'
   return null
 }
@@ -162,7 +163,7 @@ export function waitForRun(ctx: EngineContext, runId: string, timeoutMs = 0): Pr
       return true
     }
     const unsubscribe = ctx.events.subscribe(['training.status'], (event) => {
-      if ((event.payload as { runId: string }).runId === runId) check()
+      if (event.payload.runId === runId) check()
     })
     try {
       if (check()) return

@@ -53,7 +53,9 @@ function ModelMonitoring({ model }: { model: string }) {
     monitors.reload()
   }
   useEngineEvents(['monitoring.*'], (event) => {
-    if ((event.payload as { model?: string; alert?: { model: string } }).model === model || event.payload?.alert?.model === model) reloadAll()
+    // Every monitoring payload names its model directly or through its alert.
+    const about = event.payload as { model?: string; alert?: { model: string } }
+    if (about.model === model || about.alert?.model === model) reloadAll()
     if (event.topic === 'monitoring.alert' && event.payload?.alert?.model === model) notify(event.payload.alert.message, 'error')
   })
 

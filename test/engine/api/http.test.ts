@@ -144,7 +144,7 @@ describe('the engine API over HTTP', () => {
     // The first frame is the ": connected" comment: once read, the subscription exists.
     while (!text.includes('\n\n')) text += decoder.decode((await reader.read()).value, { stream: true })
 
-    host.engine.events.emit('training.progress', { ignored: true })
+    host.engine.events.emit('training.progress', { runId: 'ignored', epoch: 1, epochs: 1, loss: 0, metrics: {} })
     host.engine.events.emit('system.log', { level: 'info', message: 'hello over SSE' })
     while (!/data: .*hello over SSE.*\n\n/.test(text)) text += decoder.decode((await reader.read()).value, { stream: true })
 

@@ -1,7 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { startCapabilities } from '../../../src-main/engine/capabilities.js'
 import { resolveModelVersion } from '../../../src-main/engine/registry/resolve.js'
 import { listAudit } from '../../../src-main/engine/workspace/audit.js'
 import { openTestEngine } from '../../helpers/workspace.js'
@@ -32,7 +31,6 @@ stages:
 describe("a monitor's run-pipeline action", () => {
   it('re-runs the pipeline on drift and promotes through the gate, audited with the alert id', async () => {
     const engine = openTestEngine()
-    startCapabilities(engine.context, { longLived: false })
     const { dir, file } = weatherProject()
     expectPassed(await runPipeline(engine, file))
     expect(resolveModelVersion(engine.context, 'weather', 'production').version).toBe(1)

@@ -7,17 +7,42 @@ import { LatheError, type LatheErrorBody } from './errors.js'
  */
 export type ContractShape = Record<string, { input: unknown; output: unknown }>
 
-export interface ClientEvent {
-  topic: string
+/** Event payloads by topic: the contract's `EventPayloads` (`Record<string, any>` leaves events untyped). */
+export type EventMap = object
+
+/** A topic of E, or a prefix ending in `*` (`training.*`). */
+export type TopicPattern<E extends EventMap> = (keyof E & string) | `${string}*`
+
+/** The topics of E a pattern matches. */
+export type TopicsMatching<E extends EventMap, P extends string> = P extends `${infer Prefix}*`
+  ? Extract<keyof E & string, `${Prefix}${string}`>
+  : Extract<P, keyof E & string>
+
+export interface TypedEvent<T extends string, Payload> {
+  topic: T
+  /** Monotonic per engine, so a client can tell it missed nothing. */
   seq: number
   time: string
-  payload: any
+  payload: Payload
 }
 
-export interface ApiClient<C extends ContractShape> {
+/** What a listener to `P` receives: one member per matching topic, so `event.topic` narrows `event.payload`. */
+export type EventOf<E extends EventMap, P extends string> = string extends keyof E
+  ? TypedEvent<string, any>
+  : { [K in TopicsMatching<E, P>]: TypedEvent<K, E[K]> }[TopicsMatching<E, P>]
+
+/** An event as it crosses a transport, before its topic is known to the type system. */
+export type ClientEvent = TypedEvent<string, any>
+
+/**
+ * `call(name, input)` typed by the contract; `subscribe(topics, listener)` typed by the
+ * event map: `client.subscribe(['training.progress'], (e) => e.payload.runId)`. Both
+ * transports and the renderer share this shape.
+ */
+export interface ApiClient<C extends ContractShape, E extends EventMap = Record<string, any>> {
   call<K extends keyof C & string>(name: K, input: C[K]['input']): Promise<C[K]['output']>
   /** Listens to event topics (trailing `*` for a prefix); returns the unsubscribe. */
-  subscribe(topics: string[], listener: (event: ClientEvent) => void): () => void
+  subscribe<P extends TopicPattern<E>>(topics: readonly P[], listener: (event: EventOf<E, P>) => void): () => void
   readonly transport: 'in-process' | 'http'
 }
 
@@ -27,7 +52,7 @@ export interface HttpClientOptions {
   fetch?: typeof fetch
 }
 
-export function createHttpClient<C extends ContractShape>(options: HttpClientOptions): ApiClient<C> {
+export function createHttpClient<C extends ContractShape, E extends EventMap = Record<string, any>>(options: HttpClientOptions): ApiClient<C, E> {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis)
   const base = options.baseUrl.replace(/\/$/, '')
   const headers = { authorization: `Bearer ${options.token}` }
@@ -57,7 +82,7 @@ export function createHttpClient<C extends ContractShape>(options: HttpClientOpt
         if (error?.code) throw LatheError.fromBody(error)
         throw new Error(`engine error ${response.status}: ${text.slice(0, 500)}`)
       }
-      return body as never
+      return body as C[typeof name]['output']
     },
     subscribe(topics, listener) {
       const controller = new AbortController()
@@ -69,7 +94,8 @@ export function createHttpClient<C extends ContractShape>(options: HttpClientOpt
               signal: controller.signal,
             })
             if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`)
-            await readServerSentEvents(response.body, (data) => listener(JSON.parse(data) as ClientEvent))
+            // The engine sends only the topics asked for, so each event is one of EventOf<E, P>.
+            await readServerSentEvents(response.body, (data) => listener(JSON.parse(data) as EventOf<E, typeof topics[number]>))
           } catch {
             if (controller.signal.aborted) return
           }

@@ -21,6 +21,7 @@ import {
 } from './scan.js'
 import type { TableSource } from './sources.js'
 import { categoricalFromCounts, categoricalStatistics, numericStatistics, type FeatureStatistics, type NumericStatistics } from './statistics.js'
+import { isNumericType } from '../../api/common/column-types.js'
 
 /**
  * A drift report: per feature, the statistics that apply to its kind, the method that
@@ -118,15 +119,13 @@ export interface DriftOptions {
   referenceCache?: ReferenceCache | null
 }
 
-const numericTypes = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/
-
 export async function describeColumns(conn: DuckDBConnection, source: TableSource): Promise<Array<{ name: string; type: string }>> {
   const rows = await queryRows<{ column_name: string; column_type: string }>(conn, `DESCRIBE ${source.sql}`)
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }))
 }
 
 export function kindOfType(type: string): 'numeric' | 'categorical' {
-  return numericTypes.test(type) ? 'numeric' : 'categorical'
+  return isNumericType(type) ? 'numeric' : 'categorical'
 }
 
 export function chooseMethod(kind: 'numeric' | 'categorical', referenceRows: number): DriftMethod {

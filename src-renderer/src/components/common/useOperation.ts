@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
-import { api, type Contract, type Input, type Output } from '../../api.js'
+import type { EventOf, TopicPattern } from '../../../../src-main/engine/api/common/client.js'
+import { api, type Contract, type EventPayloads, type Input, type Output } from '../../api.js'
 
 export interface OperationState<K extends keyof Contract> {
   data: Output<K> | null
@@ -46,9 +47,10 @@ export function useOperation<K extends keyof Contract & string>(name: K, input: 
 }
 
 /** Subscribes to engine event topics for the component's lifetime (`'training.*'` for a prefix). */
-export function useEngineEvents(topics: string[], listener: (event: { topic: string; payload: any }) => void): void {
+export function useEngineEvents<P extends TopicPattern<EventPayloads>>(topics: P[], listener: (event: EventOf<EventPayloads, P>) => void): void {
   const listenerRef = useRef(listener)
   listenerRef.current = listener
   const key = topics.join(',')
-  useEffect(() => api.subscribe(key.split(','), (event) => listenerRef.current(event)), [key])
+  // The key is the same topics joined, so splitting it gives back P[].
+  useEffect(() => api.subscribe(key.split(',') as P[], (event) => listenerRef.current(event)), [key])
 }

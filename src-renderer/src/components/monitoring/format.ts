@@ -8,11 +8,8 @@ export type MonitorWithRules = Output<'monitoring.monitors.list'>[number]
 
 export const palette = { reference: '#64748b', current: '#2f6fde', threshold: '#c9372c', lines: ['#2563eb', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#db2777'] }
 
-export function formatStat(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return ''
-  if (x === 0) return '0'
-  return Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toFixed(4) : x.toExponential(2)
-}
+// Statistics read the same in the CLI and here.
+export { formatStatistic as formatStat } from '../../../../src-main/engine/api/common/format.js'
 
 export function shortTime(iso: string): string {
   const d = new Date(iso)

@@ -1,9 +1,9 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
+import { isNumericType } from '../../../../src-main/engine/api/common/column-types.js'
 import { api } from '../../api.js'
 import { Card, ErrorBanner, notify, useOperation } from '../common/index.js'
 import type { RunRecord } from './format.js'
 
-const numericTypes = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|FLOAT|REAL|DOUBLE|DECIMAL)/i
 
 /** Start a run: dataset, target, model family and parameters, with sensible defaults. */
 export function StartRunForm({ onStarted }: { onStarted: (run: RunRecord) => void }) {
@@ -27,7 +27,7 @@ export function StartRunForm({ onStarted }: { onStarted: (run: RunRecord) => voi
   useEffect(() => {
     // Default target: the last text column (a class), else the last column.
     if (columns.length && !columns.some((c) => c.name === target)) {
-      const text = columns.filter((c) => !numericTypes.test(c.type))
+      const text = columns.filter((c) => !isNumericType(c.type))
       setTarget((text.at(-1) ?? columns.at(-1))!.name)
     }
   }, [columns, target])
