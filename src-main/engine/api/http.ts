@@ -6,6 +6,7 @@ import { z } from 'zod'
 import type { Engine } from '../engine.js'
 import { LatheError, isLatheError, type LatheErrorBody } from './common/errors.js'
 import { isOperationName, operations } from './contract.js'
+import { faviconIco } from './favicon.js'
 
 export interface ApiServerOptions {
   port?: number
@@ -45,6 +46,9 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
   const sendError = (reply: FastifyReply, error: LatheError) =>
     reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
 
+  // Cookies are scoped by host, not port: each engine names its own.
+  const cookieName = () => `lathe_session_${port}`
+
   app.addHook('onRequest', async (request, reply) => {
     if (!allowedHosts().has(request.headers.host ?? '')) {
       return sendError(reply, new LatheError('forbidden', `Host "${request.headers.host}" is not this engine's address`))
@@ -54,7 +58,7 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
       return sendError(reply, new LatheError('forbidden', `requests from origin ${origin} are not allowed`))
     }
     if (!request.url.startsWith('/api/')) return
-    if (!hasToken(request, token)) {
+    if (!hasToken(request, token, cookieName())) {
       return sendError(reply, new LatheError('unauthorized', 'missing or wrong API token (Authorization: Bearer <token>)'))
     }
   })
@@ -69,6 +73,15 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
     const message = engine.log.internalError('HTTP API', error)
     return reply.code(500).send({ error: { code: 'internal', message } })
   })
+
+  // The page trades the token from its URL for a cookie the page's script cannot read,
+  // so a second tab, a reload and a bookmark of the same engine are signed in too.
+  app.post('/api/v1/session', async (_request, reply) => {
+    reply.header('set-cookie', `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`)
+    return { ok: true }
+  })
+
+  app.get('/favicon.ico', async (_request, reply) => reply.type('image/x-icon').header('cache-control', 'max-age=86400').send(faviconIco()))
 
   app.get('/api/v1/operations', async () =>
     Object.entries(operations).map(([name, op]) => ({
@@ -127,12 +140,20 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
   return { url, token, port, close: () => closeServer(app) }
 }
 
-function hasToken(request: FastifyRequest, token: string): boolean {
+function hasToken(request: FastifyRequest, token: string, cookieName: string): boolean {
   const header = request.headers.authorization ?? ''
-  const given = header.startsWith('Bearer ') ? header.slice(7) : ''
+  const given = header.startsWith('Bearer ') ? header.slice(7) : cookieValue(request.headers.cookie, cookieName)
   const a = Buffer.from(given)
   const b = Buffer.from(token)
   return a.length === b.length && timingSafeEqual(a, b)
+}
+
+function cookieValue(header: string | undefined, name: string): string {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return ''
 }
 
 async function closeServer(app: FastifyInstance): Promise<void> {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { defineOperation, defineOperations } from '../api/define.js'
 import { defineEvents } from '../api/events.js'
+import { archiveRun, editRun, RunEdit } from './annotations.js'
 import { BackendReport, backendNames, probeBackends } from './backends.js'
 import { cancelRun, startRun, trainingQueue, waitForRun } from './service.js'
 import { getMetricSeries, getRun, listRuns } from './store.js'
@@ -33,13 +34,28 @@ export const trainingOperations = defineOperations('training', {
         dataset: z.string().optional(),
         sweepId: z.string().optional(),
         limit: z.number().int().min(1).max(10_000).optional(),
+        /** Archived runs are left out unless asked for. */
+        includeArchived: z.boolean().default(false),
       })
       .strict(),
     output: z.object({ runs: z.array(RunRecord) }),
-    handler: (filter, ctx) => {
+    handler: ({ includeArchived, ...filter }, ctx) => {
       trainingQueue(ctx)
-      return { runs: listRuns(ctx.workspace.db, filter) }
+      const runs = listRuns(ctx.workspace.db, filter)
+      return { runs: includeArchived ? runs : runs.filter((r) => !r.archivedAt) }
     },
+  }),
+  'training.runs.edit': defineOperation({
+    summary: "Set a run's name, tags or notes (an empty name or notes removes them)",
+    input: RunEdit,
+    output: RunRecord,
+    handler: (edit, ctx) => editRun(ctx, edit),
+  }),
+  'training.runs.archive': defineOperation({
+    summary: 'Archive a finished run (hidden from lists, kept for lineage) or restore it',
+    input: z.object({ run: z.string().min(1), archived: z.boolean().default(true) }).strict(),
+    output: RunRecord,
+    handler: ({ run, archived }, ctx) => archiveRun(ctx, run, archived),
   }),
   'training.runs.show': defineOperation({
     summary: "One run's record and its metric series (loss, val_*, epoch_seconds per epoch)",
@@ -116,4 +132,6 @@ export const trainingOperations = defineOperations('training', {
 export const trainingEvents = defineEvents({
   'training.progress': TrainingProgress,
   'training.status': TrainingStatusEvent,
+  /** A run's name, tags, notes or archive flag changed. */
+  'training.run.edited': z.object({ runId: z.string() }),
 })

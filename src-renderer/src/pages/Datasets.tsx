@@ -26,7 +26,7 @@ export default function DatasetsPage() {
     <section aria-labelledby="page-title">
       <h1 id="page-title">Datasets</h1>
       <div className="datasets-layout">
-        <div style={{ display: 'grid', gap: 16 }}>
+        <div className="datasets-side">
           <Card title="Import">
             <ImportPanel
               onImported={(name) => {

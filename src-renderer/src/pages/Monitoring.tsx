@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { api } from '../api.js'
-import { Card, EmptyState, ErrorBanner, Facts, notify, notifyError, useEngineEvents, useOperation } from '../components/common/index.js'
+import { Card, EmptyState, ErrorBanner, Facts, notify, useAction, useEngineEvents, useOperation } from '../components/common/index.js'
 import { AlertsList } from '../components/monitoring/AlertsList.js'
 import { DriftHistory, QualityHistory } from '../components/monitoring/DriftHistory.js'
 import { FeatureOverlay } from '../components/monitoring/FeatureOverlay.js'
@@ -46,27 +46,18 @@ function ModelMonitoring({ model }: { model: string }) {
   const alerts = useOperation('monitoring.alerts.list', { model })
   const monitors = useOperation('monitoring.monitors.list', { model })
   const latestId = reports.data?.filter((r) => r.values.drift_share !== undefined).at(-1)?.id ?? null
-  const [checking, setChecking] = useState(false)
   const reloadAll = () => {
     reports.reload()
     alerts.reload()
     monitors.reload()
   }
-  useEngineEvents(['monitoring.*'], (event) => {
-    if ((event.payload as { model?: string; alert?: { model: string } }).model === model || event.payload?.alert?.model === model) reloadAll()
-    if (event.topic === 'monitoring.alert' && event.payload?.alert?.model === model) notify(event.payload.alert.message, 'error')
+  useEngineEvents(['monitoring.alert'], (event) => {
+    if (event.payload?.alert?.model === model) notify(event.payload.alert.message, 'error')
   })
 
+  const check = useAction(() => api.call('monitoring.drift', { model }))
   const checkNow = async () => {
-    setChecking(true)
-    try {
-      await api.call('monitoring.drift', { model })
-      reloadAll()
-    } catch (error) {
-      notifyError(error)
-    } finally {
-      setChecking(false)
-    }
+    if (await check.run()) reloadAll()
   }
   const openAlerts = (alerts.data ?? []).filter((a) => a.status === 'open').length
 
@@ -75,13 +66,15 @@ function ModelMonitoring({ model }: { model: string }) {
       <Card
         title="Drift over time"
         actions={
-          <button type="button" className="btn" onClick={() => void checkNow()} disabled={checking}>
-            {checking ? 'Checking…' : 'Check drift now'}
+          <button type="button" className="btn" onClick={() => void checkNow()} disabled={check.busy}>
+            {check.busy ? 'Checking…' : 'Check drift now'}
           </button>
         }
       >
-        <ErrorBanner error={reports.error} onRetry={reports.reload} />
-        {reports.data && reports.data.length === 0 ? (
+        <ErrorBanner error={reports.error ?? check.error} onRetry={reports.error ? reports.reload : undefined} />
+        {reports.loading ? (
+          <p className="muted">Loading reports…</p>
+        ) : reports.data && reports.data.length === 0 ? (
           <EmptyState title="No drift reports yet">Send traffic to the endpoint, then check drift now or add a monitor below.</EmptyState>
         ) : (
           <DriftHistory reports={reports.data ?? []} />

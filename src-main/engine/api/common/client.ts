@@ -23,14 +23,20 @@ export interface ApiClient<C extends ContractShape> {
 
 export interface HttpClientOptions {
   baseUrl: string
-  token: string
+  /** A bearer token; without one the browser's session cookie signs the requests (`lathe ui`). */
+  token?: string
   fetch?: typeof fetch
 }
+
+// The event stream reconnects after 1 s, then twice as long after each failure in a row,
+// up to 30 s: an engine that is gone (or a page without a session) is not asked 87 times.
+const RECONNECT_FIRST_MS = 1000
+const RECONNECT_MAX_MS = 30_000
 
 export function createHttpClient<C extends ContractShape>(options: HttpClientOptions): ApiClient<C> {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis)
   const base = options.baseUrl.replace(/\/$/, '')
-  const headers = { authorization: `Bearer ${options.token}` }
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {}
 
   return {
     transport: 'http',
@@ -62,6 +68,7 @@ export function createHttpClient<C extends ContractShape>(options: HttpClientOpt
     subscribe(topics, listener) {
       const controller = new AbortController()
       void (async () => {
+        let delay = RECONNECT_FIRST_MS
         while (!controller.signal.aborted) {
           try {
             const response = await doFetch(`${base}/api/v1/events?topics=${encodeURIComponent(topics.join(','))}`, {
@@ -69,12 +76,14 @@ export function createHttpClient<C extends ContractShape>(options: HttpClientOpt
               signal: controller.signal,
             })
             if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`)
+            delay = RECONNECT_FIRST_MS
             await readServerSentEvents(response.body, (data) => listener(JSON.parse(data) as ClientEvent))
           } catch {
             if (controller.signal.aborted) return
           }
-          // The stream ended or failed: the engine restarted or a proxy closed it. Reconnect.
-          await new Promise((resolve) => setTimeout(resolve, 1000))
+          // The stream ended or failed: the engine restarted or a proxy closed it. Reconnect, backing off.
+          await new Promise((resolve) => setTimeout(resolve, delay))
+          delay = Math.min(delay * 2, RECONNECT_MAX_MS)
         }
       })()
       return () => controller.abort()

@@ -66,10 +66,10 @@ export function ImportPanel({ onImported }: { onImported: (dataset: string) => v
         onDragLeave={() => setOver(false)}
         onDrop={onDrop}
       >
-        <p style={{ margin: '0 0 8px' }}>Drop a CSV, TSV, JSON, NDJSON or Parquet file here, or</p>
+        <p className="dropzone-hint">Drop a CSV, TSV, JSON, NDJSON or Parquet file here, or</p>
         <input key={inputKey} type="file" aria-label="Data file" accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.parquet" onChange={(e) => choose(e.target.files?.[0] ?? null)} />
       </div>
-      <div className="toolbar" style={{ marginTop: 10 }}>
+      <div className="toolbar import-toolbar">
         <label className="field">
           Dataset name
           <input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. weather" />
@@ -79,7 +79,7 @@ export function ImportPanel({ onImported }: { onImported: (dataset: string) => v
         </button>
       </div>
       {progress && (
-        <div style={{ marginTop: 10 }}>
+        <div className="import-progress">
           <ProgressBar label={`Importing ${file?.name ?? ''}`} value={progress.fraction} detail={`${progress.phase} ${Math.round(progress.fraction * 100)}%`} />
         </div>
       )}
