@@ -15,7 +15,8 @@ export interface FormErrors {
 export function formErrors(error: unknown, fields: string[]): FormErrors {
   if (!error) return { byField: {}, rest: null }
   const byField: Record<string, string> = {}
-  const problems = issuesOf(error)
+  // zod's own integer bounds (±2^53) say less than the schema's: they go last.
+  const problems = issuesOf(error).sort((a, b) => Number(a.message.includes('9007199254740991')) - Number(b.message.includes('9007199254740991')))
   for (const { path, message } of problems) {
     const field = fields.find((f) => path === f || path.startsWith(`${f}.`))
     if (field && !byField[field]) byField[field] = sentence(message)
@@ -36,10 +37,10 @@ function issuesOf(error: unknown): Array<{ path: string; message: string }> {
 export function sentence(message: string): string {
   const rules: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
     [/expected number, received NaN/, () => 'must be a number'],
-    [/Too small: expected number to be >=(\S+)/, (m) => `must be at least ${m[1]}`],
-    [/Too small: expected number to be >(\S+)/, (m) => `must be more than ${m[1]}`],
-    [/Too big: expected number to be <=(\S+)/, (m) => `must be at most ${m[1]}`],
-    [/Too big: expected number to be <(\S+)/, (m) => `must be less than ${m[1]}`],
+    [/Too small: expected (?:number|int) to be >=(\S+)/, (m) => `must be at least ${m[1]}`],
+    [/Too small: expected (?:number|int) to be >(\S+)/, (m) => `must be more than ${m[1]}`],
+    [/Too big: expected (?:number|int) to be <=(\S+)/, (m) => `must be at most ${m[1]}`],
+    [/Too big: expected (?:number|int) to be <(\S+)/, (m) => `must be less than ${m[1]}`],
     [/Too small: expected string to have >=1 characters?/, () => 'cannot be empty'],
     [/Too small: expected string to have >=(\d+) characters/, (m) => `needs at least ${m[1]} characters`],
     [/Too big: expected string to have <=(\d+) characters/, (m) => `has at most ${m[1]} characters`],
