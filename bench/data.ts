@@ -11,7 +11,7 @@ import { Engine } from '../src-main/engine/engine.js'
  * validation included) against DuckDB's own CREATE TABLE AS read_csv and pandas'
  * read_csv, all in this run; then Lathe's profile against pandas' describe.
  */
-const PEERS = path.resolve(process.env.LATHE_PEERS ?? '../shared/peers')
+const PEERS = path.resolve(import.meta.dirname, 'peers')
 const FLIGHTS = path.resolve('node_modules/vega-datasets/data/flights-3m.parquet')
 
 async function seconds<T>(work: () => Promise<T>): Promise<{ seconds: number; value: T }> {

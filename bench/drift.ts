@@ -10,10 +10,10 @@ import { literal } from '../src-main/engine/monitoring/monitorDb.js'
  * `npm run bench -- drift`: the flights table, January as the reference and June as
  * the current data (about 500k rows each; delay, distance, origin, destination).
  * Lathe's drift report (DuckDB reading the Parquet files, statistics in SQL, p-values
- * in TypeScript) against `shared/peers/drift_scipy.py` on the same rows, in this run;
+ * in TypeScript) against `bench/peers/drift_scipy.py` on the same rows, in this run;
  * prints both times, the ratio, and the largest relative difference in any statistic.
  */
-const PEERS = path.resolve(process.env.LATHE_PEERS ?? '../shared/peers')
+const PEERS = path.resolve(import.meta.dirname, 'peers')
 const FLIGHTS = path.resolve('node_modules/vega-datasets/data/flights-3m.parquet')
 const COLUMNS = ['delay', 'distance', 'origin', 'destination']
 const STATISTICS = ['ks_statistic', 'ks_pvalue', 'wasserstein_normed', 'psi', 'chi2_statistic', 'chi2_pvalue', 'jensenshannon']

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <name...>`: runs benchmarks that compare Lathe with the peers in
- * ../shared/peers in the same run and print ratios. Benchmarks are not tests: they
+ * bench/peers/ in the same run and print ratios. Benchmarks are not tests: they
  * assert nothing and are never run by `npm test`.
  */
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {

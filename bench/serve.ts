@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- serve`: Lathe's serving endpoint against the peer scoring server
- * (`../shared/peers/serve_fastapi.py`: FastAPI + pandas + a fitted scikit-learn
+ * (`bench/peers/serve_fastapi.py`: FastAPI + pandas + a fitted scikit-learn
  * pipeline, the shape of `mlflow models serve`) on the same table, the same MLP
  * (64-64, standardize + one-hot), the same payloads, measured with wrk in the same
  * run. Prints requests/s and p50/p99 for 1-row requests and 100-row batches, as
@@ -18,7 +18,7 @@ import { seededRandom } from '../src-main/engine/training/model.js'
 import type { FeatureColumn, Preprocessing } from '../src-main/engine/training/types.js'
 
 const root = path.resolve(import.meta.dirname, '..')
-const peers = path.resolve(root, '..', 'shared', 'peers')
+const peers = path.join(root, 'bench', 'peers')
 const table = path.join(root, 'node_modules', 'vega-datasets', 'data', 'penguins.json')
 const target = 'Species'
 /** The peer fills missing values with 0, which breaks its one-hot encoder on Sex's nulls: leave Sex out on both sides. */

@@ -15,7 +15,7 @@ import type { RunRecord, TrainParams } from '../src-main/engine/training/types.j
 /**
  * `npm run bench -- train`: the same MLP (64-64, Adam, lr 0.001, batch 256) on the
  * same tables through Lathe (worker process, wasm backend) and through
- * ../shared/peers/train_torch.py, in the same run. Prints seconds per epoch as a
+ * bench/peers/train_torch.py, in the same run. Prints seconds per epoch as a
  * ratio and test quality side by side, then where Lathe's time goes.
  *
  * Both sides hold out 20% for test and validate on nothing per epoch, so an epoch is
@@ -26,7 +26,7 @@ import type { RunRecord, TrainParams } from '../src-main/engine/training/types.j
  */
 
 const root = path.resolve(import.meta.dirname, '..')
-const peer = path.resolve(root, '..', 'shared', 'peers', 'train_torch.py')
+const peer = path.join(root, 'bench', 'peers', 'train_torch.py')
 const data = path.join(root, 'node_modules', 'vega-datasets', 'data')
 
 interface Case {

@@ -3,11 +3,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startLathe } from '../cli/run-lathe.js'
+import { needChromium } from '../helpers/needs.js'
 import { afterThisTest, tempDir } from '../helpers/workspace.js'
 
 const root = path.resolve(import.meta.dirname, '..', '..')
 export const screenshotDir = path.join(root, 'test-results', 'screenshots')
-export const chromiumPath = process.env.LATHE_CHROMIUM ?? '/usr/bin/chromium'
 
 export interface RunningUi {
   url: string
@@ -28,7 +28,7 @@ export async function startUi(workspace = tempDir('lathe-e2e-')): Promise<Runnin
 /** Debian's Chromium, headless, with the flags this closed network needs. */
 export async function launchBrowser(): Promise<Browser> {
   const browser = await chromium.launch({
-    executablePath: chromiumPath,
+    executablePath: needChromium(),
     headless: true,
     args: [
       '--no-sandbox',
@@ -76,8 +76,4 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(screenshotDir, `${name}.png`)
   await page.screenshot({ path: file, fullPage: true })
   return file
-}
-
-export function hasChromium(): boolean {
-  return fs.existsSync(chromiumPath)
 }

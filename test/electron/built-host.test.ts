@@ -4,6 +4,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { describe, expect, it } from 'vitest'
 import type { HostMessage } from '../../src-main/electron/host-protocol.js'
+import { needBuilt } from '../helpers/needs.js'
 import { afterThisTest, tempDir } from '../helpers/workspace.js'
 
 /**
@@ -14,8 +15,6 @@ import { afterThisTest, tempDir } from '../helpers/workspace.js'
  */
 const root = path.resolve(import.meta.dirname, '..', '..')
 const builtHost = path.join(root, 'out', 'main', 'host.js')
-const notBuilt = fs.existsSync(builtHost) ? null : `${builtHost} is missing: run "npm run build"`
-if (notBuilt) console.warn(`[test/electron/built-host] skipped: ${notBuilt}`)
 
 // A stand-in for Electron's parentPort: messages to main go to stdout as JSON lines,
 // lines on stdin come back as messages from main.
@@ -31,7 +30,8 @@ await import(${JSON.stringify(builtHost)})
 `
 
 describe('the built engine host', () => {
-  it.skipIf(notBuilt !== null)(`starts from out/main/host.js, reports ready and exits 0 on stop${notBuilt ? ` (skipped: ${notBuilt})` : ''}`, async () => {
+  it('starts from out/main/host.js, reports ready and exits 0 on stop', async () => {
+    needBuilt('out/main/host.js')
     const workspace = tempDir()
     const child = spawn(process.execPath, ['--input-type=module', '-e', parentPortShim], {
       cwd: root,

@@ -1,10 +1,10 @@
-import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runEngineHost } from '../../src-main/electron/engine-host.js'
 import type { HostMessage } from '../../src-main/electron/host-protocol.js'
 import { contentSecurityPolicy } from '../../src-main/electron/window.js'
-import { hasChromium, launchBrowser, screenshot } from '../e2e/harness.js'
+import { launchBrowser, screenshot } from '../e2e/harness.js'
+import { needBuilt } from '../helpers/needs.js'
 import { afterThisTest, tempDir } from '../helpers/workspace.js'
 
 /**
@@ -16,17 +16,12 @@ import { afterThisTest, tempDir } from '../helpers/workspace.js'
  */
 const root = path.resolve(import.meta.dirname, '..', '..')
 const rendererDir = path.join(root, 'out', 'renderer')
-const skipped = !hasChromium()
-  ? 'Chromium is not installed (/usr/bin/chromium or LATHE_CHROMIUM)'
-  : !fs.existsSync(path.join(rendererDir, 'index.html'))
-    ? 'the renderer is not built (out/renderer): run "npm run build"'
-    : null
-if (skipped) console.warn(`[test/electron/desktop-page] skipped: ${skipped}`)
 
 describe('the desktop page', () => {
-  it.skipIf(skipped !== null)(
-    `runs on the host's origin under the desktop CSP with the bridge's token${skipped ? ` (skipped: ${skipped})` : ''}`,
+  it(
+    `runs on the host's origin under the desktop CSP with the bridge's token`,
     async () => {
+      needBuilt('out/renderer/index.html')
       const workspace = tempDir('lathe-desktop-page-')
       let ready: Extract<HostMessage, { type: 'ready' }> | null = null
       const host = await runEngineHost({

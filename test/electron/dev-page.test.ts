@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { runEngineHost } from '../../src-main/electron/engine-host.js'
 import type { HostMessage } from '../../src-main/electron/host-protocol.js'
 import { installResponseHeaders, type PolicyOrigins } from '../../src-main/electron/window.js'
-import { hasChromium, launchBrowser } from '../e2e/harness.js'
+import { launchBrowser } from '../e2e/harness.js'
 import { afterThisTest, tempDir } from '../helpers/workspace.js'
 
 /**
@@ -17,8 +17,6 @@ import { afterThisTest, tempDir } from '../helpers/workspace.js'
  * listener, since the engine itself answers 401 to a request without a token.
  */
 const root = path.resolve(import.meta.dirname, '..', '..')
-const skipped = hasChromium() ? null : 'Chromium is not installed (/usr/bin/chromium or LATHE_CHROMIUM)'
-if (skipped) console.warn(`[test/electron/dev-page] skipped: ${skipped}`)
 
 type HeadersListener = Parameters<Electron.WebRequest['onHeadersReceived']>[0] extends infer L
   ? L extends (...args: any[]) => any
@@ -51,8 +49,8 @@ async function applyOnHeadersReceived(page: Page, origin: string, listener: Head
 }
 
 describe('the dev page', () => {
-  it.skipIf(skipped !== null)(
-    `reaches the engine on another port through main's CORS answer${skipped ? ` (skipped: ${skipped})` : ''}`,
+  it(
+    `reaches the engine on another port through main's CORS answer`,
     async () => {
       const vite = await createServer({
         configFile: false,

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { describe, expect, it, vi } from 'vitest'
+import { needBuilt } from '../helpers/needs.js'
 import { afterThisTest, tempDir } from '../helpers/workspace.js'
 
 vi.mock('electron', () => import('./fake-electron.js'))
@@ -20,8 +21,6 @@ const { builtPaths, startDesktopApp } = await import('../../src-main/electron/ma
  */
 const root = path.resolve(import.meta.dirname, '..', '..')
 const paths = builtPaths(path.join(root, 'out', 'main'), false)
-const skipped = fs.existsSync(paths.hostScript) ? null : `${paths.hostScript} is missing: run "npm run build"`
-if (skipped) console.warn(`[test/electron/main-with-host] skipped: ${skipped}`)
 
 const parentPortShim = (hostScript: string) => `
 import readline from 'node:readline'
@@ -83,7 +82,8 @@ const workspaceInfo = (connection: { url: string; token: string }) =>
   })
 
 describe('Electron main with the real engine host', () => {
-  it.skipIf(skipped !== null)(`starts it, hands its token to the page, restarts it after a crash and stops it on quit${skipped ? ` (skipped: ${skipped})` : ''}`, async () => {
+  it('starts it, hands its token to the page, restarts it after a crash and stops it on quit', async () => {
+    needBuilt(path.relative(root, paths.hostScript))
     utilityProcess.fork.mockImplementation(((modulePath: string, _args: string[], options: { env?: Record<string, string> }) => {
       const child = new NodeUtilityProcess(modulePath, options)
       utilityProcess.forked.push(child as never)

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process'
+import path from 'node:path'
 
 /**
- * Runs `shared/peers/drift_scipy.py` (SciPy, Debian's interpreter) on two CSV files and
+ * Runs `bench/peers/drift_scipy.py` (SciPy, Debian's interpreter) on two CSV files and
  * returns its per-column statistics: the independent reference the drift numbers are
  * held against.
  */
@@ -16,7 +17,7 @@ export interface ScipyColumn {
   jensenshannon?: number
 }
 
-export const peersDir = process.env.LATHE_PEERS_DIR ?? '/work/shared/peers'
+export const peersDir = path.resolve(import.meta.dirname, '..', '..', '..', 'bench', 'peers')
 
 export function scipyDrift(reference: string, current: string, columns: string[]): Record<string, ScipyColumn> {
   const out = execFileSync('/usr/bin/python3', [`${peersDir}/drift_scipy.py`, reference, current, '--columns', columns.join(',')], {

@@ -8,7 +8,7 @@ import { chiSquareSf } from '../stats/special.js'
  * cumulative sums over the sorted union of values, quantiles and bin counts. Only
  * aggregates (one row per distinct value at most for categories, a few numbers for
  * numeric columns) come back to JavaScript. The definitions are those of
- * `shared/peers/drift_scipy.py`, which the tests hold these numbers against.
+ * `bench/peers/drift_scipy.py`, which the tests hold these numbers against.
  */
 
 /** Proportions are clipped below at this before PSI and chi-square expectations. */
