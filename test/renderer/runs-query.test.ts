@@ -65,3 +65,16 @@ describe('folding a confusion matrix', () => {
     expect(foldConfusion(['a', 'b'], [[1, 0], [0, 1]], 12)).toEqual({ labels: ['a', 'b'], matrix: [[1, 0], [0, 1]], hidden: 0 })
   })
 })
+
+describe('numbers at a sensible precision', () => {
+  it('keeps four significant digits for measurements and whole large values', async () => {
+    const { formatNumber } = await import('../../src-renderer/src/components/common/format.js')
+    expect(formatNumber(0.8269230769230769)).toBe('0.8269')
+    expect(formatNumber(4499994.5)).toBe('4499995')
+    expect(formatNumber(4499994.5, 10)).toBe('4499994.5')
+    expect(formatNumber(1e-7)).toBe('1e-7')
+    expect(formatNumber(1e308)).toBe('1e+308')
+    expect(formatNumber(12)).toBe('12')
+    expect(formatNumber(Number.NaN)).toBe('NaN')
+  })
+})

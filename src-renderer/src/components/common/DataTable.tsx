@@ -63,7 +63,8 @@ export interface DataTableProps<Row> {
 
 // Above this many rows only the visible ones are rendered, so a long table scrolls.
 const VIRTUAL_FROM = 200
-const ROW_HEIGHT = 29
+// Kept in step with DataTable.css, so a jump lands where the estimate says.
+const ROW_HEIGHT = 32
 
 /** The one table of the app: sortable, keyboard-navigable, virtualized when long, local or engine-paged rows. */
 export function DataTable<Row>(props: DataTableProps<Row>) {
@@ -105,8 +106,9 @@ export function DataTable<Row>(props: DataTableProps<Row>) {
 
   const target = props.scrollToIndex
   useEffect(() => {
-    if (target !== null && target !== undefined && virtual) virtualizer.scrollToIndex(target, { align: 'start' })
-  }, [target, virtual, virtualizer])
+    // Rows have one height, so the row's top is exact; the sticky header sits above it.
+    if (target !== null && target !== undefined && virtual && scrollRef.current) scrollRef.current.scrollTop = target * ROW_HEIGHT
+  }, [target, virtual])
 
   const toggleSort = (key: string) =>
     setSort(sort?.key === key ? (sort.descending ? null : { key, descending: true }) : { key, descending: false })
@@ -217,7 +219,8 @@ function compare(a: unknown, b: unknown): number {
 /** Plain display of a cell value: numbers at a sensible precision, null shown as an empty cell. */
 export function formatCell(value: unknown): string {
   if (value === null || value === undefined) return ''
-  if (typeof value === 'number') return formatNumber(value)
+  // Data, not a measurement: up to ten significant digits.
+  if (typeof value === 'number') return formatNumber(value, 10)
   if (typeof value === 'boolean') return value ? 'true' : 'false'
   if (typeof value === 'object') return JSON.stringify(value)
   return String(value)

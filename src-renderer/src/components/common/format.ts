@@ -10,7 +10,9 @@ export function formatNumber(value: number | null | undefined, digits = 4): stri
   if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value)
   if (value === 0) return '0'
   const magnitude = Math.abs(value)
-  if (magnitude >= 1e6 || magnitude < 1e-4) return value.toExponential(digits - 1).replace(/\.?0+e/, 'e')
+  if (magnitude >= 1e15 || magnitude < 1e-4) return value.toExponential(digits - 1).replace(/\.?0+e/, 'e')
+  // Past `digits` integer digits, fractions say nothing more: 4499994.5 -> 4499995, not 4.5e+6.
+  if (magnitude >= 10 ** digits) return String(Math.round(value))
   return String(Number(value.toPrecision(digits)))
 }
 

@@ -31,6 +31,8 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
   const pages = useRef(new Map<number, Row[]>())
   const inFlight = useRef(new Set<number>())
   const generation = useRef(0)
+  // While a jump scrolls into place, the rows passed on the way are not fetched.
+  const pendingJump = useRef<number | null>(null)
 
   const query = useMemo(() => ({ dataset, sort: sort ? { column: sort.key, descending: sort.descending } : undefined, filters }), [dataset, sort, filters])
 
@@ -76,6 +78,11 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
         return pages.current.get(Math.floor(absolute / PAGE))?.[absolute % PAGE]
       },
       onRange: (start: number, end: number) => {
+        const jump = pendingJump.current
+        if (jump !== null) {
+          if (jump < start || jump >= end) return
+          pendingJump.current = null
+        }
         for (let page = Math.floor((base + start) / PAGE); page <= Math.floor((base + end - 1) / PAGE); page++) void loadPage(page)
       },
     }),
@@ -85,8 +92,10 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
   const goTo = (row: number) => {
     if (total === null || !Number.isFinite(row)) return
     const index = Math.min(Math.max(1, Math.round(row)), total) - 1
-    const windowStart = Math.floor(index / WINDOW) * WINDOW
+    // The target in the middle of its window, so rows on both sides scroll.
+    const windowStart = Math.max(0, Math.min(index - WINDOW / 2, total - WINDOW))
     setBase(windowStart)
+    pendingJump.current = index - windowStart
     setScrollTo(null)
     // Scroll after the window's rows exist in the table.
     requestAnimationFrame(() => setScrollTo(index - windowStart))
@@ -158,10 +167,10 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
       {windowed && (
         <p className="muted preview-window">
           Showing rows {(base + 1).toLocaleString()}–{(base + count).toLocaleString()}{' '}
-          <button className="btn btn-ghost" disabled={base === 0} onClick={() => goTo(base - WINDOW + 1)}>
+          <button className="btn btn-ghost" disabled={base === 0} onClick={() => goTo(Math.max(1, base - WINDOW / 2 + 1))}>
             ‹ earlier
           </button>
-          <button className="btn btn-ghost" disabled={base + WINDOW >= total} onClick={() => goTo(base + WINDOW + 1)}>
+          <button className="btn btn-ghost" disabled={base + WINDOW >= total} onClick={() => goTo(base + WINDOW + WINDOW / 2)}>
             later ›
           </button>
         </p>
