@@ -1,4 +1,5 @@
 import { createHttpClient, type ApiClient } from '../../src-main/engine/api/common/client.js'
+import { LatheError, type LatheErrorBody } from '../../src-main/engine/api/common/errors.js'
 import type { Contract } from '../../src-main/engine/api/contract.js'
 
 /**
@@ -25,12 +26,14 @@ export function takeTokenFromHash(): string | null {
   return token
 }
 
+const bridge = (window as unknown as { lathe?: { engine: { url: string; token: string } } }).lathe
+let session: Promise<void> = Promise.resolve()
+
 function connect(): Api {
-  const bridge = (window as unknown as { lathe?: { engine: { url: string; token: string } } }).lathe
   if (bridge) return createHttpClient<Contract>({ baseUrl: bridge.engine.url, token: bridge.engine.token })
   const token = takeTokenFromHash()
   const base = window.location.origin
-  const session = token
+  session = token
     ? fetch(`${base}/api/v1/session`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).then(
         () => undefined,
         () => undefined,
@@ -45,3 +48,33 @@ function connect(): Api {
 }
 
 export const api: Api = connect()
+
+/**
+ * Streams a file to the engine (`POST /api/v1/uploads`) and reports the bytes sent;
+ * resolves to the upload id an operation takes. XMLHttpRequest, because fetch
+ * cannot report upload progress.
+ */
+export async function uploadFile(file: File, onProgress: (fraction: number) => void): Promise<string> {
+  await session
+  const base = bridge ? bridge.engine.url : window.location.origin
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest()
+    request.open('POST', `${base}/api/v1/uploads?fileName=${encodeURIComponent(file.name)}`)
+    if (bridge) request.setRequestHeader('authorization', `Bearer ${bridge.engine.token}`)
+    request.setRequestHeader('content-type', 'application/octet-stream')
+    request.upload.onprogress = (event) => event.lengthComputable && onProgress(event.loaded / event.total)
+    request.onerror = () => reject(new LatheError('unavailable', `cannot reach the Lathe engine to upload ${file.name}`))
+    request.onload = () => {
+      const body = (() => {
+        try {
+          return JSON.parse(request.responseText) as { upload?: string; error?: LatheErrorBody }
+        } catch {
+          return {}
+        }
+      })()
+      if (request.status === 200 && body.upload) resolve(body.upload)
+      else reject(body.error?.code ? LatheError.fromBody(body.error) : new Error(`upload failed: HTTP ${request.status}`))
+    }
+    request.send(file)
+  })
+}

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
@@ -7,6 +7,7 @@ import type { Engine } from '../engine.js'
 import { LatheError, isLatheError, type LatheErrorBody } from './common/errors.js'
 import { isOperationName, operations } from './contract.js'
 import { faviconIco } from './favicon.js'
+import { receiveUpload } from './uploads.js'
 
 export interface ApiServerOptions {
   port?: number
@@ -79,6 +80,16 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
   app.post('/api/v1/session', async (_request, reply) => {
     reply.header('set-cookie', `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`)
     return { ok: true }
+  })
+
+  // A file of any size for an operation (data.import { upload }), streamed to tmp/, not held in memory.
+  await app.register(async (scope) => {
+    scope.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (_request, payload, done) => done(null, payload))
+    scope.post<{ Querystring: { fileName?: string } }>('/api/v1/uploads', { bodyLimit: Number.MAX_SAFE_INTEGER }, async (request) => {
+      const fileName = request.query.fileName ?? ''
+      if (!fileName) throw new LatheError('bad_request', 'an upload needs ?fileName=NAME (its extension tells the format)', { field: 'fileName' })
+      return receiveUpload(engine.workspace.tmpDir, fileName, request.body as import('node:stream').Readable, randomUUID())
+    })
   })
 
   app.get('/favicon.ico', async (_request, reply) => reply.type('image/x-icon').header('cache-control', 'max-age=86400').send(faviconIco()))
