@@ -9,6 +9,7 @@ import { FeedbackInput, FeedbackResult, recordFeedback } from './feedback.js'
 import { modelDrift } from './modelDrift.js'
 import { runMonitor } from './monitorRun.js'
 import { qualityForWindow } from './quality.js'
+import { reportHtml } from './report-export.js'
 import { isRuleMetric, reportValues } from './rules.js'
 import { monitorScheduler } from './scheduler.js'
 import {
@@ -261,6 +262,18 @@ export const monitoringOperations = defineOperations('monitoring', {
       report: z.object({ drift: ModelDriftReport.omit({ reportId: true }).nullable(), quality: Quality.nullable(), traffic: z.record(z.string(), z.number()).nullable() }),
     }),
     handler: (input, ctx) => getReport(ctx.workspace.db, input.id) as never,
+  }),
+  'monitoring.reports.export': op({
+    summary: 'One stored report as a file: self-contained HTML (opens offline, no script) or JSON',
+    input: z.object({ id: z.string().min(1), format: z.enum(['html', 'json']).default('html') }).strict(),
+    output: z.object({ fileName: z.string(), mediaType: z.string(), content: z.string() }),
+    handler: ({ id, format }, ctx) => {
+      const stored = getReport(ctx.workspace.db, id)
+      const base = `drift-${stored.model}-${stored.time.slice(0, 19).replace(/[:T]/g, '-')}`
+      return format === 'json'
+        ? { fileName: `${base}.json`, mediaType: 'application/json', content: JSON.stringify(stored, null, 2) }
+        : { fileName: `${base}.html`, mediaType: 'text/html', content: reportHtml(stored) }
+    },
   }),
 })
 
