@@ -8,9 +8,13 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   train: () => import('./train.js'),
   serve: () => import('./serve.js'),
   drift: () => import('./drift.js'),
+  team: () => import('./team.js'),
 }
 
-const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'))
+// Options that take a value (`--backend webgpu`): their value is not a benchmark's name.
+const valueOptions = new Set(['--backend'])
+const argv = process.argv.slice(2)
+const asked = argv.filter((a, i) => !a.startsWith('-') && !valueOptions.has(argv[i - 1] ?? ''))
 const names = asked.length ? asked : Object.keys(suites)
 for (const name of names) {
   const load = suites[name]

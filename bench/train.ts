@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import { Engine } from '../src-main/engine/engine.js'
 import { getDatasetVersionById } from '../src-main/engine/data/resolve.js'
 import { splitSelectSql } from '../src-main/engine/data/splits.js'
-import { chooseBackend } from '../src-main/engine/training/backends.js'
+import { chooseBackend, probeBackends, type BackendName } from '../src-main/engine/training/backends.js'
 import { loadFeed } from '../src-main/engine/training/feed.js'
 import { TabularModel } from '../src-main/engine/training/model.js'
 import { TrainingStep } from '../src-main/engine/training/step.js'
@@ -23,6 +23,12 @@ import type { RunRecord, TrainParams } from '../src-main/engine/training/types.j
  * the peer runs with 2 threads (its default) and 1 (what the wasm backend computes on),
  * or only LATHE_BENCH_TORCH_THREADS. Prints the load average too: on a shared machine,
  * multi-threaded torch suffers most from it.
+ *
+ * `--backend webgpu` (or tfjs-node-gpu, tfjs-node): Lathe on that backend and on wasm,
+ * on flights and on a wide synthetic table (LATHE_BENCH_WIDE_ROWS, default 1M rows x
+ * 100 numeric features, MLP 256-256, batch 1024, made with DuckDB), beside torch on the
+ * CPU at 1 thread and at every thread. A backend that is not available here stops the
+ * bench with the probe's reason.
  */
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -36,6 +42,16 @@ interface Case {
   task: 'classification' | 'regression'
   epochs: number
   exclude: string[]
+  hidden: number[]
+  batch: number
+}
+
+/** `--backend B` / `--backend=B` on the bench's command line. */
+function backendArgument(): BackendName | null {
+  const argv = process.argv.slice(2)
+  const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='))
+  if (i < 0) return null
+  return (argv[i]!.includes('=') ? argv[i]!.split('=')[1] : argv[i + 1]) as BackendName
 }
 
 interface PeerResult {
@@ -64,32 +80,56 @@ async function prepareTables(dir: string): Promise<Case[]> {
   conn.closeSync()
   instance.closeSync()
   return [
-    { name: `flights ${rows / 1000}k (delay ~ distance, origin, destination)`, csv: flights, target: 'delay', task: 'regression', epochs: 2, exclude: [] },
-    { name: 'seattle-weather (weather)', csv: path.join(data, 'seattle-weather.csv'), target: 'weather', task: 'classification', epochs: 10, exclude: ['date'] },
+    { name: `flights ${rows / 1000}k (delay ~ distance, origin, destination)`, csv: flights, target: 'delay', task: 'regression', epochs: 2, exclude: [], hidden: [64, 64], batch: 256 },
+    { name: 'seattle-weather (weather)', csv: path.join(data, 'seattle-weather.csv'), target: 'weather', task: 'classification', epochs: 10, exclude: ['date'], hidden: [64, 64], batch: 256 },
   ]
 }
 
-// The peer runs at its own default (2 threads) and at 1 thread, the single thread the
+/** A wide regression table made by DuckDB: 100 numeric features, the target a noisy linear mix of them. */
+async function prepareWideTable(dir: string): Promise<Case> {
+  const rows = Number(process.env.LATHE_BENCH_WIDE_ROWS) || 1_000_000
+  const features = 100
+  const csv = path.join(dir, 'wide.csv')
+  const instance = await DuckDBInstance.create(':memory:')
+  const conn = await instance.connect()
+  const columns = Array.from({ length: features }, (_, i) => `random() * 2 - 1 AS f${i}`)
+  const target = Array.from({ length: features }, (_, i) => `${((i % 7) - 3) / 3} * f${i}`).join(' + ')
+  await conn.run('SELECT setseed(0.42)')
+  await conn.run(`CREATE TABLE wide AS SELECT ${columns.join(', ')} FROM range(${rows})`)
+  await conn.run(`COPY (SELECT *, ${target} + random() * 0.1 AS y FROM wide) TO '${csv}' (HEADER, DELIMITER ',')`)
+  conn.closeSync()
+  instance.closeSync()
+  const epochs = Number(process.env.LATHE_BENCH_WIDE_EPOCHS) || 2
+  return { name: `wide synthetic ${rows / 1e6}M x ${features}`, csv, target: 'y', task: 'regression', epochs, exclude: [], hidden: [256, 256], batch: 1024 }
+}
+
+// The peer runs at every thread of the machine (its own default: 2 here) and at 1 thread, the single thread the
 // wasm backend computes on; LATHE_BENCH_TORCH_THREADS=2 (or 1) runs one of them only.
-const torchThreads = process.env.LATHE_BENCH_TORCH_THREADS ? [Number(process.env.LATHE_BENCH_TORCH_THREADS)] : [2, 1]
+const torchThreads = process.env.LATHE_BENCH_TORCH_THREADS ? [Number(process.env.LATHE_BENCH_TORCH_THREADS)] : [os.cpus().length, 1]
 
 function runPeer(c: Case, threads: number): PeerResult {
-  const args = [peer, c.csv, '--target', c.target, '--task', c.task, '--epochs', String(c.epochs), '--hidden', '64,64', '--batch', '256', '--threads', String(threads)]
+  const args = [peer, c.csv, '--target', c.target, '--task', c.task, '--epochs', String(c.epochs), '--hidden', c.hidden.join(','), '--batch', String(c.batch), '--threads', String(threads)]
   if (c.exclude.length) args.push('--drop', c.exclude.join(','))
   const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 })
   return JSON.parse(out.trim().split('\n').at(-1)!) as PeerResult
 }
 
-async function runLathe(engine: Engine, c: Case, datasetName: string): Promise<{ run: RunRecord; epochSeconds: number[]; loadSeconds: number }> {
-  await engine.call('data.import', { name: datasetName, path: c.csv })
+async function runLathe(
+  engine: Engine,
+  c: Case,
+  datasetName: string,
+  backend: BackendName = 'wasm',
+): Promise<{ run: RunRecord; epochSeconds: number[]; loadSeconds: number }> {
+  const imported = (await engine.call('data.list', {})).datasets.some((d) => d.name === datasetName)
+  if (!imported) await engine.call('data.import', { name: datasetName, path: c.csv })
   const started = await engine.call('training.start', {
     dataset: datasetName,
     target: c.target,
     task: c.task,
     exclude: c.exclude,
-    params: { epochs: c.epochs, hidden: [64, 64], batchSize: 256, learningRate: 0.001 },
+    params: { epochs: c.epochs, hidden: c.hidden, batchSize: c.batch, learningRate: 0.001 },
     split: { method: 'random', seed: 0, train: 0.8, validation: 0, test: 0.2 },
-    backend: 'wasm',
+    backend,
   })
   const run = await engine.call('training.runs.wait', { run: started.id })
   if (run.status !== 'finished') throw new Error(`Lathe run ${run.id} ${run.status}: ${run.error}`)
@@ -146,8 +186,53 @@ function fmt(n: number, digits = 3): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
 }
 
+/** `--backend B`: B and wasm on flights and the wide table, beside torch at 1 and every thread. */
+async function runBackends(engine: Engine, dir: string, backend: BackendName): Promise<void> {
+  const report = (await probeBackends(backend)).find((r) => r.name === backend)
+  if (!report?.available) {
+    process.stderr.write(`backend ${backend} is not available here: ${report?.reason ?? 'unknown backend'}\n`)
+    process.exitCode = 1
+    return
+  }
+  process.stdout.write(`${backend}: ${report.device} ${JSON.stringify(report.details ?? {})}\n`)
+  const cases = [(await prepareTables(dir))[0]!, await prepareWideTable(dir)]
+  for (const [i, c] of cases.entries()) {
+    // LATHE_BENCH_NO_PEER=1 where Python's torch is not installed (a bare GPU machine): Lathe's backends only.
+    const peers = process.env.LATHE_BENCH_NO_PEER ? [] : torchThreads.map((threads) => ({ threads, result: runPeer(c, threads) }))
+    const lathe = []
+    for (const b of [backend, 'wasm'] as const) lathe.push({ backend: b, result: await runLathe(engine, c, `wide${i}`, b) })
+    process.stdout.write(`\n${c.name}: 80% of the rows for training, ${c.epochs} epochs, MLP ${c.hidden.join('-')}, batch ${c.batch}\n`)
+    const wasmEpoch = median(lathe[1]!.result.epochSeconds)
+    for (const { backend: b, result } of lathe) {
+      const epoch = median(result.epochSeconds)
+      const rmse = result.run.metrics!.test.rmse
+      process.stdout.write(
+        `  lathe ${b.padEnd(13)} ${fmt(epoch)} s/epoch (first ${fmt(result.epochSeconds[0] ?? NaN)} s)  speed-up vs wasm ${fmt(wasmEpoch / epoch, 1)}x  test RMSE ${fmt(rmse ?? NaN, 4)}  [${result.run.backend!.device}]\n`,
+      )
+    }
+    for (const { threads, result } of peers) {
+      const epoch = median(lathe[0]!.result.epochSeconds)
+      process.stdout.write(
+        `  torch CPU ${String(threads).padStart(2)} thread${threads > 1 ? 's' : ' '} ${fmt(result.epoch_seconds_median)} s/epoch  lathe ${backend}/torch ${fmt(epoch / result.epoch_seconds_median, 2)}x  test RMSE ${fmt(result.rmse ?? NaN, 4)}\n`,
+      )
+    }
+  }
+}
+
 export async function run(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lathe-bench-train-'))
+  const backend = backendArgument()
+  if (backend && backend !== 'wasm') {
+    const engine = Engine.open({ workspaceDir: path.join(dir, 'workspace'), holder: 'bench' })
+    try {
+      process.stdout.write(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs\n`)
+      await runBackends(engine, dir, backend)
+    } finally {
+      await engine.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+    return
+  }
   const engine = Engine.open({ workspaceDir: path.join(dir, 'workspace'), holder: 'bench' })
   try {
     const cases = await prepareTables(dir)

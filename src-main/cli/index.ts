@@ -1,11 +1,12 @@
 import { Command, CommanderError } from 'commander'
-import { appVersion } from '../engine/system/versions.js'
+import { appVersion } from '../engine/system/index.js'
 import { registerDataCommands } from './commands/data.js'
 import { registerDemoCommands } from './commands/demo.js'
 import { registerMonitoringCommands } from './commands/monitoring.js'
 import { registerRegistryCommands } from './commands/registry.js'
 import { registerServingCommands } from './commands/serving.js'
 import { registerSystemCommands } from './commands/system.js'
+import { registerTeamServerCommands } from './commands/team-server.js'
 import { registerTrainingCommands } from './commands/training.js'
 import { reportError } from './output.js'
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerServingCommands(program)
   registerMonitoringCommands(program)
   registerDemoCommands(program)
+  registerTeamServerCommands(program)
   // Subcommands inherit exitOverride so usage errors reach the handler below.
   const applyOverride = (cmd: Command) => {
     cmd.exitOverride()

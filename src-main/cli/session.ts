@@ -1,9 +1,9 @@
 import { createHttpClient, type ApiClient } from '../engine/api/common/client.js'
-import type { Contract } from '../engine/api/contract.js'
+import type { Contract } from '../engine/contract.js'
 import { isLatheError } from '../engine/api/common/errors.js'
 import { startEngineHost, type EngineHost } from '../engine/host.js'
-import { findRunningEngine } from '../engine/workspace/lock.js'
-import { resolveWorkspaceDir } from '../engine/workspace/paths.js'
+import { findRunningEngine } from '../engine/workspace/index.js'
+import { resolveWorkspaceDir } from '../engine/workspace/index.js'
 
 export type Client = ApiClient<Contract>
 

@@ -1,7 +1,7 @@
 import { isLatheError } from '../engine/api/common/errors.js'
 import { startEngineHost, stopOnSignals, type EngineHost } from '../engine/host.js'
 import { EngineLog } from '../engine/log.js'
-import { isProcessAlive } from '../engine/workspace/lock.js'
+import { isProcessAlive } from '../engine/workspace/index.js'
 import { hostEnv, isMainMessage, workspaceFromArgs, type HostMessage } from './host-protocol.js'
 
 /**

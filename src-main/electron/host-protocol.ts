@@ -1,4 +1,4 @@
-import { resolveWorkspaceDir } from '../engine/workspace/paths.js'
+import { resolveWorkspaceDir } from '../engine/workspace/index.js'
 
 /**
  * Messages between Electron main and the engine host (a utilityProcess), over the

@@ -1,8 +1,8 @@
 import type { EngineContext } from './context.js'
-import { monitorScheduler } from './monitoring/scheduler.js'
-import { startRegistryService } from './registry/auto-register.js'
-import { startTrainingService } from './training/service.js'
-import { failOrphanedRuns } from './training/store.js'
+import { monitorScheduler } from './monitoring/index.js'
+import { startRegistryService } from './registry/index.js'
+import { startTrainingService } from './training/index.js'
+import { failOrphanedRuns } from './training/index.js'
 
 export interface CapabilityStartOptions {
   /** An engine that stays up (the app, `lathe ui`, `lathe serve`) rather than one CLI command's. */

@@ -1,5 +1,5 @@
 import type { EventBus } from './api/events.js'
-import type { Workspace } from './workspace/workspace.js'
+import type { Workspace } from './workspace/index.js'
 
 /**
  * What every handler gets: the open workspace, the event bus, and a place for a
@@ -17,4 +17,10 @@ export interface EngineContext {
   onClose(dispose: () => Promise<void> | void): void
   /** Who is acting, for the audit log: the OS user. */
   readonly actor: string
+  /**
+   * Runs an operation of the contract by name, validated like any caller's input. For a
+   * capability that the dependency table does not let import the one that owns the
+   * operation: serving's `/feedback` route hands labels to monitoring this way.
+   */
+  call(name: string, input: unknown): Promise<unknown>
 }

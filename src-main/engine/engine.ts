@@ -1,13 +1,13 @@
 import os from 'node:os'
 import { LatheError } from './api/common/errors.js'
 import type { ApiClient } from './api/common/client.js'
-import { isOperationName, operations, type Contract, type OperationName } from './api/contract.js'
-import type { Operation } from './api/define.js'
-import { EventBus } from './api/events.js'
-import { parseInput } from './api/validate.js'
+import { isOperationName, operations, type Contract, type OperationName } from './contract.js'
+import type { Operation } from './api/index.js'
+import { EventBus } from './api/index.js'
+import { parseInput } from './api/index.js'
 import type { EngineContext } from './context.js'
 import { EngineLog } from './log.js'
-import { Workspace } from './workspace/workspace.js'
+import { Workspace } from './workspace/index.js'
 
 export interface OpenEngineOptions {
   workspaceDir: string
@@ -44,6 +44,7 @@ export class Engine {
       onClose(dispose) {
         engine.disposers.push(dispose)
       },
+      call: (name, input) => engine.call(name as OperationName, input),
     }
   }
 

@@ -1,4 +1,4 @@
-import { startApiServer, type ApiServer, type ApiServerOptions } from './api/http.js'
+import { startApiServer, type ApiServer, type ApiServerOptions } from './http.js'
 import { startCapabilities } from './capabilities.js'
 import { Engine } from './engine.js'
 

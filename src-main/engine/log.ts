@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { workspaceFiles } from './workspace/paths.js'
+import { workspaceFiles } from './workspace/index.js'
 
 /** Unexpected errors go to `lathe.log` in the workspace, with their stack; people get its path. */
 export class EngineLog {

@@ -1,6 +1,6 @@
 import { createHttpClient, type ApiClient } from '../../src-main/engine/api/common/client.js'
 import { LatheError, type LatheErrorBody } from '../../src-main/engine/api/common/errors.js'
-import type { Contract } from '../../src-main/engine/api/contract.js'
+import type { Contract } from '../../src-main/engine/contract.js'
 
 /**
  * The renderer's only way to the engine: the typed client over the HTTP API. In the

@@ -80,14 +80,14 @@ describe('an internal error in a CLI command', () => {
 })
 
 describe('lathe doctor', () => {
-  it('--json prints node, workspace and the four backends, wasm chosen', async () => {
+  it('--json prints node, workspace and the five backends, wasm chosen', async () => {
     const workspace = tempDir()
     const result = await lathe(['doctor', '--json', '--workspace', workspace])
     expect(result.code, result.stderr).toBe(0)
     const report = JSON.parse(result.stdout)
     expect(report.node).toBe(process.version)
     expect(report.workspace.dir).toBe(workspace)
-    expect(report.backends.map((b: { name: string }) => b.name)).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'])
+    expect(report.backends.map((b: { name: string }) => b.name)).toEqual(['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'])
     for (const backend of report.backends) {
       expect(backend).toEqual(
         expect.objectContaining({ name: expect.any(String), available: expect.any(Boolean), chosen: expect.any(Boolean) }),

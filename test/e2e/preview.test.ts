@@ -2,7 +2,7 @@ import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { describe, expect, it } from 'vitest'
 import { createHttpClient } from '../../src-main/engine/api/common/client.js'
-import type { Contract } from '../../src-main/engine/api/contract.js'
+import type { Contract } from '../../src-main/engine/contract.js'
 import { tempDir } from '../helpers/workspace.js'
 import { openApp, screenshot, startUi } from './harness.js'
 

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createHttpClient } from '../../src-main/engine/api/common/client.js'
-import type { Contract } from '../../src-main/engine/api/contract.js'
+import type { Contract } from '../../src-main/engine/contract.js'
 import { openApp, screenshot, startUi } from './harness.js'
 
 const weatherCsv = path.resolve('node_modules/vega-datasets/data/seattle-weather.csv')

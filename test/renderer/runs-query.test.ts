@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { foldConfusion } from '../../src-renderer/src/components/runs/fold.js'
-import { matchesRun, parseRunQuery, QueryError, unknownMetrics } from '../../src-renderer/src/components/runs/query.js'
-import type { RunRecord } from '../../src-renderer/src/components/runs/format.js'
+import { matchesRun, parseRunQuery, QueryError, unknownMetrics, type RunRecord } from '../../src-renderer/src/components/runs/query.js'
 
 function run(id: string, lr: number, accuracy: number, tags: string[] = []): RunRecord {
   return {

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { isLatheError } from '../../engine/api/common/errors.js'
-import { parseModelRef } from '../../engine/registry/types.js'
+import { parseModelRef } from '../../engine/registry/index.js'
 import { emit, table } from '../output.js'
 import { common } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'

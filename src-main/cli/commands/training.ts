@@ -1,11 +1,11 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
-import type { RunRecord } from '../../engine/training/types.js'
+import type { RunRecord } from '../../engine/training/index.js'
 import { emit, ProgressLine, table } from '../output.js'
 import { common, parseNumber, parsePositiveInt } from '../program.js'
 import { withClient, type Client, type CommonOptions } from '../session.js'
 
-const backends = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const
+const backends = ['auto', 'wasm', 'cpu', 'tfjs-node', 'webgpu', 'tfjs-node-gpu'] as const
 
 interface TrainOptions extends CommonOptions {
   dataset: string

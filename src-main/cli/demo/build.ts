@@ -1,5 +1,5 @@
 import type { Client } from '../session.js'
-import { DEMO, demoDataFile, fmt, type DemoOptions } from './scenario.js'
+import { DEMO, demoDataFile, fmt, type DemoOptions } from './config.js'
 
 export interface DemoData {
   source: string

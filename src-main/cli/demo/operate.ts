@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import type { Client } from '../session.js'
 import type { DemoData, DemoModel } from './build.js'
-import { DEMO, demoDataFile, fmt, type DemoOptions } from './scenario.js'
+import { DEMO, demoDataFile, fmt, type DemoOptions } from './config.js'
 
 export interface DemoServing {
   url: string

@@ -1,33 +1,13 @@
-import path from 'node:path'
-import { projectRoot } from '../../engine/system/versions.js'
 import type { Client } from '../session.js'
 import { buildModel, prepareData } from './build.js'
+import type { DemoOptions } from './config.js'
 import { monitorAndRetrain, promoteAndServe, replayTraffic } from './operate.js'
 
 /**
  * `lathe demo`: the whole lifecycle on the bundled Seattle weather table, through the
- * same API the UI and the CLI use. Train on 2012-2013, gate and promote, serve,
- * replay 2014-2015 as traffic with late labels, report drift, alert, retrain on the
- * newer data, gate, promote. Needs no network but loopback.
+ * same API the UI and the CLI use (the steps are in build.ts and operate.ts; the
+ * scenario's names and options in config.ts).
  */
-export interface DemoOptions {
-  servingPort: number
-  epochs: number
-  say: (line: string) => void
-  progress: (line: string) => void
-}
-
-export const DEMO = {
-  source: 'seattle-weather',
-  reference: 'seattle-weather-2012-2013',
-  retrainOn: 'seattle-weather-2012-2014',
-  model: 'seattle-weather',
-  target: 'weather',
-  features: ['precipitation', 'temp_max', 'temp_min', 'wind', 'month'],
-} as const
-
-export const demoDataFile = () => path.join(projectRoot(), 'resources', 'data', 'seattle-weather.csv')
-
 export async function runDemo(client: Client, options: DemoOptions) {
   const workspace = (await client.call('workspace.info', {})).dir
   const data = await prepareData(client, options)
@@ -36,8 +16,4 @@ export async function runDemo(client: Client, options: DemoOptions) {
   const traffic = await replayTraffic(client, options, serving, data)
   const loop = await monitorAndRetrain(client, options, data, traffic)
   return { workspace, data, model, serving, traffic, ...loop }
-}
-
-export function fmt(value: unknown, digits = 3): string {
-  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
 }

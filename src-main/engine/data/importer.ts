@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { hashFile } from '../workspace/objects.js'
+import { hashFile } from '../workspace/index.js'
 import { plainRows, runWithProgress, withConnection } from './duck.js'
 import {
   checkDatasetName,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type Database from 'better-sqlite3'
-import { appendAudit } from '../workspace/audit.js'
+import { appendAudit } from '../workspace/index.js'
 
 /**
  * Every query the data capability makes against lathe.db. Nothing else in data/

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { importDatasetFile } from '../data/importer.js'
-import { resolveDatasetVersion } from '../data/resolve.js'
-import type { RunRecord } from '../training/types.js'
+import { importDatasetFile } from '../data/index.js'
+import { resolveDatasetVersion } from '../data/index.js'
+import type { RunRecord } from '../training/index.js'
 import { ensureFeedbackTable, ident, literal, predictionLogTable, queryRows, tableExists } from './monitorDb.js'
 
 /**

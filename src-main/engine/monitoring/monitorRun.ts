@@ -1,5 +1,5 @@
 import type { EngineContext } from '../context.js'
-import { resolveModelVersion } from '../registry/resolve.js'
+import { resolveModelVersion } from '../registry/index.js'
 import { actionRunner } from './actions.js'
 import type { LogWindow } from './drift/sources.js'
 import { modelDrift, type ModelDriftReport } from './modelDrift.js'

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
-import { defineOperation, defineOperations, type Operation } from '../api/define.js'
-import { defineEvents } from '../api/events.js'
+import { defineOperation, defineOperations, type Operation } from '../api/index.js'
+import { defineEvents } from '../api/index.js'
 import { actionRunner } from './actions.js'
 import { DriftReport, FeatureOverride } from './drift/report.js'
 import { checkWindow, type LogWindow } from './drift/sources.js'
@@ -28,7 +28,7 @@ import {
   updateMonitor,
 } from './store.js'
 import { Alert, AlertAction, AlertRule, ComparisonOp, Monitor, MonitorSpec } from './types.js'
-import { resolveModelVersion } from '../registry/resolve.js'
+import { resolveModelVersion } from '../registry/index.js'
 
 /** Every monitoring operation makes sure the schedules are ticking in this engine. */
 function op<I extends z.ZodType, O extends z.ZodType>(definition: Operation<I, O>): Operation<I, O> {

@@ -1,6 +1,7 @@
 import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
-import { classificationMetrics, regressionMetrics } from '../training/metrics.js'
+import { recentServingRequests } from '../serving/index.js'
+import { classificationMetrics, regressionMetrics } from '../training/index.js'
 import type { LogWindow } from './drift/sources.js'
 import { windowWhere } from './drift/sources.js'
 import { ensureFeedbackTable, predictionLogTable, queryRows, tableExists } from './monitorDb.js'
@@ -120,9 +121,7 @@ export async function loggedRowCount(ctx: EngineContext, model: string): Promise
 
 /** The model's share of failed requests among the endpoint's most recent ones, when it is serving. */
 async function endpointErrors(ctx: EngineContext, model: string): Promise<{ requests: number; errors: number } | null> {
-  // Imported when needed: serving imports monitoring (feedback), so a static import would be a cycle.
-  const { servingOperations } = await import('../serving/operations.js')
-  const recent = await servingOperations['serving.requests'].handler({ limit: 200 }, ctx)
+  const recent = recentServingRequests(ctx, 200)
   const mine = recent.filter((r) => r.model === model)
   if (mine.length === 0) return null
   return { requests: mine.length, errors: mine.filter((r) => r.status >= 400).length }

@@ -1,7 +1,7 @@
 import type { ModelSignature, TensorSpec } from '../api/common/signature.js'
 import { isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { getDatasetVersionById } from '../data/resolve.js'
+import { getDatasetVersionById } from '../data/index.js'
 import { evaluateOnTestSplit } from './evaluate.js'
 import type { VersionRow } from './store.js'
 import { largerIsBetter } from './upstream.js'

@@ -1,6 +1,6 @@
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { appendAudit } from '../workspace/audit.js'
+import { appendAudit } from '../workspace/index.js'
 import { runGate } from './gates.js'
 import { findVersion, requireModel } from './resolve.js'
 import { appendAliasMove, getAlias, getGate, getVersion, getVersionById, listAliasMoves, setAlias, setGate, type VersionRow } from './store.js'

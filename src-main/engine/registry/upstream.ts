@@ -1,8 +1,8 @@
 import { LatheError } from '../api/common/errors.js'
 import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
-import { classificationMetrics, higherIsBetter, regressionMetrics } from '../training/metrics.js'
-import { getRun, listRuns } from '../training/store.js'
+import { classificationMetrics, higherIsBetter, regressionMetrics } from '../training/index.js'
+import { getRun, listRuns } from '../training/index.js'
 import type { Metrics } from './types.js'
 
 /**

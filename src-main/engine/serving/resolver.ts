@@ -1,8 +1,8 @@
 import type { ModelSignature } from '../api/common/signature.js'
 import type { EngineContext } from '../context.js'
-import { findDataset, getVersionById } from '../data/store.js'
-import { resolveModelVersion } from '../registry/resolve.js'
-import { getAlias, listModels } from '../registry/store.js'
+import { findDataset, getVersionById } from '../data/index.js'
+import { resolveModelVersion } from '../registry/index.js'
+import { getAlias, listModels } from '../registry/index.js'
 
 /** What serving needs to load one model version: where its ONNX lies and what it takes and gives. */
 export interface ServableVersion {

@@ -2,12 +2,30 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { LatheError, isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { recordFeedback } from '../monitoring/feedback.js'
-import type { ServedVersion } from './deployments.js'
+import type { StoredRequest } from './activity.js'
+import type { DeploymentSet, ServedVersion } from './deployments.js'
 import type { InputBatch } from './loaded-model.js'
+import type { ServingMetrics } from './metrics.js'
 import { parseMlflowPayload, parseV2Payload, v2Datatype } from './payload.js'
-import { mlflowBody, v2Body } from './responses.js'
-import type { ServingService } from './service.js'
+import { mlflowBody, v2Body, type RowPrediction } from './responses.js'
+
+export interface PredictResult {
+  requestId: string
+  served: ServedVersion
+  predictions: RowPrediction[]
+  outputs: Awaited<ReturnType<ServedVersion['predict']>>
+}
+
+/** An answered or refused request; `logged` carries what the prediction log keeps when it is on. */
+export type LoggedRequest = StoredRequest & { logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null } }
+
+/** What the HTTP server needs of the serving service that starts it (declared here, so neither file imports the other's). */
+export interface ServingEndpoint {
+  readonly deployments: DeploymentSet
+  readonly metrics: ServingMetrics | null
+  predict(served: ServedVersion, batch: InputBatch, requestId: string): Promise<PredictResult>
+  recordRequest(entry: LoggedRequest): void
+}
 
 export interface ServingServerOptions {
   port?: number
@@ -62,7 +80,7 @@ const requestIdPattern = /^[\w.:-]{1,128}$/
  * Prometheus metrics, on a port of its own. Errors take the shape each protocol's
  * clients expect: `{"error_code", "message"}` on MLflow routes, `{"error"}` on v2.
  */
-export async function startServingServer(service: ServingService, ctx: EngineContext, options: ServingServerOptions): Promise<ServingServer> {
+export async function startServingServer(service: ServingEndpoint, ctx: EngineContext, options: ServingServerOptions): Promise<ServingServer> {
   const host = options.host ?? '127.0.0.1'
   const loopback = isLoopback(host)
   const token = options.token ?? (loopback ? null : randomBytes(24).toString('base64url'))
@@ -164,7 +182,7 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     model: string,
     pick: () => ServedVersion | Promise<ServedVersion>,
     parse: (body: unknown, served: ServedVersion) => InputBatch,
-    answer: (served: ServedVersion, result: Awaited<ReturnType<ServingService['predict']>>) => unknown,
+    answer: (served: ServedVersion, result: PredictResult) => unknown,
   ) => {
     const { requestId, startedAt, startedMs } = request.lathe
     request.lathe.recorded = true
@@ -253,7 +271,8 @@ export async function startServingServer(service: ServingService, ctx: EngineCon
     const body = request.body as { items?: unknown } | unknown[] | undefined
     const items = Array.isArray(body) ? body : (body as { items?: unknown } | undefined)?.items
     if (!Array.isArray(items)) throw new LatheError('bad_request', 'send {"items": [{"request_id", "row_index"?, "label"}, ...]}', { field: 'items' })
-    return recordFeedback(ctx, { model: request.params.name, items: items as never })
+    // Monitoring owns feedback and sits above serving, so the label goes through the contract.
+    return ctx.call('monitoring.feedback', { model: request.params.name, items })
   })
 
   app.get('/metrics', async (_request, reply) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { LatheError, isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { ServingActivity, type StoredRequest } from './activity.js'
+import { ServingActivity } from './activity.js'
 import { defaultBatching, type BatchingOptions } from './batcher.js'
 import { DeploymentSet, type DeploymentSpec, type ServedVersion } from './deployments.js'
 import type { InputBatch } from './loaded-model.js'
@@ -11,14 +11,9 @@ import { PredictionLogWriter, defaultPredictionLogOptions, type PredictionLogOpt
 import { aliasMovedTopic, registryResolver, type AliasMoved, type ModelResolver } from './resolver.js'
 import { rowPredictions, type RowPrediction } from './responses.js'
 import { forgetDeployment, listRememberedDeployments, rememberDeployment } from './store.js'
-import { startServingServer, type ServingServer, type ServingServerOptions } from './server.js'
+import { startServingServer, type LoggedRequest, type PredictResult, type ServingEndpoint, type ServingServer, type ServingServerOptions } from './server.js'
 
-export interface PredictResult {
-  requestId: string
-  served: ServedVersion
-  predictions: RowPrediction[]
-  outputs: Awaited<ReturnType<ServedVersion['predict']>>
-}
+export type { PredictResult } from './server.js'
 
 export interface ServingServiceOptions {
   resolver?: ModelResolver
@@ -31,7 +26,7 @@ export interface ServingServiceOptions {
  * (`servingService(ctx)`), so the API operations, `lathe serve` and `lathe predict`
  * all go through the same code path.
  */
-export class ServingService {
+export class ServingService implements ServingEndpoint {
   readonly deployments: DeploymentSet
   readonly log: PredictionLogWriter
   readonly activity = new ServingActivity()
@@ -137,9 +132,7 @@ export class ServingService {
   }
 
   /** Records an answered or refused request: metrics, the live view, and (when answered and on) the log. */
-  recordRequest(
-    entry: StoredRequest & { logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null } },
-  ): void {
+  recordRequest(entry: LoggedRequest): void {
     const metrics = this.metrics
     metrics?.countRequest(entry.model, entry.version, entry.route, entry.status, entry.latencyMs / 1000)
     this.activity.record(entry)
@@ -206,4 +199,9 @@ export function servingService(ctx: EngineContext, options?: ServingServiceOptio
     ctx.onClose(() => service.close())
     return service
   })
+}
+
+/** The endpoint's most recent answered and refused requests, newest first (monitoring reads its error rate here). */
+export function recentServingRequests(ctx: EngineContext, limit: number) {
+  return servingService(ctx).activity.recentRequests(limit)
 }

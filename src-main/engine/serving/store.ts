@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { appendAudit } from '../workspace/audit.js'
+import { appendAudit } from '../workspace/index.js'
 
 /** Every SQL statement serving runs against `lathe.db` (migration `006-serving.ts`). */
 

@@ -1,7 +1,7 @@
 import os from 'node:os'
 import { z } from 'zod'
-import { defineOperation, defineOperations } from '../api/define.js'
-import { defineEvents } from '../api/events.js'
+import { defineOperation, defineOperations } from '../api/index.js'
+import { defineEvents } from '../api/index.js'
 import { appVersion, libraryVersions } from './versions.js'
 
 const SystemInfo = z.object({

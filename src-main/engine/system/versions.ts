@@ -51,6 +51,8 @@ export function libraryVersions(): Record<string, string | null> {
     '@tensorflow/tfjs-backend-wasm',
     '@tensorflow/tfjs-node',
     '@tensorflow/tfjs-node-gpu',
+    '@tensorflow/tfjs-backend-webgpu',
+    'webgpu',
     'fastify',
   ]
   return Object.fromEntries(names.map((n) => [n, packageVersion(n)]))

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { z } from 'zod'
-import { packageVersion } from '../system/versions.js'
+import { packageVersion } from '../system/index.js'
 
 const require = createRequire(import.meta.url)
 
@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url)
  * The native packages are optionalDependencies (they download libtensorflow at
  * install time, which fails offline), so "module missing" is an ordinary answer.
  */
-export const backendNames = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const
+export const backendNames = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'] as const
 export type BackendName = (typeof backendNames)[number]
 
 export const BackendReport = z.object({
@@ -23,11 +23,14 @@ export const BackendReport = z.object({
   package: z.string(),
   version: z.string().nullable(),
   device: z.string().nullable(),
+  /** What the device says of itself (webgpu: the adapter's vendor, architecture and limits). */
+  details: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 })
 export type BackendReport = z.infer<typeof BackendReport>
 
 const packages: Record<BackendName, string> = {
   'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
   'tfjs-node': '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs',
@@ -39,19 +42,26 @@ interface ProbeResult {
   available: boolean
   reason: string | null
   device: string | null
+  details?: Record<string, string | number>
 }
 
 async function smokeTest(tf: Tf, backend: string): Promise<void> {
   const ok = await tf.setBackend(backend)
   if (!ok) throw new Error(`tf.setBackend('${backend}') returned false`)
   await tf.ready()
-  const sum = tf.tidy(() => tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).dataSync())
+  // data(), not dataSync(): webgpu cannot read back synchronously in Node.
+  const t = tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4]))
+  const sum = await t.data()
+  t.dispose()
   if (sum[0] !== 4 || sum[1] !== 6) throw new Error('a test op gave a wrong result')
 }
 
 function describeLoadError(pkg: string, error: unknown): string {
   const e = error as NodeJS.ErrnoException
   if (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') {
+    if (pkg === 'webgpu' || pkg === packages.webgpu) {
+      return `module not installed: ${pkg} is an optional dependency (npm install webgpu @tensorflow/tfjs-backend-webgpu)`
+    }
     if (String(e.message).includes(pkg)) {
       return `module not installed: ${pkg} is an optional dependency whose install downloads libtensorflow; install it where that download is possible`
     }
@@ -81,9 +91,68 @@ function missingNativeAddon(pkg: string): string | null {
   return addon ? null : `load error: ${pkg} is installed but its native addon (lib/napi-v*/tfjs_binding.node) was never built: its install script, which downloads libtensorflow, did not run`
 }
 
+/** Where Dawn looks for the Vulkan loader on Linux; without it the webgpu package cannot find any GPU. */
+function vulkanLoaderMissing(): string | null {
+  if (process.platform !== 'linux') return null
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib']
+  const extra = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)
+  if ([...extra, ...dirs].some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')))) return null
+  return 'no device: libvulkan.so.1 (the Vulkan loader) is not installed, so Dawn cannot reach a GPU; install libvulkan1 and the GPU vendor\'s Vulkan driver'
+}
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean }
+  limits?: Record<string, number>
+}
+
+/**
+ * WebGPU through Dawn (the npm package `webgpu`: Vulkan on Linux, Metal on macOS,
+ * D3D12 on Windows) and TensorFlow.js's webgpu backend. Available only when Dawn
+ * offers a hardware adapter; a software one (lavapipe, SwiftShader) is not a GPU.
+ */
+async function probeWebGpu(tf: Tf): Promise<ProbeResult> {
+  const noLoader = vulkanLoaderMissing()
+  if (noLoader) return { available: false, reason: noLoader, device: null }
+  let dawn: { create(flags: string[]): { requestAdapter(o?: object): Promise<GpuAdapterLike | null> }; globals: object }
+  try {
+    dawn = (await import('webgpu')) as unknown as typeof dawn
+  } catch (error) {
+    return { available: false, reason: describeLoadError('webgpu', error), device: null }
+  }
+  Object.assign(globalThis, dawn.globals)
+  const gpu = dawn.create([])
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' })
+  if (!adapter) {
+    return { available: false, reason: 'no device: Dawn found no GPU adapter it accepts (software Vulkan such as lavapipe is refused)', device: null }
+  }
+  const info = adapter.info ?? {}
+  if (info.isFallbackAdapter) return { available: false, reason: `no device: Dawn offers only a software fallback adapter (${info.description || info.device || 'unnamed'})`, device: null }
+  // TensorFlow.js's webgpu backend asks navigator.gpu for its adapter.
+  const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: unknown }
+  if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true })
+  await import('@tensorflow/tfjs-backend-webgpu')
+  await smokeTest(tf, 'webgpu')
+  const limits = adapter.limits ?? {}
+  const details: Record<string, string | number> = {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+  }
+  for (const key of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup']) {
+    if (typeof limits[key] === 'number') details[key] = limits[key]
+  }
+  const name = [info.vendor, info.architecture, info.device || info.description].filter(Boolean).join(' ')
+  return { available: true, reason: null, device: `gpu: ${name || 'WebGPU adapter'} (Dawn)`, details }
+}
+
 async function probeOne(name: BackendName): Promise<ProbeResult> {
   const pkg = packages[name]
   try {
+    if (name === 'webgpu') {
+      const tf = await import('@tensorflow/tfjs')
+      return await probeWebGpu(tf)
+    }
     if (name === 'tfjs-node-gpu' || name === 'tfjs-node') {
       const missing = missingNativeAddon(pkg)
       if (missing) return { available: false, reason: missing, device: null }

@@ -5,7 +5,7 @@ type Tf = typeof TfModule
 /** A tensor as kernels see it: the backend's data id, a shape and a dtype. */
 export type Buffer = TfModule.TensorInfo
 
-/** Every kernel the training step calls; all three backends (wasm, cpu, tensorflow) register them. */
+/** Every kernel the training step calls; every backend (wasm, cpu, tensorflow, webgpu) registers them. */
 export const stepKernels = ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Add', 'Sub', 'Multiply', 'Square', 'Step', 'Sign', 'Relu', 'Tanh', 'Sigmoid'] as const
 export type StepKernel = (typeof stepKernels)[number]
 
@@ -26,17 +26,25 @@ export class DirectKernels {
   private readonly funcs = new Map<StepKernel, TfModule.KernelFunc>()
   private live: Buffer[] = []
   /**
-   * Whether `_FusedMatMul` and `Step` may be called here. On wasm and cpu they are
+   * Whether `_FusedMatMul` and `Step` may be called here. On wasm, cpu and webgpu they are
    * kernels proper; tfjs-node's compose TensorFlow.js ops (tf.matMul, tf.isNaN, ...),
    * which take Tensors and throw on the bare buffers passed here. Elsewhere the step
    * uses BatchMatMul + Add + the activation, and Sign for relu's derivative.
    */
   readonly fused: boolean
+  /**
+   * Whether results can be read back synchronously. WebGPU's `readSync` goes through
+   * an OffscreenCanvas, which Node does not have; there every read is `readAsync`.
+   */
+  readonly sync: boolean
 
-  constructor(tf: Tf) {
-    const name = tf.getBackend()
-    this.fused = name === 'wasm' || name === 'cpu'
-    this.backend = tf.backend()
+  /** `name`: a registered backend to run on (default: the active one); it need not be the active backend. */
+  constructor(tf: Tf, name: string = tf.getBackend()) {
+    const backend = tf.findBackend(name)
+    if (!backend) throw new Error(`TensorFlow.js has no initialized ${name} backend`)
+    this.fused = name === 'wasm' || name === 'cpu' || name === 'webgpu'
+    this.sync = name !== 'webgpu'
+    this.backend = backend
     for (const kernel of stepKernels) {
       const config = tf.getKernel(kernel, name)
       if (!config) throw new Error(`the ${name} backend of TensorFlow.js has no ${kernel} kernel, which training needs`)
@@ -68,6 +76,10 @@ export class DirectKernels {
 
   read(buffer: Buffer): Float32Array {
     return this.backend.readSync(buffer.dataId) as Float32Array
+  }
+
+  async readAsync(buffer: Buffer): Promise<Float32Array> {
+    return (await this.backend.read(buffer.dataId)) as Float32Array
   }
 
   /** Frees every buffer made since the last release (not those uploaded with `keep`). */

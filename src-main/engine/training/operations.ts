@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { defineOperation, defineOperations } from '../api/define.js'
-import { defineEvents } from '../api/events.js'
+import { defineOperation, defineOperations } from '../api/index.js'
+import { defineEvents } from '../api/index.js'
 import { archiveRun, editRun, RunEdit } from './annotations.js'
 import { BackendReport, backendNames, probeBackends } from './backends.js'
 import { cancelRun, startRun, trainingQueue, waitForRun } from './service.js'

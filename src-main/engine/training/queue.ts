@@ -2,10 +2,10 @@ import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs/promises'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { getDatasetVersionById } from '../data/resolve.js'
-import { splitSelectSql } from '../data/splits.js'
-import type { ResolvedDatasetVersion } from '../data/types.js'
-import { appendAudit } from '../workspace/audit.js'
+import { getDatasetVersionById } from '../data/index.js'
+import { splitSelectSql } from '../data/index.js'
+import type { ResolvedDatasetVersion } from '../data/index.js'
+import { appendAudit } from '../workspace/index.js'
 import { forkTrainingWorker } from './launcher.js'
 import type { WorkerJob, WorkerToEngine } from './protocol.js'
 import { appendMetricPoints, failOrphanedRuns, getRun, insertRun, listRuns, updateRun } from './store.js'
@@ -81,7 +81,7 @@ export class TrainingQueue {
     const queued = listRuns(this.ctx.workspace.db, { status: 'queued' }).reverse()
     for (const run of queued) {
       if (this.active.size >= this.concurrency) return
-      const gpu = run.requestedBackend === 'tfjs-node-gpu'
+      const gpu = run.requestedBackend === 'tfjs-node-gpu' || run.requestedBackend === 'webgpu'
       if (gpu && [...this.active.values()].some((a) => a.gpu)) continue
       this.launch(run, gpu)
     }

@@ -57,6 +57,8 @@ export interface StepOptions {
   params: TrainParams
   seed: number
   layout: StepLayout
+  /** The TensorFlow.js backend the kernels run on (default: the active one). */
+  backend?: string
 }
 
 interface Shape {
@@ -119,7 +121,7 @@ export class TrainingStep {
     this.l2 = options.family === 'mlp' ? params.l2 : 0
     this.outputs = layers[layers.length - 1]!.outputs
     this.random = seededRandom(options.seed ^ 0x2545f491)
-    this.kernels = new DirectKernels(tf)
+    this.kernels = new DirectKernels(tf, options.backend)
     this.one = this.kernels.upload(Float32Array.of(1), [], true)
   }
 
@@ -143,12 +145,52 @@ export class TrainingStep {
     return loss
   }
 
+  /** `step` for backends whose results are read back asynchronously (webgpu); the same arithmetic. */
+  async stepAsync(batch: StepBatch): Promise<number> {
+    const loss = await this.gradientsAsync(batch)
+    this.update()
+    return loss
+  }
+
+  /** Whether `step` works here, or `stepAsync` is needed (see `DirectKernels.sync`). */
+  get sync(): boolean {
+    return this.kernels.sync
+  }
+
   /**
    * The loss on `batch` (mean over its rows, plus the L2 penalty) and its gradient
    * with respect to every parameter, written into `grads`. Dropout, when set, draws
    * fresh masks from the run's seed on every call.
    */
   gradients(batch: StepBatch): number {
+    const pass = this.pass(batch)
+    try {
+      let next = pass.next()
+      while (!next.done) next = pass.next(this.kernels.read(next.value))
+      return next.value
+    } finally {
+      pass.return(0) // a read that threw leaves the pass suspended: this runs its cleanup
+    }
+  }
+
+  /** `gradients` with every read awaited. */
+  async gradientsAsync(batch: StepBatch): Promise<number> {
+    const pass = this.pass(batch)
+    try {
+      let next = pass.next()
+      while (!next.done) next = pass.next(await this.kernels.readAsync(next.value))
+      return next.value
+    } finally {
+      pass.return(0)
+    }
+  }
+
+  /**
+   * The forward and backward pass as a generator: it yields each buffer whose values
+   * it needs on the CPU and resumes with them, so one body serves backends that read
+   * synchronously (wasm, cpu, tensorflow) and those that read asynchronously (webgpu).
+   */
+  private *pass(batch: StepBatch): Generator<Buffer, number, Float32Array> {
     const { n } = batch
     const { numericCount, blocks } = this.options.layout
     const shapes = this.shapes
@@ -199,7 +241,7 @@ export class TrainingStep {
         h = dense(a, i, i < last)
       }
 
-      const dataLoss = this.lossAndOutputGradient(k.read(h), batch)
+      const dataLoss = this.lossAndOutputGradient(yield h, batch)
       const dOut = this.dOut.subarray(0, n * this.outputs)
       let d = k.matrix(dOut, n, this.outputs)
       // The output layer's bias gradient is the column sums of dOut, already here.
@@ -210,18 +252,18 @@ export class TrainingStep {
 
       // Backward: layer i's kernel (and bias) gradients, then the gradient of its input.
       for (let i = last; i >= 1; i--) {
-        this.download(k.matmul(k.run('Transpose', { x: inputs[i - 1]! }, { perm: [0, 2, 1] }), d), shapes[i]!.kernel)
-        if (i < last) this.download(k.matmul(this.onesRow(n), d), shapes[i]!.bias)
+        this.grads.set(yield k.matmul(k.run('Transpose', { x: inputs[i - 1]! }, { perm: [0, 2, 1] }), d), shapes[i]!.kernel)
+        if (i < last) this.grads.set(yield k.matmul(this.onesRow(n), d), shapes[i]!.bias)
         let da = k.matmul(d, this.transposedKernel(i))
         if (masks[i - 1]) da = k.run('Multiply', { a: da, b: masks[i - 1]! })
         d = k.run('Multiply', { a: da, b: this.activationGradient(activated[i - 1]!) })
       }
       if (sparse) {
-        this.scatterFirstLayer(batch, k.read(d))
-        if (numeric) this.download(k.matmul(this.transposed(batch.numeric!, n, numericCount, false), d), s0.kernel)
+        this.scatterFirstLayer(batch, yield d)
+        if (numeric) this.grads.set(yield k.matmul(this.transposed(batch.numeric!, n, numericCount, false), d), s0.kernel)
       } else {
         // [x | 1]^T @ d: the kernel's gradient and, in its last row, the bias's (stored right after the kernel).
-        this.download(k.matmul(this.transposed(batch.x!, n, s0.inputs, true), d), s0.kernel)
+        this.grads.set(yield k.matmul(this.transposed(batch.x!, n, s0.inputs, true), d), s0.kernel)
       }
       return dataLoss + this.addL2()
     } finally {
@@ -410,9 +452,5 @@ export class TrainingStep {
       this.ones.set(n, t)
     }
     return t
-  }
-
-  private download(t: Buffer, offset: number): void {
-    this.grads.set(this.kernels.read(t), offset)
   }
 }

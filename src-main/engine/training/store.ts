@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import { LatheError } from '../api/common/errors.js'
-import { appendAudit } from '../workspace/audit.js'
+import { appendAudit } from '../workspace/index.js'
 import { RunRecord, type MetricSeries, type RunStatus } from './types.js'
 
 /**

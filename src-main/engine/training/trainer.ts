@@ -26,6 +26,11 @@ export interface TrainOptions {
   onEpoch: (report: EpochReport) => Promise<void> | void
   /** Called about once a second inside a long epoch, with the running mean loss. */
   onBatch?: (report: { epoch: number; epochs: number; batch: number; batches: number; loss: number }) => void
+  /**
+   * The backend the optimizer steps run on, when not the active one (webgpu: the steps
+   * run on the GPU while the model, for prediction and export, stays on the active CPU backend).
+   */
+  stepBackend?: string
 }
 
 export interface TrainResult {
@@ -86,7 +91,14 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
   const blocks = feed.preprocessing.categorical.length
   const sparse = blocks > 0
   const layout = { numericCount, blocks }
-  const step = new TrainingStep(tf, model.exportWeights().layers, { family: options.family, task, params, seed: options.seed, layout })
+  const step = new TrainingStep(tf, model.exportWeights().layers, {
+    family: options.family,
+    task,
+    params,
+    seed: options.seed,
+    layout,
+    backend: options.stepBackend,
+  })
   const numericBatch = new Float32Array(batchSize * numericCount)
   const hotBatch = new Int32Array(batchSize * blocks)
   const yBatch = new Float32Array(batchSize)
@@ -114,7 +126,8 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
         for (let b = 0; b < blocks; b++) hotBatch[i * blocks + b] = hot[row * blocks + b]!
         yBatch[i] = train.y[row]!
       }
-      const loss = step.step(sparse ? { n, numeric: numericBatch, hot: hotBatch, y: yBatch } : { n, x: numericBatch, y: yBatch })
+      const batch = sparse ? { n, numeric: numericBatch, hot: hotBatch, y: yBatch } : { n, x: numericBatch, y: yBatch }
+      const loss = step.sync ? step.step(batch) : await step.stepAsync(batch)
       if (!Number.isFinite(loss)) {
         // Once the loss is NaN or infinite every later step is too: stop with the reason instead of exporting a broken model.
         throw new LatheError(

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ModelSignature } from '../api/common/signature.js'
-import { SplitSpec } from '../data/types.js'
+import { SplitSpec } from '../data/index.js'
 import { backendNames } from './backends.js'
 
 /**

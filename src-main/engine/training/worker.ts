@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { LatheError } from '../api/common/errors.js'
-import { packageVersion } from '../system/versions.js'
+import { packageVersion } from '../system/index.js'
 import { chooseBackend, type BackendName } from './backends.js'
 import { loadFeed } from './feed.js'
 import { exportOnnx } from './onnx-export.js'
@@ -18,8 +18,14 @@ function send(message: WorkerToEngine): Promise<void> {
   return new Promise((resolve, reject) => process.send!(message, undefined, {}, (e) => (e ? reject(e) : resolve())))
 }
 
+/**
+ * The TensorFlow.js backend that holds the model. On webgpu only the optimizer steps
+ * run on the GPU (`stepBackend`); the model, for validation, test predictions and
+ * export, stays on wasm, since webgpu cannot read tensors back synchronously in Node.
+ */
 const tfBackendName: Record<BackendName, string> = {
   'tfjs-node-gpu': 'tensorflow',
+  webgpu: 'wasm',
   'tfjs-node': 'tensorflow',
   wasm: 'wasm',
   cpu: 'cpu',
@@ -64,6 +70,7 @@ export async function runJob(job: WorkerJob, report: (m: WorkerToEngine) => Prom
     onEpoch: (e) => report({ type: 'epoch', ...e }),
     // Fire and forget: the epoch loop is synchronous, the IPC write goes out as it can.
     onBatch: (b) => void report({ type: 'batch', ...b }).catch(() => undefined),
+    stepBackend: chosen.name === 'webgpu' ? 'webgpu' : undefined,
   })
 
   const { bytes, signature } = exportOnnx(result.weights, feed.preprocessing, job.features, job.target, {

@@ -25,8 +25,8 @@ export default function SettingsPage() {
       <h1 id="page-title">Settings</h1>
       <Card title="Compute backends">
         <p className="muted">
-          Probed best first: CUDA through tfjs-node-gpu, native CPU through tfjs-node, then WebAssembly, then plain
-          JavaScript. Training uses the chosen one.
+          Probed best first: CUDA through tfjs-node-gpu, any GPU through WebGPU (Dawn: Vulkan, Metal or D3D12),
+          native CPU through tfjs-node, then WebAssembly, then plain JavaScript. Training uses the chosen one.
         </p>
         <ErrorBanner error={backends.error} onRetry={backends.reload} />
         {backends.data && (

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createHttpClient } from '../../../src-main/engine/api/common/client.js'
 import { LatheError } from '../../../src-main/engine/api/common/errors.js'
-import type { Contract } from '../../../src-main/engine/api/contract.js'
+import type { Contract } from '../../../src-main/engine/contract.js'
 import { startEngineHost, type EngineHost } from '../../../src-main/engine/host.js'
 import { afterThisTest, tempDir } from '../../helpers/workspace.js'
 

@@ -126,7 +126,7 @@ describe('hot swap when the production alias moves', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ inputs: Object.entries(row).map(([name, v]) => ({ name, shape: [1], datatype: typeof v === 'string' ? 'BYTES' : 'FP32', data: [v] })) }),
-    }).then((r) => r.json())
+    }).then((r) => r.json() as Promise<any>)
     expect(v2.outputs[0].data).toEqual([expectedIris(row, 3).label])
     expect((await engine.call('serving.status', {})).deployments[0]!.version).toBe(1)
   }, 60_000)
@@ -143,7 +143,7 @@ describe('hot swap when the production alias moves', () => {
     const res = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataframe_records: [row] }) })
     expect(res.status).toBe(200)
     expect(res.headers.get('x-model-version')).toBe('1')
-    expect((await res.json()).predictions).toEqual([expectedIris(row).label])
+    expect(((await res.json()) as any).predictions).toEqual([expectedIris(row).label])
     const status = await f.engine.call('serving.status', {})
     expect(status.deployments[0]!.error).toContain('could not switch')
   })

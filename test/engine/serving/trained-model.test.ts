@@ -70,7 +70,7 @@ describe('a model exported by Lathe training', () => {
     res.body.probabilities.forEach((p: number[], i: number) => p.forEach((v, k) => expect(v).toBeCloseTo(probs[i * 3 + k]!, 6)))
 
     // The metadata a v2 client reads describes the same tensors.
-    const meta = await fetch(`${url}/v2/models/penguins`).then((r) => r.json())
+    const meta = await fetch(`${url}/v2/models/penguins`).then((r) => r.json() as Promise<any>)
     expect(meta.inputs).toEqual([
       { name: 'bill_length', datatype: 'FP32', shape: [-1, 1] },
       { name: 'body_mass', datatype: 'FP32', shape: [-1, 1] },

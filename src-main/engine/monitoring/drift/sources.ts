@@ -1,8 +1,8 @@
 import { LatheError } from '../../api/common/errors.js'
 import type { EngineContext } from '../../context.js'
-import { resolveDatasetVersion } from '../../data/resolve.js'
-import { splitSelectSql } from '../../data/splits.js'
-import type { SplitPart, SplitSpec } from '../../data/types.js'
+import { resolveDatasetVersion } from '../../data/index.js'
+import { splitSelectSql } from '../../data/index.js'
+import type { SplitPart, SplitSpec } from '../../data/index.js'
 import { ident, literal } from '../monitorDb.js'
 
 /**

@@ -1,4 +1,7 @@
-import type { RunRecord } from './format.js'
+import type { Contract } from '../../../../src-main/engine/contract.js'
+
+// From the contract, not from api.ts: this module is pure and its tests run in Node.
+export type RunRecord = Contract['training.runs.show']['output']['run']
 
 /**
  * The Runs filter, in the manner of MLflow's search: clauses joined by `and`, each

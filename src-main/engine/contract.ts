@@ -1,11 +1,11 @@
 import type { z } from 'zod'
-import { dataEvents, dataOperations } from '../data/operations.js'
-import { monitoringEvents, monitoringOperations } from '../monitoring/operations.js'
-import { registryEvents, registryOperations } from '../registry/operations.js'
-import { servingEvents, servingOperations } from '../serving/operations.js'
-import { systemEvents, systemOperations, workspaceOperations } from '../system/operations.js'
-import { computeOperations, trainingEvents, trainingOperations } from '../training/operations.js'
-import type { Operation } from './define.js'
+import { dataEvents, dataOperations } from './data/index.js'
+import { monitoringEvents, monitoringOperations } from './monitoring/index.js'
+import { registryEvents, registryOperations } from './registry/index.js'
+import { servingEvents, servingOperations } from './serving/index.js'
+import { systemEvents, systemOperations, workspaceOperations } from './system/index.js'
+import { computeOperations, trainingEvents, trainingOperations } from './training/index.js'
+import type { Operation } from './api/index.js'
 
 /**
  * The one contract: every capability's operations and event topics. The transports

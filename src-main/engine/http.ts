@@ -3,11 +3,11 @@ import fs from 'node:fs'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { z } from 'zod'
-import type { Engine } from '../engine.js'
-import { LatheError, isLatheError, type LatheErrorBody } from './common/errors.js'
+import type { Engine } from './engine.js'
+import { LatheError, isLatheError, type LatheErrorBody } from './api/common/errors.js'
 import { isOperationName, operations } from './contract.js'
-import { faviconIco } from './favicon.js'
-import { receiveUpload } from './uploads.js'
+import { faviconIco } from './api/favicon.js'
+import { receiveUpload } from './api/uploads.js'
 
 export interface ApiServerOptions {
   port?: number

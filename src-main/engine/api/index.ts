@@ -1,0 +1,5 @@
+export { defineOperation, defineOperations } from './define.js'
+export type { Operation } from './define.js'
+export { EventBus, defineEvents } from './events.js'
+export { parseInput } from './validate.js'
+export { receiveUpload, uploadPath } from './uploads.js'

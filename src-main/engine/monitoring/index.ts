@@ -1,0 +1,2 @@
+export { monitoringEvents, monitoringOperations } from './operations.js'
+export { monitorScheduler } from './scheduler.js'

@@ -1,0 +1,8 @@
+export { startRegistryService } from './auto-register.js'
+export { registryEvents, registryOperations } from './operations.js'
+export { promote } from './promotion.js'
+export { resolveModelVersion } from './resolve.js'
+export type { ModelVersionRecord } from './resolve.js'
+export { registerRun } from './service.js'
+export { getAlias, listModels } from './store.js'
+export { parseModelRef } from './types.js'

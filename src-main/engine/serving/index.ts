@@ -1,0 +1,2 @@
+export { servingEvents, servingOperations } from './operations.js'
+export { recentServingRequests } from './service.js'

@@ -1,0 +1,5 @@
+export { classificationMetrics, higherIsBetter, regressionMetrics } from './metrics.js'
+export { computeOperations, trainingEvents, trainingOperations } from './operations.js'
+export { specOfRun, startRun, startTrainingService, waitForRun } from './service.js'
+export { failOrphanedRuns, getRun, listRuns } from './store.js'
+export type { RunRecord } from './types.js'

@@ -1,0 +1,5 @@
+export { appendAudit, listAudit } from './audit.js'
+export { findRunningEngine, isProcessAlive } from './lock.js'
+export { ObjectStore, hashFile } from './objects.js'
+export { resolveWorkspaceDir, workspaceFiles } from './paths.js'
+export { Workspace } from './workspace.js'
