@@ -56,7 +56,9 @@ describe('importing in the browser', () => {
     const instance = await DuckDBInstance.create(':memory:')
     const connection = await instance.connect()
     // About 90 MB: past the 64 MB JSON body limit that refused 76 MB files before.
-    await connection.run(`COPY (SELECT i AS id, 'event number ' || i || ' of a long stream of events' AS text, i % 97 AS bucket FROM range(1500000) t(i)) TO '${file}' (HEADER, DELIMITER ',')`)
+    await connection.run(
+      `COPY (SELECT i AS id, 'event number ' || i || ' of a long stream of events' AS text, i % 97 AS bucket FROM range(1500000) t(i)) TO '${file}' (HEADER, DELIMITER ',')`,
+    )
     connection.closeSync()
     instance.closeSync()
     expect(fs.statSync(file).size).toBeGreaterThan(80 * 1024 * 1024)

@@ -85,7 +85,11 @@ describe('the lifecycle in the UI', () => {
     await gates.getByRole('button', { name: 'Edit gate' }).click()
     await gates.getByLabel('Metric thresholds').fill('test.acuracy >= 0.5')
     await gates.getByRole('button', { name: 'Save gate' }).click()
-    await gates.getByRole('alert').filter({ hasText: 'this model has no metric "test.acuracy". Known metrics: ' }).filter({ hasText: 'test.accuracy' }).waitFor()
+    await gates
+      .getByRole('alert')
+      .filter({ hasText: 'this model has no metric "test.acuracy". Known metrics: ' })
+      .filter({ hasText: 'test.accuracy' })
+      .waitFor()
     expect(await page.getByText('Internal error').count()).toBe(0)
     await screenshot(page, 'gate-unknown-metric')
     await gates.getByLabel('Metric thresholds').fill('test.accuracy >= 0.2')
@@ -123,7 +127,10 @@ describe('the lifecycle in the UI', () => {
     const page = await openApp(ui, undefined, { url: `${ui.url}/#/runs/${run.id}?token=${ui.token}` })
     const matrix = page.getByRole('table', { name: 'Confusion matrix (test split)' })
     await matrix.waitFor()
-    await page.getByRole('note').filter({ hasText: `${classes.toLocaleString('en-US')} classes: the 11 with the most examples are shown` }).waitFor()
+    await page
+      .getByRole('note')
+      .filter({ hasText: `${classes.toLocaleString('en-US')} classes: the 11 with the most examples are shown` })
+      .waitFor()
     expect(await matrix.locator('tbody td').count()).toBe(144)
     expect(await matrix.locator('thead th').last().textContent()).toBe('other')
     // The page still answers at once.

@@ -47,7 +47,11 @@ describe('sessions and links', () => {
     await second.goto(`${ui.url}/#/models/penguins/1`)
     await second.getByRole('region', { name: 'Version 1' }).waitFor()
     await second.reload()
-    await second.getByRole('region', { name: 'Version 1' }).getByText('run ' + run.id, { exact: true }).first().waitFor()
+    await second
+      .getByRole('region', { name: 'Version 1' })
+      .getByText('run ' + run.id, { exact: true })
+      .first()
+      .waitFor()
     await second.getByRole('table', { name: 'Versions' }).getByRole('row').filter({ hasText: 'v2' }).first().click()
     await second.getByRole('region', { name: 'Version 2' }).waitFor()
     expect(second.url()).toMatch(/#\/models\/penguins\/2$/)

@@ -61,7 +61,23 @@ describe('folding a confusion matrix', () => {
   })
 
   it('leaves a small matrix as it is', () => {
-    expect(foldConfusion(['a', 'b'], [[1, 0], [0, 1]], 12)).toEqual({ labels: ['a', 'b'], matrix: [[1, 0], [0, 1]], hidden: 0 })
+    expect(
+      foldConfusion(
+        ['a', 'b'],
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        12,
+      ),
+    ).toEqual({
+      labels: ['a', 'b'],
+      matrix: [
+        [1, 0],
+        [0, 1],
+      ],
+      hidden: 0,
+    })
   })
 })
 

@@ -13,7 +13,10 @@ import { LatheError } from './common/errors.js'
 const UPLOAD_ID = /^upload-[0-9a-f-]{36}(\.[A-Za-z0-9]{1,10})?$/
 
 export async function receiveUpload(tmpDir: string, fileName: string, body: Readable, id: string): Promise<{ upload: string; bytes: number }> {
-  const ext = path.extname(fileName).replace(/[^.A-Za-z0-9]/g, '').slice(0, 11)
+  const ext = path
+    .extname(fileName)
+    .replace(/[^.A-Za-z0-9]/g, '')
+    .slice(0, 11)
   const upload = `upload-${id}${ext}`
   const partial = path.join(tmpDir, `${upload}.partial`)
   let bytes = 0
@@ -33,6 +36,7 @@ export async function receiveUpload(tmpDir: string, fileName: string, body: Read
 export function uploadPath(tmpDir: string, upload: string): string {
   if (!UPLOAD_ID.test(upload)) throw new LatheError('bad_request', `"${upload}" is not an upload id`, { field: 'upload' })
   const file = path.join(tmpDir, upload)
-  if (!fs.existsSync(file)) throw new LatheError('not_found', 'that upload is gone (it was imported already, or the engine restarted): send the file again', { field: 'upload' })
+  if (!fs.existsSync(file))
+    throw new LatheError('not_found', 'that upload is gone (it was imported already, or the engine restarted): send the file again', { field: 'upload' })
   return file
 }

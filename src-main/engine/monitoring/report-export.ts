@@ -14,8 +14,7 @@ interface DriftShape {
   prediction: FeatureDrift | null
 }
 
-const escape = (text: unknown) =>
-  String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+const escape = (text: unknown) => String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 function stat(x: number | null | undefined): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—'
@@ -70,7 +69,9 @@ export function reportHtml(stored: StoredReport): string {
 <td><span class="badge ${f.drifted ? 'bad' : 'ok'}">${f.drifted ? 'drifted' : 'stable'}</span></td></tr>`,
     )
     .join('\n')
-  const charts = features.map((f) => `<figure><figcaption><strong>${escape(f.name)}</strong> ${f.drifted ? 'drifted' : 'stable'}</figcaption>${overlay(f)}</figure>`).join('\n')
+  const charts = features
+    .map((f) => `<figure><figcaption><strong>${escape(f.name)}</strong> ${f.drifted ? 'drifted' : 'stable'}</figcaption>${overlay(f)}</figure>`)
+    .join('\n')
   const summary = drift
     ? `<p>Reference: ${escape(drift.reference.label)} (${drift.reference.rows} rows). Current: ${escape(drift.current.label)} (${drift.current.rows} rows).</p>
 <p class="verdict ${drift.dataset_drift ? 'bad' : 'ok'}">Dataset drift: <strong>${drift.dataset_drift ? 'yes' : 'no'}</strong>: ${drift.drifted_features} of ${drift.features.length} features drifted (share ${stat(drift.drift_share)}, threshold ${stat(drift.drift_share_threshold)}).</p>`

@@ -13,11 +13,14 @@ export function NoSession() {
           </span>{' '}
           Open Lathe from its link
         </h1>
-        <p>This page has no session with the Lathe engine at {window.location.host}. The engine lets in only pages opened from the link it printed when it started.</p>
+        <p>
+          This page has no session with the Lathe engine at {window.location.host}. The engine lets in only pages opened from the link it printed when it
+          started.
+        </p>
         <ol>
           <li>
-            In the terminal where <span className="mono">lathe ui</span> runs, open the URL it printed (it ends in{' '}
-            <span className="mono">#token=…</span>). After that, other tabs, reloads and bookmarks of this engine work.
+            In the terminal where <span className="mono">lathe ui</span> runs, open the URL it printed (it ends in <span className="mono">#token=…</span>).
+            After that, other tabs, reloads and bookmarks of this engine work.
           </li>
           <li>
             Or start it again with <span className="mono">lathe ui --open</span>, which opens the browser signed in.

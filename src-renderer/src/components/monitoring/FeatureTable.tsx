@@ -23,8 +23,18 @@ function shares(f: FeatureDrift, side: 'reference' | 'current'): number[] {
 const columns: Array<Column<FeatureDrift>> = [
   { key: 'name', header: 'Column', render: (f) => <strong>{f.name}</strong> },
   { key: 'kind', header: 'Type' },
-  { key: 'reference', header: 'Reference', sortable: false, render: (f) => <Sparkline shares={shares(f, 'reference')} color={palette.reference} label={`reference distribution of ${f.name}`} /> },
-  { key: 'current', header: 'Current', sortable: false, render: (f) => <Sparkline shares={shares(f, 'current')} color={palette.current} label={`current distribution of ${f.name}`} /> },
+  {
+    key: 'reference',
+    header: 'Reference',
+    sortable: false,
+    render: (f) => <Sparkline shares={shares(f, 'reference')} color={palette.reference} label={`reference distribution of ${f.name}`} />,
+  },
+  {
+    key: 'current',
+    header: 'Current',
+    sortable: false,
+    render: (f) => <Sparkline shares={shares(f, 'current')} color={palette.current} label={`current distribution of ${f.name}`} />,
+  },
   { key: 'method', header: 'Test' },
   { key: 'statistic', header: 'Statistic', align: 'right', render: (f) => formatStat(f.statistic) },
   { key: 'p_value', header: 'p-value', align: 'right', render: (f) => (f.p_value === null ? '—' : formatStat(f.p_value)) },

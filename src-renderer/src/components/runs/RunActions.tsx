@@ -121,8 +121,8 @@ export function ArchiveRun({ run, onChanged }: { run: RunRecord; onChanged: () =
   return asking ? (
     <div className="confirm" role="alertdialog" aria-label="Archive run">
       <p>
-        Archive run <span className="mono">{run.id}</span>? It leaves the Runs list (tick “Show archived” to see it again). Nothing is erased: its
-        metrics, its model and the lineage of any model version made from it stay as they are
+        Archive run <span className="mono">{run.id}</span>? It leaves the Runs list (tick “Show archived” to see it again). Nothing is erased: its metrics, its
+        model and the lineage of any model version made from it stay as they are
         {registered.length ? ` (it was registered as ${registered.map((m) => m.name).join(', ')})` : ''}.
       </p>
       <ErrorBanner error={archive.error} />

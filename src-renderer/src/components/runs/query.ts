@@ -111,7 +111,8 @@ function compare(actual: unknown, op: Op, expected: string | number): boolean {
 }
 
 export function matchesRun(run: RunRecord, query: RunQuery): boolean {
-  if (query.kind === 'text') return `${run.id} ${run.name ?? ''} ${run.dataset.name} ${run.target} ${run.modelFamily} ${(run.tags ?? []).join(' ')}`.toLowerCase().includes(query.text)
+  if (query.kind === 'text')
+    return `${run.id} ${run.name ?? ''} ${run.dataset.name} ${run.target} ${run.modelFamily} ${(run.tags ?? []).join(' ')}`.toLowerCase().includes(query.text)
   return query.clauses.every((c) => {
     if (c.field === 'tag') {
       const tags = (run.tags ?? []).map((t) => t.toLowerCase())
