@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -9,6 +9,7 @@ import { LatheError, isLatheError, type LatheErrorBody } from './api/common/erro
 import { mlflowApiRoutes, mlflowArtifactRoutes, mlflowUnsupportedRoutes } from './mlflow/index.js'
 import { persistentApiToken, rememberApiPort, rememberedApiPort } from './workspace/index.js'
 import { isOperationName, operations } from './contract.js'
+import { faviconIco, receiveUpload } from './api/index.js'
 
 export interface ApiServerOptions {
   port?: number
@@ -55,6 +56,9 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
       ? reply.code(error.status).send({ error_code: error.code === 'unauthorized' ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED', message: error.message })
       : sendError(reply, error)
 
+  // Cookies are scoped by host, not port: each engine names its own.
+  const cookieName = () => `lathe_session_${port}`
+
   app.addHook('onRequest', async (request, reply) => {
     if (!allowedHosts().has(request.headers.host ?? '')) {
       return refuse(request, reply, new LatheError('forbidden', `Host "${request.headers.host}" is not this engine's address`))
@@ -64,7 +68,7 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
       return refuse(request, reply, new LatheError('forbidden', `requests from origin ${origin} are not allowed`))
     }
     if (!request.url.startsWith('/api/')) return
-    if (!hasToken(request, currentToken())) {
+    if (!hasToken(request, currentToken(), cookieName())) {
       return refuse(request, reply, new LatheError('unauthorized', 'missing or wrong API token (Authorization: Bearer <token>; `lathe mlflow-env` prints it)'))
     }
   })
@@ -79,6 +83,25 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
     const message = engine.log.internalError('HTTP API', error)
     return reply.code(500).send({ error: { code: 'internal', message } })
   })
+
+  // The page trades the token from its URL for a cookie the page's script cannot read,
+  // so a second tab, a reload and a bookmark of the same engine are signed in too.
+  app.post('/api/v1/session', async (_request, reply) => {
+    reply.header('set-cookie', `${cookieName()}=${currentToken()}; HttpOnly; SameSite=Strict; Path=/`)
+    return { ok: true }
+  })
+
+  // A file of any size for an operation (data.import { upload }), streamed to tmp/, not held in memory.
+  await app.register(async (scope) => {
+    scope.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (_request, payload, done) => done(null, payload))
+    scope.post<{ Querystring: { fileName?: string } }>('/api/v1/uploads', { bodyLimit: Number.MAX_SAFE_INTEGER }, async (request) => {
+      const fileName = request.query.fileName ?? ''
+      if (!fileName) throw new LatheError('bad_request', 'an upload needs ?fileName=NAME (its extension tells the format)', { field: 'fileName' })
+      return receiveUpload(engine.workspace.tmpDir, fileName, request.body as import('node:stream').Readable, randomUUID())
+    })
+  })
+
+  app.get('/favicon.ico', async (_request, reply) => reply.type('image/x-icon').header('cache-control', 'max-age=86400').send(faviconIco()))
 
   app.get('/api/v1/operations', async () =>
     Object.entries(operations).map(([name, op]) => ({
@@ -161,12 +184,20 @@ function portIsFree(host: string, port: number): Promise<boolean> {
   })
 }
 
-function hasToken(request: FastifyRequest, token: string): boolean {
+function hasToken(request: FastifyRequest, token: string, cookieName: string): boolean {
   const header = request.headers.authorization ?? ''
-  const given = header.startsWith('Bearer ') ? header.slice(7) : ''
+  const given = header.startsWith('Bearer ') ? header.slice(7) : cookieValue(request.headers.cookie, cookieName)
   const a = Buffer.from(given)
   const b = Buffer.from(token)
   return a.length === b.length && timingSafeEqual(a, b)
+}
+
+function cookieValue(header: string | undefined, name: string): string {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return ''
 }
 
 async function closeServer(app: FastifyInstance): Promise<void> {

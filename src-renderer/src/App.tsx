@@ -1,54 +1,22 @@
-import { useEffect, type ComponentType } from 'react'
+import { useEffect } from 'react'
 import { ErrorBoundary, ToastHost, notify, useEngineEvents } from './components/common/index.js'
-import DatasetsPage from './pages/Datasets.js'
-import ModelsPage from './pages/Models.js'
-import MonitoringPage from './pages/Monitoring.js'
-import PipelinesPage from './pages/Pipelines.js'
-import RunsPage from './pages/Runs.js'
-import ServingPage from './pages/Serving.js'
-import SettingsPage from './pages/Settings.js'
+import { NoSession } from './components/common/NoSession.js'
+import { pageById, pageList } from './pages/index.js'
 import { useEngine, watchEngine } from './state/engine.js'
-import { pages, useNavigation, type PageId } from './state/navigation.js'
-
-const titles: Record<PageId, string> = {
-  datasets: 'Datasets',
-  runs: 'Runs',
-  models: 'Models',
-  serving: 'Serving',
-  monitoring: 'Monitoring',
-  pipelines: 'Pipelines',
-  settings: 'Settings',
-}
-
-// One glyph per page, drawn as text so nothing is fetched (the app runs offline).
-const glyphs: Record<PageId, string> = {
-  datasets: '▤',
-  runs: '↻',
-  models: '◆',
-  serving: '⇄',
-  monitoring: '∿',
-  pipelines: '⋔',
-  settings: '⚙',
-}
-
-const components: Record<PageId, ComponentType> = {
-  datasets: DatasetsPage,
-  runs: RunsPage,
-  models: ModelsPage,
-  serving: ServingPage,
-  monitoring: MonitoringPage,
-  pipelines: PipelinesPage,
-  settings: SettingsPage,
-}
+import { hashOf, useNavigation } from './state/navigation.js'
 
 export function App() {
-  const { page, go } = useNavigation()
-  const Page = components[page]
+  const { go } = useNavigation()
+  const entry = pageById(useNavigation((s) => s.page))
+  const page = entry.id
+  const Page = entry.component
+  const session = useEngine((s) => s.session)
   useEffect(() => watchEngine(), [])
   useAlertNotifications(page)
   useEffect(() => {
-    document.title = `${titles[page]} · Lathe`
-  }, [page])
+    document.title = `${entry.title} · Lathe`
+  }, [entry.title])
+  if (session === 'missing') return <NoSession />
   return (
     <div className="app">
       <a className="skip-link" href="#main-content" onClick={(e) => (e.preventDefault(), document.getElementById('main-content')?.focus())}>
@@ -59,13 +27,20 @@ export function App() {
           <span className="brand-mark" aria-hidden="true">◐</span> Lathe
         </div>
         <ul>
-          {pages.map((id) => (
+          {pageList.map(({ id, title, glyph }) => (
             <li key={id}>
-              <a href={`#/${id}`} aria-current={id === page ? 'page' : undefined} onClick={() => go(id)}>
+              <a
+                href={hashOf(id)}
+                aria-current={id === page ? 'page' : undefined}
+                onClick={(e) => {
+                  e.preventDefault()
+                  go(id)
+                }}
+              >
                 <span className="nav-glyph" aria-hidden="true">
-                  {glyphs[id]}
+                  {glyph}
                 </span>
-                {titles[id]}
+                {title}
               </a>
             </li>
           ))}
@@ -104,7 +79,7 @@ function StatusBar() {
  * Alerts reach the user on any page: a desktop notification through the preload
  * bridge in the app, a toast elsewhere (the Monitoring page shows its own).
  */
-function useAlertNotifications(page: PageId): void {
+function useAlertNotifications(page: string): void {
   useEngineEvents(['monitoring.alert'], (event) => {
     const alert = event.payload?.alert as { model?: string; message?: string } | undefined
     if (!alert?.message) return

@@ -27,7 +27,7 @@ describe('the Datasets page', () => {
     // Server-side sort: the windiest day first.
     await preview.getByRole('button', { name: /^wind/ }).click()
     await preview.getByRole('button', { name: /^wind/ }).click()
-    await preview.locator('[role=row]').nth(1).getByRole('cell', { name: '9.5' }).waitFor()
+    await preview.locator('tbody tr').first().getByRole('cell', { name: '9.5', exact: true }).waitFor()
     await screenshot(page, 'datasets-preview')
 
     await page.getByRole('tab', { name: 'Profile' }).click()

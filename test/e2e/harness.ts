@@ -44,13 +44,31 @@ export async function launchBrowser(): Promise<Browser> {
   return browser
 }
 
-export async function openApp(ui: RunningUi, browser?: Browser): Promise<Page> {
+export interface OpenOptions {
+  /** Defaults to the URL `lathe ui` printed (with its token). */
+  url?: string
+  viewport?: { width: number; height: number }
+}
+
+/**
+ * Opens a page of the app. Any uncaught error in the page fails the test (checked
+ * after the test, so it is reported even when the test's own assertions pass).
+ */
+export async function openApp(ui: RunningUi, browser?: Browser, options: OpenOptions = {}): Promise<Page> {
   const b = browser ?? (await launchBrowser())
-  const page = await b.newPage({ viewport: { width: 1280, height: 800 } })
-  const errors: string[] = []
-  page.on('pageerror', (error) => errors.push(error.message))
-  await page.goto(ui.ui)
+  const page = await b.newPage({ viewport: options.viewport ?? { width: 1280, height: 800 } })
+  watchPageErrors(page)
+  await page.goto(options.url ?? ui.ui)
   return page
+}
+
+/** Fails the current test, after it ends, if the page threw an uncaught error. */
+export function watchPageErrors(page: Page): void {
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(`${error.message}\n${error.stack ?? ''}`))
+  afterThisTest(() => {
+    if (errors.length) throw new Error(`uncaught error in the page (${errors.length}):\n${errors.join('\n---\n')}`)
+  })
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -66,7 +66,12 @@ describe('the Models page', () => {
     await page.getByRole('table', { name: 'Aliases' }).scrollIntoViewIfNeeded()
     await screenshot(page, 'models-promoted')
 
-    await page.getByRole('button', { name: 'Roll back production' }).click()
+    // Rolling back production asks first, and says what follows the alias.
+    await page.getByRole('button', { name: 'Roll back production…' }).click()
+    const confirm = page.getByRole('alertdialog', { name: 'Roll back production' })
+    await confirm.getByText('switches at once').waitFor()
+    expect(await production.filter({ hasText: 'v2' }).count()).toBe(1)
+    await confirm.getByRole('button', { name: 'Roll back production' }).click()
     await production.filter({ hasText: 'v1' }).waitFor()
     const history = await page.getByRole('list', { name: 'Alias history' }).getByRole('listitem').allTextContents()
     expect(history[0]).toContain('rollback')

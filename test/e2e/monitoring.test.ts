@@ -1,3 +1,5 @@
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { createHttpClient } from '../../src-main/engine/api/common/client.js'
@@ -91,6 +93,45 @@ describe('the Monitoring page', () => {
     await screenshot(page, 'monitoring-overlays')
     await page.locator('figure[aria-label="Quality over time"]').scrollIntoViewIfNeeded()
     await screenshot(page, 'monitoring-quality-alerts')
+
+    // A check by hand is a series of its own beside the monitor's, on a time axis; p-values on a log axis.
+    await page.getByRole('button', { name: 'Check drift now' }).click()
+    const shareFigure = page.locator('figure[aria-label="Dataset drift share over time"][data-points="2"][data-series="2"]')
+    await shareFigure.waitFor()
+    expect(await shareFigure.locator('.recharts-xAxis .recharts-cartesian-axis-tick').count()).toBeGreaterThan(0)
+    // Each feature chart plots what its test decides on: p-values on a log axis, distances on a linear one.
+    for (const figure of await page.locator('figure[aria-label^="Drift of "]').all()) {
+      const caption = (await figure.locator('figcaption').textContent()) ?? ''
+      expect(await figure.getAttribute('data-scale')).toBe(caption.includes('p-value') ? 'log' : 'linear')
+    }
+    expect(await page.locator('figure[aria-label="Drift of temp_max over time"] .recharts-xAxis').count()).toBe(1)
+    await screenshot(page, 'monitoring-drift-series')
+
+    // Every column in one sortable table; drifted first when sorted by verdict.
+    const byColumn = page.getByRole('table', { name: 'Drift by column' })
+    await byColumn.getByRole('button', { name: 'Verdict' }).click()
+    const firstRow = await byColumn.locator('tbody tr').first().textContent()
+    expect(firstRow).toContain('drifted')
+    await byColumn.scrollIntoViewIfNeeded()
+    await screenshot(page, 'monitoring-drift-table')
+
+    // The report as one HTML file that opens with the network cut.
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Export HTML' }).click()
+    const file = path.join(tempDir('lathe-e2e-report-'), (await download).suggestedFilename())
+    await (await download).saveAs(file)
+    const offline = await page.context().browser()!.newContext()
+    await offline.setOffline(true)
+    const requests: string[] = []
+    const reportPage = await offline.newPage()
+    reportPage.on('request', (r) => requests.push(r.url()))
+    await reportPage.goto(pathToFileURL(file).href)
+    await reportPage.getByRole('heading', { level: 1, name: /Drift report: weather/ }).waitFor()
+    await reportPage.getByRole('cell', { name: 'temp_max', exact: true }).waitFor()
+    expect(await reportPage.getByRole('img', { name: 'Distribution of temp_max' }).count()).toBe(1)
+    expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([])
+    await screenshot(reportPage, 'drift-report-export')
+    await offline.close()
 
     await openAlert.getByRole('button', { name: 'Acknowledge' }).click()
     await alerts.locator('tbody tr').filter({ hasText: 'dataset_drift' }).filter({ hasText: 'acknowledged' }).waitFor()

@@ -22,7 +22,7 @@ describe('the Runs page', () => {
     const form = page.getByRole('form', { name: 'Start a run' })
     await form.waitFor()
     // Defaults: the dataset, and its last text column as the target.
-    await expect.poll(() => form.getByLabel('Target').inputValue()).toBe('weather')
+    await expect.poll(() => form.getByLabel('Target').inputValue(), { timeout: 10_000 }).toBe('weather')
     // Enough epochs that the run is still training when Cancel is clicked (an epoch is a few ms).
     await form.getByLabel('Epochs').fill('3000')
     await form.getByLabel('Batch size').fill('16')
@@ -73,7 +73,7 @@ describe('the Runs page', () => {
     // Only the learning rate differs between the two runs.
     await comparison.locator('tr.differs', { hasText: 'learningRate' }).waitFor()
     expect(await comparison.locator('tr.differs').count()).toBe(1)
-    await page.getByRole('figure', { name: 'Validation loss, overlaid' }).waitFor()
+    await page.getByRole('figure', { name: 'val_loss by epoch, overlaid' }).waitFor()
     await screenshot(page, 'runs-compare')
   })
 })

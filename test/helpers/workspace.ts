@@ -7,7 +7,16 @@ import { Engine } from '../../src-main/engine/engine.js'
 const cleanups: Array<() => Promise<void> | void> = []
 
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!()
+  // Every cleanup runs even when one fails (a failed check must not leave a server running).
+  const failures: unknown[] = []
+  while (cleanups.length) {
+    try {
+      await cleanups.pop()!()
+    } catch (error) {
+      failures.push(error)
+    }
+  }
+  if (failures.length) throw failures[0]
 })
 
 /** A fresh temporary folder, removed after the test. */

@@ -2,7 +2,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
-import { defineOperation, defineOperations, type EventPayloadsOf } from '../api/index.js'
+import { defineOperation, defineOperations, uploadPath, type EventPayloadsOf } from '../api/index.js'
 import { defineEvents } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import { exportVersion, previewVersion, PreviewFilter } from './preview.js'
@@ -81,16 +81,22 @@ export const dataOperations = defineOperations('data', {
       name: z.string(),
       path: z.string().min(1).optional(),
       content: z.string().optional(),
+      /** An id from `POST /api/v1/uploads` (the browser streams big files there first). */
+      upload: z.string().min(1).optional(),
       fileName: z.string().min(1).optional(),
     }).strict(),
     output: ImportOutput,
     handler: async (input, ctx) => {
-      const { name, path: file, content, fileName, ...options } = input
-      if ((file === undefined) === (content === undefined)) {
-        throw new LatheError('bad_request', 'give either path (a file to import) or content (the file, base64)', { field: 'path' })
+      const { name, path: file, content, upload, fileName, ...options } = input
+      if ([file, content, upload].filter((x) => x !== undefined).length !== 1) {
+        throw new LatheError('bad_request', 'give one of path (a file to import), upload (an uploaded file) or content (the file, base64)', { field: 'path' })
       }
       let source = file
       let staged: string | null = null
+      if (upload !== undefined) {
+        staged = uploadPath(ctx.workspace.tmpDir, upload)
+        source = staged
+      }
       if (content !== undefined) {
         if (!fileName) throw new LatheError('bad_request', 'content needs fileName, to know the format and name the source', { field: 'fileName' })
         staged = ctx.workspace.objects.stagingPath(path.extname(fileName))
@@ -113,6 +119,12 @@ export const dataOperations = defineOperations('data', {
           created,
           validation: record.validation as z.input<typeof ImportOutput>['validation'],
         }
+      } catch (error) {
+        // A browser's file was staged under a temporary name: say the name the person knows.
+        if (staged && error instanceof LatheError && error.message.includes(staged)) {
+          throw new LatheError(error.code, error.message.replaceAll(staged, fileName ?? 'the file'), { field: error.field, line: error.line, details: error.details })
+        }
+        throw error
       } finally {
         if (staged) await fsp.rm(staged, { force: true })
       }

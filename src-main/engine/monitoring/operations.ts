@@ -8,6 +8,7 @@ import { FeedbackInput, FeedbackResult, recordFeedback } from './feedback.js'
 import { modelDrift } from './modelDrift.js'
 import { runMonitor } from './monitorRun.js'
 import { qualityForWindow } from './quality.js'
+import { reportHtml } from './report-export.js'
 import { isRuleMetric, reportValues } from './rules.js'
 import { monitorScheduler } from './scheduler.js'
 import {
@@ -254,6 +255,18 @@ export const monitoringOperations = defineOperations('monitoring', {
     output: StoredReportOutput,
     // The stored report is JSON the engine wrote; reading it back through its schema types it.
     handler: (input, ctx) => StoredReportOutput.parse(getReport(ctx.workspace.db, input.id)),
+  }),
+  'monitoring.reports.export': defineOperation({
+    summary: 'One stored report as a file: self-contained HTML (opens offline, no script) or JSON',
+    input: z.object({ id: z.string().min(1), format: z.enum(['html', 'json']).default('html') }).strict(),
+    output: z.object({ fileName: z.string(), mediaType: z.string(), content: z.string() }),
+    handler: ({ id, format }, ctx) => {
+      const stored = getReport(ctx.workspace.db, id)
+      const base = `drift-${stored.model}-${stored.time.slice(0, 19).replace(/[:T]/g, '-')}`
+      return format === 'json'
+        ? { fileName: `${base}.json`, mediaType: 'application/json', content: JSON.stringify(stored, null, 2) }
+        : { fileName: `${base}.html`, mediaType: 'text/html', content: reportHtml(stored) }
+    },
   }),
 })
 

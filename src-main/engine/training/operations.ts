@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
+import { archiveRun, editRun, RunEdit } from './annotations.js'
 import { BackendReport, backendNames, probeBackends } from './backends.js'
 import { cancelRun, startRun, startTrainingService, trainingQueue, waitForRun } from './service.js'
 import { failOrphanedRuns, getMetricSeries, getRun, listRuns } from './store.js'
@@ -32,10 +33,27 @@ export const trainingOperations = defineOperations('training', {
         dataset: z.string().optional(),
         sweepId: z.string().optional(),
         limit: z.number().int().min(1).max(10_000).optional(),
+        /** Archived runs are left out unless asked for. */
+        includeArchived: z.boolean().default(false),
       })
       .strict(),
     output: z.object({ runs: z.array(RunRecord) }),
-    handler: (filter, ctx) => ({ runs: listRuns(ctx.workspace.db, filter) }),
+    handler: ({ includeArchived, ...filter }, ctx) => {
+      const runs = listRuns(ctx.workspace.db, filter)
+      return { runs: includeArchived ? runs : runs.filter((r) => !r.archivedAt) }
+    },
+  }),
+  'training.runs.edit': defineOperation({
+    summary: "Set a run's name, tags or notes (an empty name or notes removes them)",
+    input: RunEdit,
+    output: RunRecord,
+    handler: (edit, ctx) => editRun(ctx, edit),
+  }),
+  'training.runs.archive': defineOperation({
+    summary: 'Archive a finished run (hidden from lists, kept for lineage) or restore it',
+    input: z.object({ run: z.string().min(1), archived: z.boolean().default(true) }).strict(),
+    output: RunRecord,
+    handler: ({ run, archived }, ctx) => archiveRun(ctx, run, archived),
   }),
   'training.runs.show': defineOperation({
     summary: "One run's record and its metric series (loss, val_*, epoch_seconds per epoch)",
@@ -106,6 +124,8 @@ export const trainingOperations = defineOperations('training', {
 export const trainingEvents = defineEvents({
   'training.progress': TrainingProgress,
   'training.status': TrainingStatusEvent,
+  /** A run's name, tags, notes or archive flag changed. */
+  'training.run.edited': z.object({ runId: z.string() }),
 })
 
 // Typed emit and subscribe: the bus knows these topics' payloads.

@@ -139,6 +139,12 @@ export const RunRecord = z.object({
   registerAs: z.string().nullable(),
   sweepId: z.string().nullable(),
   model: RunModel.nullable(),
+  /** What a person calls the run, its tags and notes (`training.runs.edit`); absent until set. */
+  name: z.string().optional(),
+  tags: z.array(z.string()).optional(),
+  notes: z.string().optional(),
+  /** Set when archived: hidden from lists by default, kept for the lineage of what it made. */
+  archivedAt: z.string().optional(),
 })
 export type RunRecord = z.infer<typeof RunRecord>
 

@@ -1,4 +1,3 @@
-import { useState } from 'react'
 import type { Output } from '../api.js'
 import { Card, EmptyState, ErrorBanner, Facts, useOperation } from '../components/common/index.js'
 import '../components/datasets/datasets.css'
@@ -6,6 +5,7 @@ import { ImportPanel } from '../components/datasets/ImportPanel.js'
 import { PreviewTable } from '../components/datasets/PreviewTable.js'
 import { ProfileView } from '../components/datasets/ProfileView.js'
 import { statusBadge, ValidationView } from '../components/datasets/ValidationView.js'
+import { useNavigation, useRoutePath } from '../state/navigation.js'
 
 type Tab = 'preview' | 'profile' | 'validation' | 'lineage'
 const tabs: Array<[Tab, string]> = [
@@ -17,33 +17,41 @@ const tabs: Array<[Tab, string]> = [
 
 export default function DatasetsPage() {
   const list = useOperation('data.list', {})
-  const [selected, setSelected] = useState<string | null>(null)
+  // The URL names what is open: #/datasets/<name>/<version>/<tab>.
+  const [routeName, routeVersion, routeTab] = useRoutePath()
+  const { go } = useNavigation()
+  const setSelected = (ref: string) => {
+    const [name, version] = ref.split('@')
+    go('datasets', name, version)
+  }
   const datasets = list.data?.datasets ?? []
-  const current = selected ?? datasets[0]?.latest?.dataset ?? null
-  const currentRef = current && !current.includes('@') ? `${current}@${datasets.find((d) => d.name === current)?.latest?.version ?? 1}` : current
+  const current = routeName ?? datasets[0]?.name ?? null
+  const currentRef = current ? `${current}@${routeVersion ?? datasets.find((d) => d.name === current)?.latest?.version ?? 1}` : null
 
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">Datasets</h1>
       <div className="datasets-layout">
-        <div style={{ display: 'grid', gap: 16 }}>
+        <div className="datasets-side">
           <Card title="Import">
             <ImportPanel
               onImported={(name) => {
-                setSelected(name)
+                go('datasets', name)
                 list.reload()
               }}
             />
           </Card>
           <Card title="Datasets">
             {list.error ? <ErrorBanner error={list.error} onRetry={list.reload} /> : null}
-            {datasets.length === 0 && !list.loading ? (
+            {list.loading ? (
+              <p className="muted">Loading datasets…</p>
+            ) : datasets.length === 0 ? (
               <EmptyState title="No datasets yet">Import a file above, or run lathe data import FILE --name NAME.</EmptyState>
             ) : (
               <ul className="dataset-list" aria-label="Datasets">
                 {datasets.map((d) => (
                   <li key={d.name}>
-                    <button aria-current={current?.split('@')[0] === d.name} onClick={() => setSelected(d.name)}>
+                    <button aria-current={current === d.name} onClick={() => go('datasets', d.name)}>
                       {d.name}
                       <span className="sub">
                         {d.versions} version{d.versions === 1 ? '' : 's'} · {d.latest?.rows.toLocaleString()} rows · {d.latest?.validation.status === 'failed' ? 'validation failed' : d.latest?.validation.status === 'passed' ? 'valid' : 'no rules'}
@@ -55,15 +63,18 @@ export default function DatasetsPage() {
             )}
           </Card>
         </div>
-        {currentRef ? <VersionDetail key={currentRef.split('@')[0]} initialRef={currentRef} onSelect={setSelected} /> : <div />}
+        {currentRef ? <VersionDetail key={currentRef} dataRef={currentRef} tab={(routeTab as Tab) ?? 'preview'} onSelect={setSelected} /> : <div />}
       </div>
     </section>
   )
 }
 
-function VersionDetail({ initialRef, onSelect }: { initialRef: string; onSelect: (ref: string) => void }) {
-  const [ref, setRef] = useState(initialRef)
-  const [tab, setTab] = useState<Tab>('preview')
+function VersionDetail({ dataRef: ref, tab: asked, onSelect }: { dataRef: string; tab: Tab; onSelect: (ref: string) => void }) {
+  const { replace } = useNavigation()
+  const tab: Tab = tabs.some(([id]) => id === asked) ? asked : 'preview'
+  const [name, version] = ref.split('@')
+  const setTab = (t: Tab) => replace(name, version, t)
+  const setRef = (r: string) => onSelect(r)
   const shown = useOperation('data.show', { dataset: ref })
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
   if (!shown.data) return <p className="muted">Loading {ref}…</p>
@@ -128,7 +139,7 @@ function Lineage({ version, children, onSelect }: { version: Output<'data.show'>
             {version.parents.map((p, i) => (
               <span key={p}>
                 {i > 0 && ', '}
-                <button className="btn btn-ghost" onClick={() => onSelect(p.split('@')[0]!)}>
+                <button className="btn btn-ghost" onClick={() => onSelect(p)}>
                   {p}
                 </button>
               </span>

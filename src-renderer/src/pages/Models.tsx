@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useState } from 'react'
 import { api, type Output } from '../api.js'
-import { Card, DataTable, EmptyState, ErrorBanner, notify, notifyError, useEngineEvents, useOperation, type Column } from '../components/common/index.js'
+import { Card, DataTable, EmptyState, ErrorBanner, formatNumber, formatTime, useAction, useOperation, type Column } from '../components/common/index.js'
+import { hashOf, useNavigation, useRoutePath } from '../state/navigation.js'
 import { GateEditor } from '../components/models/GateEditor.js'
 import { AuditList, HistoryTimeline } from '../components/models/HistoryTimeline.js'
 import { ImportModel } from '../components/models/ImportModel.js'
@@ -23,7 +24,7 @@ const modelColumns: Array<Column<ModelSummary>> = [
 function headline(v: Version): string {
   const preferred = ['test.accuracy', 'test.r2', 'test.rmse']
   const name = preferred.find((k) => k in v.metrics) ?? Object.keys(v.metrics)[0]
-  return name ? `${name} ${v.metrics[name]!.toFixed(4)}` : ''
+  return name ? `${name} ${formatNumber(v.metrics[name])}` : ''
 }
 
 const versionColumns: Array<Column<Version>> = [
@@ -43,14 +44,14 @@ const versionColumns: Array<Column<Version>> = [
 /** Models, their versions and aliases; a version page with metrics, card, lineage and promote; alias history. */
 export default function ModelsPage() {
   const models = useOperation('registry.models.list', {})
-  const [selected, setSelected] = useState<string | null>(null)
-  const [version, setVersion] = useState<number | null>(null)
-  const [generation, setGeneration] = useState(0)
-  const refresh = useCallback(() => setGeneration((g) => g + 1), [])
-
-  // Changes from anywhere (the CLI, continuous training, auto-registration) show up at once.
-  useEngineEvents(['registry.*'], refresh)
-  useEffect(() => models.reload(), [generation, models.reload])
+  // The URL says what is open: #/models/<name>/<version>.
+  const [routeModel, routeVersion] = useRoutePath()
+  const { go } = useNavigation()
+  const selected = routeModel ?? null
+  const version = routeVersion && /^\d+$/.test(routeVersion) ? Number(routeVersion) : null
+  const setSelected = (name: string) => go('models', name)
+  const setVersion = (v: number | null) => go('models', current, v)
+  const refresh = models.reload
 
   const current = selected ?? models.data?.[0]?.name ?? null
 
@@ -61,12 +62,12 @@ export default function ModelsPage() {
         <ImportModel
           onImported={(name) => {
             setSelected(name)
-            setVersion(null)
             refresh()
           }}
         />
       </Card>
       <ErrorBanner error={models.error} onRetry={models.reload} />
+      {models.loading && <p className="muted">Loading models…</p>}
       {models.data && models.data.length === 0 && (
         <EmptyState title="No models yet">
           Register a finished run (<span className="mono">lathe models register RUN --name M</span>, or train with “register as”), or import an
@@ -81,40 +82,61 @@ export default function ModelsPage() {
             rows={models.data}
             rowKey={(m) => m.name}
             selectedKey={current}
-            onRowClick={(m) => {
-              setSelected(m.name)
-              setVersion(null)
-            }}
+            onRowClick={(m) => setSelected(m.name)}
           />
         </Card>
       )}
-      {current && <ModelDetail key={current} model={current} version={version} onVersion={setVersion} generation={generation} onChanged={refresh} />}
+      {current && <ModelDetail key={current} model={current} version={version} onVersion={setVersion} onChanged={refresh} />}
     </section>
   )
 }
 
-function ModelDetail(props: { model: string; version: number | null; onVersion: (v: number) => void; generation: number; onChanged: () => void }) {
-  const { model, generation, onChanged } = props
+function ModelDetail(props: { model: string; version: number | null; onVersion: (v: number) => void; onChanged: () => void }) {
+  const { model } = props
   const shown = useOperation('registry.models.show', { model })
   const history = useOperation('registry.history', { model })
-  useEffect(() => {
+  // Gate edits send no event: read again after this page changes something.
+  const onChanged = () => {
     shown.reload()
     history.reload()
-  }, [generation, shown.reload, history.reload])
-
-  const rollback = async (alias: string) => {
-    try {
-      const r = await api.call('registry.rollback', { model, alias })
-      notify(`${model}:${alias} rolled back to v${r.version}`, { kind: 'success', detail: `was v${r.previous}` })
-      onChanged()
-    } catch (e) {
-      notifyError(e)
-    }
+    props.onChanged()
   }
 
+  const [confirming, setConfirming] = useState<string | null>(null)
+  const rollingBack = useAction((alias: string) => api.call('registry.rollback', { model, alias }), {
+    success: (r) => `${model}:${r.alias} rolled back to v${r.version} (was v${r.previous})`,
+  })
+  const rollback = async (alias: string) => {
+    if (await rollingBack.run(alias)) {
+      setConfirming(null)
+      onChanged()
+    }
+  }
+  const aliasColumns: Array<Column<ModelSummary['aliases'][number]>> = [
+    { key: 'alias', header: 'alias', render: (a) => <strong>{a.alias}</strong> },
+    { key: 'version', header: 'version', render: (a) => (
+        <a className="alias-version" href={hashOf('models', model, a.version)}>
+          v{a.version}
+        </a>
+      ),
+    },
+    { key: 'since', header: 'since', render: (a) => formatTime(a.since) },
+    {
+      key: 'actions',
+      header: '',
+      sortable: false,
+      render: (a) => (
+        <button type="button" className="btn btn-ghost" onClick={() => setConfirming(a.alias)}>
+          Roll back {a.alias}…
+        </button>
+      ),
+    },
+  ]
+
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
-  if (!shown.data) return null
+  if (!shown.data) return <p className="muted">Loading {model}…</p>
   const versions = shown.data.versions
+  const knownMetrics = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort()
   const version = props.version ?? versions.at(-1)?.version ?? null
   return (
     <>
@@ -122,41 +144,39 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
         {shown.data.model.aliases.length === 0 ? (
           <p className="muted">No alias yet: open a version below and promote it.</p>
         ) : (
-          <table className="data-table" aria-label="Aliases">
-            <thead>
-              <tr>
-                <th>alias</th>
-                <th>version</th>
-                <th>since</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {shown.data.model.aliases.map((a) => (
-                <tr key={a.alias} data-alias={a.alias}>
-                  <td>
-                    <strong>{a.alias}</strong>
-                  </td>
-                  <td className="alias-version">v{a.version}</td>
-                  <td>{new Date(a.since).toLocaleString()}</td>
-                  <td>
-                    <button type="button" className="btn btn-ghost" onClick={() => rollback(a.alias)}>
-                      Roll back {a.alias}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            label="Aliases"
+            columns={aliasColumns}
+            rows={shown.data.model.aliases}
+            rowKey={(a) => a.alias}
+            rowData={(a) => ({ 'data-alias': a.alias })}
+          />
+        )}
+        {confirming && (
+          <div className="confirm" role="alertdialog" aria-label={`Roll back ${confirming}`}>
+            <p>
+              Roll back <strong>{model}:{confirming}</strong>? It moves back to the version it pointed at before, and everything that
+              follows {confirming} (the endpoint, monitors) switches at once. The move is recorded in the history.
+            </p>
+            <ErrorBanner error={rollingBack.error} />
+            <div className="toolbar">
+              <button type="button" className="btn btn-primary" disabled={rollingBack.busy} onClick={() => void rollback(confirming)}>
+                Roll back {confirming}
+              </button>
+              <button type="button" className="btn btn-ghost" onClick={() => setConfirming(null)}>
+                Keep it
+              </button>
+            </div>
+          </div>
         )}
       </Card>
       <Card title="Promotion gates">
-        <GateEditor model={model} gates={shown.data.gates} onSaved={onChanged} />
+        <GateEditor model={model} gates={shown.data.gates} knownMetrics={knownMetrics} onSaved={onChanged} />
       </Card>
       <Card title="Versions">
         <DataTable label="Versions" columns={versionColumns} rows={versions} rowKey={(v) => String(v.version)} selectedKey={version === null ? null : String(version)} onRowClick={(v) => props.onVersion(v.version)} />
       </Card>
-      {version !== null && <VersionPanel key={version} model={model} version={version} generation={generation} onChanged={onChanged} />}
+      {version !== null && <VersionPanel key={version} model={model} version={version} onChanged={onChanged} />}
       <Card title="History">
         <ErrorBanner error={history.error} />
         {history.data && (

@@ -1,9 +1,10 @@
-import { useState } from 'react'
 import { api } from '../api.js'
-import { Card, EmptyState, ErrorBanner, Facts, notify, notifyError, useEngineEvents, useOperation } from '../components/common/index.js'
+import { Card, EmptyState, ErrorBanner, Facts, notify, useAction, useEngineEvents, useOperation } from '../components/common/index.js'
 import { AlertsList } from '../components/monitoring/AlertsList.js'
 import { DriftHistory, QualityHistory } from '../components/monitoring/DriftHistory.js'
 import { FeatureOverlay } from '../components/monitoring/FeatureOverlay.js'
+import { FeatureTable } from '../components/monitoring/FeatureTable.js'
+import { hashOf, useNavigation, useRoutePath } from '../state/navigation.js'
 import { formatStat, shortTime } from '../components/monitoring/format.js'
 import { MonitorEditor } from '../components/monitoring/MonitorEditor.js'
 import '../components/monitoring/monitoring.css'
@@ -15,7 +16,10 @@ import '../components/monitoring/monitoring.css'
  */
 export default function MonitoringPage() {
   const models = useOperation('registry.models.list', {})
-  const [model, setModel] = useState<string>('')
+  // The URL names the model and, optionally, a report: #/monitoring/<model>/reports/<id>.
+  const [model = '', , reportId] = useRoutePath()
+  const { go } = useNavigation()
+  const setModel = (name: string) => go('monitoring', name)
   const chosen = model || models.data?.[0]?.name || ''
   return (
     <section aria-labelledby="page-title" className="page">
@@ -36,39 +40,28 @@ export default function MonitoringPage() {
           </label>
         </div>
       )}
-      {chosen && <ModelMonitoring key={chosen} model={chosen} />}
+      {chosen && <ModelMonitoring key={chosen} model={chosen} reportId={reportId ?? null} />}
     </section>
   )
 }
 
-function ModelMonitoring({ model }: { model: string }) {
+function ModelMonitoring({ model, reportId }: { model: string; reportId: string | null }) {
   const reports = useOperation('monitoring.reports.list', { model })
   const alerts = useOperation('monitoring.alerts.list', { model })
   const monitors = useOperation('monitoring.monitors.list', { model })
   const latestId = reports.data?.filter((r) => r.values.drift_share !== undefined).at(-1)?.id ?? null
-  const [checking, setChecking] = useState(false)
   const reloadAll = () => {
     reports.reload()
     alerts.reload()
     monitors.reload()
   }
-  useEngineEvents(['monitoring.*'], (event) => {
-    // Every monitoring payload names its model directly or through its alert.
-    const about = event.payload as { model?: string; alert?: { model: string } }
-    if (about.model === model || about.alert?.model === model) reloadAll()
-    if (event.topic === 'monitoring.alert' && event.payload?.alert?.model === model) notify(event.payload.alert.message, 'error')
+  useEngineEvents(['monitoring.alert'], (event) => {
+    if (event.payload?.alert?.model === model) notify(event.payload.alert.message, 'error')
   })
 
+  const check = useAction(() => api.call('monitoring.drift', { model }))
   const checkNow = async () => {
-    setChecking(true)
-    try {
-      await api.call('monitoring.drift', { model })
-      reloadAll()
-    } catch (error) {
-      notifyError(error)
-    } finally {
-      setChecking(false)
-    }
+    if (await check.run()) reloadAll()
   }
   const openAlerts = (alerts.data ?? []).filter((a) => a.status === 'open').length
 
@@ -77,19 +70,21 @@ function ModelMonitoring({ model }: { model: string }) {
       <Card
         title="Drift over time"
         actions={
-          <button type="button" className="btn" onClick={() => void checkNow()} disabled={checking}>
-            {checking ? 'Checking…' : 'Check drift now'}
+          <button type="button" className="btn" onClick={() => void checkNow()} disabled={check.busy}>
+            {check.busy ? 'Checking…' : 'Check drift now'}
           </button>
         }
       >
-        <ErrorBanner error={reports.error} onRetry={reports.reload} />
-        {reports.data && reports.data.length === 0 ? (
+        <ErrorBanner error={reports.error ?? check.error} onRetry={reports.error ? reports.reload : undefined} />
+        {reports.loading ? (
+          <p className="muted">Loading reports…</p>
+        ) : reports.data && reports.data.length === 0 ? (
           <EmptyState title="No drift reports yet">Send traffic to the endpoint, then check drift now or add a monitor below.</EmptyState>
         ) : (
           <DriftHistory reports={reports.data ?? []} />
         )}
       </Card>
-      {latestId && <LatestReport key={latestId} id={latestId} />}
+      {(reportId ?? latestId) && <LatestReport key={reportId ?? latestId} id={(reportId ?? latestId)!} latest={!reportId || reportId === latestId} />}
       <Card title="Quality over time">
         <QualityHistory reports={reports.data ?? []} />
       </Card>
@@ -105,13 +100,44 @@ function ModelMonitoring({ model }: { model: string }) {
   )
 }
 
-/** The newest drift report: its facts and every feature's reference-vs-current overlay. */
-function LatestReport({ id }: { id: string }) {
+/** A drift report (the newest by default): its facts, a sortable table of every column, overlays, export. */
+function LatestReport({ id, latest: isLatest }: { id: string; latest: boolean }) {
   const latest = useOperation('monitoring.reports.get', { id })
   const drift = latest.data?.report.drift ?? null
+  const exporting = useAction(async (format: 'html' | 'json') => {
+    const file = await api.call('monitoring.reports.export', { id, format })
+    const url = URL.createObjectURL(new Blob([file.content], { type: file.mediaType }))
+    const link = document.createElement('a')
+    link.href = url
+    link.download = file.fileName
+    link.click()
+    setTimeout(() => URL.revokeObjectURL(url), 1000)
+    return file
+  })
+  if (latest.loading) return <p className="muted">Loading report…</p>
   if (!latest.data || !drift) return <ErrorBanner error={latest.error} onRetry={latest.reload} />
   return (
-    <Card title={`Latest report: ${shortTime(latest.data.time)}`}>
+    <Card
+      title={
+        <>
+          {isLatest ? 'Latest report' : 'Report'}: {shortTime(latest.data.time)}{' '}
+          <a className="muted report-link" href={hashOf('monitoring', latest.data.model, 'reports', id)}>
+            link
+          </a>
+        </>
+      }
+      actions={
+        <>
+          <button type="button" className="btn" disabled={exporting.busy} onClick={() => void exporting.run('html')}>
+            Export HTML
+          </button>
+          <button type="button" className="btn btn-ghost" disabled={exporting.busy} onClick={() => void exporting.run('json')}>
+            Export JSON
+          </button>
+        </>
+      }
+    >
+      <ErrorBanner error={exporting.error} />
       <Facts
         items={[
           ['Model', `${drift.model} v${drift.version}`],
@@ -121,6 +147,7 @@ function LatestReport({ id }: { id: string }) {
           ['Drifted features', `${drift.drifted_features} of ${drift.features.length} (share ${formatStat(drift.drift_share)})`],
         ]}
       />
+      <FeatureTable features={[...drift.features, ...(drift.prediction ? [drift.prediction] : [])]} />
       <div className="feature-overlays">
         {drift.features.map((f) => (
           <FeatureOverlay key={f.name} feature={f} />

@@ -1,37 +1,41 @@
 import { useMemo, useState } from 'react'
-import { Card, DataTable, EmptyState, ErrorBanner, useEngineEvents, useOperation, type Column } from '../components/common/index.js'
+import { Card, DataTable, EmptyState, ErrorBanner, FieldError, formatTime, useEngineEvents, useOperation, type Column } from '../components/common/index.js'
 import { CompareRuns } from '../components/runs/CompareRuns.js'
 import { formatMetric, headlineMetric, statusBadge, type RunRecord } from '../components/runs/format.js'
+import { matchesRun, parseRunQuery, QueryError, unknownMetrics, type RunQuery } from '../components/runs/query.js'
 import { RunDetail } from '../components/runs/RunDetail.js'
 import { ScriptRuns } from '../components/runs/ScriptRuns.js'
+import '../components/runs/runs.css'
 import { StartRunForm } from '../components/runs/StartRunForm.js'
+import { useNavigation, useRoutePath } from '../state/navigation.js'
 
-const statuses = ['queued', 'running', 'finished', 'failed', 'cancelled'] as const
-
-/** Runs: start one, watch it train, sort and filter the table, compare, cancel. */
+/** Runs: start one, watch it train, filter with a query, compare, name and tag, register, archive. */
 export default function RunsPage() {
-  const runs = useOperation('training.runs.list', {})
-  const [selected, setSelected] = useState<string | null>(null)
+  const [showArchived, setShowArchived] = useState(false)
+  const runs = useOperation('training.runs.list', { includeArchived: showArchived })
+  // The URL names the open run: #/runs/<run id>.
+  const [selected = null] = useRoutePath()
+  const { go } = useNavigation()
   const [compare, setCompare] = useState<string[]>([])
-  const [status, setStatus] = useState<string>('')
   const [query, setQuery] = useState('')
   const [liveEpochs, setLiveEpochs] = useState<Record<string, number>>({})
-  // A status change anywhere (this page, the CLI, a sweep) refreshes the table.
-  useEngineEvents(['training.status'], () => runs.reload())
   useEngineEvents(['training.progress'], (event) => {
     const p = event.payload as { runId: string; epoch: number; batch?: number }
     if (p.batch === undefined) setLiveEpochs((e) => ({ ...e, [p.runId]: p.epoch }))
   })
 
-  const rows = useMemo(() => {
-    const q = query.trim().toLowerCase()
-    return (runs.data?.runs ?? []).filter(
-      (r) =>
-        (!status || r.status === status) &&
-        (!q || `${r.id} ${r.dataset.name} ${r.target} ${r.modelFamily}`.toLowerCase().includes(q)),
-    )
-  }, [runs.data, status, query])
-  const selectedRun = runs.data?.runs.find((r) => r.id === selected) ?? null
+  const all = runs.data?.runs ?? []
+  const { parsed, problem } = useMemo((): { parsed: RunQuery | null; problem: string | null } => {
+    try {
+      const q = parseRunQuery(query)
+      return { parsed: q, problem: unknownMetrics(all, q) }
+    } catch (error) {
+      if (error instanceof QueryError) return { parsed: null, problem: error.message }
+      throw error
+    }
+  }, [query, all])
+  const rows = useMemo(() => (parsed ? all.filter((r) => matchesRun(r, parsed)) : all), [all, parsed])
+  const selectedRun = all.find((r) => r.id === selected) ?? null
 
   const toggleCompare = (id: string) => setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id]))
   const columns: Array<Column<RunRecord>> = [
@@ -49,11 +53,27 @@ export default function RunsPage() {
         />
       ),
     },
-    { key: 'id', header: 'Run', render: (r) => <span className="mono">{r.id}</span> },
+    {
+      key: 'id',
+      header: 'Run',
+      sortValue: (r) => r.name ?? r.id,
+      render: (r) => (
+        <span className="run-cell">
+          {r.name && <strong>{r.name} </strong>}
+          <span className="mono">{r.id}</span>
+          {(r.tags ?? []).map((t) => (
+            <span key={t} className="badge">
+              {t}
+            </span>
+          ))}
+          {r.archivedAt && <span className="badge badge-warn">archived</span>}
+        </span>
+      ),
+    },
     { key: 'status', header: 'Status', render: (r) => <span className={statusBadge(r.status)}>{r.status}</span> },
     { key: 'dataset', header: 'Dataset', sortValue: (r) => `${r.dataset.name}@${r.dataset.version}`, render: (r) => `${r.dataset.name}@${r.dataset.version}` },
     { key: 'target', header: 'Target' },
-    { key: 'modelFamily', header: 'Model', render: (r) => `${r.modelFamily} ${r.modelFamily === 'mlp' ? JSON.stringify(r.params.hidden) : ''}` },
+    { key: 'modelFamily', header: 'Model', render: (r) => `${r.modelFamily}${r.modelFamily === 'mlp' ? ` ${r.params.hidden.join('×')}` : ''}` },
     {
       key: 'epochsRun',
       header: 'Epochs',
@@ -67,52 +87,71 @@ export default function RunsPage() {
       sortValue: (r) => r.metrics?.test[headlineMetric(r)] ?? null,
       render: (r) => (r.metrics ? `${headlineMetric(r)} ${formatMetric(r.metrics.test[headlineMetric(r)])}` : ''),
     },
-    { key: 'createdAt', header: 'Created', render: (r) => new Date(r.createdAt).toLocaleString() },
+    { key: 'createdAt', header: 'Created', render: (r) => formatTime(r.createdAt) },
   ]
 
   return (
     <section aria-labelledby="page-title" className="page">
       <h1 id="page-title">Runs</h1>
-      <StartRunForm
-        onStarted={(run) => {
-          setSelected(run.id)
-          runs.reload()
-        }}
-      />
+      <StartRunForm onStarted={(run) => go('runs', run.id)} />
       <Card
         title="Runs"
         actions={
-          <div className="toolbar">
-            <label className="field">
-              Status
-              <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="Filter by status">
-                <option value="">all</option>
-                {statuses.map((s) => (
-                  <option key={s}>{s}</option>
-                ))}
-              </select>
-            </label>
-            <label className="field">
-              Search
-              <input value={query} onChange={(e) => setQuery(e.target.value)} placeholder="run, dataset, target" aria-label="Filter runs" />
-            </label>
-          </div>
+          <label className="checkbox">
+            <input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> Show archived
+          </label>
         }
       >
+        <div className="run-filter">
+          <label className="field run-filter-field">
+            Filter
+            <input
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              placeholder="metrics.accuracy > 0.8 and params.lr = 0.01 and tag = baseline"
+              aria-label="Filter runs"
+              spellCheck={false}
+            />
+            <FieldError message={problem ?? undefined} />
+          </label>
+          <span className="muted query-help">
+            Fields: metrics.NAME, params.NAME, tag, status, dataset, target, model, name. Operators: = != &gt; &gt;= &lt; &lt;= ~. Join with “and”.
+            {runs.data && ` ${rows.length} of ${all.length} runs.`}
+          </span>
+        </div>
         <ErrorBanner error={runs.error} onRetry={runs.reload} />
-        <DataTable
-          label="Runs"
-          columns={columns}
-          rows={rows}
-          rowKey={(r) => r.id}
-          onRowClick={(r) => setSelected(r.id)}
-          selectedKey={selected}
-          empty={<EmptyState title="No runs yet">Start one above, or run `lathe train --dataset NAME --target COLUMN`.</EmptyState>}
-        />
+        {runs.loading ? (
+          <p className="muted">Loading runs…</p>
+        ) : (
+          <DataTable
+            label="Runs"
+            columns={columns}
+            rows={rows}
+            rowKey={(r) => r.id}
+            onRowClick={(r) => go('runs', r.id)}
+            selectedKey={selected}
+            empty={
+              all.length === 0 ? (
+                <EmptyState title="No runs yet">Start one above, or run `lathe train --dataset NAME --target COLUMN`.</EmptyState>
+              ) : (
+                'No run matches the filter.'
+              )
+            }
+          />
+        )}
       </Card>
       {compare.length >= 2 && <CompareRuns runIds={compare} />}
+      {selected && !selectedRun && !runs.loading && runs.data && <MissingRun id={selected} />}
       {selectedRun && <RunDetail key={selectedRun.id} run={selectedRun} onChanged={runs.reload} />}
       <ScriptRuns />
     </section>
   )
+}
+
+/** A link to a run that this list does not have (archived, or from another workspace). */
+function MissingRun({ id }: { id: string }) {
+  const shown = useOperation('training.runs.show', { run: id })
+  if (shown.error) return <ErrorBanner error={shown.error} />
+  if (!shown.data) return <p className="muted">Loading run {id}…</p>
+  return <RunDetail run={shown.data.run} onChanged={shown.reload} />
 }

@@ -1,24 +1,19 @@
-import { useCallback, useEffect, useState } from 'react'
-import { Card, ErrorBanner, useEngineEvents, useOperation } from '../components/common/index.js'
+import { useState } from 'react'
+import { Card, ErrorBanner, useOperation } from '../components/common/index.js'
 import { Deployments } from '../components/serving/Deployments.js'
 import { curlExample } from '../components/serving/examples.js'
 import { LiveChart, RecentRequests } from '../components/serving/LiveTraffic.js'
 import { ServerControls } from '../components/serving/ServerControls.js'
 import { TryIt } from '../components/serving/TryIt.js'
+import '../components/serving/serving.css'
 
 /** The local endpoint: where it listens, what it serves, a form to try a model, and live traffic. */
 export default function ServingPage() {
   const status = useOperation('serving.status', {})
   const [selected, setSelected] = useState<string | null>(null)
+  // Alias moves, starts and stops from the CLI, and the log counters keep it fresh (freshness.ts).
   const reload = status.reload
-  const refresh = useCallback(() => reload(), [reload])
-  // Alias moves swap versions under the page: follow them, and starts/stops from the CLI.
-  useEngineEvents(['serving.*', 'registry.alias.moved'], refresh)
-  // The log counters move with every request, which sends no event: refresh them now and then.
-  useEffect(() => {
-    const timer = setInterval(refresh, 3000)
-    return () => clearInterval(timer)
-  }, [refresh])
+  const refresh = reload
 
   const s = status.data
   const current = s?.deployments.find((d) => d.model === selected) ?? s?.deployments[0] ?? null
@@ -58,7 +53,7 @@ function CopyableCode({ text }: { text: string }) {
   const [copied, setCopied] = useState(false)
   return (
     <div>
-      <pre className="mono" aria-label="curl example" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+      <pre className="mono wrap-pre" aria-label="curl example">
         {text}
       </pre>
       <button

@@ -1,5 +1,6 @@
 import { create } from 'zustand'
 import { api } from '../api.js'
+import { LatheError } from '../../../src-main/engine/api/common/errors.js'
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected'
 
@@ -9,6 +10,8 @@ interface EngineState {
   backend: string | null
   /** Why the engine cannot be reached, when it cannot. */
   problem: string | null
+  /** 'missing' when the engine answers but refuses this page (no or an old session cookie). */
+  session: 'unknown' | 'ok' | 'missing'
   /** Re-read the workspace and backend (after a setting changes). */
   refresh(): Promise<void>
 }
@@ -23,20 +26,27 @@ export const useEngine = create<EngineState>((set) => ({
   workspace: null,
   backend: null,
   problem: null,
+  session: 'unknown',
   async refresh() {
     try {
       const [workspace, backends] = await Promise.all([api.call('workspace.info', {}), api.call('compute.backends', {})])
       set({
         connection: 'connected',
+        session: 'ok',
         problem: null,
         workspace: workspace.dir,
         backend: backends.find((b) => b.chosen)?.name ?? 'none',
       })
     } catch (error) {
-      set({ connection: 'disconnected', problem: (error as Error).message })
+      set(lost(error))
     }
   },
 }))
+
+function lost(error: unknown): Partial<EngineState> {
+  if (error instanceof LatheError && error.code === 'unauthorized') return { connection: 'connected', session: 'missing', problem: error.message }
+  return { connection: 'disconnected', problem: (error as Error).message }
+}
 
 const HEARTBEAT_MS = 5000
 let heartbeat: ReturnType<typeof setInterval> | null = null
@@ -49,9 +59,9 @@ export function watchEngine(): () => void {
     const { connection, refresh } = useEngine.getState()
     try {
       await api.call('system.info', {})
-      if (connection !== 'connected') await refresh()
+      if (connection !== 'connected' || useEngine.getState().session !== 'ok') await refresh()
     } catch (error) {
-      useEngine.setState({ connection: 'disconnected', problem: (error as Error).message })
+      useEngine.setState(lost(error))
     }
   }, HEARTBEAT_MS)
   return () => {

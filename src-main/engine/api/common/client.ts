@@ -48,14 +48,20 @@ export interface ApiClient<C extends ContractShape, E extends EventMap = Record<
 
 export interface HttpClientOptions {
   baseUrl: string
-  token: string
+  /** A bearer token; without one the browser's session cookie signs the requests (`lathe ui`). */
+  token?: string
   fetch?: typeof fetch
 }
+
+// The event stream reconnects after 1 s, then twice as long after each failure in a row,
+// up to 30 s: an engine that is gone (or a page without a session) is not asked 87 times.
+const RECONNECT_FIRST_MS = 1000
+const RECONNECT_MAX_MS = 30_000
 
 export function createHttpClient<C extends ContractShape, E extends EventMap = Record<string, any>>(options: HttpClientOptions): ApiClient<C, E> {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis)
   const base = options.baseUrl.replace(/\/$/, '')
-  const headers = { authorization: `Bearer ${options.token}` }
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {}
 
   return {
     transport: 'http',
@@ -87,6 +93,7 @@ export function createHttpClient<C extends ContractShape, E extends EventMap = R
     subscribe(topics, listener) {
       const controller = new AbortController()
       void (async () => {
+        let delay = RECONNECT_FIRST_MS
         while (!controller.signal.aborted) {
           try {
             const response = await doFetch(`${base}/api/v1/events?topics=${encodeURIComponent(topics.join(','))}`, {
@@ -94,13 +101,15 @@ export function createHttpClient<C extends ContractShape, E extends EventMap = R
               signal: controller.signal,
             })
             if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`)
+            delay = RECONNECT_FIRST_MS
             // The engine sends only the topics asked for, so each event is one of EventOf<E, P>.
             await readServerSentEvents(response.body, (data) => listener(JSON.parse(data) as EventOf<E, typeof topics[number]>))
           } catch {
             if (controller.signal.aborted) return
           }
-          // The stream ended or failed: the engine restarted or a proxy closed it. Reconnect.
-          await new Promise((resolve) => setTimeout(resolve, 1000))
+          // The stream ended or failed: the engine restarted or a proxy closed it. Reconnect, backing off.
+          await new Promise((resolve) => setTimeout(resolve, delay))
+          delay = Math.min(delay * 2, RECONNECT_MAX_MS)
         }
       })()
       return () => controller.abort()

@@ -1,62 +1,105 @@
-import { useVirtualizer } from '@tanstack/react-virtual'
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { api, type Input } from '../../api.js'
-import { ErrorBanner, formatCell } from '../common/index.js'
+import { DataTable, ErrorBanner, formatCell, type Column, type Sort } from '../common/index.js'
+import './PreviewTable.css'
 
 const PAGE = 200
-const ROW_HEIGHT = 28
+// A scroll area taller than ~30M px is past what browsers draw, so a long version is
+// shown a window at a time; "Go to row" picks the window and scrolls within it.
+const WINDOW = 500_000
+const KEEP_PAGES = 64
 type Filter = NonNullable<Input<'data.preview'>['filters']>[number]
+type Row = Record<string, unknown>
+const opLabels: Record<Filter['op'], string> = { eq: '=', ne: '≠', lt: '<', le: '≤', gt: '>', ge: '≥', contains: 'contains', is_null: 'is empty', not_null: 'is not empty' }
 
 /**
- * Rows of a version, fetched a page at a time as the table scrolls and rendered
- * virtually, so a version of any size opens at once. Sorting and the filter run in
- * the engine (DuckDB), not on the loaded rows.
+ * Rows of a version, fetched by the page the table is showing (offset paging in
+ * DuckDB on the version's Parquet, never from the top), so row 9M of 10M opens at
+ * once. Sorting and the filter run in the engine, not on the loaded rows.
  */
 export function PreviewTable({ dataset, columns }: { dataset: string; columns: Array<{ name: string; type: string }> }) {
-  const [sort, setSort] = useState<{ column: string; descending: boolean } | undefined>()
+  const [sort, setSort] = useState<Sort | null>(null)
   const [filterDraft, setFilterDraft] = useState<{ column: string; op: Filter['op']; value: string }>({ column: columns[0]?.name ?? '', op: 'eq', value: '' })
   const [filters, setFilters] = useState<Filter[]>([])
-  const [rows, setRows] = useState<Array<Record<string, unknown>>>([])
-  const [total, setTotal] = useState(0)
+  const [total, setTotal] = useState<number | null>(null)
   const [error, setError] = useState<unknown>(null)
-  const loading = useRef(false)
+  const [base, setBase] = useState(0)
+  const [jump, setJump] = useState('')
+  const [scrollTo, setScrollTo] = useState<number | null>(null)
+  // Bumped when a page arrives, so the table draws it.
+  const [loaded, setLoaded] = useState(0)
+  const pages = useRef(new Map<number, Row[]>())
+  const inFlight = useRef(new Set<number>())
   const generation = useRef(0)
-  const scrollRef = useRef<HTMLDivElement>(null)
+  // While a jump scrolls into place, the rows passed on the way are not fetched.
+  const pendingJump = useRef<number | null>(null)
 
-  const load = useCallback(
-    async (offset: number, reset: boolean) => {
-      if (loading.current && !reset) return
-      loading.current = true
-      const mine = reset ? ++generation.current : generation.current
+  const query = useMemo(() => ({ dataset, sort: sort ? { column: sort.key, descending: sort.descending } : undefined, filters }), [dataset, sort, filters])
+
+  const loadPage = useCallback(
+    async (page: number) => {
+      if (pages.current.has(page) || inFlight.current.has(page)) return
+      const mine = generation.current
+      inFlight.current.add(page)
       try {
-        const page = await api.call('data.preview', { dataset, offset, limit: PAGE, sort, filters })
+        const answer = await api.call('data.preview', { ...query, offset: page * PAGE, limit: PAGE })
         if (mine !== generation.current) return
-        setRows((previous) => (reset ? page.rows : [...previous, ...page.rows]))
-        setTotal(page.total)
+        pages.current.set(page, answer.rows)
+        // Far pages leave the cache first: scrolling a long version must not grow memory.
+        while (pages.current.size > KEEP_PAGES) pages.current.delete(pages.current.keys().next().value!)
+        setTotal(answer.total)
         setError(null)
+        setLoaded((n) => n + 1)
       } catch (failure) {
         if (mine === generation.current) setError(failure)
       } finally {
-        loading.current = false
+        inFlight.current.delete(page)
       }
     },
-    [dataset, sort, filters],
+    [query],
   )
 
   useEffect(() => {
-    setRows([])
-    void load(0, true)
-  }, [load])
+    generation.current++
+    pages.current.clear()
+    inFlight.current.clear()
+    setTotal(null)
+    setBase(0)
+    setScrollTo(0)
+    void loadPage(0)
+  }, [loadPage])
 
-  const virtualizer = useVirtualizer({ count: total, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 20 })
-  const items = virtualizer.getVirtualItems()
-  const lastIndex = items.at(-1)?.index ?? 0
-  useEffect(() => {
-    if (lastIndex >= rows.length - 20 && rows.length < total) void load(rows.length, false)
-  }, [lastIndex, rows.length, total, load])
+  const count = total === null ? 0 : Math.min(WINDOW, Math.max(0, total - base))
+  const remote = useMemo(
+    () => ({
+      count,
+      rowAt: (index: number) => {
+        const absolute = base + index
+        return pages.current.get(Math.floor(absolute / PAGE))?.[absolute % PAGE]
+      },
+      onRange: (start: number, end: number) => {
+        const jump = pendingJump.current
+        if (jump !== null) {
+          if (jump < start || jump >= end) return
+          pendingJump.current = null
+        }
+        for (let page = Math.floor((base + start) / PAGE); page <= Math.floor((base + end - 1) / PAGE); page++) void loadPage(page)
+      },
+    }),
+    [count, base, loadPage, loaded],
+  )
 
-  const toggleSort = (column: string) =>
-    setSort((s) => (s?.column !== column ? { column, descending: false } : s.descending ? undefined : { column, descending: true }))
+  const goTo = (row: number) => {
+    if (total === null || !Number.isFinite(row)) return
+    const index = Math.min(Math.max(1, Math.round(row)), total) - 1
+    // The target in the middle of its window, so rows on both sides scroll.
+    const windowStart = Math.max(0, Math.min(index - WINDOW / 2, total - WINDOW))
+    setBase(windowStart)
+    pendingJump.current = index - windowStart
+    setScrollTo(null)
+    // Scroll after the window's rows exist in the table.
+    requestAnimationFrame(() => setScrollTo(index - windowStart))
+  }
 
   const applyFilter = () => {
     const { column, op, value } = filterDraft
@@ -67,10 +110,11 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
     setFilterDraft({ ...filterDraft, value: '' })
   }
 
-  const width = 64 + columns.length * 140
+  const tableColumns: Array<Column<Row>> = columns.map((c) => ({ key: c.name, header: c.name, title: `${c.type}: click to sort`, render: (row) => formatCell(row[c.name]) }))
+  const windowed = total !== null && total > WINDOW
   return (
-    <div>
-      <div className="toolbar" style={{ marginBottom: 8 }}>
+    <div className="preview">
+      <div className="toolbar preview-toolbar">
         <label className="field">
           Column
           <select value={filterDraft.column} onChange={(e) => setFilterDraft({ ...filterDraft, column: e.target.value })}>
@@ -82,9 +126,9 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
         <label className="field">
           Condition
           <select value={filterDraft.op} onChange={(e) => setFilterDraft({ ...filterDraft, op: e.target.value as Filter['op'] })}>
-            {(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'contains', 'is_null', 'not_null'] as const).map((op) => (
+            {(Object.keys(opLabels) as Array<Filter['op']>).map((op) => (
               <option key={op} value={op}>
-                {{ eq: '=', ne: '≠', lt: '<', le: '≤', gt: '>', ge: '≥', contains: 'contains', is_null: 'is empty', not_null: 'is not empty' }[op]}
+                {opLabels[op]}
               </option>
             ))}
           </select>
@@ -98,43 +142,53 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
         </button>
         {filters.map((f, i) => (
           <button key={i} className="badge" title="Remove filter" onClick={() => setFilters(filters.filter((_, j) => j !== i))}>
-            {f.column} {f.op} {f.value === undefined ? '' : String(f.value)} ✕
+            {f.column} {opLabels[f.op]} {f.value === undefined ? '' : String(f.value)} ✕
           </button>
         ))}
-        <span className="muted" style={{ marginLeft: 'auto' }}>
-          {total.toLocaleString()} rows
+        <form
+          className="preview-jump"
+          onSubmit={(e) => {
+            e.preventDefault()
+            goTo(Number(jump.replace(/[,_\s]/g, '')))
+          }}
+        >
+          <label className="field">
+            Go to row
+            <input value={jump} onChange={(e) => setJump(e.target.value)} inputMode="numeric" size={10} aria-label="Go to row" />
+          </label>
+          <button className="btn" type="submit" disabled={total === null}>
+            Go
+          </button>
+        </form>
+        <span className="muted preview-total" aria-live="polite">
+          {total === null ? 'Counting rows…' : `${total.toLocaleString()} rows`}
         </span>
       </div>
+      {windowed && (
+        <p className="muted preview-window">
+          Showing rows {(base + 1).toLocaleString()}–{(base + count).toLocaleString()}{' '}
+          <button className="btn btn-ghost" disabled={base === 0} onClick={() => goTo(Math.max(1, base - WINDOW / 2 + 1))}>
+            ‹ earlier
+          </button>
+          <button className="btn btn-ghost" disabled={base + WINDOW >= total} onClick={() => goTo(base + WINDOW + WINDOW / 2)}>
+            later ›
+          </button>
+        </p>
+      )}
       {error ? <ErrorBanner error={error} /> : null}
-      <div ref={scrollRef} className="preview-scroll" style={{ height: 420 }} role="table" aria-label="Preview" aria-rowcount={total + 1}>
-        <div className="preview-head" role="row" style={{ width }}>
-          <div className="preview-cell rownum" role="columnheader">
-            #
-          </div>
-          {columns.map((c) => (
-            <div key={c.name} className="preview-cell" role="columnheader" aria-sort={sort?.column === c.name ? (sort.descending ? 'descending' : 'ascending') : 'none'}>
-              <button onClick={() => toggleSort(c.name)} title={`${c.type}: click to sort`}>
-                {c.name} {sort?.column === c.name ? (sort.descending ? '▼' : '▲') : ''}
-              </button>
-            </div>
-          ))}
-        </div>
-        <div style={{ height: virtualizer.getTotalSize(), width, position: 'relative' }}>
-          {items.map((item) => {
-            const row = rows[item.index]
-            return (
-              <div key={item.key} className="preview-row" role="row" style={{ position: 'absolute', top: 0, transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}>
-                <div className="preview-cell rownum">{item.index + 1}</div>
-                {columns.map((c) => (
-                  <div key={c.name} className="preview-cell" role="cell">
-                    {row ? formatCell(row[c.name]) : '…'}
-                  </div>
-                ))}
-              </div>
-            )
-          })}
-        </div>
-      </div>
+      <DataTable
+        label="Preview"
+        columns={tableColumns}
+        remote={remote}
+        rowKey={(_, index) => String(base + index)}
+        rowNumbers
+        rowNumberBase={base}
+        sort={sort}
+        onSortChange={setSort}
+        maxHeight={420}
+        scrollToIndex={scrollTo}
+        empty={total === null ? 'Loading rows…' : 'No rows match.'}
+      />
     </div>
   )
 }

@@ -41,7 +41,7 @@ function ColumnCard({ column }: { column: ColumnProfile }) {
           {column.name} <span className="badge">{column.type}</span>
         </h3>
         {data.length > 0 && (
-          <div style={{ height: 90 }}>
+          <div className="profile-chart">
             <ResponsiveContainer width="100%" height="100%">
               <BarChart data={data} margin={{ top: 4, right: 0, bottom: 0, left: 0 }}>
                 <XAxis dataKey="label" hide />

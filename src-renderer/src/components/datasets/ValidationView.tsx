@@ -18,7 +18,7 @@ export function ValidationView({ validation, ruleCount }: { validation: Validati
     )
   }
   return (
-    <ul aria-label="Validation results" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
+    <ul aria-label="Validation results" className="plain-list">
       {validation.results.map((result, i) => (
         <li key={i} className="rule-result">
           {result.passed ? <span className="badge badge-ok">ok</span> : <span className="badge badge-bad">failed</span>}

@@ -1,4 +1,6 @@
 import type { Output } from '../../api.js'
+import { DataTable, type Column } from '../common/index.js'
+import './models.css'
 
 type Move = Output<'registry.history'>['moves'][number]
 
@@ -6,9 +8,9 @@ type Move = Output<'registry.history'>['moves'][number]
 export function HistoryTimeline({ moves }: { moves: Move[] }) {
   if (moves.length === 0) return <p className="muted">No alias has moved yet.</p>
   return (
-    <ol aria-label="Alias history" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
+    <ol aria-label="Alias history" className="alias-history">
       {[...moves].reverse().map((m) => (
-        <li key={m.id} style={{ borderLeft: '2px solid var(--border)', padding: '4px 0 8px 12px' }}>
+        <li key={m.id}>
           <div>
             <span className="badge">{m.alias}</span>{' '}
             <strong>
@@ -31,33 +33,26 @@ export function HistoryTimeline({ moves }: { moves: Move[] }) {
 
 type AuditEntry = Output<'registry.history'>['audit'][number]
 
+const auditColumns: Array<Column<AuditEntry>> = [
+  { key: 'time', header: 'time', render: (a) => new Date(a.time).toLocaleString() },
+  { key: 'actor', header: 'actor' },
+  { key: 'action', header: 'action', render: (a) => <span className="mono">{a.action}</span> },
+  { key: 'entityId', header: 'what', render: (a) => <span className="mono">{a.entityId}</span> },
+  { key: 'reason', header: 'reason', render: (a) => a.reason ?? '' },
+]
+
 /** The append-only audit log of a model: every change, who made it, why. */
 export function AuditList({ entries }: { entries: AuditEntry[] }) {
   return (
     <details>
       <summary>Audit log ({entries.length} entries)</summary>
-      <table className="data-table" aria-label="Audit log">
-        <thead>
-          <tr>
-            <th>time</th>
-            <th>actor</th>
-            <th>action</th>
-            <th>what</th>
-            <th>reason</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...entries].reverse().map((a) => (
-            <tr key={a.id}>
-              <td>{new Date(a.time).toLocaleString()}</td>
-              <td>{a.actor}</td>
-              <td className="mono">{a.action}</td>
-              <td className="mono">{a.entityId}</td>
-              <td>{a.reason ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        label="Audit log"
+        columns={auditColumns}
+        rows={[...entries].reverse()}
+        rowKey={(a) => String(a.id)}
+        maxHeight={360}
+      />
     </details>
   )
 }

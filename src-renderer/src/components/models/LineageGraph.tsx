@@ -1,4 +1,5 @@
 import type { Output } from '../../api.js'
+import './models.css'
 
 type Lineage = Output<'registry.lineage'>
 
@@ -34,7 +35,7 @@ export function LineageGraph({ lineage }: { lineage: Lineage }) {
   const height = 16 + Math.max(1, ...columns.map((c) => c.length)) * (BOX_H + GAP_Y) - GAP_Y
 
   return (
-    <svg role="img" aria-label="Lineage graph" width={width} height={height} style={{ maxWidth: '100%', fontSize: 12 }}>
+    <svg role="img" aria-label="Lineage graph" width={width} height={height} className="lineage-graph">
       <defs>
         <marker id="lineage-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto">
           <path d="M0,0 L10,5 L0,10 z" fill="var(--muted)" />

@@ -1,6 +1,7 @@
 import { useState } from 'react'
 import { api, type Output } from '../../api.js'
 import { ErrorBanner, notify } from '../common/index.js'
+import './models.css'
 
 type Check = Output<'registry.promote.check'>
 
@@ -74,7 +75,7 @@ export function PromotePanel({ model, version, onPromoted }: { model: string; ve
             Move <strong>{alias}</strong> from {check.previous === null ? 'nothing' : `v${check.previous}`} to <strong>v{check.version}</strong>:{' '}
             {check.gate.passed ? <span className="badge badge-ok">gate passes</span> : <span className="badge badge-bad">gate fails</span>}
           </p>
-          <ul aria-label="Gate checks" style={{ paddingLeft: 18 }}>
+          <ul aria-label="Gate checks" className="gate-checks">
             {check.gate.checks.map((c) => (
               <li key={c.name}>
                 <span className={`badge ${c.passed ? 'badge-ok' : 'badge-bad'}`}>{c.passed ? 'pass' : 'fail'}</span> <strong>{c.name}</strong>
@@ -89,9 +90,13 @@ export function PromotePanel({ model, version, onPromoted }: { model: string; ve
               </label>
               <label className="field">
                 <span>Reason</span>
-                <input value={reason} aria-label="Reason" onChange={(e) => setReason(e.target.value)} />
+                <input value={reason} aria-label="Reason" onChange={(e) => setReason(e.target.value)} disabled={!force} placeholder={force ? 'required: why force it' : ''} />
+                {force && !reason.trim() && <span className="field-error">Say why the gate is overridden: it goes into the audit log.</span>}
               </label>
             </div>
+          )}
+          {alias === 'production' && (
+            <p className="muted">Everything that serves {model}:production switches to v{check.version} as soon as you promote.</p>
           )}
           <button type="button" className="btn btn-primary" disabled={!check.gate.passed && (!force || !reason.trim())} onClick={confirm}>
             {`Promote v${check.version} to ${alias}`}

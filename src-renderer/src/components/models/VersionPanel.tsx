@@ -1,21 +1,20 @@
-import { useEffect, useState } from 'react'
+import { useState } from 'react'
 import { api } from '../../api.js'
-import { Card, ErrorBanner, Facts, notify, notifyError, useOperation } from '../common/index.js'
+import { Card, DataTable, ErrorBanner, Facts, formatNumber, notify, notifyError, useOperation, type Column } from '../common/index.js'
 import { LineageGraph } from './LineageGraph.js'
 import { Markdown } from './Markdown.js'
 import { PromotePanel } from './PromotePanel.js'
 import { VersionDetails } from './VersionDetails.js'
+import './models.css'
 
 function tensorText(t: { name: string; dtype: string; shape: Array<number | null> }): string {
   return `${t.name}: ${t.dtype}${t.shape.length ? ` [${t.shape.map((d) => d ?? 'N').join(', ')}]` : ''}`
 }
 
 /** One version: facts, metrics, model card (editable), lineage graph, promote. */
-export function VersionPanel({ model, version, generation, onChanged }: { model: string; version: number; generation: number; onChanged: () => void }) {
+export function VersionPanel({ model, version, onChanged }: { model: string; version: number; onChanged: () => void }) {
   const shown = useOperation('registry.versions.show', { model, version: String(version) })
   const lineage = useOperation('registry.lineage', { model, version: String(version) })
-  const { reload } = shown
-  useEffect(() => reload(), [generation, reload])
   const [editing, setEditing] = useState<string | null>(null)
   const [saveError, setSaveError] = useState<unknown>(null)
 
@@ -91,7 +90,7 @@ export function VersionPanel({ model, version, generation, onChanged }: { model:
         {editing === null ? (
           <Markdown text={shown.data.card.markdown} />
         ) : (
-          <textarea aria-label="Model card markdown" value={editing} onChange={(e) => setEditing(e.target.value)} rows={20} style={{ width: '100%', fontFamily: 'var(--mono)' }} />
+          <textarea aria-label="Model card markdown" value={editing} onChange={(e) => setEditing(e.target.value)} rows={20} className="card-editor" />
         )}
       </Card>
     </div>
@@ -109,35 +108,13 @@ function MetricsTable({ metrics }: { metrics: Record<string, number> }) {
     parts.add(part)
     rows.set(name, { ...rows.get(name), [part]: value })
   }
-  const columns = [...parts].sort((a, b) => (a === 'test' ? -1 : b === 'test' ? 1 : a.localeCompare(b)))
-  return (
-    <table aria-label="Version metrics" style={{ borderCollapse: 'collapse', minWidth: 360 }}>
-      <thead>
-        <tr>
-          <th style={{ textAlign: 'left', padding: '2px 12px 2px 0' }}>metric</th>
-          {columns.map((c) => (
-            <th key={c} className="num" style={{ padding: '2px 12px' }}>
-              {c}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {[...rows.entries()]
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([name, values]) => (
-            <tr key={name} style={{ borderTop: '1px solid var(--border)' }}>
-              <td style={{ padding: '2px 12px 2px 0' }}>{name}</td>
-              {columns.map((c) => (
-                <td key={c} className="num mono" style={{ padding: '2px 12px' }}>
-                  {values[c] === undefined ? '' : values[c]!.toFixed(4)}
-                </td>
-              ))}
-            </tr>
-          ))}
-      </tbody>
-    </table>
-  )
+  const splits = [...parts].sort((a, b) => (a === 'test' ? -1 : b === 'test' ? 1 : a.localeCompare(b)))
+  const columns: Array<Column<{ name: string; values: Record<string, number> }>> = [
+    { key: 'name', header: 'metric' },
+    ...splits.map((c) => ({ key: c, header: c, align: 'right' as const, sortValue: (r: { values: Record<string, number> }) => r.values[c], render: (r: { values: Record<string, number> }) => formatNumber(r.values[c]) })),
+  ]
+  const lines = [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, values]) => ({ name, values }))
+  return <DataTable label="Version metrics" columns={columns} rows={lines} rowKey={(r) => r.name} />
 }
 
 /** The portable package (zip) of this version, as a browser download. */

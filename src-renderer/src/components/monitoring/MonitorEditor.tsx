@@ -5,6 +5,11 @@ import type { MonitorWithRules } from './format.js'
 
 const ops = ['>', '>=', '<', '<=', '==', '!='] as const
 
+/** A monitor whose rules can retrain and move an alias: running it by hand asks first. */
+function movesAlias(monitor: MonitorWithRules): boolean {
+  return monitor.rules.some((r) => r.actions.some((a) => a.type === 'retrain'))
+}
+
 /** Add a monitor for the model, and alert rules to a monitor; run one now. */
 export function MonitorEditor({ model, monitors, onChanged }: { model: string; monitors: MonitorWithRules[]; onChanged: () => void }) {
   const [name, setName] = useState(`${model}-drift`)
@@ -20,6 +25,7 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
   const [retrainDataset, setRetrainDataset] = useState('')
   const [withTraffic, setWithTraffic] = useState(false)
   const target = monitor || monitors[0]?.name || ''
+  const [confirming, setConfirming] = useState<string | null>(null)
 
   const addMonitor = async () => {
     const schedule = everyMinutes || everyRequests ? { everyMinutes: everyMinutes ? Number(everyMinutes) : undefined, everyRequests: everyRequests ? Number(everyRequests) : undefined } : null
@@ -67,9 +73,37 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
                   : 'run by hand'}
                 ; last run {m.lastRunAt ? new Date(m.lastRunAt).toLocaleString() : 'never'}
               </span>{' '}
-              <button type="button" className="btn" onClick={() => void runNow(m.name)}>
-                Run now
+              <button
+                type="button"
+                className="btn"
+                onClick={() => (movesAlias(m) ? setConfirming(m.name) : void runNow(m.name))}
+              >
+                Run now{movesAlias(m) ? '…' : ''}
               </button>
+              {confirming === m.name && (
+                <div className="confirm" role="alertdialog" aria-label={`Run ${m.name}`}>
+                  <p>
+                    A rule of {m.name} retrains {model} and promotes the new version to{' '}
+                    <strong>{[...new Set(m.rules.flatMap((r) => r.actions.flatMap((a) => (a.type === 'retrain' ? [a.alias] : []))))].join(', ')}</strong> if its
+                    gate passes, when the rule fires. Run it now?
+                  </p>
+                  <div className="toolbar">
+                    <button
+                      type="button"
+                      className="btn btn-primary"
+                      onClick={() => {
+                        setConfirming(null)
+                        void runNow(m.name)
+                      }}
+                    >
+                      Run {m.name}
+                    </button>
+                    <button type="button" className="btn btn-ghost" onClick={() => setConfirming(null)}>
+                      Not now
+                    </button>
+                  </div>
+                </div>
+              )}
               <ul>
                 {m.rules.map((r) => (
                   <li key={r.id} className="muted">

@@ -1,5 +1,7 @@
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts'
+import { formatNumber } from '../common/index.js'
 import type { MetricSeries } from './format.js'
+import './runs.css'
 
 const palette = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2']
 
@@ -25,9 +27,9 @@ export function RunCurves({ title, series, names }: { title: string; series: Met
       </figcaption>
       <LineChart width={560} height={240} data={data} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-        <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" />
-        <YAxis stroke="var(--muted)" width={56} tickFormatter={(v: number) => v.toPrecision(3)} />
-        <Tooltip />
+        <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" label={{ value: 'epoch', position: 'insideBottomRight', offset: -4, fontSize: 11 }} />
+        <YAxis stroke="var(--muted)" width={56} tickFormatter={(v: number) => formatNumber(v, 3)} />
+        <Tooltip formatter={(v) => formatNumber(Number(v))} labelFormatter={(step) => `epoch ${step}`} />
         <Legend />
         {shown.map((n, i) => (
           <Line key={n} dataKey={n} stroke={palette[i % palette.length]} dot={data.length < 40} isAnimationActive={false} connectNulls />

@@ -1,7 +1,8 @@
 import { useState } from 'react'
 import { api } from '../../api.js'
-import { Card, ErrorBanner, Facts, notify } from '../common/index.js'
+import { Card, DataTable, ErrorBanner, Facts, notify } from '../common/index.js'
 import { ConfusionMatrix } from './ConfusionMatrix.js'
+import { ArchiveRun, RegisterRun, RunLabels } from './RunActions.js'
 import { formatMetric, statusBadge, type RunRecord } from './format.js'
 import { RunCurves } from './RunCurves.js'
 import { useLiveSeries } from './useLiveSeries.js'
@@ -29,7 +30,8 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
     <Card
       title={
         <>
-          Run <span className="mono">{run.id}</span> <span className={statusBadge(run.status)}>{run.status}</span>
+          Run {run.name && <strong>{run.name} </strong>}
+          <span className="mono">{run.id}</span> <span className={statusBadge(run.status)}>{run.status}</span>
         </>
       }
       actions={
@@ -37,7 +39,9 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
           <button className="btn" onClick={cancel}>
             Cancel run
           </button>
-        ) : null
+        ) : (
+          <ArchiveRun run={run} onChanged={onChanged} />
+        )
       }
     >
       <ErrorBanner error={error} />
@@ -45,10 +49,11 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
       <p aria-live="polite">
         {active ? `Training: epoch ${lastEpoch}/${run.params.epochs}` : `Epochs run: ${run.epochsRun}`}
       </p>
-      <div className="run-charts" style={{ display: 'flex', flexWrap: 'wrap', gap: 16 }}>
+      <div className="run-charts">
         <RunCurves title="Loss" series={series} names={['loss', 'val_loss']} />
         <RunCurves title="Validation metrics" series={series} names={valNames} />
       </div>
+      <RegisterRun run={run} />
       <Facts
         items={[
           ['Dataset', `${run.dataset.name}@${run.dataset.version}`],
@@ -62,25 +67,18 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
         ]}
       />
       {run.metrics && (
-        <table className="metrics-table" aria-label="Metrics">
-          <thead>
-            <tr>
-              <th>Metric</th>
-              <th>Validation</th>
-              <th>Test</th>
-            </tr>
-          </thead>
-          <tbody>
-            {metricNames.map((m) => (
-              <tr key={m}>
-                <td>{m}</td>
-                <td>{formatMetric(run.metrics!.validation[m])}</td>
-                <td>{formatMetric(run.metrics!.test[m])}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Metrics"
+          columns={[
+            { key: 'name', header: 'Metric' },
+            { key: 'validation', header: 'Validation', align: 'right', render: (r) => formatMetric(r.validation) },
+            { key: 'test', header: 'Test', align: 'right', render: (r) => formatMetric(r.test) },
+          ]}
+          rows={metricNames.map((name) => ({ name, validation: run.metrics!.validation[name], test: run.metrics!.test[name] }))}
+          rowKey={(r) => r.name}
+        />
       )}
+      <RunLabels key={`${run.name}|${run.tags?.join(',')}|${run.notes}`} run={run} onChanged={onChanged} />
       {run.metrics?.confusion && (
         <ConfusionMatrix labels={run.metrics.confusion.labels} matrix={run.metrics.confusion.test} caption="Confusion matrix (test split)" />
       )}

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
 import { isNumericType } from '../../../../src-main/engine/api/common/column-types.js'
 import { api } from '../../api.js'
-import { Card, ErrorBanner, notify, useOperation } from '../common/index.js'
+import { Card, ErrorBanner, FieldError, formErrors, useAction, useOperation } from '../common/index.js'
 import type { RunRecord } from './format.js'
 
 
@@ -16,8 +16,7 @@ export function StartRunForm({ onStarted }: { onStarted: (run: RunRecord) => voi
   const [lr, setLr] = useState('0.001')
   const [hidden, setHidden] = useState('64,64')
   const [seed, setSeed] = useState('42')
-  const [error, setError] = useState<unknown>(null)
-  const [busy, setBusy] = useState(false)
+  const [registerAs, setRegisterAs] = useState('')
 
   const list = datasets.data?.datasets ?? []
   const columns = useMemo(() => list.find((d) => d.name === dataset)?.latest?.columns ?? [], [list, dataset])
@@ -32,35 +31,34 @@ export function StartRunForm({ onStarted }: { onStarted: (run: RunRecord) => voi
     }
   }, [columns, target])
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault()
-    setBusy(true)
-    setError(null)
-    try {
-      const run = await api.call('training.start', {
+  const start = useAction(
+    () =>
+      api.call('training.start', {
         dataset,
         target,
         modelFamily: model,
         seed: Number(seed),
+        registerAs: registerAs.trim() || null,
         params: {
           epochs: Number(epochs),
           batchSize: Number(batch),
           learningRate: Number(lr),
           hidden: model === 'mlp' ? hidden.split(',').filter((s) => s.trim()).map(Number) : [],
         },
-      })
-      notify(`Run ${run.id} queued`, { kind: 'success' })
-      onStarted(run)
-    } catch (failure) {
-      setError(failure)
-    } finally {
-      setBusy(false)
-    }
+      }),
+    { success: (run) => `Run ${run.id} queued${run.registerAs ? `; it registers as ${run.registerAs} when it finishes` : ''}` },
+  )
+  const submit = async (event: FormEvent) => {
+    event.preventDefault()
+    const run = await start.run()
+    if (run) onStarted(run)
   }
+  const errors = formErrors(start.error, ['dataset', 'target', 'modelFamily', 'seed', 'registerAs', 'params.epochs', 'params.batchSize', 'params.learningRate', 'params.hidden'])
+  const fieldError = (field: string) => errors.byField[field]
 
   return (
     <Card title="Start a run">
-      <ErrorBanner error={datasets.error ?? error} />
+      <ErrorBanner error={datasets.error ?? errors.rest} />
       {list.length === 0 && !datasets.loading ? (
         <p className="muted">Import a dataset first (Datasets page, or `lathe data import FILE --name NAME`).</p>
       ) : (
@@ -95,24 +93,34 @@ export function StartRunForm({ onStarted }: { onStarted: (run: RunRecord) => voi
           <label className="field">
             Hidden layers
             <input value={hidden} onChange={(e) => setHidden(e.target.value)} disabled={model === 'linear'} size={8} />
+            <FieldError message={fieldError('params.hidden')} />
           </label>
           <label className="field">
             Epochs
-            <input type="number" min={1} value={epochs} onChange={(e) => setEpochs(e.target.value)} style={{ width: 80 }} />
+            <input type="number" min={1} value={epochs} onChange={(e) => setEpochs(e.target.value)} className="input-short" />
+            <FieldError message={fieldError('params.epochs')} />
           </label>
           <label className="field">
             Batch size
-            <input type="number" min={1} value={batch} onChange={(e) => setBatch(e.target.value)} style={{ width: 80 }} />
+            <input type="number" min={1} value={batch} onChange={(e) => setBatch(e.target.value)} className="input-short" />
+            <FieldError message={fieldError('params.batchSize')} />
           </label>
           <label className="field">
             Learning rate
             <input value={lr} onChange={(e) => setLr(e.target.value)} size={7} />
+            <FieldError message={fieldError('params.learningRate')} />
           </label>
           <label className="field">
             Seed
-            <input type="number" min={0} value={seed} onChange={(e) => setSeed(e.target.value)} style={{ width: 80 }} />
+            <input type="number" min={0} value={seed} onChange={(e) => setSeed(e.target.value)} className="input-short" />
+            <FieldError message={fieldError('seed')} />
           </label>
-          <button className="btn btn-primary" type="submit" disabled={busy || !dataset || !target}>
+          <label className="field">
+            Register as
+            <input value={registerAs} onChange={(e) => setRegisterAs(e.target.value)} placeholder="model name (optional)" size={16} />
+            <FieldError message={fieldError('registerAs')} />
+          </label>
+          <button className="btn btn-primary" type="submit" disabled={start.busy || !dataset || !target}>
             Train
           </button>
         </form>

@@ -1,11 +1,12 @@
 import type { Output } from '../../api.js'
+import { formatNumber } from '../common/index.js'
 
 export type RunRecord = Output<'training.runs.show'>['run']
 export type MetricSeries = Output<'training.runs.show'>['series']
 
 export function formatMetric(value: number | undefined | null): string {
   if (value === undefined || value === null || !Number.isFinite(value)) return ''
-  return Number.isInteger(value) ? String(value) : value.toPrecision(4)
+  return formatNumber(value)
 }
 
 /** The headline metric of a run's task. */

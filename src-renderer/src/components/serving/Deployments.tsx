@@ -1,6 +1,7 @@
 import { useState } from 'react'
 import { api, type Output } from '../../api.js'
 import { DataTable, notifyError, useOperation, type Column } from '../common/index.js'
+import './serving.css'
 
 type Status = Output<'serving.status'>
 type Deployment = Status['deployments'][number]
@@ -68,8 +69,7 @@ export function Deployments({
         empty={<span className="muted">Nothing deployed yet: deploy a registered model below.</span>}
       />
       <form
-        className="toolbar"
-        style={{ marginTop: 12 }}
+        className="toolbar deployments-form"
         onSubmit={(e) => {
           e.preventDefault()
           if (!chosen) return

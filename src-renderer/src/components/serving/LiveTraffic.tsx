@@ -1,38 +1,17 @@
-import { useEffect, useState } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { api, type Output } from '../../api.js'
-import { DataTable, type Column } from '../common/index.js'
+import type { Output } from '../../api.js'
+import { DataTable, useOperation, type Column } from '../common/index.js'
+import './serving.css'
 
 type Second = Output<'serving.stats'>[number]
 type Request = Output<'serving.requests'>[number]
 
-/** Polls while mounted; the endpoint keeps these in memory, so a poll is cheap. */
-function usePolled<T>(load: () => Promise<T>, everyMs: number): T | null {
-  const [value, setValue] = useState<T | null>(null)
-  useEffect(() => {
-    let alive = true
-    const tick = () =>
-      load().then(
-        (v) => alive && setValue(v),
-        () => {
-          // A missed poll is retried on the next tick; the status bar shows a lost engine.
-        },
-      )
-    void tick()
-    const timer = setInterval(tick, everyMs)
-    return () => {
-      alive = false
-      clearInterval(timer)
-    }
-  }, [everyMs])
-  return value
-}
-
 export function LiveChart() {
-  const stats = usePolled(() => api.call('serving.stats', { seconds: 120 }), 1000)
+  // The endpoint keeps these in memory, so reading them every second is cheap (freshness.ts).
+  const stats = useOperation('serving.stats', { seconds: 120 }).data
   const data = (stats ?? []).map((s: Second) => ({ ...s, t: new Date(s.time).toLocaleTimeString() }))
   return (
-    <div aria-label="Request rate and latency" role="img" style={{ width: '100%', height: 220 }}>
+    <div aria-label="Request rate and latency" role="img" className="traffic-chart">
       <ResponsiveContainer>
         <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
@@ -63,7 +42,7 @@ const requestColumns: Array<Column<Request>> = [
 ]
 
 export function RecentRequests() {
-  const recent = usePolled(() => api.call('serving.requests', { limit: 50 }), 2000)
+  const recent = useOperation('serving.requests', { limit: 50 }).data
   return (
     <DataTable
       label="Recent requests"

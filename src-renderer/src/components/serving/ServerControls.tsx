@@ -1,6 +1,7 @@
 import { useState } from 'react'
 import { api, type Output } from '../../api.js'
 import { Facts, notifyError } from '../common/index.js'
+import './serving.css'
 
 type Status = Output<'serving.status'>
 
@@ -42,7 +43,7 @@ export function ServerControls({ status, onChange }: { status: Status; onChange:
     )
   }
   return (
-    <div className="toolbar" style={{ justifyContent: 'space-between', alignItems: 'flex-start' }}>
+    <div className="toolbar spread-top">
       <Facts
         items={[
           ['Endpoint', <span className="mono" data-testid="endpoint-url">{status.url}</span>],

@@ -3,6 +3,7 @@ import type { ModelSignature } from '../../../../src-main/engine/api/common/sign
 import { api, type Output } from '../../api.js'
 import { notifyError } from '../common/index.js'
 import { exampleTensorBody, exampleValues, recordFrom, type FormValues } from './examples.js'
+import './serving.css'
 
 type Answer = Output<'serving.invoke'>
 
@@ -99,8 +100,8 @@ function AnswerView({ answer, signature }: { answer: Answer; signature: ModelSig
   const prediction = label ?? body.outputs?.find((o) => o.name === 'prediction') ?? body.outputs?.[0]
   const probabilities = body.outputs?.find((o) => o.name === 'probabilities' || o.name === 'output_probability')
   return (
-    <div role="region" aria-label="Prediction" className="card" style={{ marginTop: 12 }}>
-      <div className="toolbar" style={{ justifyContent: 'space-between' }}>
+    <div role="region" aria-label="Prediction" className="card prediction">
+      <div className="toolbar spread">
         <span>
           HTTP {answer.status} in {answer.latencyMs.toFixed(1)} ms
         </span>
@@ -154,20 +155,20 @@ function TryTensor({ model, signature, running }: { model: string; signature: Mo
         api.call('serving.invoke', { path: `/v2/models/${encodeURIComponent(model)}/infer`, body }).then(setAnswer, notifyError)
       }}
     >
-      <label className="field" style={{ display: 'flex' }}>
+      <label className="field field-wide">
         v2 request body ({signature.inputs.map((i) => `${i.name} [${i.shape.map((d) => d ?? 'N').join(', ')}]`).join(', ')})
         <textarea aria-label="Request body" className="mono" rows={8} value={text} onChange={(e) => setText(e.target.value)} />
       </label>
       {problem && <p className="error">{problem}</p>}
-      <button className="btn btn-primary" type="submit" disabled={!running} style={{ marginTop: 8 }}>
+      <button className="btn btn-primary submit-row" type="submit" disabled={!running}>
         Predict
       </button>
       {answer && (
-        <div role="region" aria-label="Prediction" className="card" style={{ marginTop: 12 }}>
+        <div role="region" aria-label="Prediction" className="card prediction">
           <span>
             HTTP {answer.status} in {answer.latencyMs.toFixed(1)} ms, request id <span className="mono">{answer.requestId}</span>
           </span>
-          <pre className="mono" style={{ whiteSpace: 'pre-wrap' }}>{JSON.stringify(answer.body, null, 2)}</pre>
+          <pre className="mono wrap-pre">{JSON.stringify(answer.body, null, 2)}</pre>
         </div>
       )}
     </form>
