@@ -60,7 +60,10 @@ export async function run(): Promise<void> {
     }
 
     const pandas = JSON.parse(
-      execFileSync('/usr/bin/python3', [path.join(PEERS, 'ingest_pandas.py'), csv], { encoding: 'utf8', cwd: PEERS }).trim().split('\n').at(-1)!,
+      execFileSync('/usr/bin/python3', [path.join(PEERS, 'ingest_pandas.py'), csv], { encoding: 'utf8', cwd: PEERS })
+        .trim()
+        .split('\n')
+        .at(-1)!,
     ) as { read_seconds: number; profile_seconds: number }
 
     const engine = Engine.open({ workspaceDir: path.join(dir, 'ws-profile'), holder: 'bench' })

@@ -30,7 +30,10 @@ export async function run(): Promise<void> {
     {
       const instance = await DuckDBInstance.create(':memory:')
       const duck = await instance.connect()
-      for (const [name, month] of [['january', 1], ['june', 6]] as const) {
+      for (const [name, month] of [
+        ['january', 1],
+        ['june', 6],
+      ] as const) {
         const select = `SELECT ${COLUMNS.join(', ')} FROM read_parquet(${literal(FLIGHTS)}) WHERE month(date) = ${month}`
         files[name] = { parquet: path.join(dir, `${name}.parquet`), csv: path.join(dir, `${name}.csv`) }
         await duck.run(`COPY (${select}) TO ${literal(files[name]!.parquet)} (FORMAT parquet)`)

@@ -33,7 +33,11 @@ function penguinsModel(rows: Row[]) {
   const columns = Object.keys(rows[0]!).filter((c) => c !== target)
   const numeric = columns.filter((c) => rows.every((r) => r[c] === null || typeof r[c] === 'number'))
   const categorical = columns.filter((c) => !numeric.includes(c))
-  const features: FeatureColumn[] = columns.map((name) => ({ name, kind: numeric.includes(name) ? 'numeric' : 'categorical', sourceType: numeric.includes(name) ? 'DOUBLE' : 'VARCHAR' }))
+  const features: FeatureColumn[] = columns.map((name) => ({
+    name,
+    kind: numeric.includes(name) ? 'numeric' : 'categorical',
+    sourceType: numeric.includes(name) ? 'DOUBLE' : 'VARCHAR',
+  }))
   const stat = (c: string) => {
     const xs = rows.map((r) => r[c]).filter((v): v is number => typeof v === 'number')
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length
@@ -42,7 +46,17 @@ function penguinsModel(rows: Row[]) {
   const classes = [...new Set(rows.map((r) => String(r[target])))].sort()
   const preprocessing: Preprocessing = {
     numeric: numeric.map(stat),
-    categorical: categorical.map((c) => ({ name: c, vocabulary: [...new Set(rows.map((r) => r[c]).filter((v) => v !== null).map(String))].sort() })),
+    categorical: categorical.map((c) => ({
+      name: c,
+      vocabulary: [
+        ...new Set(
+          rows
+            .map((r) => r[c])
+            .filter((v) => v !== null)
+            .map(String),
+        ),
+      ].sort(),
+    })),
     classes,
     targetScale: null,
     order: [...numeric, ...categorical],
@@ -55,7 +69,12 @@ function penguinsModel(rows: Row[]) {
     kernel: Array.from({ length: inputs * outputs }, () => (random() - 0.5) * 0.4),
     bias: Array.from({ length: outputs }, () => 0),
   })
-  const weights = { family: 'mlp' as const, task: 'classification' as const, activation: 'relu' as const, layers: [dense(width, 64), dense(64, 64), dense(64, classes.length)] }
+  const weights = {
+    family: 'mlp' as const,
+    task: 'classification' as const,
+    activation: 'relu' as const,
+    layers: [dense(width, 64), dense(64, 64), dense(64, classes.length)],
+  }
   return { ...exportOnnx(weights, preprocessing, features, target), columns }
 }
 
@@ -138,7 +157,12 @@ async function wrk(url: string, bodyFile: string, clients = connections, perRequ
   }
   let raw: WrkResult['raw'] = null
   if (perRequest && fs.existsSync(latOut)) {
-    const lat = fs.readFileSync(latOut, 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b)
+    const lat = fs
+      .readFileSync(latOut, 'utf8')
+      .trim()
+      .split('\n')
+      .map(Number)
+      .sort((a, b) => a - b)
     const at = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]! / 1000
     raw = { p50Ms: at(0.5), p99Ms: at(0.99), p999Ms: at(0.999), maxMs: lat[lat.length - 1]! / 1000, n: lat.length }
   }
@@ -157,8 +181,16 @@ async function bareRunMs(bytes: Uint8Array, rows: Row[], columns: string[], sign
   const feeds: Record<string, ort.Tensor> = {}
   for (const c of columns) {
     feeds[c] = signatureNumeric.has(c)
-      ? new ort.Tensor('float32', Float32Array.from(rows, (r) => (r[c] === null ? NaN : Number(r[c]))), [rows.length, 1])
-      : new ort.Tensor('string', rows.map((r) => (r[c] === null ? '' : String(r[c]))), [rows.length, 1])
+      ? new ort.Tensor(
+          'float32',
+          Float32Array.from(rows, (r) => (r[c] === null ? NaN : Number(r[c]))),
+          [rows.length, 1],
+        )
+      : new ort.Tensor(
+          'string',
+          rows.map((r) => (r[c] === null ? '' : String(r[c]))),
+          [rows.length, 1],
+        )
   }
   for (let i = 0; i < 200; i++) await session.run(feeds)
   const times: number[] = []
@@ -193,7 +225,11 @@ export async function run(): Promise<void> {
     const lathe = status.url!
 
     const peerPort = 17000 + Math.floor(Math.random() * 2000)
-    peer = spawn('/usr/bin/python3', [path.join(peers, 'serve_fastapi.py'), table, '--target', target, '--port', String(peerPort), '--drop', dropped.join(',')], { stdio: 'ignore' })
+    peer = spawn(
+      '/usr/bin/python3',
+      [path.join(peers, 'serve_fastapi.py'), table, '--target', target, '--port', String(peerPort), '--drop', dropped.join(',')],
+      { stdio: 'ignore' },
+    )
     const peerUrl = `http://127.0.0.1:${peerPort}`
     await waitFor(`${peerUrl}/ping`, 'the FastAPI peer')
 
@@ -212,7 +248,9 @@ export async function run(): Promise<void> {
     }
     const logLines: string[] = []
     const numeric = new Set(model.signature.columns!.filter((c) => c.kind === 'numeric').map((c) => c.name))
-    process.stdout.write(`penguins (${rows.length} rows, ${model.columns.length} features), MLP 64-64, wrk -c ${connections} -d ${seconds}s, logging ${logging ? 'on' : 'off'}\n`)
+    process.stdout.write(
+      `penguins (${rows.length} rows, ${model.columns.length} features), MLP 64-64, wrk -c ${connections} -d ${seconds}s, logging ${logging ? 'on' : 'off'}\n`,
+    )
     process.stdout.write('batch  server   req/s     p50 ms   p99 ms   non-2xx\n')
     const results: Record<string, { lathe: WrkResult; peer: WrkResult }> = {}
     for (const n of [1, 100]) {
@@ -230,16 +268,26 @@ export async function run(): Promise<void> {
       const after = await logCounts()
       const p = await wrk(`${peerUrl}/invocations`, bodyFile)
       results[n] = { lathe: l, peer: p }
-      if (logging) logLines.push(`  ${n}-row run: ${after.written - before.written} rows logged (${fmt((after.written - before.written) / seconds / 1000, 0)}k rows/s), ${after.dropped - before.dropped} dropped`)
-      for (const [name, r] of [['lathe', l], ['fastapi', p]] as const) {
-        process.stdout.write(`${String(n).padEnd(6)} ${name.padEnd(8)} ${fmt(r.rps, 0).padStart(8)}  ${fmt(r.p50Ms).padStart(8)} ${fmt(r.p99Ms).padStart(8)}   ${r.non2xx}\n`)
+      if (logging)
+        logLines.push(
+          `  ${n}-row run: ${after.written - before.written} rows logged (${fmt((after.written - before.written) / seconds / 1000, 0)}k rows/s), ${after.dropped - before.dropped} dropped`,
+        )
+      for (const [name, r] of [
+        ['lathe', l],
+        ['fastapi', p],
+      ] as const) {
+        process.stdout.write(
+          `${String(n).padEnd(6)} ${name.padEnd(8)} ${fmt(r.rps, 0).padStart(8)}  ${fmt(r.p50Ms).padStart(8)} ${fmt(r.p99Ms).padStart(8)}   ${r.non2xx}\n`,
+        )
       }
     }
     if (logging) process.stdout.write(`\nprediction log per run:\n${logLines.join('\n')}\n`)
     process.stdout.write('\nratios (lathe vs fastapi peer, same run):\n')
     for (const n of [1, 100]) {
       const { lathe: l, peer: p } = results[n]!
-      process.stdout.write(`  ${n}-row: throughput ${fmt(l.rps / p.rps, 1)}x, p50 ${fmt(p.p50Ms / l.p50Ms, 1)}x lower, p99 ${fmt(p.p99Ms / l.p99Ms, 1)}x lower\n`)
+      process.stdout.write(
+        `  ${n}-row: throughput ${fmt(l.rps / p.rps, 1)}x, p50 ${fmt(p.p50Ms / l.p50Ms, 1)}x lower, p99 ${fmt(p.p99Ms / l.p99Ms, 1)}x lower\n`,
+      )
     }
 
     // Latency without queueing: one client sending 1-row requests back to back.
@@ -251,24 +299,41 @@ export async function run(): Promise<void> {
     const quietLathe = await wrk(`${lathe}/invocations`, single, 1, true)
     loopDelay.disable()
     const quietPeer = await wrk(`${peerUrl}/invocations`, single, 1, true)
-    process.stdout.write(`\n1-row, 1 connection: lathe ${fmt(quietLathe.rps, 0)} req/s p50 ${fmt(quietLathe.p50Ms, 3)} ms p99 ${fmt(quietLathe.p99Ms, 3)} ms; fastapi ${fmt(quietPeer.rps, 0)} req/s p50 ${fmt(quietPeer.p50Ms, 2)} ms p99 ${fmt(quietPeer.p99Ms, 2)} ms\n`)
+    process.stdout.write(
+      `\n1-row, 1 connection: lathe ${fmt(quietLathe.rps, 0)} req/s p50 ${fmt(quietLathe.p50Ms, 3)} ms p99 ${fmt(quietLathe.p99Ms, 3)} ms; fastapi ${fmt(quietPeer.rps, 0)} req/s p50 ${fmt(quietPeer.p50Ms, 2)} ms p99 ${fmt(quietPeer.p99Ms, 2)} ms\n`,
+    )
     process.stdout.write(`  (wrk's percentiles: corrected for coordinated omission, so a stall counts once per mean interval it lasts)\n`)
-    for (const [name, r] of [['lathe', quietLathe], ['fastapi', quietPeer]] as const) {
-      if (r.raw) process.stdout.write(`  ${name} per request as sent (${r.raw.n} timed in wrk's Lua hooks, no correction): p50 ${fmt(r.raw.p50Ms, 3)} ms p99 ${fmt(r.raw.p99Ms, 3)} ms p99.9 ${fmt(r.raw.p999Ms, 3)} ms max ${fmt(r.raw.maxMs, 2)} ms\n`)
+    for (const [name, r] of [
+      ['lathe', quietLathe],
+      ['fastapi', quietPeer],
+    ] as const) {
+      if (r.raw)
+        process.stdout.write(
+          `  ${name} per request as sent (${r.raw.n} timed in wrk's Lua hooks, no correction): p50 ${fmt(r.raw.p50Ms, 3)} ms p99 ${fmt(r.raw.p99Ms, 3)} ms p99.9 ${fmt(r.raw.p999Ms, 3)} ms max ${fmt(r.raw.maxMs, 2)} ms\n`,
+        )
     }
-    process.stdout.write(`event-loop delay during that run: p99 ${fmt(loopDelay.percentile(99) / 1e6)} ms, max ${fmt(loopDelay.max / 1e6)} ms (1 ms timer resolution)\n`)
+    process.stdout.write(
+      `event-loop delay during that run: p99 ${fmt(loopDelay.percentile(99) / 1e6)} ms, max ${fmt(loopDelay.max / 1e6)} ms (1 ms timer resolution)\n`,
+    )
     const one = results[1]!.lathe
     const ratio = one.rps / results[1]!.peer.rps
     process.stdout.write(
       `target (1-row): >= 20x throughput [${fmt(ratio, 1)}x under ${connections} connections: ${ratio >= 20 ? 'met' : 'NOT met'}] and p99 < 2 ms [wrk ${fmt(quietLathe.p99Ms, 2)} ms at 1 connection (per request as sent ${fmt(quietLathe.raw?.p99Ms ?? NaN, 2)} ms), ${fmt(one.p99Ms, 2)} ms under ${connections}: ${quietLathe.p99Ms < 2 ? 'met at 1 connection' : 'NOT met'}]\n`,
     )
-    process.stdout.write(`load average after the runs: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`)
+    process.stdout.write(
+      `load average after the runs: ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}\n`,
+    )
 
     await engine.call('serving.stop', {})
     if (logging) {
       const logged = await (await engine.workspace.monitor()).runAndReadAll('SELECT count(*)::BIGINT AS n FROM prediction_log')
       const { droppedRows, bytes } = (await engine.call('serving.status', {})).log
-      process.stdout.write(`\nprediction log: ${logged.getRowObjectsJS()[0]!.n} rows in prediction_log after all runs, ${droppedRows} dropped, ${fmt(bytes / 1024 / 1024, 0)} MB of segments\n`)
+      process.stdout.write(
+        `\nprediction log: ${logged.getRowObjectsJS()[0]!.n} rows in prediction_log after all runs, ${droppedRows} dropped, ${fmt(bytes / 1024 / 1024, 0)} MB of segments\n`,
+      )
     }
 
     for (const n of [1, 100]) {
@@ -276,7 +341,9 @@ export async function run(): Promise<void> {
       const bare = await bareRunMs(model.bytes, picked, model.columns, numeric)
       const served = n === 1 ? quietLathe.p50Ms : results[n]!.lathe.p50Ms
       const how = n === 1 ? 'one client' : `${connections} clients`
-      process.stdout.write(`overhead ${n}-row: bare onnxruntime run() p50 ${fmt(bare, 3)} ms in process; served p50 ${fmt(served, 3)} ms over HTTP (${how}; JSON, validation, logging, wrk's own time included) -> +${fmt(served - bare, 3)} ms\n`)
+      process.stdout.write(
+        `overhead ${n}-row: bare onnxruntime run() p50 ${fmt(bare, 3)} ms in process; served p50 ${fmt(served, 3)} ms over HTTP (${how}; JSON, validation, logging, wrk's own time included) -> +${fmt(served - bare, 3)} ms\n`,
+      )
     }
   } finally {
     if (peer) peer.kill('SIGTERM')

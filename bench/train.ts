@@ -80,8 +80,26 @@ async function prepareTables(dir: string): Promise<Case[]> {
   conn.closeSync()
   instance.closeSync()
   return [
-    { name: `flights ${rows / 1000}k (delay ~ distance, origin, destination)`, csv: flights, target: 'delay', task: 'regression', epochs: 2, exclude: [], hidden: [64, 64], batch: 256 },
-    { name: 'seattle-weather (weather)', csv: path.join(data, 'seattle-weather.csv'), target: 'weather', task: 'classification', epochs: 10, exclude: ['date'], hidden: [64, 64], batch: 256 },
+    {
+      name: `flights ${rows / 1000}k (delay ~ distance, origin, destination)`,
+      csv: flights,
+      target: 'delay',
+      task: 'regression',
+      epochs: 2,
+      exclude: [],
+      hidden: [64, 64],
+      batch: 256,
+    },
+    {
+      name: 'seattle-weather (weather)',
+      csv: path.join(data, 'seattle-weather.csv'),
+      target: 'weather',
+      task: 'classification',
+      epochs: 10,
+      exclude: ['date'],
+      hidden: [64, 64],
+      batch: 256,
+    },
   ]
 }
 
@@ -108,7 +126,22 @@ async function prepareWideTable(dir: string): Promise<Case> {
 const torchThreads = process.env.LATHE_BENCH_TORCH_THREADS ? [Number(process.env.LATHE_BENCH_TORCH_THREADS)] : [os.cpus().length, 1]
 
 function runPeer(c: Case, threads: number): PeerResult {
-  const args = [peer, c.csv, '--target', c.target, '--task', c.task, '--epochs', String(c.epochs), '--hidden', c.hidden.join(','), '--batch', String(c.batch), '--threads', String(threads)]
+  const args = [
+    peer,
+    c.csv,
+    '--target',
+    c.target,
+    '--task',
+    c.task,
+    '--epochs',
+    String(c.epochs),
+    '--hidden',
+    c.hidden.join(','),
+    '--batch',
+    String(c.batch),
+    '--threads',
+    String(threads),
+  ]
   if (c.exclude.length) args.push('--drop', c.exclude.join(','))
   const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 24 })
   return JSON.parse(out.trim().split('\n').at(-1)!) as PeerResult
@@ -225,7 +258,12 @@ export async function run(): Promise<void> {
   if (backend && backend !== 'wasm') {
     const engine = Engine.open({ workspaceDir: path.join(dir, 'workspace'), holder: 'bench' })
     try {
-      process.stdout.write(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs\n`)
+      process.stdout.write(
+        `load average at start: ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} on ${os.cpus().length} CPUs\n`,
+      )
       await runBackends(engine, dir, backend)
     } finally {
       await engine.close()
@@ -236,7 +274,12 @@ export async function run(): Promise<void> {
   const engine = Engine.open({ workspaceDir: path.join(dir, 'workspace'), holder: 'bench' })
   try {
     const cases = await prepareTables(dir)
-    process.stdout.write(`load average at start: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs\n`)
+    process.stdout.write(
+      `load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${os.cpus().length} CPUs\n`,
+    )
     for (const [i, c] of cases.entries()) {
       const peers = torchThreads.map((threads) => ({ threads, result: runPeer(c, threads) }))
       const p = peers[0]!.result
@@ -251,9 +294,15 @@ export async function run(): Promise<void> {
           `\n${c.name}: ${p.rows} training rows, ${lathe.run.model!.preprocessing.numeric.length} numeric + ${lathe.run.model!.preprocessing.categorical.length} categorical columns, ${c.epochs} epochs, MLP 64-64, batch 256`,
           `  seconds/epoch (median)  lathe ${fmt(latheEpoch, digits)} (${lathe.run.backend!.name}, 1 thread)   ` +
             peers
-              .map(({ threads, result }) => `torch ${fmt(result.epoch_seconds_median, digits)} (CPU, ${threads} thread${threads > 1 ? 's' : ''}): ratio lathe/torch ${fmt(latheEpoch / result.epoch_seconds_median, 2)}x`)
+              .map(
+                ({ threads, result }) =>
+                  `torch ${fmt(result.epoch_seconds_median, digits)} (CPU, ${threads} thread${threads > 1 ? 's' : ''}): ratio lathe/torch ${fmt(latheEpoch / result.epoch_seconds_median, 2)}x`,
+              )
               .join('   '),
-          `  lathe's epochs          first ${fmt(lathe.epochSeconds[0] ?? NaN, digits)} s (V8 compiles the wasm kernels in it), all ${c.epochs} ${fmt(lathe.epochSeconds.reduce((a, b) => a + b, 0), digits)} s`,
+          `  lathe's epochs          first ${fmt(lathe.epochSeconds[0] ?? NaN, digits)} s (V8 compiles the wasm kernels in it), all ${c.epochs} ${fmt(
+            lathe.epochSeconds.reduce((a, b) => a + b, 0),
+            digits,
+          )} s`,
           `  test ${quality}            lathe ${fmt(latheQuality, 4)}   torch ${fmt(peerQuality, 4)}   (different 80/20 splits of the same table)`,
         ].join('\n') + '\n',
       )

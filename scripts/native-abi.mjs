@@ -145,7 +145,12 @@ if (target === 'electron') {
     stdio: 'inherit',
   })
 } else {
-  result = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['rebuild', MODULE], { cwd: root, env, stdio: 'inherit', shell: process.platform === 'win32' })
+  result = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['rebuild', MODULE], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+  })
 }
 
 const builtAbi = abiOf(binary)
@@ -159,8 +164,7 @@ if (result.status === 0 && builtAbi === wanted.abi) {
 // Put the previous build back, so a failed switch leaves a working install for the other runtime.
 if (previousAbi !== null && fs.existsSync(cached(previousAbi))) copyInto(cached(previousAbi), binary)
 const why =
-  result.error?.message ??
-  (result.status === 0 ? `the build finished but the binary is for ABI ${builtAbi ?? 'unknown'}` : `exit code ${result.status}`)
+  result.error?.message ?? (result.status === 0 ? `the build finished but the binary is for ABI ${builtAbi ?? 'unknown'}` : `exit code ${result.status}`)
 const offline =
   target === 'electron'
     ? [

@@ -22,11 +22,7 @@ export function workspaceDirOf(options: CommonOptions): string {
  * one writer; otherwise this process opens the workspace itself, serves the engine
  * API on a loopback port while it holds it, and closes it when the command ends.
  */
-export async function withClient<T>(
-  options: CommonOptions,
-  holder: string,
-  run: (client: Client, host: EngineHost | null) => Promise<T>,
-): Promise<T> {
+export async function withClient<T>(options: CommonOptions, holder: string, run: (client: Client, host: EngineHost | null) => Promise<T>): Promise<T> {
   const dir = workspaceDirOf(options)
   const running = findRunningEngine(dir)
   if (running) {

@@ -45,11 +45,9 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
   let port = 0
 
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`])
-  const allowedOrigins = () =>
-    new Set([...[...allowedHosts()].map((h) => `http://${h}`), ...(options.allowedOrigins ?? [])])
+  const allowedOrigins = () => new Set([...[...allowedHosts()].map((h) => `http://${h}`), ...(options.allowedOrigins ?? [])])
 
-  const sendError = (reply: FastifyReply, error: LatheError) =>
-    reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
+  const sendError = (reply: FastifyReply, error: LatheError) => reply.code(error.status).send({ error: error.toBody() satisfies LatheErrorBody })
   // MLflow's client reads {"error_code","message"}; its routes get refusals in that shape.
   const refuse = (request: FastifyRequest, reply: FastifyReply, error: LatheError) =>
     request.url.startsWith('/api/2.0/')

@@ -24,7 +24,10 @@ export function App() {
       </a>
       <nav className="sidebar" aria-label="Main">
         <div className="brand">
-          <span className="brand-mark" aria-hidden="true">◐</span> Lathe
+          <span className="brand-mark" aria-hidden="true">
+            ◐
+          </span>{' '}
+          Lathe
         </div>
         <ul>
           {pageList.map(({ id, title, glyph }) => (

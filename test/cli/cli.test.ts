@@ -89,9 +89,7 @@ describe('lathe doctor', () => {
     expect(report.workspace.dir).toBe(workspace)
     expect(report.backends.map((b: { name: string }) => b.name)).toEqual(['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'])
     for (const backend of report.backends) {
-      expect(backend).toEqual(
-        expect.objectContaining({ name: expect.any(String), available: expect.any(Boolean), chosen: expect.any(Boolean) }),
-      )
+      expect(backend).toEqual(expect.objectContaining({ name: expect.any(String), available: expect.any(Boolean), chosen: expect.any(Boolean) }))
       // Every backend that is not available says why.
       if (!backend.available) expect(backend.reason).toMatch(/^(module not installed|load error|no device)/)
       else expect(backend.reason).toBeNull()
@@ -139,7 +137,7 @@ describe('lathe ui (headless)', () => {
     expect(readLock(workspace)?.pid).toBe(first.child.pid)
   })
 
-  it('sends a CLI command to the running engine; the lock stays the ui\'s', async () => {
+  it("sends a CLI command to the running engine; the lock stays the ui's", async () => {
     const workspace = tempDir()
     const ui = await startLatheUi(workspace)
     const lockBefore = readLock(workspace)

@@ -28,7 +28,7 @@ describe('the CLI reads its options the same way everywhere', () => {
     return () => vi.unstubAllEnvs()
   })
 
-  it('no command option collides with a global one: each reaches its command (lathe drift M --version 1 is not Lathe\'s version)', async () => {
+  it("no command option collides with a global one: each reaches its command (lathe drift M --version 1 is not Lathe's version)", async () => {
     const program = buildProgram()
     const globals = new Set(program.options.flatMap(flagsOf))
     expect(globals).toContain('--version')
@@ -54,7 +54,7 @@ describe('the CLI reads its options the same way everywhere', () => {
     expect(shared).toEqual(expect.arrayContaining(['drift --version', 'monitor add --version']))
   })
 
-  it('lathe --version before a command still prints Lathe\'s version', async () => {
+  it("lathe --version before a command still prints Lathe's version", async () => {
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
     try {
       expect(await main(['node', 'lathe', '--version'])).toBe(0)
@@ -72,7 +72,12 @@ describe('the CLI reads its options the same way everywhere', () => {
     for (const bad of ['weather@', '@2', '']) expect(() => parseModelRef(bad)).toThrow(/is not M, M@alias or M@version/)
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
     try {
-      for (const argv of [['drift', 'weather@'], ['predict', 'weather@', 'rows.csv'], ['models', 'show', '@2'], ['monitor', 'add', 'm', '--model', 'w@']]) {
+      for (const argv of [
+        ['drift', 'weather@'],
+        ['predict', 'weather@', 'rows.csv'],
+        ['models', 'show', '@2'],
+        ['monitor', 'add', 'm', '--model', 'w@'],
+      ]) {
         expect(await main(['node', 'lathe', ...argv]), `lathe ${argv.join(' ')}`).toBe(2)
       }
     } finally {
@@ -88,7 +93,13 @@ describe('the CLI reads its options the same way everywhere', () => {
         seen[path.join(' ')] = args.slice(0, -2)
       })
     }
-    for (const argv of [['drift', 'weather@2'], ['predict', 'weather@2', 'rows.csv'], ['models', 'show', 'weather@2'], ['models', 'lineage', 'weather@2'], ['models', 'promote', 'weather@2', '--alias', 'production']]) {
+    for (const argv of [
+      ['drift', 'weather@2'],
+      ['predict', 'weather@2', 'rows.csv'],
+      ['models', 'show', 'weather@2'],
+      ['models', 'lineage', 'weather@2'],
+      ['models', 'promote', 'weather@2', '--alias', 'production'],
+    ]) {
       await program.parseAsync(['node', 'lathe', ...argv])
     }
     expect(seen['drift']).toEqual([{ model: 'weather', selector: '2' }])

@@ -46,7 +46,10 @@ export function latheLines(stderr: string): string[] {
 }
 
 /** Runs `node bin/lathe.mjs ARGS` to completion synchronously (for tests that read one result after another). */
-export function latheSync(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): { code: number | null; stdout: string; stderr: string } {
+export function latheSync(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, env: options.env ?? cleanEnv(), encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }

@@ -16,7 +16,12 @@ async function workspaceWithTwoVersions(): Promise<string> {
   try {
     await engine.call('data.import', { name: 'penguins', path: penguins })
     for (const epochs of [5, 20]) {
-      const run = await engine.call('training.start', { dataset: 'penguins@1', target: 'Species', modelFamily: 'linear', params: { epochs, learningRate: 0.05 } })
+      const run = await engine.call('training.start', {
+        dataset: 'penguins@1',
+        target: 'Species',
+        modelFamily: 'linear',
+        params: { epochs, learningRate: 0.05 },
+      })
       const done = await engine.call('training.runs.wait', { run: run.id })
       expect(done.status).toBe('finished')
       await engine.call('registry.versions.register', { runId: run.id, name: 'penguins' })
@@ -124,6 +129,11 @@ describe('the Models page', () => {
     await move.getByText('forced').waitFor()
     await move.getByText('demo without metrics', { exact: false }).waitFor()
     await page.getByText(/^Audit log \(\d+ entries\)$/).click()
-    await page.getByRole('table', { name: 'Audit log' }).getByRole('row').filter({ hasText: 'alias.promote.forced' }).getByText('demo without metrics').waitFor()
+    await page
+      .getByRole('table', { name: 'Audit log' })
+      .getByRole('row')
+      .filter({ hasText: 'alias.promote.forced' })
+      .getByText('demo without metrics')
+      .waitFor()
   })
 })

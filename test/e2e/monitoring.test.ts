@@ -30,7 +30,14 @@ describe('the Monitoring page', () => {
     const engine = Engine.open({ workspaceDir: workspace, holder: 'e2e setup' })
     await trainWeatherModel(engine)
     await engine.call('monitoring.monitors.add', { name: 'weather-drift', model: 'weather', spec: { window: { last: 365 } } })
-    await engine.call('monitoring.rules.add', { monitor: 'weather-drift', name: 'dataset drift', metric: 'dataset_drift', op: '>=', threshold: 1, actions: [{ type: 'notify' }] })
+    await engine.call('monitoring.rules.add', {
+      monitor: 'weather-drift',
+      name: 'dataset drift',
+      metric: 'dataset_drift',
+      op: '>=',
+      threshold: 1,
+      actions: [{ type: 'notify' }],
+    })
     await engine.close()
 
     const ui = await startUi(workspace)

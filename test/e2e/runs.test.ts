@@ -32,10 +32,7 @@ describe('the Runs page', () => {
     await loss.waitFor()
     await page.waitForFunction(() => Number(document.querySelector('figure[aria-label="Loss"]')?.getAttribute('data-points')) >= 2)
     const early = await pointsOf(loss)
-    await page.waitForFunction(
-      (n) => Number(document.querySelector('figure[aria-label="Loss"]')?.getAttribute('data-points')) >= n + 3,
-      early,
-    )
+    await page.waitForFunction((n) => Number(document.querySelector('figure[aria-label="Loss"]')?.getAttribute('data-points')) >= n + 3, early)
     const later = await pointsOf(loss)
     expect(later).toBeGreaterThan(early)
     expect(await loss.locator('.recharts-line path.recharts-curve').count()).toBeGreaterThanOrEqual(2)

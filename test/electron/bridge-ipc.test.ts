@@ -70,7 +70,12 @@ describe('the bridge handlers in Electron main', () => {
     expect(parseFilters(undefined)).toEqual([])
     expect(parseFilters([{ name: 'Any', extensions: ['*'] }])).toEqual([{ name: 'Any', extensions: ['*'] }])
     expect(() => parseFilters('csv')).toThrow(/filters must be a list/)
-    expect(() => parseFilters([{ name: 'ok', extensions: ['csv'] }, { name: 'bad', extensions: ['c s v'] }])).toThrow(/filter 1 must be/)
+    expect(() =>
+      parseFilters([
+        { name: 'ok', extensions: ['csv'] },
+        { name: 'bad', extensions: ['c s v'] },
+      ]),
+    ).toThrow(/filter 1 must be/)
     expect(() => parseFilters(Array.from({ length: 21 }, () => ({ name: 'x', extensions: ['csv'] })))).toThrow(/at most 20/)
   })
 })

@@ -18,11 +18,7 @@ import { afterThisTest, tempDir } from '../helpers/workspace.js'
  */
 const root = path.resolve(import.meta.dirname, '..', '..')
 
-type HeadersListener = Parameters<Electron.WebRequest['onHeadersReceived']>[0] extends infer L
-  ? L extends (...args: any[]) => any
-    ? L
-    : never
-  : never
+type HeadersListener = Parameters<Electron.WebRequest['onHeadersReceived']>[0] extends infer L ? (L extends (...args: any[]) => any ? L : never) : never
 
 /** Runs `listener` on every response from `origin`, as Electron's session would. */
 async function applyOnHeadersReceived(page: Page, origin: string, listener: HeadersListener): Promise<string[]> {
@@ -49,50 +45,49 @@ async function applyOnHeadersReceived(page: Page, origin: string, listener: Head
 }
 
 describe('the dev page', () => {
-  it(
-    `reaches the engine on another port through main's CORS answer`,
-    async () => {
-      const vite = await createServer({
-        configFile: false,
-        root: path.join(root, 'src-renderer'),
-        plugins: [react()],
-        server: { host: '127.0.0.1', port: 0 },
-        logLevel: 'error',
-      })
-      await vite.listen()
-      afterThisTest(() => vite.close())
-      const devOrigin = new URL(vite.resolvedUrls!.local[0]!).origin
+  it(`reaches the engine on another port through main's CORS answer`, async () => {
+    const vite = await createServer({
+      configFile: false,
+      root: path.join(root, 'src-renderer'),
+      plugins: [react()],
+      server: { host: '127.0.0.1', port: 0 },
+      logLevel: 'error',
+    })
+    await vite.listen()
+    afterThisTest(() => vite.close())
+    const devOrigin = new URL(vite.resolvedUrls!.local[0]!).origin
 
-      const workspace = tempDir('lathe-dev-page-')
-      let ready: Extract<HostMessage, { type: 'ready' }> | null = null
-      const host = await runEngineHost({
-        parentPort: { postMessage: (m) => (m.type === 'ready' ? (ready = m) : undefined), on: () => undefined },
-        env: { LATHE_WORKSPACE: workspace, LATHE_DEV_RENDERER_ORIGIN: devOrigin },
-        argv: [],
-      })
-      afterThisTest(() => host!.stop())
-      const { url, token } = ready!
+    const workspace = tempDir('lathe-dev-page-')
+    let ready: Extract<HostMessage, { type: 'ready' }> | null = null
+    const host = await runEngineHost({
+      parentPort: { postMessage: (m) => (m.type === 'ready' ? (ready = m) : undefined), on: () => undefined },
+      env: { LATHE_WORKSPACE: workspace, LATHE_DEV_RENDERER_ORIGIN: devOrigin },
+      argv: [],
+    })
+    afterThisTest(() => host!.stop())
+    const { url, token } = ready!
 
-      let listener: HeadersListener | null = null
-      const origins = (): PolicyOrigins => ({ appOrigin: devOrigin, engineOrigin: url, dev: true })
-      installResponseHeaders({ webRequest: { onHeadersReceived: (l: HeadersListener) => (listener = l) } } as never, origins)
+    let listener: HeadersListener | null = null
+    const origins = (): PolicyOrigins => ({ appOrigin: devOrigin, engineOrigin: url, dev: true })
+    installResponseHeaders({ webRequest: { onHeadersReceived: (l: HeadersListener) => (listener = l) } } as never, origins)
 
-      const browser = await launchBrowser()
-      const page = await browser.newPage()
-      const seen = await applyOnHeadersReceived(page, url, (details, callback) => listener!(details, callback))
-      const consoleErrors: string[] = []
-      page.on('console', (m) => (m.type() === 'error' && /CORS|Access-Control/.test(m.text()) ? consoleErrors.push(m.text()) : undefined))
-      await page.addInitScript((engine) => {
+    const browser = await launchBrowser()
+    const page = await browser.newPage()
+    const seen = await applyOnHeadersReceived(page, url, (details, callback) => listener!(details, callback))
+    const consoleErrors: string[] = []
+    page.on('console', (m) => (m.type() === 'error' && /CORS|Access-Control/.test(m.text()) ? consoleErrors.push(m.text()) : undefined))
+    await page.addInitScript(
+      (engine) => {
         ;(window as unknown as { lathe: unknown }).lathe = Object.freeze({ engine: Object.freeze(engine) })
-      }, { url, token })
+      },
+      { url, token },
+    )
 
-      await page.goto(`${devOrigin}/`)
-      // The status bar shows the workspace only once workspace.info came back from the engine.
-      await page.getByRole('status').filter({ hasText: workspace }).waitFor()
-      expect(consoleErrors).toEqual([])
-      expect(seen).toContain('OPTIONS 401 -> 204')
-      expect(seen.some((s) => s.startsWith('POST 200'))).toBe(true)
-    },
-    120_000,
-  )
+    await page.goto(`${devOrigin}/`)
+    // The status bar shows the workspace only once workspace.info came back from the engine.
+    await page.getByRole('status').filter({ hasText: workspace }).waitFor()
+    expect(consoleErrors).toEqual([])
+    expect(seen).toContain('OPTIONS 401 -> 204')
+    expect(seen.some((s) => s.startsWith('POST 200'))).toBe(true)
+  }, 120_000)
 })

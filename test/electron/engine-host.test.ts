@@ -82,7 +82,7 @@ describe('the desktop engine host', () => {
     expect(await page.text()).toContain('<title>Lathe</title>')
   })
 
-  it('stops on main\'s message: the workspace is closed and its lock released', async () => {
+  it("stops on main's message: the workspace is closed and its lock released", async () => {
     const workspace = tempDir()
     const { port, exits } = await startHost(workspace)
     const ready = (await port.next('ready')) as Extract<HostMessage, { type: 'ready' }>

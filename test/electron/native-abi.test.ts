@@ -41,7 +41,15 @@ function run(root: string, target: string, env: NodeJS.ProcessEnv = {}) {
 
 const binaryOf = (root: string) => path.join(root, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')
 const cacheOf = (root: string, abi: number) =>
-  path.join(root, 'node_modules', '.cache', 'lathe-native', `better-sqlite3@${moduleVersion}`, `abi${abi}-${process.platform}-${process.arch}`, 'better_sqlite3.node')
+  path.join(
+    root,
+    'node_modules',
+    '.cache',
+    'lathe-native',
+    `better-sqlite3@${moduleVersion}`,
+    `abi${abi}-${process.platform}-${process.arch}`,
+    'better_sqlite3.node',
+  )
 /** Buffer.equals: a deep toEqual over a multi-megabyte addon is slow. */
 const sameBytes = (file: string, bytes: Buffer) => fs.readFileSync(file).equals(bytes)
 const stampOf = (root: string) => JSON.parse(fs.readFileSync(path.join(root, '.native-abi'), 'utf8'))
@@ -82,7 +90,9 @@ describe('scripts/native-abi.mjs', () => {
 
     const toElectron = run(root, 'electron')
     expect(toElectron.status).toBe(0)
-    expect(toElectron.out).toContain(`switched better-sqlite3@${moduleVersion} from ABI ${nodeAbi} to electron ${electronVersion} (ABI ${electronAbi}) from the cache`)
+    expect(toElectron.out).toContain(
+      `switched better-sqlite3@${moduleVersion} from ABI ${nodeAbi} to electron ${electronVersion} (ABI ${electronAbi}) from the cache`,
+    )
     expect(sameBytes(binaryOf(root), electronBuild)).toBe(true)
     expect(stampOf(root)).toMatchObject({ target: 'electron', abi: electronAbi })
     expect(loadsInNode(root)).toBe(false)

@@ -91,7 +91,12 @@ describe('the desktop app in a real Electron window', () => {
       expect([seen.require, seen.process, seen.electron]).toEqual(['undefined', 'undefined', 'undefined'])
 
       // The CSP allows no remote origin: the request never leaves the page.
-      const remote = await page.evaluate(() => fetch('https://example.com/').then(() => 'fetched', (error: Error) => error.message))
+      const remote = await page.evaluate(() =>
+        fetch('https://example.com/').then(
+          () => 'fetched',
+          (error: Error) => error.message,
+        ),
+      )
       expect(remote).not.toBe('fetched')
       const windows = await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)
       expect(windows).toBe(1)

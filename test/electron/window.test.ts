@@ -3,14 +3,18 @@ import { describe, expect, it, vi } from 'vitest'
 vi.mock('electron', () => import('./fake-electron.js'))
 
 const { FakeWebContents, session } = await import('./fake-electron.js')
-const { contentSecurityPolicy, guardNavigation, installResponseHeaders, mainWindowOptions, refusePermissions } = await import(
-  '../../src-main/electron/window.js'
-)
+const { contentSecurityPolicy, guardNavigation, installResponseHeaders, mainWindowOptions, refusePermissions } =
+  await import('../../src-main/electron/window.js')
 
 const appOrigin = 'http://127.0.0.1:41234'
 
 function directives(policy: string): Map<string, string[]> {
-  return new Map(policy.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]))
+  return new Map(
+    policy
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([name, ...values]) => [name!, values]),
+  )
 }
 
 describe('the main window', () => {
@@ -55,7 +59,7 @@ describe('the Content-Security-Policy', () => {
     const listener = session.defaultSession.headersListener!
     let answer: { responseHeaders?: Record<string, string | string[]>; statusLine?: string } = {}
     listener(
-      { url: `${appOrigin}/index.html`, method: 'GET', responseHeaders: { 'content-security-policy': ["default-src *"], 'Content-Type': ['text/html'] } },
+      { url: `${appOrigin}/index.html`, method: 'GET', responseHeaders: { 'content-security-policy': ['default-src *'], 'Content-Type': ['text/html'] } },
       (a) => (answer = a),
     )
     expect(answer.responseHeaders!['Content-Security-Policy']).toEqual([contentSecurityPolicy({ appOrigin, engineOrigin: appOrigin })])
@@ -86,7 +90,11 @@ describe('the navigation guard', () => {
   it('keeps the window on the app origin', () => {
     const contents = new FakeWebContents()
     const blocked: string[] = []
-    guardNavigation(contents as never, () => appOrigin, (url) => blocked.push(url))
+    guardNavigation(
+      contents as never,
+      () => appOrigin,
+      (url) => blocked.push(url),
+    )
 
     expect(contents.navigate('will-navigate', `${appOrigin}/#/settings`)).toBe(true)
     expect(contents.navigate('will-navigate', 'https://example.com/')).toBe(false)
@@ -99,7 +107,11 @@ describe('the navigation guard', () => {
   it('opens no new windows, not even on the app origin, and attaches no webview', () => {
     const contents = new FakeWebContents()
     const blocked: string[] = []
-    guardNavigation(contents as never, () => appOrigin, (url) => blocked.push(url))
+    guardNavigation(
+      contents as never,
+      () => appOrigin,
+      (url) => blocked.push(url),
+    )
     expect(contents.windowOpenHandler!({ url: 'https://example.com/' })).toEqual({ action: 'deny' })
     expect(contents.windowOpenHandler!({ url: `${appOrigin}/` })).toEqual({ action: 'deny' })
     let prevented = false

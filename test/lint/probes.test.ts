@@ -12,7 +12,13 @@ const format = path.join(root, 'scripts', 'check-format.mjs')
 
 function run(script: string, dir: string) {
   const result = spawnSync(process.execPath, [script, dir], { encoding: 'utf8' })
-  return { code: result.status, problems: result.stderr.trim().split('\n').filter((l) => l && !/^check-(layers|format):/.test(l)) }
+  return {
+    code: result.status,
+    problems: result.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l && !/^check-(layers|format):/.test(l)),
+  }
 }
 
 /** The same small, well-formed engine every probe starts from, plus the probe's files. */
@@ -59,14 +65,19 @@ describe('npm run lint refuses', () => {
     )
     expect(result.code).toBe(1)
     expect(result.problems).toEqual([
-      expect.stringMatching(/^src-main\/engine\/api\/common\/db\.ts:1: api\/common must not import the node-only package "better-sqlite3": the renderer bundles/),
+      expect.stringMatching(
+        /^src-main\/engine\/api\/common\/db\.ts:1: api\/common must not import the node-only package "better-sqlite3": the renderer bundles/,
+      ),
       // The type-only import on line 1 is erased, so only the value import counts.
       expect.stringMatching(/^src-renderer\/src\/db\.ts:2: the renderer must not import the node-only package "better-sqlite3"/),
     ])
   })
 
   it('a deep import across capabilities, naming the front door to use', () => {
-    const result = run(layers, repo({ 'src-main/engine/registry/lineage.ts': `import { getVersionById } from '../data/store.js'\n\nexport const lineage = getVersionById\n` }))
+    const result = run(
+      layers,
+      repo({ 'src-main/engine/registry/lineage.ts': `import { getVersionById } from '../data/store.js'\n\nexport const lineage = getVersionById\n` }),
+    )
     expect(result).toEqual({
       code: 1,
       problems: [
@@ -86,7 +97,9 @@ describe('npm run lint refuses', () => {
     )
     expect(result.code).toBe(1)
     expect(result.problems).toEqual([
-      expect.stringMatching(/^src-main\/engine\/data\/train\.ts:1: data must not import training \("\.\.\/training\/index\.js"\): the dependency table .* lets data import common, workspace, kernel, system/),
+      expect.stringMatching(
+        /^src-main\/engine\/data\/train\.ts:1: data must not import training \("\.\.\/training\/index\.js"\): the dependency table .* lets data import common, workspace, kernel, system/,
+      ),
       expect.stringMatching(/^src-main\/engine\/workspace\/run\.ts:1: workspace must not import registry/),
     ])
   })
@@ -121,7 +134,9 @@ describe('npm run lint refuses', () => {
   it('a folder under src-main/engine that the table does not place', () => {
     const result = run(layers, repo({ 'src-main/engine/reports/index.ts': `export const reports = []\n` }))
     expect(result.code).toBe(1)
-    expect(result.problems).toEqual([expect.stringMatching(/^src-main\/engine\/reports\/index\.ts:1: src-main\/engine\/reports\/ is not in the dependency table/)])
+    expect(result.problems).toEqual([
+      expect.stringMatching(/^src-main\/engine\/reports\/index\.ts:1: src-main\/engine\/reports\/ is not in the dependency table/),
+    ])
   })
 
   it('an unformatted file', () => {
@@ -140,7 +155,8 @@ describe('npm run lint refuses', () => {
 })
 
 describe('the runtime tsconfigs', () => {
-  const config = (name: string) => JSON.parse(fs.readFileSync(path.join(root, name), 'utf8')) as { compilerOptions: { lib: string[]; types: string[] }; include: string[] }
+  const config = (name: string) =>
+    JSON.parse(fs.readFileSync(path.join(root, name), 'utf8')) as { compilerOptions: { lib: string[]; types: string[] }; include: string[] }
 
   it('give Node code no DOM and the renderer no Node types', () => {
     const node = config('tsconfig.json')

@@ -6,7 +6,6 @@ import { emit, ProgressLine, table } from '../output.js'
 import { common, parseNumber } from '../program.js'
 import { withClient, type Client, type CommonOptions } from '../session.js'
 
-
 /** `--type zip=VARCHAR`, repeatable, collected into { zip: 'VARCHAR' }. */
 function collectType(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=')
@@ -30,42 +29,53 @@ export function registerDataCommands(program: Command): void {
     .option('--delimiter <char>', 'CSV delimiter (default: sniffed)')
     .option('--no-header', 'the CSV has no header line')
     .addOption(new Option('--encoding <encoding>', 'text encoding').choices(['utf-8', 'utf-16', 'latin-1']))
-    .action(async (file: string, options: CommonOptions & { name: string; format?: 'csv'; type?: Record<string, string>; delimiter?: string; header: boolean; encoding?: 'utf-8' }) => {
-      const progress = new ProgressLine()
-      const result = await withClient(options, 'lathe data import', async (client) => {
-        const stop = client.subscribe(['data.import.progress'], (event) => {
-          if (event.payload.dataset !== options.name) return
-          progress.update(`importing ${path.basename(file)}: ${event.payload.phase} ${Math.round(event.payload.fraction * 100)}%`)
-        })
-        try {
-          return await client.call('data.import', {
-            name: options.name,
-            path: path.resolve(file),
-            format: options.format,
-            types: options.type,
-            delimiter: options.delimiter,
-            // --no-header sets false; otherwise DuckDB sniffs whether there is one.
-            header: options.header === false ? false : undefined,
-            encoding: options.encoding,
+    .action(
+      async (
+        file: string,
+        options: CommonOptions & { name: string; format?: 'csv'; type?: Record<string, string>; delimiter?: string; header: boolean; encoding?: 'utf-8' },
+      ) => {
+        const progress = new ProgressLine()
+        const result = await withClient(options, 'lathe data import', async (client) => {
+          const stop = client.subscribe(['data.import.progress'], (event) => {
+            if (event.payload.dataset !== options.name) return
+            progress.update(`importing ${path.basename(file)}: ${event.payload.phase} ${Math.round(event.payload.fraction * 100)}%`)
           })
-        } finally {
-          stop()
-          progress.done()
-        }
-      })
-      const shape = { dataset: result.dataset, version: result.version, rows: result.rows, columns: result.columns, created: result.created }
-      emit(options.json, shape, (r) =>
-        [
-          `${r.created ? 'imported' : 'already imported as'} ${r.dataset}@${r.version}: ${r.rows} rows, ${r.columns.length} columns`,
-          result.validation.status === 'failed'
-            ? `validation FAILED: ${result.validation.results.filter((x) => !x.passed).map((x) => x.message).join('; ')}`
-            : '',
-          table(['column', 'type'], r.columns.map((c) => [c.name, c.type])),
-        ]
-          .filter(Boolean)
-          .join('\n'),
-      )
-    })
+          try {
+            return await client.call('data.import', {
+              name: options.name,
+              path: path.resolve(file),
+              format: options.format,
+              types: options.type,
+              delimiter: options.delimiter,
+              // --no-header sets false; otherwise DuckDB sniffs whether there is one.
+              header: options.header === false ? false : undefined,
+              encoding: options.encoding,
+            })
+          } finally {
+            stop()
+            progress.done()
+          }
+        })
+        const shape = { dataset: result.dataset, version: result.version, rows: result.rows, columns: result.columns, created: result.created }
+        emit(options.json, shape, (r) =>
+          [
+            `${r.created ? 'imported' : 'already imported as'} ${r.dataset}@${r.version}: ${r.rows} rows, ${r.columns.length} columns`,
+            result.validation.status === 'failed'
+              ? `validation FAILED: ${result.validation.results
+                  .filter((x) => !x.passed)
+                  .map((x) => x.message)
+                  .join('; ')}`
+              : '',
+            table(
+              ['column', 'type'],
+              r.columns.map((c) => [c.name, c.type]),
+            ),
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        )
+      },
+    )
 
   common(data.command('list').description('Datasets with their latest version')).action(async (options: CommonOptions) => {
     const result = await withClient(options, 'lathe data list', (client) => client.call('data.list', {}))
@@ -74,7 +84,15 @@ export function registerDataCommands(program: Command): void {
         ? 'no datasets yet: lathe data import FILE --name NAME'
         : table(
             ['dataset', 'versions', 'latest', 'rows', 'columns', 'validation', 'created'],
-            r.datasets.map((d) => [d.name, d.versions, d.latest?.version, d.latest?.rows, d.latest?.columns.length, d.latest?.validation.status, d.latest?.createdAt]),
+            r.datasets.map((d) => [
+              d.name,
+              d.versions,
+              d.latest?.version,
+              d.latest?.rows,
+              d.latest?.columns.length,
+              d.latest?.validation.status,
+              d.latest?.createdAt,
+            ]),
           ),
     )
   })
@@ -92,9 +110,15 @@ export function registerDataCommands(program: Command): void {
           v.parents.length ? `parents     ${v.parents.join(', ')}` : '',
           r.children.length ? `derived     ${r.children.join(', ')}` : '',
           '',
-          table(['column', 'type'], v.columns.map((c) => [c.name, c.type])),
+          table(
+            ['column', 'type'],
+            v.columns.map((c) => [c.name, c.type]),
+          ),
           '',
-          table(['version', 'rows', 'origin', 'validation', 'created'], r.versions.map((x) => [x.version, x.rows, x.origin, x.validation, x.createdAt])),
+          table(
+            ['version', 'rows', 'origin', 'validation', 'created'],
+            r.versions.map((x) => [x.version, x.rows, x.origin, x.validation, x.createdAt]),
+          ),
         ]
           .filter((line, i, all) => line !== '' || all[i - 1] !== '')
           .join('\n')
@@ -138,7 +162,12 @@ export function registerDataCommands(program: Command): void {
               fmt(c.max),
               fmt(c.mean),
               fmt(c.std),
-              'top' in c ? (c.top ?? []).slice(0, 3).map((t) => `${t.value} (${t.count})`).join(', ') : '',
+              'top' in c
+                ? (c.top ?? [])
+                    .slice(0, 3)
+                    .map((t) => `${t.value} (${t.count})`)
+                    .join(', ')
+                : '',
             ]),
           ),
         ].join('\n'),
@@ -175,7 +204,12 @@ export function registerDataCommands(program: Command): void {
     .requiredOption('--sql <sql>', 'one SELECT; refer to versions as name@V or name@latest')
     .action(async (options: CommonOptions & { name: string; sql: string }) => {
       const result = await withClient(options, 'lathe data transform', (client) => client.call('data.transform', { name: options.name, sql: options.sql }))
-      emit(options.json, result, (r) => `${r.created ? 'derived' : 'already derived as'} ${r.dataset}@${r.version} from ${r.parents.join(', ')}: ${r.rows} rows, ${r.columns.length} columns`)
+      emit(
+        options.json,
+        result,
+        (r) =>
+          `${r.created ? 'derived' : 'already derived as'} ${r.dataset}@${r.version} from ${r.parents.join(', ')}: ${r.rows} rows, ${r.columns.length} columns`,
+      )
     })
 
   common(data.command('split <dataset>').description('Record a seeded train/validation/test split spec for a version'))
@@ -186,16 +220,25 @@ export function registerDataCommands(program: Command): void {
     .option('--train <f>', 'train fraction', parseNumber, 0.7)
     .option('--validation <f>', 'validation fraction', parseNumber, 0.15)
     .option('--test <f>', 'test fraction', parseNumber, 0.15)
-    .action(async (ref: string, o: CommonOptions & { splitName: string; method: 'random'; column?: string; seed: number; train: number; validation: number; test: number }) => {
-      const result = await withClient(o, 'lathe data split', (client) =>
-        client.call('data.splits.create', {
-          dataset: ref,
-          name: o.splitName,
-          spec: { method: o.method, column: o.column, seed: o.seed, train: o.train, validation: o.validation, test: o.test },
-        }),
-      )
-      emit(o.json, result, (r) => `${r.dataset}@${r.version} split "${r.name}": train ${r.counts.train}, validation ${r.counts.validation}, test ${r.counts.test}`)
-    })
+    .action(
+      async (
+        ref: string,
+        o: CommonOptions & { splitName: string; method: 'random'; column?: string; seed: number; train: number; validation: number; test: number },
+      ) => {
+        const result = await withClient(o, 'lathe data split', (client) =>
+          client.call('data.splits.create', {
+            dataset: ref,
+            name: o.splitName,
+            spec: { method: o.method, column: o.column, seed: o.seed, train: o.train, validation: o.validation, test: o.test },
+          }),
+        )
+        emit(
+          o.json,
+          result,
+          (r) => `${r.dataset}@${r.version} split "${r.name}": train ${r.counts.train}, validation ${r.counts.validation}, test ${r.counts.test}`,
+        )
+      },
+    )
 
   common(data.command('export <dataset> <file>').description('Write a version to a CSV or Parquet file (by extension)')).action(
     async (ref: string, file: string, options: CommonOptions) => {

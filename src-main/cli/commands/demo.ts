@@ -8,7 +8,9 @@ export function registerDemoCommands(program: Command): void {
   common(
     program
       .command('demo')
-      .description('The whole lifecycle on the bundled Seattle weather data: import, validate, train, register, gate, serve, replay traffic, drift, alert, retrain'),
+      .description(
+        'The whole lifecycle on the bundled Seattle weather data: import, validate, train, register, gate, serve, replay traffic, drift, alert, retrain',
+      ),
   )
     .option('--port <port>', 'port for the serving endpoint during the demo (0: any free port)', parsePort, 0)
     .option('--epochs <n>', 'training epochs', parsePositiveInt, 60)

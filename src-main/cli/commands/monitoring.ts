@@ -47,18 +47,30 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--last <n>', 'the last N logged rows (default 5000)', parsePositiveInt)
     .option('--since <iso>', 'logged rows from this time')
     .option('--until <iso>', 'logged rows before this time')
-    .option('--feature <name:method[:threshold]>', 'override a feature\'s method and threshold (repeatable)', featureOption)
+    .option('--feature <name:method[:threshold]>', "override a feature's method and threshold (repeatable)", featureOption)
     .option('--drift-share <x>', 'share of drifted features that makes the dataset drifted', parseNumber, 0.5)
     .option('--all-statistics', "every statistic of each feature (KS, PSI...), not only its method's and its chart's")
     .action(
       async (
         ref: ModelRef,
-        options: CommonOptions & { version?: string; reference?: string; current?: string; last?: number; since?: string; until?: string; feature?: ReturnType<typeof featureOption>; driftShare: number; allStatistics?: boolean },
+        options: CommonOptions & {
+          version?: string
+          reference?: string
+          current?: string
+          last?: number
+          since?: string
+          until?: string
+          feature?: ReturnType<typeof featureOption>
+          driftShare: number
+          allStatistics?: boolean
+        },
       ) => {
         const model = ref.model
         const version = selectorOf(ref, options.version)
         if (options.current && (options.last || options.since || options.until)) {
-          throw new LatheError('bad_request', '--current compares a dataset; --last/--since/--until pick logged traffic: use one or the other', { field: 'current' })
+          throw new LatheError('bad_request', '--current compares a dataset; --last/--since/--until pick logged traffic: use one or the other', {
+            field: 'current',
+          })
         }
         const progress = new ProgressLine()
         const report = await withClient(options, 'lathe drift', async (client) => {
@@ -168,8 +180,7 @@ export function registerMonitoringCommands(program: Command): void {
         }
         // The engine may run in another folder: the file goes by its absolute path.
         if (options.runPipeline) actions.push({ type: 'run-pipeline', file: path.resolve(options.runPipeline) })
-        const schedule =
-          options.everyMinutes || options.everyRequests ? { everyMinutes: options.everyMinutes, everyRequests: options.everyRequests } : null
+        const schedule = options.everyMinutes || options.everyRequests ? { everyMinutes: options.everyMinutes, everyRequests: options.everyRequests } : null
         const result = await withClient(options, 'lathe monitor', async (client) => {
           const added = await client.call('monitoring.monitors.add', {
             name,
@@ -214,7 +225,14 @@ export function registerMonitoringCommands(program: Command): void {
                 m.name,
                 m.model,
                 m.spec.window.last ? `last ${m.spec.window.last}` : `${m.spec.window.minutes} min`,
-                m.spec.schedule ? [m.spec.schedule.everyMinutes && `every ${m.spec.schedule.everyMinutes} min`, m.spec.schedule.everyRequests && `every ${m.spec.schedule.everyRequests} rows`].filter(Boolean).join(', ') : 'by hand',
+                m.spec.schedule
+                  ? [
+                      m.spec.schedule.everyMinutes && `every ${m.spec.schedule.everyMinutes} min`,
+                      m.spec.schedule.everyRequests && `every ${m.spec.schedule.everyRequests} rows`,
+                    ]
+                      .filter(Boolean)
+                      .join(', ')
+                  : 'by hand',
                 m.rules.map((r) => `${r.metric} ${r.op} ${r.threshold} -> ${r.actions.map((a) => a.type).join('+')}`).join('; '),
                 m.lastRunAt ?? 'never',
               ]),
@@ -225,7 +243,9 @@ export function registerMonitoringCommands(program: Command): void {
   common(monitor.command('run').argument('<monitor>', 'monitor name or id').description('Run a monitor now'))
     .option('--wait', 'wait for webhook and retrain actions to finish')
     .action(async (name: string, options: CommonOptions & { wait?: boolean }) => {
-      const result = await withClient(options, 'lathe monitor', (client) => client.call('monitoring.monitors.run', { monitor: name, waitForActions: Boolean(options.wait) }))
+      const result = await withClient(options, 'lathe monitor', (client) =>
+        client.call('monitoring.monitors.run', { monitor: name, waitForActions: Boolean(options.wait) }),
+      )
       emit(options.json, result, (r) =>
         r.status === 'skipped'
           ? `${r.monitor}: skipped: ${r.reason}`
@@ -288,7 +308,12 @@ export function registerMonitoringCommands(program: Command): void {
         [
           `${r.recorded} of ${r.rows} labels recorded for ${r.model}`,
           ...(r.unknown.length
-            ? [`${r.unknown.length} request id(s) not in the prediction log, not recorded: ${r.unknown.slice(0, 10).map((u) => u.request_id).join(', ')}${r.unknown.length > 10 ? ', ...' : ''}`]
+            ? [
+                `${r.unknown.length} request id(s) not in the prediction log, not recorded: ${r.unknown
+                  .slice(0, 10)
+                  .map((u) => u.request_id)
+                  .join(', ')}${r.unknown.length > 10 ? ', ...' : ''}`,
+              ]
             : []),
         ].join('\n'),
       )
@@ -307,7 +332,10 @@ async function readFeedbackCsv(file: string, idColumn: string, labelColumn: stri
     } catch (error) {
       throw new LatheError('bad_request', `cannot read ${file} as CSV: ${(error as Error).message.split('\n')[0]}`, { field: 'file' })
     }
-    for (const [flag, column] of [['--id-column', idColumn], ['--label-column', labelColumn]] as const) {
+    for (const [flag, column] of [
+      ['--id-column', idColumn],
+      ['--label-column', labelColumn],
+    ] as const) {
       if (!columns.includes(column)) {
         throw new LatheError('bad_request', `${file} has no column "${column}" (its columns: ${columns.join(', ')}); name it with ${flag}`, { field: flag })
       }

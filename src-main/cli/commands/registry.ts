@@ -44,49 +44,61 @@ export function registerRegistryCommands(program: Command): void {
     )
   })
 
-  common(models.command('show').argument('<model>', 'M, M@alias or M@version', modelRefArgument).description('A model and its versions, or one version with its card')).action(
-    async (ref: ModelRef, options: CommonOptions) => {
-      const { model, selector } = ref
-      if (selector) {
-        const shown = await withClient(options, HOLDER, (client) => client.call('registry.versions.show', { model, version: selector }))
-        emit(options.json, shown, (s) => s.card.markdown)
-        return
-      }
-      const shown = await withClient(options, HOLDER, (client) => client.call('registry.models.show', { model }))
-      emit(options.json, shown, (s) =>
-        [
-          `${s.model.name}${s.model.description ? `: ${s.model.description}` : ''}`,
-          '',
-          'Aliases:',
-          s.model.aliases.length ? table(['alias', 'version', 'since'], s.model.aliases.map((a) => [a.alias, `v${a.version}`, a.since])) : '  (none)',
-          '',
-          'Versions:',
-          table(
-            ['version', 'source', 'run', 'dataset', 'metrics', 'aliases', 'created'],
-            s.versions.map((v) => [
-              `v${v.version}`,
-              v.source,
-              v.runId?.slice(0, 8),
-              v.dataset ? `${v.dataset.name}@${v.dataset.version}` : '',
-              Object.entries(v.metrics)
-                .filter(([k]) => k.startsWith('test.'))
-                .map(([k, x]) => `${k.slice(5)}=${x.toFixed(4)}`)
-                .join(' '),
-              v.aliases.join(','),
-              v.createdAt,
-            ]),
-          ),
-        ].join('\n'),
-      )
-    },
-  )
+  common(
+    models
+      .command('show')
+      .argument('<model>', 'M, M@alias or M@version', modelRefArgument)
+      .description('A model and its versions, or one version with its card'),
+  ).action(async (ref: ModelRef, options: CommonOptions) => {
+    const { model, selector } = ref
+    if (selector) {
+      const shown = await withClient(options, HOLDER, (client) => client.call('registry.versions.show', { model, version: selector }))
+      emit(options.json, shown, (s) => s.card.markdown)
+      return
+    }
+    const shown = await withClient(options, HOLDER, (client) => client.call('registry.models.show', { model }))
+    emit(options.json, shown, (s) =>
+      [
+        `${s.model.name}${s.model.description ? `: ${s.model.description}` : ''}`,
+        '',
+        'Aliases:',
+        s.model.aliases.length
+          ? table(
+              ['alias', 'version', 'since'],
+              s.model.aliases.map((a) => [a.alias, `v${a.version}`, a.since]),
+            )
+          : '  (none)',
+        '',
+        'Versions:',
+        table(
+          ['version', 'source', 'run', 'dataset', 'metrics', 'aliases', 'created'],
+          s.versions.map((v) => [
+            `v${v.version}`,
+            v.source,
+            v.runId?.slice(0, 8),
+            v.dataset ? `${v.dataset.name}@${v.dataset.version}` : '',
+            Object.entries(v.metrics)
+              .filter(([k]) => k.startsWith('test.'))
+              .map(([k, x]) => `${k.slice(5)}=${x.toFixed(4)}`)
+              .join(' '),
+            v.aliases.join(','),
+            v.createdAt,
+          ]),
+        ),
+      ].join('\n'),
+    )
+  })
 
-  common(models.command('register').argument('<run>', 'run id').requiredOption('--name <model>', 'model to add the version to').description("Register a finished run's model")).action(
-    async (runId: string, options: CommonOptions & { name: string }) => {
-      const v = await withClient(options, HOLDER, (client) => client.call('registry.versions.register', { runId, name: options.name }))
-      emit(options.json, v, (x) => `registered ${x.model} v${x.version} from run ${runId}`)
-    },
-  )
+  common(
+    models
+      .command('register')
+      .argument('<run>', 'run id')
+      .requiredOption('--name <model>', 'model to add the version to')
+      .description("Register a finished run's model"),
+  ).action(async (runId: string, options: CommonOptions & { name: string }) => {
+    const v = await withClient(options, HOLDER, (client) => client.call('registry.versions.register', { runId, name: options.name }))
+    emit(options.json, v, (x) => `registered ${x.model} v${x.version} from run ${runId}`)
+  })
 
   common(
     models
@@ -106,28 +118,44 @@ export function registerRegistryCommands(program: Command): void {
     if (version === undefined) throw new LatheError('bad_request', `which version of ${model}? give M@VERSION or M VERSION`, { field: 'version' })
     try {
       const result = await withClient(options, HOLDER, (client) =>
-        client.call('registry.promote', { model, version: /^\d+$/.test(version) ? Number(version) : version, alias: options.alias, force: options.force ?? false, reason: options.reason }),
+        client.call('registry.promote', {
+          model,
+          version: /^\d+$/.test(version) ? Number(version) : version,
+          alias: options.alias,
+          force: options.force ?? false,
+          reason: options.reason,
+        }),
       )
       emit(options.json, result, (r) =>
-        [`${r.model}:${r.alias} -> v${r.version}${r.previous !== null ? ` (was v${r.previous})` : ''}${r.forced ? ' FORCED past a failed gate' : ''}`, ...gateLines(r.gate)].join('\n'),
+        [
+          `${r.model}:${r.alias} -> v${r.version}${r.previous !== null ? ` (was v${r.previous})` : ''}${r.forced ? ' FORCED past a failed gate' : ''}`,
+          ...gateLines(r.gate),
+        ].join('\n'),
       )
     } catch (error) {
       // A refused move still prints its gate as JSON, so scripts can read the numbers.
       const gate = isLatheError(error) ? (error.details as { passed?: boolean; checks?: unknown[] } | undefined) : undefined
       if (options.json && gate && Array.isArray(gate.checks)) {
-        process.stdout.write(`${JSON.stringify({ model, alias: options.alias, version: Number(version) || version, previous: null, gate, forced: false }, null, 2)}\n`)
+        process.stdout.write(
+          `${JSON.stringify({ model, alias: options.alias, version: Number(version) || version, previous: null, gate, forced: false }, null, 2)}\n`,
+        )
       }
       throw error
     }
   })
 
-  common(models.command('rollback').argument('<model>', 'M', modelRefArgument).requiredOption('--alias <alias>').option('--reason <text>').description('Move an alias back to the version it held before')).action(
-    async (ref: ModelRef, options: CommonOptions & { alias: string; reason?: string }) => {
-      const model = wholeModel(ref, 'lathe models rollback (it moves --alias)')
-      const r = await withClient(options, HOLDER, (client) => client.call('registry.rollback', { model, alias: options.alias, reason: options.reason }))
-      emit(options.json, r, (x) => `${x.model}:${x.alias} -> v${x.version} (rolled back from v${x.previous})`)
-    },
-  )
+  common(
+    models
+      .command('rollback')
+      .argument('<model>', 'M', modelRefArgument)
+      .requiredOption('--alias <alias>')
+      .option('--reason <text>')
+      .description('Move an alias back to the version it held before'),
+  ).action(async (ref: ModelRef, options: CommonOptions & { alias: string; reason?: string }) => {
+    const model = wholeModel(ref, 'lathe models rollback (it moves --alias)')
+    const r = await withClient(options, HOLDER, (client) => client.call('registry.rollback', { model, alias: options.alias, reason: options.reason }))
+    emit(options.json, r, (x) => `${x.model}:${x.alias} -> v${x.version} (rolled back from v${x.previous})`)
+  })
 
   common(
     models
@@ -157,31 +185,51 @@ export function registerRegistryCommands(program: Command): void {
     )
   })
 
-  common(models.command('export').argument('<ref>', 'M@version or M@alias (M: M@production)', modelRefArgument).argument('<file>', 'the .zip to write').description('Export a version as a portable package')).action(
-    async (ref: ModelRef, file: string, options: CommonOptions) => {
-      const { model, selector } = ref
-      const r = await withClient(options, HOLDER, (client) => client.call('registry.export', { model, version: selector ?? 'production', file: path.resolve(file) }))
-      emit(options.json, r, (x) => `wrote ${x.file} (${x.bytes} bytes)`)
-    },
-  )
+  common(
+    models
+      .command('export')
+      .argument('<ref>', 'M@version or M@alias (M: M@production)', modelRefArgument)
+      .argument('<file>', 'the .zip to write')
+      .description('Export a version as a portable package'),
+  ).action(async (ref: ModelRef, file: string, options: CommonOptions) => {
+    const { model, selector } = ref
+    const r = await withClient(options, HOLDER, (client) =>
+      client.call('registry.export', { model, version: selector ?? 'production', file: path.resolve(file) }),
+    )
+    emit(options.json, r, (x) => `wrote ${x.file} (${x.bytes} bytes)`)
+  })
 
-  common(models.command('history').argument('<model>', 'M', modelRefArgument).option('--alias <alias>').description('Every alias move and every audited change of a model')).action(
-    async (ref: ModelRef, options: CommonOptions & { alias?: string }) => {
-      const model = wholeModel(ref, 'lathe models history')
-      const h = await withClient(options, HOLDER, (client) => client.call('registry.history', { model, alias: options.alias }))
-      emit(options.json, h, (x) =>
-        [
-          table(
-            ['time', 'alias', 'move', 'kind', 'actor', 'reason'],
-            x.moves.map((m) => [m.time, m.alias, `${m.previous === null ? '-' : `v${m.previous}`} -> v${m.version}`, m.forced ? `${m.kind} (forced)` : m.kind, m.actor, [m.reason, m.cause].filter(Boolean).join('; ')]),
-          ),
-          '',
-          'Audit log:',
-          table(['time', 'actor', 'action', 'entity', 'reason'], x.audit.map((a) => [a.time, a.actor, a.action, a.entityId, a.reason])),
-        ].join('\n'),
-      )
-    },
-  )
+  common(
+    models
+      .command('history')
+      .argument('<model>', 'M', modelRefArgument)
+      .option('--alias <alias>')
+      .description('Every alias move and every audited change of a model'),
+  ).action(async (ref: ModelRef, options: CommonOptions & { alias?: string }) => {
+    const model = wholeModel(ref, 'lathe models history')
+    const h = await withClient(options, HOLDER, (client) => client.call('registry.history', { model, alias: options.alias }))
+    emit(options.json, h, (x) =>
+      [
+        table(
+          ['time', 'alias', 'move', 'kind', 'actor', 'reason'],
+          x.moves.map((m) => [
+            m.time,
+            m.alias,
+            `${m.previous === null ? '-' : `v${m.previous}`} -> v${m.version}`,
+            m.forced ? `${m.kind} (forced)` : m.kind,
+            m.actor,
+            [m.reason, m.cause].filter(Boolean).join('; '),
+          ]),
+        ),
+        '',
+        'Audit log:',
+        table(
+          ['time', 'actor', 'action', 'entity', 'reason'],
+          x.audit.map((a) => [a.time, a.actor, a.action, a.entityId, a.reason]),
+        ),
+      ].join('\n'),
+    )
+  })
 
   common(
     models
@@ -191,7 +239,7 @@ export function registerRegistryCommands(program: Command): void {
       .option('--min <metric=value>', 'metric must be >= value (repeatable)', thresholdOption)
       .option('--max <metric=value>', 'metric must be <= value (repeatable)', thresholdOption)
       .option('--not-worse-than <metric>', "candidate re-evaluated with the current version on its test split must not be worse (a metric, or 'primary')")
-      .option('--tolerance <n>', 'allowed drop for --not-worse-than, in the metric\'s units', toleranceOption)
+      .option('--tolerance <n>', "allowed drop for --not-worse-than, in the metric's units", toleranceOption)
       .option('--protected', "mark the alias protected: no worse than current on the task's primary metric (accuracy or rmse)")
       .option('--skip-signature-check', 'do not require a signature compatible with the current version')
       .option('--skip-data-check', "do not require the training data's validation to have passed")
@@ -219,7 +267,10 @@ export function registerRegistryCommands(program: Command): void {
               model,
               alias: options.alias,
               gate: {
-                thresholds: [...(options.min ?? []).map((t) => ({ ...t, op: '>=' as const })), ...(options.max ?? []).map((t) => ({ ...t, op: '<=' as const }))],
+                thresholds: [
+                  ...(options.min ?? []).map((t) => ({ ...t, op: '>=' as const })),
+                  ...(options.max ?? []).map((t) => ({ ...t, op: '<=' as const })),
+                ],
                 noWorseThan: notWorseThan ? { metric: notWorseThan, tolerance: options.tolerance ?? 0 } : null,
                 signatureCompatible: !options.skipSignatureCheck,
                 dataValidation: !options.skipDataCheck,
@@ -243,19 +294,33 @@ export function registerRegistryCommands(program: Command): void {
     },
   )
 
-  common(models.command('lineage').argument('<ref>', 'M, M@alias or M@version (M: M@production)', modelRefArgument).description('Where a version came from: run, dataset versions, sources')).action(
-    async (ref: ModelRef, options: CommonOptions) => {
-      const { model, selector } = ref
-      const l = await withClient(options, HOLDER, (client) => client.call('registry.lineage', { model, version: selector ?? 'production' }))
-      const label = new Map(l.nodes.map((n) => [n.id, `${n.label}${n.present ? '' : ' (not in this workspace)'}`]))
-      emit(options.json, l, (x) => x.edges.map((e) => `${label.get(e.from)} --${e.label}--> ${label.get(e.to)}`).join('\n') || `${x.nodes[0]?.label}: no recorded lineage`)
-    },
-  )
+  common(
+    models
+      .command('lineage')
+      .argument('<ref>', 'M, M@alias or M@version (M: M@production)', modelRefArgument)
+      .description('Where a version came from: run, dataset versions, sources'),
+  ).action(async (ref: ModelRef, options: CommonOptions) => {
+    const { model, selector } = ref
+    const l = await withClient(options, HOLDER, (client) => client.call('registry.lineage', { model, version: selector ?? 'production' }))
+    const label = new Map(l.nodes.map((n) => [n.id, `${n.label}${n.present ? '' : ' (not in this workspace)'}`]))
+    emit(
+      options.json,
+      l,
+      (x) => x.edges.map((e) => `${label.get(e.from)} --${e.label}--> ${label.get(e.to)}`).join('\n') || `${x.nodes[0]?.label}: no recorded lineage`,
+    )
+  })
 
   common(models.command('trained-on').argument('<dataset>', 'N or N@V').description('Which model versions were trained on a dataset version')).action(
     async (dataset: string, options: CommonOptions) => {
       const list = await withClient(options, HOLDER, (client) => client.call('registry.lineage.trainedOn', { dataset }))
-      emit(options.json, list, (l) => (l.length ? table(['model', 'version', 'run', 'dataset'], l.map((x) => [x.model, `v${x.version}`, x.runId, `${x.dataset}${x.direct ? '' : ' (derived)'}`])) : 'none'))
+      emit(options.json, list, (l) =>
+        l.length
+          ? table(
+              ['model', 'version', 'run', 'dataset'],
+              l.map((x) => [x.model, `v${x.version}`, x.runId, `${x.dataset}${x.direct ? '' : ' (derived)'}`]),
+            )
+          : 'none',
+      )
     },
   )
 }

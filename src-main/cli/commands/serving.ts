@@ -88,7 +88,11 @@ export function registerServingCommands(program: Command): void {
     .option('--batch-wait-ms <ms>', 'longest a request waits for others to share a run (0: only those already queued)', parseNumber, 0)
     .option('--max-batch-rows <n>', 'most rows in one micro-batched run', parsePositiveInt, 256)
     .option('--max-body-mb <mb>', 'largest request body in MB', (v) => parsePositiveInt(v), 10)
-    .option('--range-margin <fraction|COLUMN=fraction>', "flag values past the training range by more than this fraction of it (default 0.1; repeatable per column)", rangeMarginOption)
+    .option(
+      '--range-margin <fraction|COLUMN=fraction>',
+      'flag values past the training range by more than this fraction of it (default 0.1; repeatable per column)',
+      rangeMarginOption,
+    )
     .action(async (options: ServeOptions) => {
       const dir = workspaceDirOf(options)
       const running = findRunningEngine(dir)
@@ -96,7 +100,11 @@ export function registerServingCommands(program: Command): void {
         // One writer per workspace: the engine that holds it runs the server.
         const client = createHttpClient<Contract, EventPayloads>({ baseUrl: running.url, token: running.token })
         const status = await startServing(client, options)
-        emit(options.json, status, (s) => `${describeStart(s, `started by the running engine, PID ${running.pid}`)}\n  (stop it from the Serving page or with "lathe serve-stop")`)
+        emit(
+          options.json,
+          status,
+          (s) => `${describeStart(s, `started by the running engine, PID ${running.pid}`)}\n  (stop it from the Serving page or with "lathe serve-stop")`,
+        )
         return
       }
       const host = await startEngineHost({ workspaceDir: dir, holder: 'lathe serve', longLived: true })
@@ -113,11 +121,10 @@ export function registerServingCommands(program: Command): void {
       await new Promise(() => {})
     })
 
-  common(program.command('serve-stop').description('Stop the endpoint that the running engine serves'))
-    .action(async (options: CommonOptions) => {
-      const status = await withClient(options, 'lathe serve-stop', (client) => client.call('serving.stop', {}))
-      emit(options.json, status, () => 'the serving endpoint is stopped')
-    })
+  common(program.command('serve-stop').description('Stop the endpoint that the running engine serves')).action(async (options: CommonOptions) => {
+    const status = await withClient(options, 'lathe serve-stop', (client) => client.call('serving.stop', {}))
+    emit(options.json, status, () => 'the serving endpoint is stopped')
+  })
 
   common(program.command('predict').description('Batch prediction from a CSV or JSON file, through the serving code path'))
     .argument('<model>', 'M, M@alias or M@version (default alias: production)', modelRefArgument)

@@ -8,30 +8,28 @@ import { withClient, workspaceDirOf, type CommonOptions } from '../session.js'
 import { common, parsePort } from '../program.js'
 
 export function registerSystemCommands(program: Command): void {
-  common(program.command('doctor').description('Backends, devices, versions and workspace health')).action(
-    async (options: CommonOptions) => {
-      const report = await withClient(options, 'lathe doctor', async (client) => {
-        const [system, workspace, backends] = await Promise.all([
-          client.call('system.info', {}),
-          client.call('workspace.info', {}),
-          client.call('compute.backends', {}),
-        ])
-        return { node: system.node, app: system.app, system, workspace, backends }
-      })
-      emit(options.json, report, (r) =>
-        [
-          `Lathe ${r.app} on Node ${r.node} (${r.system.platform}/${r.system.arch}, ${r.system.cpus} CPUs)`,
-          `workspace  ${r.workspace.dir} (schema ${r.workspace.schemaVersion}, ${r.workspace.objects.count} objects)`,
-          '',
-          'Compute backends (best first):',
-          table(
-            ['backend', 'available', 'chosen', 'device', 'reason'],
-            r.backends.map((b) => [b.name, b.available ? 'yes' : 'no', b.chosen ? '*' : '', b.device, b.reason]),
-          ),
-        ].join('\n'),
-      )
-    },
-  )
+  common(program.command('doctor').description('Backends, devices, versions and workspace health')).action(async (options: CommonOptions) => {
+    const report = await withClient(options, 'lathe doctor', async (client) => {
+      const [system, workspace, backends] = await Promise.all([
+        client.call('system.info', {}),
+        client.call('workspace.info', {}),
+        client.call('compute.backends', {}),
+      ])
+      return { node: system.node, app: system.app, system, workspace, backends }
+    })
+    emit(options.json, report, (r) =>
+      [
+        `Lathe ${r.app} on Node ${r.node} (${r.system.platform}/${r.system.arch}, ${r.system.cpus} CPUs)`,
+        `workspace  ${r.workspace.dir} (schema ${r.workspace.schemaVersion}, ${r.workspace.objects.count} objects)`,
+        '',
+        'Compute backends (best first):',
+        table(
+          ['backend', 'available', 'chosen', 'device', 'reason'],
+          r.backends.map((b) => [b.name, b.available ? 'yes' : 'no', b.chosen ? '*' : '', b.device, b.reason]),
+        ),
+      ].join('\n'),
+    )
+  })
 
   common(program.command('ui').description('Run the engine and serve the UI in your browser (headless mode)'))
     .option('--port <port>', 'port for the UI and API', parsePort, 7070)

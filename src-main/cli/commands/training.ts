@@ -27,7 +27,10 @@ interface TrainOptions extends CommonOptions {
 }
 
 function parseList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean)
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 }
 
 function parseHidden(value: string): number[] {
@@ -131,12 +134,22 @@ function describeRun(run: RunRecord, epochSeconds: number[]): string {
   ]
   if (run.metrics) {
     const names = [...new Set([...Object.keys(run.metrics.validation), ...Object.keys(run.metrics.test)])]
-    lines.push(table(['metric', 'validation', 'test'], names.map((n) => [n, fmt(run.metrics!.validation[n]), fmt(run.metrics!.test[n])])))
+    lines.push(
+      table(
+        ['metric', 'validation', 'test'],
+        names.map((n) => [n, fmt(run.metrics!.validation[n]), fmt(run.metrics!.test[n])]),
+      ),
+    )
   }
   if (run.metrics?.confusion) {
     const c = run.metrics.confusion
     lines.push('confusion matrix (test; rows true, columns predicted):')
-    lines.push(table(['', ...c.labels], c.test.map((row, i) => [c.labels[i], ...row])))
+    lines.push(
+      table(
+        ['', ...c.labels],
+        c.test.map((row, i) => [c.labels[i], ...row]),
+      ),
+    )
   }
   if (run.model) lines.push(`model: ONNX object ${run.model.onnxSha256}`)
   return lines.join('\n')
@@ -201,29 +214,32 @@ export function registerTrainingCommands(program: Command): void {
           options.json || options.status || options.dataset || options.sweep ? null : client.call('mlflow.runs.list', {}),
         ]),
       )
-      emit(options.json, result, (r) =>
-        (scripts?.runs.length ? `${describeScriptRuns(scripts.runs)}\n\n` : '') +
-        (r.runs.length === 0
-          ? scripts?.runs.length
-            ? 'no training runs yet'
-            : 'no runs yet: lathe train --dataset NAME --target COLUMN'
-          : table(
-              ['run', 'status', 'dataset', 'target', 'model', 'epochs', 'validation', 'test', 'created'],
-              r.runs.map((run) => {
-                const key = run.task === 'classification' ? 'accuracy' : 'rmse'
-                return [
-                  run.id,
-                  run.status,
-                  `${run.dataset.name}@${run.dataset.version}`,
-                  run.target,
-                  run.modelFamily,
-                  run.epochsRun,
-                  run.metrics ? `${key} ${fmt(run.metrics.validation[key])}` : '',
-                  run.metrics ? `${key} ${fmt(run.metrics.test[key])}` : '',
-                  run.createdAt,
-                ]
-              }),
-            )),
+      emit(
+        options.json,
+        result,
+        (r) =>
+          (scripts?.runs.length ? `${describeScriptRuns(scripts.runs)}\n\n` : '') +
+          (r.runs.length === 0
+            ? scripts?.runs.length
+              ? 'no training runs yet'
+              : 'no runs yet: lathe train --dataset NAME --target COLUMN'
+            : table(
+                ['run', 'status', 'dataset', 'target', 'model', 'epochs', 'validation', 'test', 'created'],
+                r.runs.map((run) => {
+                  const key = run.task === 'classification' ? 'accuracy' : 'rmse'
+                  return [
+                    run.id,
+                    run.status,
+                    `${run.dataset.name}@${run.dataset.version}`,
+                    run.target,
+                    run.modelFamily,
+                    run.epochsRun,
+                    run.metrics ? `${key} ${fmt(run.metrics.validation[key])}` : '',
+                    run.metrics ? `${key} ${fmt(run.metrics.test[key])}` : '',
+                    run.createdAt,
+                  ]
+                }),
+              )),
       )
     })
 
@@ -232,7 +248,12 @@ export function registerTrainingCommands(program: Command): void {
       const script = await withClient(options, 'lathe runs show', (client) => showScriptRun(client, runId))
       if (script) return emit(options.json, script, describeScriptRun)
       const result = await withClient(options, 'lathe runs show', (client) => client.call('training.runs.show', { run: runId }))
-      emit(options.json, result, (r) => describeRun(r.run, (r.series.epoch_seconds ?? []).map((p) => p.value)))
+      emit(options.json, result, (r) =>
+        describeRun(
+          r.run,
+          (r.series.epoch_seconds ?? []).map((p) => p.value),
+        ),
+      )
     },
   )
 

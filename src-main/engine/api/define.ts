@@ -37,10 +37,7 @@ export function defineServices(...services: Service[]): Service[] {
 }
 
 /** Groups a capability's operations and checks that every name carries its prefix. */
-export function defineOperations<P extends string, M extends Record<`${P}.${string}`, Operation<any, any>>>(
-  prefix: P,
-  ops: M,
-): M {
+export function defineOperations<P extends string, M extends Record<`${P}.${string}`, Operation<any, any>>>(prefix: P, ops: M): M {
   for (const name of Object.keys(ops)) {
     if (!name.startsWith(`${prefix}.`)) throw new Error(`operation ${name} must start with "${prefix}."`)
   }

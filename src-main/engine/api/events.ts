@@ -55,9 +55,7 @@ export class EventBus {
   /** The transports' form: topics as a client sent them (null or [] for every topic), events untyped. */
   subscribeAny(topics: readonly string[] | null, listener: (event: EngineEvent) => void): () => void {
     const matches = (topic: string) =>
-      topics === null ||
-      topics.length === 0 ||
-      topics.some((t) => (t.endsWith('*') ? topic.startsWith(t.slice(0, -1)) : t === topic))
+      topics === null || topics.length === 0 || topics.some((t) => (t.endsWith('*') ? topic.startsWith(t.slice(0, -1)) : t === topic))
     const wrapped = (event: EngineEvent) => {
       if (matches(event.topic)) listener(event)
     }

@@ -11,11 +11,9 @@ export function checkDatasetName(name: string, field = 'name'): string {
     throw new LatheError('bad_request', `the dataset name is ${name.length} characters long; the limit is ${DATASET_NAME_MAX}`, { field })
   }
   if (!DATASET_NAME.test(name)) {
-    throw new LatheError(
-      'bad_request',
-      `dataset name "${name}" may only contain letters, digits, "_", "." and "-", and must start with a letter or digit`,
-      { field },
-    )
+    throw new LatheError('bad_request', `dataset name "${name}" may only contain letters, digits, "_", "." and "-", and must start with a letter or digit`, {
+      field,
+    })
   }
   return name
 }

@@ -201,7 +201,11 @@ async function csvReaderSql(
   checkOverridesExist(types, sniffedColumns, sourceName)
   const parts = [...dialect, 'strict_mode = true']
   if (Object.keys(types).length) {
-    parts.push(`types = {${Object.entries(types).map(([c, t]) => `${quoteString(c)}: ${quoteString(t)}`).join(', ')}}`)
+    parts.push(
+      `types = {${Object.entries(types)
+        .map(([c, t]) => `${quoteString(c)}: ${quoteString(t)}`)
+        .join(', ')}}`,
+    )
   }
   return `read_csv(${f}, ${parts.join(', ')})`
 }
@@ -274,7 +278,12 @@ export function importError(error: unknown, sourceName: string): LatheError {
   } else if (/not possible to automatically detect the CSV/i.test(message)) {
     reason = 'its rows do not share one CSV layout (different numbers of fields or unbalanced quotes); set --delimiter or fix the file'
   } else if (/Could not convert|Conversion Error/i.test(message)) {
-    reason = `a value does not fit its column type${at}: ${message.split('\n').find((l) => /convert/i.test(l))?.trim() ?? ''}`
+    reason = `a value does not fit its column type${at}: ${
+      message
+        .split('\n')
+        .find((l) => /convert/i.test(l))
+        ?.trim() ?? ''
+    }`
   } else {
     reason = message.split('\n')[0]!.replace(/^[\w ]+Error:\s*/, '')
   }

@@ -122,7 +122,11 @@ export const dataOperations = defineOperations('data', {
       } catch (error) {
         // A browser's file was staged under a temporary name: say the name the person knows.
         if (staged && error instanceof LatheError && error.message.includes(staged)) {
-          throw new LatheError(error.code, error.message.replaceAll(staged, fileName ?? 'the file'), { field: error.field, line: error.line, details: error.details })
+          throw new LatheError(error.code, error.message.replaceAll(staged, fileName ?? 'the file'), {
+            field: error.field,
+            line: error.line,
+            details: error.details,
+          })
         }
         throw error
       } finally {
@@ -135,9 +139,7 @@ export const dataOperations = defineOperations('data', {
     summary: 'Every dataset with its version count and latest version',
     input: z.object({}).strict(),
     output: z.object({
-      datasets: z.array(
-        z.object({ name: z.string(), versions: z.number(), createdAt: z.string(), latest: VersionView.nullable(), rules: z.number() }),
-      ),
+      datasets: z.array(z.object({ name: z.string(), versions: z.number(), createdAt: z.string(), latest: VersionView.nullable(), rules: z.number() })),
     }),
     handler: (_input, ctx) => ({
       datasets: listDatasets(ctx.workspace.db).map((d) => ({
@@ -238,13 +240,15 @@ export const dataOperations = defineOperations('data', {
 
   'data.preview': defineOperation({
     summary: 'A page of rows of a version, optionally sorted and filtered',
-    input: z.object({
-      dataset: z.string().min(1),
-      offset: z.number().int().min(0).default(0),
-      limit: z.number().int().min(1).max(1000).default(100),
-      sort: z.object({ column: z.string(), descending: z.boolean().default(false) }).optional(),
-      filters: z.array(PreviewFilter).max(20).default([]),
-    }).strict(),
+    input: z
+      .object({
+        dataset: z.string().min(1),
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(1000).default(100),
+        sort: z.object({ column: z.string(), descending: z.boolean().default(false) }).optional(),
+        filters: z.array(PreviewFilter).max(20).default([]),
+      })
+      .strict(),
     output: z.object({
       dataset: z.string(),
       version: z.number(),

@@ -39,7 +39,8 @@ export async function previewVersion(
 ) {
   const known = new Set(record.columns.map((c) => c.name))
   for (const [i, f] of request.filters.entries()) {
-    if (!known.has(f.column)) throw new LatheError('bad_request', `filter ${i + 1}: no column "${f.column}" in ${record.name}@${record.version}`, { field: `filters.${i}.column` })
+    if (!known.has(f.column))
+      throw new LatheError('bad_request', `filter ${i + 1}: no column "${f.column}" in ${record.name}@${record.version}`, { field: `filters.${i}.column` })
   }
   if (request.sort && !known.has(request.sort.column)) {
     throw new LatheError('bad_request', `cannot sort by "${request.sort.column}": no such column in ${record.name}@${record.version}`, { field: 'sort.column' })
@@ -50,9 +51,7 @@ export async function previewVersion(
   return withConnection(ctx, async (connection) => {
     try {
       const rows = plainRows(await connection.runAndReadAll(`SELECT * FROM ${source} ${where} ${order} LIMIT ${request.limit} OFFSET ${request.offset}`))
-      const total = where
-        ? Number((await connection.runAndReadAll(`SELECT count(*) FROM ${source} ${where}`)).getRows()[0]![0])
-        : record.rows
+      const total = where ? Number((await connection.runAndReadAll(`SELECT count(*) FROM ${source} ${where}`)).getRows()[0]![0]) : record.rows
       return { dataset: record.name, version: record.version, columns: record.columns, rows, offset: request.offset, total }
     } catch (error) {
       throw new LatheError('bad_request', `cannot preview with these filters: ${firstLine(error)}`, { field: 'filters' })
@@ -64,13 +63,16 @@ export async function previewVersion(
 export async function exportVersion(ctx: EngineContext, record: VersionRecord, target: string, format?: 'csv' | 'parquet') {
   const file = path.resolve(target)
   const chosen = format ?? (file.toLowerCase().endsWith('.parquet') ? 'parquet' : file.toLowerCase().endsWith('.csv') ? 'csv' : null)
-  if (!chosen) throw new LatheError('bad_request', `cannot tell the export format of ${target}: end it in .csv or .parquet, or pass a format`, { field: 'path' })
+  if (!chosen)
+    throw new LatheError('bad_request', `cannot tell the export format of ${target}: end it in .csv or .parquet, or pass a format`, { field: 'path' })
   if (!fs.existsSync(path.dirname(file))) throw new LatheError('not_found', `folder ${path.dirname(file)} does not exist`, { field: 'path' })
   const partial = `${file}.partial-${process.pid}`
   const options = chosen === 'csv' ? '(FORMAT csv, HEADER true)' : '(FORMAT parquet, COMPRESSION zstd)'
   try {
     await withConnection(ctx, (connection) =>
-      connection.run(`COPY (SELECT * FROM read_parquet(${quoteString(ctx.workspace.objects.pathOf(record.objectSha256))})) TO ${quoteString(partial)} ${options}`),
+      connection.run(
+        `COPY (SELECT * FROM read_parquet(${quoteString(ctx.workspace.objects.pathOf(record.objectSha256))})) TO ${quoteString(partial)} ${options}`,
+      ),
     )
     await fsp.rename(partial, file)
   } catch (error) {

@@ -27,11 +27,7 @@ export function findVersionRecord(ctx: EngineContext, ref: string): VersionRecor
   const record = version === null ? latestVersion(db, dataset.id) : getVersion(db, dataset.id, version)
   if (!record) {
     const latest = latestVersion(db, dataset.id)
-    throw new LatheError(
-      'not_found',
-      `dataset "${name}" has no version ${version}${latest ? ` (latest is ${latest.version})` : ''}`,
-      { field: 'dataset' },
-    )
+    throw new LatheError('not_found', `dataset "${name}" has no version ${version}${latest ? ` (latest is ${latest.version})` : ''}`, { field: 'dataset' })
   }
   return record
 }

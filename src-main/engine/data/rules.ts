@@ -121,16 +121,19 @@ export async function checkRules(
       }
       if (rule.kind === 'column') {
         const ok = !rule.type || normalType(rule.type) === normalType(column.type)
-        results.push({ ...base, passed: ok, failingRows: 0, message: ok ? describeRule(rule) : `column "${rule.column}" is ${column.type}, expected ${rule.type}` })
+        results.push({
+          ...base,
+          passed: ok,
+          failingRows: 0,
+          message: ok ? describeRule(rule) : `column "${rule.column}" is ${column.type}, expected ${rule.type}`,
+        })
         continue
       }
     }
     const where = failingRowsWhere(rule, relation)!
     try {
       const count = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${relation} WHERE ${where}`)).getRows()[0]![0])
-      const examples = count
-        ? plainRows(await connection.runAndReadAll(`SELECT * FROM ${relation} WHERE ${where} ORDER BY __row LIMIT ${EXAMPLES}`))
-        : []
+      const examples = count ? plainRows(await connection.runAndReadAll(`SELECT * FROM ${relation} WHERE ${where} ORDER BY __row LIMIT ${EXAMPLES}`)) : []
       results.push({
         rule,
         passed: count === 0,
@@ -161,11 +164,7 @@ export function parquetRelation(path: string): string {
  * the examples is the row's index in `rows`. `row_count` rules are skipped: they
  * describe a whole dataset, not a request.
  */
-export async function checkRulesOnRows(
-  ctx: EngineContext,
-  rules: ValidationRule[],
-  rows: Array<Record<string, unknown>>,
-): Promise<RuleResult[]> {
+export async function checkRulesOnRows(ctx: EngineContext, rules: ValidationRule[], rows: Array<Record<string, unknown>>): Promise<RuleResult[]> {
   const perRow = rules.filter((r) => r.kind !== 'row_count')
   if (perRow.length === 0 || rows.length === 0) return []
   const staged = ctx.workspace.objects.stagingPath('.ndjson')
@@ -184,5 +183,10 @@ export async function checkRulesOnRows(
 
 export function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
-  return message.split('\n').find((l) => l.trim() !== '')?.trim() ?? message
+  return (
+    message
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? message
+  )
 }

@@ -8,11 +8,9 @@ const FRACTION_TOLERANCE = 1e-9
 export function checkSplitSpec(spec: SplitSpec, columns?: ReadonlyArray<{ name: string }>): void {
   const sum = spec.train + spec.validation + spec.test
   if (Math.abs(sum - 1) > FRACTION_TOLERANCE) {
-    throw new LatheError(
-      'bad_request',
-      `split fractions must add up to 1: train ${spec.train} + validation ${spec.validation} + test ${spec.test} = ${sum}`,
-      { field: 'split' },
-    )
+    throw new LatheError('bad_request', `split fractions must add up to 1: train ${spec.train} + validation ${spec.validation} + test ${spec.test} = ${sum}`, {
+      field: 'split',
+    })
   }
   if ((spec.method === 'stratified' || spec.method === 'time') && !spec.column) {
     throw new LatheError('bad_request', `a ${spec.method} split needs a column (split.column)`, { field: 'split.column' })

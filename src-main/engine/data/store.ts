@@ -59,10 +59,7 @@ function toDataset(row: any): DatasetRecord {
 }
 
 function toVersion(db: Database.Database, row: any): VersionRecord {
-  const parents = db
-    .prepare('SELECT parent_version_id FROM dataset_lineage WHERE child_version_id = ? ORDER BY rowid')
-    .pluck()
-    .all(row.id) as string[]
+  const parents = db.prepare('SELECT parent_version_id FROM dataset_lineage WHERE child_version_id = ? ORDER BY rowid').pluck().all(row.id) as string[]
   return {
     id: row.id,
     datasetId: row.dataset_id,
@@ -101,8 +98,10 @@ export function listDatasets(db: Database.Database): Array<DatasetRecord & { ver
 
 export function latestVersion(db: Database.Database, datasetId: string): VersionRecord | null {
   const row = db
-    .prepare(`SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
-              WHERE v.dataset_id = ? ORDER BY v.version DESC LIMIT 1`)
+    .prepare(
+      `SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
+              WHERE v.dataset_id = ? ORDER BY v.version DESC LIMIT 1`,
+    )
     .get(datasetId)
   return row ? toVersion(db, row) : null
 }
@@ -110,37 +109,36 @@ export function latestVersion(db: Database.Database, datasetId: string): Version
 /** By display number, else by the number this workspace gave it before a sync renumbered it. */
 export function getVersion(db: Database.Database, datasetId: string, version: number): VersionRecord | null {
   const row = db
-    .prepare(`SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
-              WHERE v.dataset_id = ? AND (v.version = ? OR v.local_version = ?) ORDER BY v.version = ? DESC LIMIT 1`)
+    .prepare(
+      `SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
+              WHERE v.dataset_id = ? AND (v.version = ? OR v.local_version = ?) ORDER BY v.version = ? DESC LIMIT 1`,
+    )
     .get(datasetId, version, version, version)
   return row ? toVersion(db, row) : null
 }
 
 export function getVersionById(db: Database.Database, versionId: string): VersionRecord | null {
-  const row = db
-    .prepare(`SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = ?`)
-    .get(versionId)
+  const row = db.prepare(`SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = ?`).get(versionId)
   return row ? toVersion(db, row) : null
 }
 
 export function listVersions(db: Database.Database, datasetId: string): VersionRecord[] {
   return db
-    .prepare(`SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
-              WHERE v.dataset_id = ? ORDER BY v.version`)
+    .prepare(
+      `SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
+              WHERE v.dataset_id = ? ORDER BY v.version`,
+    )
     .all(datasetId)
     .map((row) => toVersion(db, row))
 }
 
 /** The version an identical import (same bytes, same options) already made, if any. */
-export function findVersionBySource(
-  db: Database.Database,
-  datasetName: string,
-  sourceSha256: string,
-  optionsKey: string,
-): VersionRecord | null {
+export function findVersionBySource(db: Database.Database, datasetName: string, sourceSha256: string, optionsKey: string): VersionRecord | null {
   const row = db
-    .prepare(`SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
-              WHERE d.name = ? AND v.source_sha256 = ? AND v.options_key = ? ORDER BY v.version LIMIT 1`)
+    .prepare(
+      `SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
+              WHERE d.name = ? AND v.source_sha256 = ? AND v.options_key = ? ORDER BY v.version LIMIT 1`,
+    )
     .get(datasetName, sourceSha256, optionsKey)
   return row ? toVersion(db, row) : null
 }

@@ -67,17 +67,18 @@ export async function runTransform(ctx: EngineContext, name: string, sql: string
   const existing = findVersionBySource(ctx.workspace.db, name, sourceSha256, optionsKey)
   if (existing) return { record: existing, created: false }
 
-  const progress = (phase: EventPayloadMap['data.import.progress']['phase'], fraction: number) => ctx.events.emit('data.import.progress', { dataset: name, phase, fraction })
+  const progress = (phase: EventPayloadMap['data.import.progress']['phase'], fraction: number) =>
+    ctx.events.emit('data.import.progress', { dataset: name, phase, fraction })
   const staged = ctx.workspace.objects.stagingPath('.parquet')
   try {
     return await withConnection(ctx, async (connection) => {
       await checkSelectOnly(connection, resolved)
       progress('converting', 0)
-      await runWithProgress(connection, `COPY (${resolved}) TO ${quoteString(staged)} (FORMAT parquet)`, (f) =>
-        progress('converting', 0.9 * f),
-      ).catch((error) => {
-        throw new LatheError('bad_request', `the transform failed in DuckDB: ${firstLine(error)}`, { field: 'sql' })
-      })
+      await runWithProgress(connection, `COPY (${resolved}) TO ${quoteString(staged)} (FORMAT parquet)`, (f) => progress('converting', 0.9 * f)).catch(
+        (error) => {
+          throw new LatheError('bad_request', `the transform failed in DuckDB: ${firstLine(error)}`, { field: 'sql' })
+        },
+      )
       const result = await commitStagedVersion(
         ctx,
         connection,

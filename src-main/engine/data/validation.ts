@@ -8,11 +8,7 @@ import { findDataset, latestVersion, setRules, setValidation, type VersionRecord
  * Replaces a dataset's rules. Each SQL predicate is tried on the latest version
  * first, so a typo is refused now rather than failing every later import.
  */
-export async function setDatasetRules(
-  ctx: EngineContext,
-  name: string,
-  rules: ValidationRule[],
-): Promise<{ dataset: string; rules: ValidationRule[] }> {
+export async function setDatasetRules(ctx: EngineContext, name: string, rules: ValidationRule[]): Promise<{ dataset: string; rules: ValidationRule[] }> {
   const dataset = findDataset(ctx.workspace.db, name)
   if (!dataset) throw new LatheError('not_found', `no dataset named "${name}"; import a version first`, { field: 'dataset' })
   checkRuleShapes(rules)

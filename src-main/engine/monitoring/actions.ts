@@ -151,7 +151,11 @@ export class AlertActionRunner {
     try {
       const current = resolveModelVersion(ctx, alert.model, alias)
       if (!current.runId) {
-        this.record(alert.id, index, { type: 'retrain', status: 'skipped', detail: `v${current.version} was not trained by Lathe: no specification to retrain` })
+        this.record(alert.id, index, {
+          type: 'retrain',
+          status: 'skipped',
+          detail: `v${current.version} was not trained by Lathe: no specification to retrain`,
+        })
         return
       }
       const previousRun = getRun(db, current.runId)
@@ -196,7 +200,12 @@ export class AlertActionRunner {
       this.record(alert.id, index, { type: 'retrain', status: 'pending', detail: `run ${run.id} on ${target}: ${source}`, runId: run.id })
       const finished = await waitForRun(ctx, run.id)
       if (finished.status !== 'finished') {
-        this.record(alert.id, index, { type: 'retrain', status: 'failed', detail: `run ${run.id} ${finished.status}: ${finished.error ?? ''}`.trim(), runId: run.id })
+        this.record(alert.id, index, {
+          type: 'retrain',
+          status: 'failed',
+          detail: `run ${run.id} ${finished.status}: ${finished.error ?? ''}`.trim(),
+          runId: run.id,
+        })
         return
       }
       const version = registerRun(ctx, run.id, alert.model)
@@ -223,7 +232,11 @@ export class AlertActionRunner {
       db.transaction(() =>
         appendAudit(db, {
           actor: 'lathe-monitoring',
-          action: promoted ? 'monitoring.retrain.promoted' : improvement && !improvement.better ? 'monitoring.retrain.no_improvement' : 'monitoring.retrain.refused',
+          action: promoted
+            ? 'monitoring.retrain.promoted'
+            : improvement && !improvement.better
+              ? 'monitoring.retrain.no_improvement'
+              : 'monitoring.retrain.refused',
           entityType: 'model',
           entityId: alert.model,
           before: { version: current.version },

@@ -26,11 +26,7 @@ export async function labelledRowCount(ctx: EngineContext, model: string): Promi
  * dataset's own column types. Written to Parquet by DuckDB in staging and imported as
  * the next version of the same dataset (lineage and validation as any import).
  */
-export async function datasetWithLabelledTraffic(
-  ctx: EngineContext,
-  run: RunRecord,
-  model: string,
-): Promise<{ ref: string; rows: number; addedRows: number }> {
+export async function datasetWithLabelledTraffic(ctx: EngineContext, run: RunRecord, model: string): Promise<{ ref: string; rows: number; addedRows: number }> {
   const base = resolveDatasetVersion(ctx, `${run.dataset.name}@${run.dataset.version}`)
   const conn = await ctx.workspace.monitor()
   if (!(await hasLoggedTraffic(conn, model))) {
@@ -55,9 +51,7 @@ export async function datasetWithLabelledTraffic(
   const staged = ctx.workspace.objects.stagingPath('.parquet')
   try {
     // BY NAME: columns the traffic lacks (an id, a date) are null in the added rows.
-    await conn.run(
-      `COPY (SELECT * FROM read_parquet(${literal(base.path)}) UNION ALL BY NAME (${traffic})) TO ${literal(staged)} (FORMAT parquet)`,
-    )
+    await conn.run(`COPY (SELECT * FROM read_parquet(${literal(base.path)}) UNION ALL BY NAME (${traffic})) TO ${literal(staged)} (FORMAT parquet)`)
     const { record } = await importDatasetFile(ctx, {
       name: base.name,
       file: staged,
@@ -85,15 +79,21 @@ export async function labelledTrafficRows(
   const columns = production.signature.columns
   const target = production.signature.target
   if (!columns || !target) {
-    throw new LatheError('bad_request', `${request.model} v${production.version} has no named feature columns and target (an imported graph): its traffic cannot become a dataset`, {
-      field: 'labelled_traffic',
-    })
+    throw new LatheError(
+      'bad_request',
+      `${request.model} v${production.version} has no named feature columns and target (an imported graph): its traffic cannot become a dataset`,
+      {
+        field: 'labelled_traffic',
+      },
+    )
   }
   const trainedOn = production.datasetVersionId ? getDatasetVersionById(ctx, production.datasetVersionId) : null
   const types = new Map((trainedOn?.columns ?? []).map((c) => [c.name, c.type]))
   const conn = await ctx.workspace.monitor()
   if (!(await hasLoggedTraffic(conn, request.model))) {
-    throw new LatheError('bad_request', `no traffic has been logged for ${request.model}, so there is no labelled traffic to import`, { field: 'labelled_traffic' })
+    throw new LatheError('bad_request', `no traffic has been logged for ${request.model}, so there is no labelled traffic to import`, {
+      field: 'labelled_traffic',
+    })
   }
   const select = columns.map((c) => {
     const text = `json_extract_string(p.inputs, ${literal(`$."${c.name.replaceAll('"', '\\"')}"`)})`

@@ -61,9 +61,13 @@ export async function modelDrift(ctx: EngineContext, request: ModelDriftRequest)
   const reference = request.reference ? datasetSource(ctx, request.reference) : referenceOfModel(ctx, version)
   const columns = signature.columns
   if (!columns) {
-    throw new LatheError('bad_request', `${version.model} v${version.version} has no tabular input columns (an imported ONNX graph): drift needs named feature columns`, {
-      field: 'model',
-    })
+    throw new LatheError(
+      'bad_request',
+      `${version.model} v${version.version} has no tabular input columns (an imported ONNX graph): drift needs named feature columns`,
+      {
+        field: 'model',
+      },
+    )
   }
   const outputKind = signature.task === 'regression' ? 'numeric' : signature.task === 'classification' ? 'categorical' : null
   const conn = await ctx.workspace.monitor()
@@ -73,9 +77,13 @@ export async function modelDrift(ctx: EngineContext, request: ModelDriftRequest)
     current = datasetSource(ctx, request.currentDataset)
   } else {
     if (!(await hasLoggedTraffic(conn, request.model))) {
-      throw new LatheError('bad_request', `no traffic has been logged for ${request.model} yet: serve it and send requests, or compare a dataset (--current NAME@VERSION)`, {
-        field: 'current',
-      })
+      throw new LatheError(
+        'bad_request',
+        `no traffic has been logged for ${request.model} yet: serve it and send requests, or compare a dataset (--current NAME@VERSION)`,
+        {
+          field: 'current',
+        },
+      )
     }
     current = predictionLogSource(request.model, request.window ?? { last: 5000 }, columns, outputKind)
     if (outputKind && signature.target) prediction = { reference: signature.target, current: '__prediction', kind: outputKind }

@@ -55,7 +55,9 @@ export async function runMonitor(ctx: EngineContext, idOrName: string): Promise<
     features: monitor.spec.features,
     driftShareThreshold: monitor.spec.driftShareThreshold,
     // A rule on a statistic other than the method's own (say feature.x.ks_pvalue) needs them all.
-    allStatistics: listRules(db, monitor.id).some((r) => /\.(ks_statistic|ks_pvalue|psi|wasserstein_normed|jensenshannon|chi2_statistic|chi2_pvalue)$/.test(r.metric)),
+    allStatistics: listRules(db, monitor.id).some((r) =>
+      /\.(ks_statistic|ks_pvalue|psi|wasserstein_normed|jensenshannon|chi2_statistic|chi2_pvalue)$/.test(r.metric),
+    ),
   })
   const quality: QualityResult = await qualityForWindow(ctx, monitor.model, window, version.signature)
   const values = reportValues(drift, quality, traffic)

@@ -65,7 +65,11 @@ const Quality = z.object({
 })
 
 const StoredReportOutput = ReportSummary.extend({
-  report: z.object({ drift: ModelDriftReport.omit({ reportId: true }).nullable(), quality: Quality.nullable(), traffic: z.record(z.string(), z.number()).nullable() }),
+  report: z.object({
+    drift: ModelDriftReport.omit({ reportId: true }).nullable(),
+    quality: Quality.nullable(),
+    traffic: z.record(z.string(), z.number()).nullable(),
+  }),
 })
 
 function windowOfInput(input: { last?: number; since?: string; until?: string }): LogWindow {
@@ -127,7 +131,9 @@ export const monitoringOperations = defineOperations('monitoring', {
 
   'monitoring.quality': defineOperation({
     summary: "Quality metrics of a model's logged predictions that have labels, over a window",
-    input: z.object({ model: z.string().min(1), version: z.string().default('production'), ...WindowInput, minLabels: z.number().int().min(1).default(10) }).strict(),
+    input: z
+      .object({ model: z.string().min(1), version: z.string().default('production'), ...WindowInput, minLabels: z.number().int().min(1).default(10) })
+      .strict(),
     output: Quality,
     handler: (input, ctx) => {
       const version = resolveModelVersion(ctx, input.model, input.version)
@@ -186,7 +192,10 @@ export const monitoringOperations = defineOperations('monitoring', {
       .object({
         monitor: z.string().min(1),
         name: z.string().min(1).max(200),
-        metric: z.string().min(1).describe('dataset_drift, drift_share, feature.<name>.<statistic>, quality.<metric>, traffic.error_rate, traffic.p99_latency_ms, ...'),
+        metric: z
+          .string()
+          .min(1)
+          .describe('dataset_drift, drift_share, feature.<name>.<statistic>, quality.<metric>, traffic.error_rate, traffic.p99_latency_ms, ...'),
         op: ComparisonOp.default('>'),
         threshold: z.number(),
         actions: z.array(AlertAction).default([{ type: 'notify' }]),
@@ -223,7 +232,9 @@ export const monitoringOperations = defineOperations('monitoring', {
 
   'monitoring.alerts.list': defineOperation({
     summary: 'Alerts, newest first',
-    input: z.object({ model: z.string().optional(), status: z.enum(['open', 'acknowledged']).optional(), limit: z.number().int().min(1).max(5000).default(500) }).strict(),
+    input: z
+      .object({ model: z.string().optional(), status: z.enum(['open', 'acknowledged']).optional(), limit: z.number().int().min(1).max(5000).default(500) })
+      .strict(),
     output: z.array(Alert),
     handler: (input, ctx) => listAlerts(ctx.workspace.db, input),
   }),

@@ -70,7 +70,8 @@ export function describeAlert(model: string, rule: AlertRule, value: number): st
   return `${model}: ${rule.name}: ${rule.metric} = ${shown} ${rule.op} ${rule.threshold}`
 }
 
-const metricPattern = /^(dataset_drift|drift_share|drifted_features|current\.rows|(feature\.[^\s]+|prediction)\.[a-z0-9_]+|quality\.[a-z0-9_]+|traffic\.[a-z0-9_]+)$/
+const metricPattern =
+  /^(dataset_drift|drift_share|drifted_features|current\.rows|(feature\.[^\s]+|prediction)\.[a-z0-9_]+|quality\.[a-z0-9_]+|traffic\.[a-z0-9_]+)$/
 
 /** A rule on a value no report can have would never fire: refuse it when it is written. */
 export function isRuleMetric(metric: string): boolean {

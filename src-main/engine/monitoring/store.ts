@@ -41,9 +41,13 @@ export function insertMonitor(db: Database.Database, monitor: { name: string; mo
     throw new LatheError('conflict', `a monitor named "${monitor.name}" already exists`, { field: 'name' })
   }
   const id = newId('mon')
-  db.prepare(
-    'INSERT INTO monitors (id, name, model, spec_json, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)',
-  ).run(id, monitor.name, monitor.model, JSON.stringify(monitor.spec), new Date().toISOString())
+  db.prepare('INSERT INTO monitors (id, name, model, spec_json, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)').run(
+    id,
+    monitor.name,
+    monitor.model,
+    JSON.stringify(monitor.spec),
+    new Date().toISOString(),
+  )
   return getMonitor(db, id)
 }
 
@@ -151,16 +155,19 @@ export interface StoredReport {
 export function insertReport(db: Database.Database, report: Omit<StoredReport, 'id' | 'time'>): StoredReport {
   const id = newId('rep')
   const time = new Date().toISOString()
-  db.prepare(
-    'INSERT INTO monitor_reports (id, monitor_id, model, version, time, values_json, report_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  ).run(id, report.monitorId, report.model, report.version, time, JSON.stringify(report.values), JSON.stringify(report.report))
+  db.prepare('INSERT INTO monitor_reports (id, monitor_id, model, version, time, values_json, report_json) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    id,
+    report.monitorId,
+    report.model,
+    report.version,
+    time,
+    JSON.stringify(report.values),
+    JSON.stringify(report.report),
+  )
   return { ...report, id, time }
 }
 
-export function listReports(
-  db: Database.Database,
-  filter: { model: string; monitorId?: string; limit?: number; withReport?: boolean },
-): StoredReport[] {
+export function listReports(db: Database.Database, filter: { model: string; monitorId?: string; limit?: number; withReport?: boolean }): StoredReport[] {
   const rows = db
     .prepare(
       `SELECT id, monitor_id, model, version, time, values_json, ${filter.withReport ? 'report_json' : 'NULL AS report_json'} FROM monitor_reports
@@ -181,7 +188,15 @@ export function listReports(
 export function getReport(db: Database.Database, id: string): StoredReport {
   const r = db.prepare('SELECT * FROM monitor_reports WHERE id = ?').get(id) as Record<string, any> | undefined
   if (!r) throw new LatheError('not_found', `no monitor report "${id}"`, { field: 'report' })
-  return { id: r.id, monitorId: r.monitor_id, model: r.model, version: r.version, time: r.time, values: JSON.parse(r.values_json), report: JSON.parse(r.report_json) }
+  return {
+    id: r.id,
+    monitorId: r.monitor_id,
+    model: r.model,
+    version: r.version,
+    time: r.time,
+    values: JSON.parse(r.values_json),
+    report: JSON.parse(r.report_json),
+  }
 }
 
 interface AlertRow {
@@ -275,10 +290,6 @@ export function listAlerts(db: Database.Database, filter: { model?: string; stat
 export function acknowledgeAlert(db: Database.Database, id: string, actor: string): Alert {
   const alert = getAlert(db, id)
   if (alert.status === 'acknowledged') return alert
-  db.prepare("UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ?").run(
-    new Date().toISOString(),
-    actor,
-    id,
-  )
+  db.prepare("UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ?").run(new Date().toISOString(), actor, id)
   return getAlert(db, id)
 }

@@ -4,7 +4,11 @@ import { FeatureOverride } from './drift/report.js'
 /** What a monitor compares and how often it runs. Shared by the store, the operations and the UI. */
 export const MonitorSchedule = z
   .object({
-    everyMinutes: z.number().positive().max(7 * 24 * 60).optional(),
+    everyMinutes: z
+      .number()
+      .positive()
+      .max(7 * 24 * 60)
+      .optional(),
     everyRequests: z.number().int().positive().optional(),
   })
   .refine((s) => s.everyMinutes !== undefined || s.everyRequests !== undefined, {

@@ -46,7 +46,9 @@ export async function evaluateOnTestSplit(ctx: EngineContext, on: VersionRow, ve
   ]
   const rows = await withConnection(ctx, async (connection) =>
     plainRows(
-      await connection.runAndReadAll(`SELECT *, ${extra.join(', ')} FROM (${splitSelectSql(split, dataset.path)}) WHERE __split = 'test' AND ${quoteIdent(target)} IS NOT NULL`),
+      await connection.runAndReadAll(
+        `SELECT *, ${extra.join(', ')} FROM (${splitSelectSql(split, dataset.path)}) WHERE __split = 'test' AND ${quoteIdent(target)} IS NOT NULL`,
+      ),
     ),
   )
   if (rows.length === 0) throw new LatheError('bad_request', `the test split of ${on.dataset.name}@${on.dataset.version} is empty`)
@@ -63,7 +65,10 @@ export async function evaluateOnTestSplit(ctx: EngineContext, on: VersionRow, ve
 async function scoreVersion(ctx: EngineContext, version: VersionRow, rows: Array<Record<string, unknown>>, truth: unknown[]): Promise<Metrics> {
   const { columns, inputs, task, classes } = version.signature
   if (!columns || !task) {
-    throw new LatheError('bad_request', `${version.model} v${version.version} is not a tabular model with named columns; it cannot be re-evaluated on a dataset`)
+    throw new LatheError(
+      'bad_request',
+      `${version.model} v${version.version} is not a tabular model with named columns; it cannot be re-evaluated on a dataset`,
+    )
   }
   const feeds: Record<string, ort.Tensor> = {}
   columns.forEach((column, i) => {
@@ -73,10 +78,18 @@ async function scoreVersion(ctx: EngineContext, version: VersionRow, rows: Array
     }
     if (input.dtype === 'string') {
       const key = TEXT_PREFIX + column.name
-      feeds[input.name] = new ort.Tensor('string', rows.map((r) => (r[key] === null || r[key] === undefined ? '' : String(r[key]))), [rows.length, 1])
+      feeds[input.name] = new ort.Tensor(
+        'string',
+        rows.map((r) => (r[key] === null || r[key] === undefined ? '' : String(r[key]))),
+        [rows.length, 1],
+      )
     } else {
       const values = rows.map((r) => r[column.name])
-      feeds[input.name] = new ort.Tensor('float32', Float32Array.from(values, (v) => (v === null || v === undefined ? Number.NaN : Number(v))), [rows.length, 1])
+      feeds[input.name] = new ort.Tensor(
+        'float32',
+        Float32Array.from(values, (v) => (v === null || v === undefined ? Number.NaN : Number(v))),
+        [rows.length, 1],
+      )
     }
   })
   const session = await ort.InferenceSession.create(ctx.workspace.objects.pathOf(version.onnxSha256))

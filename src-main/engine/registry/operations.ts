@@ -158,7 +158,7 @@ export const registryOperations = defineOperations('registry', {
     handler: ({ model, alias, gate }, ctx) => configureGate(ctx, model, alias, gate),
   }),
   'registry.history': defineOperation({
-    summary: "Every alias move of a model, and the audit log of its changes",
+    summary: 'Every alias move of a model, and the audit log of its changes',
     input: z.object({ ...modelRef, alias: z.string().optional() }).strict(),
     output: z.object({
       moves: z.array(AliasMove),

@@ -140,9 +140,13 @@ export async function importPackage(
   const onnxBytes = need('model.onnx')
   const actual = createHash('sha256').update(onnxBytes).digest('hex')
   if (actual !== manifest.onnxSha256) {
-    throw new LatheError('bad_request', `${what}: model.onnx does not match the manifest (sha256 ${actual}, expected ${manifest.onnxSha256}); the package is damaged`, {
-      field: 'model.onnx',
-    })
+    throw new LatheError(
+      'bad_request',
+      `${what}: model.onnx does not match the manifest (sha256 ${actual}, expected ${manifest.onnxSha256}); the package is damaged`,
+      {
+        field: 'model.onnx',
+      },
+    )
   }
 
   const existing = getVersionById(ctx.workspace.db, manifest.versionId)

@@ -49,7 +49,10 @@ export function configureGate(ctx: EngineContext, model: string, alias: string, 
 }
 
 /** The checks a promotion would run, without moving anything: the UI shows them before confirming. */
-export async function checkPromotion(ctx: EngineContext, request: Omit<PromoteRequest, 'force' | 'reason' | 'cause'>): Promise<{
+export async function checkPromotion(
+  ctx: EngineContext,
+  request: Omit<PromoteRequest, 'force' | 'reason' | 'cause'>,
+): Promise<{
   version: number
   previous: number | null
   gate: GateResult

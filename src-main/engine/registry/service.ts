@@ -24,11 +24,10 @@ import { ModelName, type Metrics, type ModelVersion } from './types.js'
 import { getFinishedRun } from './upstream.js'
 
 /** What a new version is made of; the registry adds its identity and number. */
-export interface VersionContent
-  extends Pick<
-    NewVersion,
-    'onnxSha256' | 'signature' | 'preprocessing' | 'metrics' | 'params' | 'runId' | 'dataset' | 'split' | 'source' | 'metadata'
-  > {
+export interface VersionContent extends Pick<
+  NewVersion,
+  'onnxSha256' | 'signature' | 'preprocessing' | 'metrics' | 'params' | 'runId' | 'dataset' | 'split' | 'source' | 'metadata'
+> {
   description?: string
   tags?: Record<string, string>
   intendedUse?: string

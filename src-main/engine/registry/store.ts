@@ -92,9 +92,14 @@ export function listModels(db: Database.Database): ModelRow[] {
 }
 
 export function insertModel(db: Database.Database, model: ModelRow): void {
-  db.prepare(
-    `INSERT INTO registry_models (id, name, description, tags_json, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`,
-  ).run(model.id, model.name, model.description, JSON.stringify(model.tags), model.createdAt, model.createdBy)
+  db.prepare(`INSERT INTO registry_models (id, name, description, tags_json, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`).run(
+    model.id,
+    model.name,
+    model.description,
+    JSON.stringify(model.tags),
+    model.createdAt,
+    model.createdBy,
+  )
 }
 
 export function updateModel(db: Database.Database, id: string, patch: { description?: string; tags?: Record<string, string> }): void {
@@ -149,9 +154,7 @@ export function getVersion(db: Database.Database, modelId: string, version: numb
 }
 
 export function getVersionById(db: Database.Database, versionId: string): VersionRow | null {
-  const row = db
-    .prepare(`SELECT ${versionColumns} FROM registry_versions v JOIN registry_models m ON m.id = v.model_id WHERE v.id = ?`)
-    .get(versionId)
+  const row = db.prepare(`SELECT ${versionColumns} FROM registry_versions v JOIN registry_models m ON m.id = v.model_id WHERE v.id = ?`).get(versionId)
   return row ? toVersion(row) : null
 }
 
@@ -205,9 +208,7 @@ export function getAlias(db: Database.Database, modelId: string, alias: string):
 }
 
 export function aliasesOfVersion(db: Database.Database, versionId: string): string[] {
-  return (db.prepare('SELECT alias FROM registry_aliases WHERE version_id = ? ORDER BY alias').all(versionId) as Array<{ alias: string }>).map(
-    (r) => r.alias,
-  )
+  return (db.prepare('SELECT alias FROM registry_aliases WHERE version_id = ? ORDER BY alias').all(versionId) as Array<{ alias: string }>).map((r) => r.alias)
 }
 
 export function setAlias(db: Database.Database, modelId: string, alias: string, versionId: string, since: string): void {
@@ -278,9 +279,7 @@ export function listAliasMoves(db: Database.Database, modelId: string, alias?: s
 }
 
 export function getGate(db: Database.Database, modelId: string, alias: string): GateConfig | null {
-  const row = db.prepare('SELECT config_json FROM registry_gates WHERE model_id = ? AND alias = ?').get(modelId, alias) as
-    | { config_json: string }
-    | undefined
+  const row = db.prepare('SELECT config_json FROM registry_gates WHERE model_id = ? AND alias = ?').get(modelId, alias) as { config_json: string } | undefined
   return row ? GateConfig.parse(JSON.parse(row.config_json)) : null
 }
 

@@ -7,9 +7,7 @@ import { ModelSignature } from '../api/common/signature.js'
  */
 
 /** Aliases are names people type: `production`, `staging`, `champion-2`. */
-export const AliasName = z
-  .string()
-  .regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an alias is lowercase letters, digits, "-" or "_", starting with a letter')
+export const AliasName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'an alias is lowercase letters, digits, "-" or "_", starting with a letter')
 
 export const ModelName = z
   .string()
@@ -143,4 +141,3 @@ export const PromoteResult = z.object({
   forced: z.boolean(),
 })
 export type PromoteResult = z.infer<typeof PromoteResult>
-

@@ -95,7 +95,10 @@ export function scoreClassification(truth: unknown[], probabilities: ArrayLike<n
 }
 
 export function scoreRegression(truth: unknown[], predicted: ArrayLike<number>): Metrics {
-  return regressionMetrics(Float64Array.from(truth, (v) => (v === null || v === undefined ? Number.NaN : Number(v))), predicted)
+  return regressionMetrics(
+    Float64Array.from(truth, (v) => (v === null || v === undefined ? Number.NaN : Number(v))),
+    predicted,
+  )
 }
 
 /** Same rule as training's early stopping and sweeps; takes `test.accuracy` or `accuracy`. */

@@ -135,9 +135,7 @@ function sliceOutputs(outputs: BatchOutputs, offset: number, rows: number): Batc
   return outputs.map((o): OutputColumn => {
     const start = offset * o.width
     const end = (offset + rows) * o.width
-    const values = ArrayBuffer.isView(o.values)
-      ? (o.values as unknown as Float32Array).subarray(start, end)
-      : Array.prototype.slice.call(o.values, start, end)
+    const values = ArrayBuffer.isView(o.values) ? (o.values as unknown as Float32Array).subarray(start, end) : Array.prototype.slice.call(o.values, start, end)
     return { ...o, dims: [rows, ...o.dims.slice(1)], values }
   })
 }

@@ -25,7 +25,8 @@ function asRule(value: unknown): Rule | null {
   if (r.kind === 'range' && (typeof r.min === 'number' || typeof r.max === 'number')) {
     return { kind: 'range', column: r.column, min: typeof r.min === 'number' ? r.min : undefined, max: typeof r.max === 'number' ? r.max : undefined }
   }
-  if (r.kind === 'allowed_values' && Array.isArray(r.values)) return { kind: 'allowed_values', column: r.column, values: r.values as Rule extends { values: infer V } ? V : never }
+  if (r.kind === 'allowed_values' && Array.isArray(r.values))
+    return { kind: 'allowed_values', column: r.column, values: r.values as Rule extends { values: infer V } ? V : never }
   return null
 }
 
@@ -55,8 +56,14 @@ function checkFor(rule: Rule): CellCheck {
       }
     case 'allowed_values': {
       const allowed = new Set(rule.values.map(String))
-      const shown = rule.values.slice(0, 10).map((x) => JSON.stringify(x)).join(', ')
-      return (v) => (v === null || v === undefined || allowed.has(String(v)) ? null : `is ${JSON.stringify(v)}, not one of the dataset rule's allowed values (${shown}${rule.values.length > 10 ? ', …' : ''})`)
+      const shown = rule.values
+        .slice(0, 10)
+        .map((x) => JSON.stringify(x))
+        .join(', ')
+      return (v) =>
+        v === null || v === undefined || allowed.has(String(v))
+          ? null
+          : `is ${JSON.stringify(v)}, not one of the dataset rule's allowed values (${shown}${rule.values.length > 10 ? ', …' : ''})`
     }
   }
 }

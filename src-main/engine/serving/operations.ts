@@ -88,7 +88,12 @@ const service = (ctx: EngineContext) => servingService(ctx)
 const invoke = defineOperation({
   summary: 'Send one request to the running endpoint (the "try it" form) and return its answer',
   input: z.object({
-    path: z.string().regex(/^\/(invocations|v2\/models\/[^/?#]+(\/versions\/\d+)?\/infer)(\?[\w=&]*)?$/, 'path must be /invocations or /v2/models/{name}[/versions/{v}]/infer'),
+    path: z
+      .string()
+      .regex(
+        /^\/(invocations|v2\/models\/[^/?#]+(\/versions\/\d+)?\/infer)(\?[\w=&]*)?$/,
+        'path must be /invocations or /v2/models/{name}[/versions/{v}]/infer',
+      ),
     body: z.unknown(),
   }),
   output: z.object({ status: z.number().int(), requestId: z.string().nullable(), latencyMs: z.number(), body: z.unknown() }),
@@ -255,7 +260,10 @@ export const servingOperations = defineOperations('serving', {
       const s = service(ctx)
       const served = await s.deployments.forPrediction(input.model, input.selector)
       const records = input.file ? await readPredictionFile(ctx, input.file, served.signature) : input.records!
-      if (records.length === 0) throw new LatheError('bad_request', input.file ? `${input.file} holds no rows` : 'records is empty: send at least one row', { field: input.file ? 'file' : 'records' })
+      if (records.length === 0)
+        throw new LatheError('bad_request', input.file ? `${input.file} holds no rows` : 'records is empty: send at least one row', {
+          field: input.file ? 'file' : 'records',
+        })
       const result = await s.predictRecords(served, records)
       const classification = result.predictions[0]?.probabilities !== null && result.predictions[0]?.probabilities !== undefined
       return {

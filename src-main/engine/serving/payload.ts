@@ -72,10 +72,16 @@ function tabularFromSplit(value: unknown, signature: ModelSignature, rules: Colu
     }
   }
   const rows = data as unknown[][]
-  const batch = tabularBatch(rows.length, signature, rules, (column) => {
-    const i = position.get(column.name)!
-    return (r) => rows[r]![i]
-  }, () => rows.map((row) => Object.fromEntries((names as string[]).map((n, i) => [n, row[i] ?? null]))))
+  const batch = tabularBatch(
+    rows.length,
+    signature,
+    rules,
+    (column) => {
+      const i = position.get(column.name)!
+      return (r) => rows[r]![i]
+    },
+    () => rows.map((row) => Object.fromEntries((names as string[]).map((n, i) => [n, row[i] ?? null]))),
+  )
   batch.recordJson = rowJson(names as string[], (r, i) => rows[r]![i])
   return batch
 }
@@ -113,7 +119,13 @@ function tabularFromRecords(value: unknown, signature: ModelSignature, field: st
     }
   }
   const records = value as Array<Record<string, unknown>>
-  return tabularBatch(records.length, signature, rules, (column) => (r) => records[r]![column.name], () => records)
+  return tabularBatch(
+    records.length,
+    signature,
+    rules,
+    (column) => (r) => records[r]![column.name],
+    () => records,
+  )
 }
 
 function tabularFromColumns(value: Record<string, unknown>, signature: ModelSignature, field: string, rules: ColumnRules): InputBatch {
@@ -126,8 +138,12 @@ function tabularFromColumns(value: Record<string, unknown>, signature: ModelSign
   }
   checkRowCount(n, field)
   const cols = value as Record<string, unknown[]>
-  const batch = tabularBatch(n, signature, rules, (column) => (r) => cols[column.name]![r], () =>
-    Array.from({ length: n }, (_, r) => Object.fromEntries(Object.keys(cols).map((name) => [name, cols[name]![r] ?? null]))),
+  const batch = tabularBatch(
+    n,
+    signature,
+    rules,
+    (column) => (r) => cols[column.name]![r],
+    () => Array.from({ length: n }, (_, r) => Object.fromEntries(Object.keys(cols).map((name) => [name, cols[name]![r] ?? null]))),
   )
   const names = Object.keys(cols)
   const arrays = names.map((name) => cols[name]!)
@@ -280,7 +296,11 @@ export function tensorColumn(spec: TensorSpec, values: unknown[], dims: number[]
   if (dims.length !== spec.shape.length) {
     // [N] for an [N,1] input is the common case of a flat list: accept it.
     const flatForColumn = dims.length === 1 && spec.shape.length === 2 && spec.shape[1] === 1
-    if (!flatForColumn) throw bad(`input "${spec.name}" must have ${spec.shape.length} dimensions [${spec.shape.map((d) => d ?? 'N').join(', ')}], got [${dims.join(', ')}]`, spec.name)
+    if (!flatForColumn)
+      throw bad(
+        `input "${spec.name}" must have ${spec.shape.length} dimensions [${spec.shape.map((d) => d ?? 'N').join(', ')}], got [${dims.join(', ')}]`,
+        spec.name,
+      )
     dims = [dims[0]!, 1]
   }
   for (let d = 1; d < dims.length; d++) {
@@ -322,7 +342,8 @@ export function flattenNested(value: unknown, field: string): { values: unknown[
       values.push(node)
       return
     }
-    if (!Array.isArray(node) || node.length !== dims[depth]) throw bad(`input "${field}" is ragged: every list at depth ${depth} must have ${dims[depth]} entries`, field)
+    if (!Array.isArray(node) || node.length !== dims[depth])
+      throw bad(`input "${field}" is ragged: every list at depth ${depth} must have ${dims[depth]} entries`, field)
     for (const child of node) walk(child, depth + 1)
   }
   walk(value, 0)
@@ -334,10 +355,22 @@ const v2Numeric = new Set(['FP16', 'FP32', 'FP64', 'INT8', 'INT16', 'INT32', 'IN
 
 export function v2Datatype(dtype: string): string {
   const map: Record<string, string> = {
-    float32: 'FP32', float: 'FP32', float64: 'FP64', double: 'FP64', float16: 'FP16',
-    int8: 'INT8', int16: 'INT16', int32: 'INT32', int64: 'INT64',
-    uint8: 'UINT8', uint16: 'UINT16', uint32: 'UINT32', uint64: 'UINT64',
-    string: 'BYTES', bool: 'BOOL', boolean: 'BOOL',
+    float32: 'FP32',
+    float: 'FP32',
+    float64: 'FP64',
+    double: 'FP64',
+    float16: 'FP16',
+    int8: 'INT8',
+    int16: 'INT16',
+    int32: 'INT32',
+    int64: 'INT64',
+    uint8: 'UINT8',
+    uint16: 'UINT16',
+    uint32: 'UINT32',
+    uint64: 'UINT64',
+    string: 'BYTES',
+    bool: 'BOOL',
+    boolean: 'BOOL',
   }
   return map[dtype] ?? dtype.toUpperCase()
 }
@@ -393,10 +426,16 @@ export function parseV2Payload(body: unknown, signature: ModelSignature, rules: 
       else if (t.shape[0] !== rows) throw bad(`input "${t.name}" has ${t.shape[0]} rows, others have ${rows}`, t.name)
     }
     checkRowCount(rows, 'inputs')
-    return tabularBatch(rows, signature, rules, (column) => {
-      const values = byName.get(column.name)!.values
-      return (r) => values[r]
-    }, () => Array.from({ length: rows }, (_, r) => Object.fromEntries(signature.columns!.map((c) => [c.name, byName.get(c.name)!.values[r] ?? null]))))
+    return tabularBatch(
+      rows,
+      signature,
+      rules,
+      (column) => {
+        const values = byName.get(column.name)!.values
+        return (r) => values[r]
+      },
+      () => Array.from({ length: rows }, (_, r) => Object.fromEntries(signature.columns!.map((c) => [c.name, byName.get(c.name)!.values[r] ?? null]))),
+    )
   }
   return tensorBatch(
     signature,

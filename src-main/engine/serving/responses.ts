@@ -45,12 +45,7 @@ export function rowPredictions(outputs: BatchOutputs, signature: ModelSignature,
   return result
 }
 
-export function mlflowBody(
-  predictions: RowPrediction[],
-  signature: ModelSignature,
-  requestId: string,
-  withProbabilities: boolean,
-): Record<string, unknown> {
+export function mlflowBody(predictions: RowPrediction[], signature: ModelSignature, requestId: string, withProbabilities: boolean): Record<string, unknown> {
   const body: Record<string, unknown> = { predictions: predictions.map((p) => p.prediction) }
   if (withProbabilities && predictions[0]?.probabilities) {
     body.probabilities = predictions.map((p) => p.probabilities)
@@ -60,13 +55,7 @@ export function mlflowBody(
   return body
 }
 
-export function v2Body(
-  outputs: BatchOutputs,
-  model: string,
-  version: number,
-  requestId: string,
-  wanted: string[] | null,
-): Record<string, unknown> {
+export function v2Body(outputs: BatchOutputs, model: string, version: number, requestId: string, wanted: string[] | null): Record<string, unknown> {
   return {
     model_name: model,
     model_version: String(version),

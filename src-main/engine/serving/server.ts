@@ -20,7 +20,9 @@ export interface PredictResult {
 }
 
 /** An answered or refused request; `logged` carries what the prediction log keeps when it is on. */
-export type LoggedRequest = StoredRequest & { logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null; outOfRange?: RangeFlags | null } }
+export type LoggedRequest = StoredRequest & {
+  logged?: { batch: InputBatch; predictions: RowPrediction[]; classes: string[] | null; outOfRange?: RangeFlags | null }
+}
 
 /** What the HTTP server needs of the serving service that starts it (declared here, so neither file imports the other's). */
 export interface ServingEndpoint {
@@ -114,9 +116,15 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
     timed.recorded = true
     const params = request.params as { name?: string } | undefined
     service.recordRequest({
-      requestId: timed.requestId, timeMs: timed.startedMs, model: knownModel(params?.name ?? service.deployments.defaultName ?? ''),
-      version: null, route: protocolOf(request.url) === 'v2' ? 'v2' : request.url.startsWith('/invocations') ? 'invocations' : 'other',
-      status, latencyMs: performance.now() - timed.startedAt, rows: 0, error: message,
+      requestId: timed.requestId,
+      timeMs: timed.startedMs,
+      model: knownModel(params?.name ?? service.deployments.defaultName ?? ''),
+      version: null,
+      route: protocolOf(request.url) === 'v2' ? 'v2' : request.url.startsWith('/invocations') ? 'invocations' : 'other',
+      status,
+      latencyMs: performance.now() - timed.startedAt,
+      rows: 0,
+      error: message,
     })
   }
 
@@ -166,7 +174,8 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
   app.setErrorHandler((error, request, reply) => {
     if (isLatheError(error)) return sendError(request, reply, error)
     const status = (error as { statusCode?: number }).statusCode
-    if (status === 413) return sendError(request, reply, new LatheError('too_large', `the body is larger than the server's limit of ${maxBodyBytes} bytes`, { field: 'body' }))
+    if (status === 413)
+      return sendError(request, reply, new LatheError('too_large', `the body is larger than the server's limit of ${maxBodyBytes} bytes`, { field: 'body' }))
     if (status && status >= 400 && status < 500) return sendError(request, reply, new LatheError('bad_request', (error as Error).message))
     const message = `internal error (${(error as Error).message})`
     process.emitWarning(`lathe serving: ${(error as Error).stack ?? String(error)}`)
@@ -174,7 +183,11 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
   })
 
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new LatheError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /v2/models/{name}, /invocations, /metrics`)),
+    sendError(
+      request,
+      reply,
+      new LatheError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /v2/models/{name}, /invocations, /metrics`),
+    ),
   )
 
   /** Runs one prediction request end to end and records it whatever happens. */
@@ -200,16 +213,30 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
       const body = answer(served, result)
       const logging = service.deployments.isLogging(served.model)
       service.recordRequest({
-        requestId, timeMs: startedMs, model: served.model, version: served.version, route, status: 200,
-        latencyMs: performance.now() - startedAt, rows, error: null,
+        requestId,
+        timeMs: startedMs,
+        model: served.model,
+        version: served.version,
+        route,
+        status: 200,
+        latencyMs: performance.now() - startedAt,
+        rows,
+        error: null,
         logged: logging ? { batch, predictions: result.predictions, classes: served.signature.classes, outOfRange: result.outOfRange } : undefined,
       })
       return body
     } catch (error) {
       const status = isLatheError(error) ? error.status : 500
       service.recordRequest({
-        requestId, timeMs: startedMs, model: served?.model ?? knownModel(model), version: served?.version ?? null, route, status,
-        latencyMs: performance.now() - startedAt, rows, error: (error as Error).message,
+        requestId,
+        timeMs: startedMs,
+        model: served?.model ?? knownModel(model),
+        version: served?.version ?? null,
+        route,
+        status,
+        latencyMs: performance.now() - startedAt,
+        rows,
+        error: (error as Error).message,
       })
       throw error
     }
@@ -223,12 +250,19 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
     const model = service.deployments.defaultName
     if (model === null) throw new LatheError('unavailable', 'no model is deployed: deploy one (lathe serve --model M) first')
     const withProbabilities = request.query.probabilities === 'true' || request.query.probabilities === '1'
-    return infer(request, reply, 'invocations', model, () => service.deployments.current(model), (body, s) => parseMlflowPayload(body, s.signature, s.loaded.columnRules),
+    return infer(
+      request,
+      reply,
+      'invocations',
+      model,
+      () => service.deployments.current(model),
+      (body, s) => parseMlflowPayload(body, s.signature, s.loaded.columnRules),
       (s, r) => {
         // MLflow's body has no place for warnings: they go in a header, one entry per flagged column.
         if (r.outOfRange) reply.header('x-lathe-warning', r.outOfRange.summary.map(describeOutOfRange).join('; '))
         return mlflowBody(r.predictions, s.signature, r.requestId, withProbabilities)
-      })
+      },
+    )
   })
 
   app.get('/v2', async () => ({ name: 'lathe', version: '1', extensions: [] }))
@@ -245,7 +279,11 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
 
   const metadata = async (request: FastifyRequest<{ Params: ModelParams }>) => {
     const served = await pickV2(request.params)()
-    const tensor = (t: { name: string; dtype: string; shape: Array<number | null> }) => ({ name: t.name, datatype: v2Datatype(t.dtype), shape: t.shape.map((d) => d ?? -1) })
+    const tensor = (t: { name: string; dtype: string; shape: Array<number | null> }) => ({
+      name: t.name,
+      datatype: v2Datatype(t.dtype),
+      shape: t.shape.map((d) => d ?? -1),
+    })
     return {
       name: served.model,
       versions: [String(served.version)],
@@ -268,12 +306,19 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
     const body = request.body as { id?: unknown; outputs?: Array<{ name?: unknown }> } | undefined
     if (body && typeof body.id === 'string' && requestIdPattern.test(body.id)) request.lathe.requestId = body.id
     const wanted = Array.isArray(body?.outputs) ? body.outputs.map((o) => String(o?.name)) : null
-    return infer(request, reply, 'v2', request.params.name, pickV2(request.params), (b, s) => parseV2Payload(b, s.signature, s.loaded.columnRules),
+    return infer(
+      request,
+      reply,
+      'v2',
+      request.params.name,
+      pickV2(request.params),
+      (b, s) => parseV2Payload(b, s.signature, s.loaded.columnRules),
       (s, r) => {
         const body = v2Body(r.outputs, s.model, s.version, r.requestId, wanted)
         if (r.outOfRange) body.parameters = { warnings: r.outOfRange.summary.map(describeOutOfRange), out_of_range: r.outOfRange.summary }
         return body
-      })
+      },
+    )
   }
   app.post<{ Params: ModelParams }>('/v2/models/:name/infer', inferV2)
   app.post<{ Params: ModelParams }>('/v2/models/:name/versions/:version/infer', inferV2)
@@ -296,7 +341,8 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
     await app.listen({ port: options.port ?? defaultServingPort, host })
   } catch (error) {
     const e = error as NodeJS.ErrnoException
-    if (e.code === 'EADDRINUSE') throw new LatheError('in_use', `port ${options.port ?? defaultServingPort} on ${host} is already in use: choose another with --port`, { field: 'port' })
+    if (e.code === 'EADDRINUSE')
+      throw new LatheError('in_use', `port ${options.port ?? defaultServingPort} on ${host} is already in use: choose another with --port`, { field: 'port' })
     throw error
   }
   const address = app.server.address()

@@ -55,9 +55,14 @@ export class ServingService implements ServingEndpoint {
         ctx.events.emit('serving.swap_failed', { model, message })
       },
     })
-    this.log = new PredictionLogWriter(ctx.workspace.predictionLogDir, () => ctx.workspace.monitor(), options.log ?? defaultPredictionLogOptions, (error) => {
-      process.emitWarning(`lathe serving: prediction log write failed: ${(error as Error).message}`)
-    })
+    this.log = new PredictionLogWriter(
+      ctx.workspace.predictionLogDir,
+      () => ctx.workspace.monitor(),
+      options.log ?? defaultPredictionLogOptions,
+      (error) => {
+        process.emitWarning(`lathe serving: prediction log write failed: ${(error as Error).message}`)
+      },
+    )
     this.unsubscribe = ctx.events.subscribe([aliasMovedTopic], (event) => this.deployments.aliasMoved(event.payload))
   }
 

@@ -88,7 +88,9 @@ function missingNativeAddon(pkg: string): string | null {
   }
   const lib = path.join(dir, 'lib')
   const addon = fs.existsSync(lib) && fs.readdirSync(lib).some((d) => d.startsWith('napi-v') && fs.existsSync(path.join(lib, d, 'tfjs_binding.node')))
-  return addon ? null : `load error: ${pkg} is installed but its native addon (lib/napi-v*/tfjs_binding.node) was never built: its install script, which downloads libtensorflow, did not run`
+  return addon
+    ? null
+    : `load error: ${pkg} is installed but its native addon (lib/napi-v*/tfjs_binding.node) was never built: its install script, which downloads libtensorflow, did not run`
 }
 
 /** Where Dawn looks for the Vulkan loader on Linux; without it the webgpu package cannot find any GPU. */
@@ -97,7 +99,7 @@ function vulkanLoaderMissing(): string | null {
   const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib']
   const extra = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)
   if ([...extra, ...dirs].some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')))) return null
-  return 'no device: libvulkan.so.1 (the Vulkan loader) is not installed, so Dawn cannot reach a GPU; install libvulkan1 and the GPU vendor\'s Vulkan driver'
+  return "no device: libvulkan.so.1 (the Vulkan loader) is not installed, so Dawn cannot reach a GPU; install libvulkan1 and the GPU vendor's Vulkan driver"
 }
 
 interface GpuAdapterLike {
@@ -126,7 +128,12 @@ async function probeWebGpu(tf: Tf): Promise<ProbeResult> {
     return { available: false, reason: 'no device: Dawn found no GPU adapter it accepts (software Vulkan such as lavapipe is refused)', device: null }
   }
   const info = adapter.info ?? {}
-  if (info.isFallbackAdapter) return { available: false, reason: `no device: Dawn offers only a software fallback adapter (${info.description || info.device || 'unnamed'})`, device: null }
+  if (info.isFallbackAdapter)
+    return {
+      available: false,
+      reason: `no device: Dawn offers only a software fallback adapter (${info.description || info.device || 'unnamed'})`,
+      device: null,
+    }
   // TensorFlow.js's webgpu backend asks navigator.gpu for its adapter.
   const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: unknown }
   if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true })
@@ -161,9 +168,7 @@ async function probeOne(name: BackendName): Promise<ProbeResult> {
       await smokeTest(tf, 'tensorflow')
       if (name === 'tfjs-node-gpu') {
         // tfjs-node-gpu loads on a machine without CUDA but then runs on the CPU.
-        const gpus = (tf as unknown as { backend(): { binding?: { isUsingGpuDevice?: () => boolean } } })
-          .backend()
-          .binding?.isUsingGpuDevice?.()
+        const gpus = (tf as unknown as { backend(): { binding?: { isUsingGpuDevice?: () => boolean } } }).backend().binding?.isUsingGpuDevice?.()
         if (gpus === false) return { available: false, reason: 'no device: libtensorflow loaded but found no CUDA GPU', device: null }
         return { available: true, reason: null, device: 'cuda:0' }
       }
@@ -199,8 +204,7 @@ export function probeBackends(pinned: BackendName | 'auto' = 'auto'): Promise<Ba
     return reports
   })()
   return cached.then((reports) => {
-    const pick =
-      (pinned !== 'auto' && reports.find((r) => r.name === pinned && r.available)) || reports.find((r) => r.available)
+    const pick = (pinned !== 'auto' && reports.find((r) => r.name === pinned && r.available)) || reports.find((r) => r.available)
     return reports.map((r) => {
       const chosen = r === pick
       if (pinned !== 'auto' && r.name === pinned && !r.available) {

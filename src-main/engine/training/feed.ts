@@ -83,9 +83,7 @@ async function learnPreprocessing(conn: DuckDBConnection, request: FeedRequest):
   } else {
     selects.push(`avg(CAST(${target} AS DOUBLE)) AS tm`, `stddev_samp(CAST(${target} AS DOUBLE)) AS ts`)
   }
-  const reader = await conn.runAndReadAll(
-    `SELECT ${selects.join(', ')} FROM (${request.sourceSql}) WHERE __split = 'train' AND ${target} IS NOT NULL`,
-  )
+  const reader = await conn.runAndReadAll(`SELECT ${selects.join(', ')} FROM (${request.sourceSql}) WHERE __split = 'train' AND ${target} IS NOT NULL`)
   const row = reader.getRowObjectsJS()[0] as Record<string, unknown>
   if (Number(row.n) === 0) throw new Error('the training split has no rows with a target value')
   const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback)
@@ -98,10 +96,7 @@ async function learnPreprocessing(conn: DuckDBConnection, request: FeedRequest):
     }),
     categorical: categorical.map((f, i) => ({ name: f.name, vocabulary: (row[`c${i}`] as string[] | null) ?? [] })),
     classes: request.task === 'classification' ? (row.classes as string[]) : null,
-    targetScale:
-      request.task === 'regression'
-        ? { mean: num(row.tm, 0), std: num(row.ts, 1) > 1e-12 ? num(row.ts, 1) : 1 }
-        : null,
+    targetScale: request.task === 'regression' ? { mean: num(row.tm, 0), std: num(row.ts, 1) > 1e-12 ? num(row.ts, 1) : 1 } : null,
     order: [...numeric.map((f) => f.name), ...categorical.map((f) => f.name)],
   }
 }
@@ -132,9 +127,7 @@ export async function loadFeed(request: FeedRequest, connection?: DuckDBConnecti
     cols.push(`CAST(CASE __split WHEN 'train' THEN 0 WHEN 'validation' THEN 1 ELSE 2 END AS DOUBLE)`)
     const sql = `SELECT ${cols.join(', ')} FROM (${request.sourceSql}) WHERE ${target} IS NOT NULL ORDER BY __row`
 
-    const counts = await conn.runAndReadAll(
-      `SELECT __split AS s, count(*) AS n FROM (${request.sourceSql}) WHERE ${target} IS NOT NULL GROUP BY ALL`,
-    )
+    const counts = await conn.runAndReadAll(`SELECT __split AS s, count(*) AS n FROM (${request.sourceSql}) WHERE ${target} IS NOT NULL GROUP BY ALL`)
     const perSplit = { train: 0, validation: 0, test: 0 }
     for (const r of counts.getRowObjectsJS() as Array<{ s: string; n: bigint | number }>) {
       if (r.s in perSplit) perSplit[r.s as keyof typeof perSplit] = Number(r.n)

@@ -45,11 +45,7 @@ export function accuracy(yTrue: Numbers, yPred: Numbers): number {
  * the predictions (a class absent from both says nothing about the model); a class
  * with no predicted rows has precision 0, as in scikit-learn's zero_division=0.
  */
-export function macroPrecisionRecallF1(
-  yTrue: Numbers,
-  yPred: Numbers,
-  classes: number,
-): { precision: number; recall: number; f1: number } {
+export function macroPrecisionRecallF1(yTrue: Numbers, yPred: Numbers, classes: number): { precision: number; recall: number; f1: number } {
   const m = confusionMatrix(yTrue, yPred, classes)
   let p = 0
   let r = 0
@@ -143,11 +139,7 @@ export function r2(yTrue: Numbers, yPred: Numbers): number {
 }
 
 /** Every classification metric Lathe reports, by name, plus the confusion matrix. */
-export function classificationMetrics(
-  yTrue: Numbers,
-  probabilities: Numbers,
-  classes: number,
-): { values: Record<string, number>; confusion: number[][] } {
+export function classificationMetrics(yTrue: Numbers, probabilities: Numbers, classes: number): { values: Record<string, number>; confusion: number[][] } {
   const yPred = argmaxRows(probabilities, classes)
   const { precision, recall, f1 } = macroPrecisionRecallF1(yTrue, yPred, classes)
   const values: Record<string, number> = {

@@ -65,10 +65,7 @@ export class TabularModel {
   }
 
   /** Glorot-uniform kernels and zero biases, drawn from the seed. */
-  static initialize(
-    tf: Tf,
-    options: { family: ModelFamily; task: Task; params: TrainParams; seed: number; inputs: number; outputs: number },
-  ): TabularModel {
+  static initialize(tf: Tf, options: { family: ModelFamily; task: Task; params: TrainParams; seed: number; inputs: number; outputs: number }): TabularModel {
     const random = seededRandom(options.seed)
     const widths = [options.inputs, ...(options.family === 'mlp' ? options.params.hidden : []), options.outputs]
     const layers: DenseWeights[] = []

@@ -42,9 +42,7 @@ function stringTensor(name: string, values: string[]): Tensor {
 
 function attr(name: string, value: number | string | number[] | string[] | Tensor, floats = false) {
   if (typeof value === 'number') {
-    return floats
-      ? onnx.AttributeProto.create({ name, type: A.FLOAT, f: value })
-      : onnx.AttributeProto.create({ name, type: A.INT, i: value })
+    return floats ? onnx.AttributeProto.create({ name, type: A.FLOAT, f: value }) : onnx.AttributeProto.create({ name, type: A.INT, i: value })
   }
   if (typeof value === 'string') return onnx.AttributeProto.create({ name, type: A.STRING, s: encoder.encode(value) })
   if (Array.isArray(value)) {
@@ -65,9 +63,7 @@ function valueInfo(spec: TensorSpec) {
         elemType,
         shape: onnx.TensorShapeProto.create({
           dim: spec.shape.map((d) =>
-            d === null
-              ? onnx.TensorShapeProto.Dimension.create({ dimParam: 'N' })
-              : onnx.TensorShapeProto.Dimension.create({ dimValue: d }),
+            d === null ? onnx.TensorShapeProto.Dimension.create({ dimParam: 'N' }) : onnx.TensorShapeProto.Dimension.create({ dimValue: d }),
           ),
         }),
       }),
@@ -78,7 +74,9 @@ function valueInfo(spec: TensorSpec) {
 export function buildSignature(features: FeatureColumn[], preprocessing: Preprocessing, target: string): ModelSignature {
   const classes = preprocessing.classes
   const byName = new Map(preprocessing.categorical.map((c) => [c.name, c.vocabulary]))
-  const ranges = new Map(preprocessing.numeric.flatMap((n) => (n.min !== undefined && n.max !== undefined ? [[n.name, { min: n.min, max: n.max }] as const] : [])))
+  const ranges = new Map(
+    preprocessing.numeric.flatMap((n) => (n.min !== undefined && n.max !== undefined ? [[n.name, { min: n.min, max: n.max }] as const] : [])),
+  )
   return {
     inputs: features.map((f) => ({ name: f.name, dtype: f.kind === 'numeric' ? 'float32' : 'string', shape: [null, 1] })),
     outputs: classes
@@ -122,9 +120,26 @@ export function exportOnnx(
   const blocks: string[] = []
   if (preprocessing.numeric.length > 0) {
     const k = preprocessing.numeric.length
-    const raw = node('Concat', preprocessing.numeric.map((n) => n.name), [fresh('numeric_raw')], [attr('axis', 1)])
-    initializers.push(floatTensor('numeric_mean', [k], preprocessing.numeric.map((n) => n.mean)))
-    initializers.push(floatTensor('numeric_std', [k], preprocessing.numeric.map((n) => n.std)))
+    const raw = node(
+      'Concat',
+      preprocessing.numeric.map((n) => n.name),
+      [fresh('numeric_raw')],
+      [attr('axis', 1)],
+    )
+    initializers.push(
+      floatTensor(
+        'numeric_mean',
+        [k],
+        preprocessing.numeric.map((n) => n.mean),
+      ),
+    )
+    initializers.push(
+      floatTensor(
+        'numeric_std',
+        [k],
+        preprocessing.numeric.map((n) => n.std),
+      ),
+    )
     const missing = node('IsNaN', [raw], [fresh('numeric_missing')])
     const imputed = node('Where', [missing, 'numeric_mean', raw], [fresh('numeric_imputed')])
     const centered = node('Sub', [imputed, 'numeric_mean'], [fresh('numeric_centered')])
@@ -189,10 +204,7 @@ export function exportOnnx(
     producerName: 'lathe',
     producerVersion: meta.appVersion ?? '',
     graph,
-    opsetImport: [
-      onnx.OperatorSetIdProto.create({ domain: '', version: OPSET }),
-      onnx.OperatorSetIdProto.create({ domain: 'ai.onnx.ml', version: ML_OPSET }),
-    ],
+    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: OPSET }), onnx.OperatorSetIdProto.create({ domain: 'ai.onnx.ml', version: ML_OPSET })],
     metadataProps: Object.entries(meta).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value })),
   })
   return { bytes: onnx.ModelProto.encode(model).finish(), signature }

@@ -132,10 +132,12 @@ export class TrainingQueue {
     // and the exit handler must see its outcome.
     let handling: Promise<void> = Promise.resolve()
     child.on('message', (message: WorkerToEngine) => {
-      handling = handling.then(() => this.onMessage(active, message)).catch((error: unknown) => {
-        active.outcome = 'failed'
-        this.finish(run.id, 'failed', `could not record the run's result: ${(error as Error).message}`)
-      })
+      handling = handling
+        .then(() => this.onMessage(active, message))
+        .catch((error: unknown) => {
+          active.outcome = 'failed'
+          this.finish(run.id, 'failed', `could not record the run's result: ${(error as Error).message}`)
+        })
     })
     child.on('exit', (code, signal) => {
       void handling.then(() => {
@@ -242,8 +244,6 @@ export class TrainingQueue {
     }
     await Promise.all(waits)
     // Staged artifacts of killed workers were never committed.
-    await Promise.all(
-      ids.flatMap((id) => ['.onnx', '.weights.json'].map((ext) => fs.rm(`${this.ctx.workspace.tmpDir}/${id}${ext}`, { force: true }))),
-    )
+    await Promise.all(ids.flatMap((id) => ['.onnx', '.weights.json'].map((ext) => fs.rm(`${this.ctx.workspace.tmpDir}/${id}${ext}`, { force: true }))))
   }
 }

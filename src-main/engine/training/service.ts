@@ -44,10 +44,7 @@ export function startTrainingService(ctx: EngineContext): void {
 }
 
 /** Resolves the dataset, checks the target and features, and infers the task. */
-export function planRun(
-  ctx: EngineContext,
-  spec: RunSpec,
-): { version: ResolvedDatasetVersion; task: Task; features: FeatureColumn[] } {
+export function planRun(ctx: EngineContext, spec: RunSpec): { version: ResolvedDatasetVersion; task: Task; features: FeatureColumn[] } {
   const version = requireValidDatasetVersion(resolveDatasetVersion(ctx, spec.dataset), spec.allowInvalidData)
   const columns = new Map(version.columns.map((c) => [c.name, c.type]))
   const targetType = columns.get(spec.target)

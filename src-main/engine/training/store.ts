@@ -91,30 +91,28 @@ export function updateRun(db: Database.Database, runId: string, change: Partial<
   return db.transaction(() => {
     const current = getRun(db, runId)
     const next = RunRecord.parse({ ...current, ...change, id: current.id })
-    db.prepare(
-      `UPDATE training_runs SET status = ?, error = ?, started_at = ?, finished_at = ?, record_json = ? WHERE id = ?`,
-    ).run(next.status, next.error, next.startedAt, next.finishedAt, JSON.stringify(next), current.id)
+    db.prepare(`UPDATE training_runs SET status = ?, error = ?, started_at = ?, finished_at = ?, record_json = ? WHERE id = ?`).run(
+      next.status,
+      next.error,
+      next.startedAt,
+      next.finishedAt,
+      JSON.stringify(next),
+      current.id,
+    )
     return next
   })()
 }
 
 /** Runs whose worker died with the engine that owned them: they can never finish. */
 export function failOrphanedRuns(db: Database.Database): string[] {
-  const ids = (db.prepare(`SELECT id FROM training_runs WHERE status = 'running'`).all() as Array<{ id: string }>).map(
-    (r) => r.id,
-  )
+  const ids = (db.prepare(`SELECT id FROM training_runs WHERE status = 'running'`).all() as Array<{ id: string }>).map((r) => r.id)
   for (const id of ids) {
     updateRun(db, id, { status: 'failed', error: 'engine stopped', finishedAt: new Date().toISOString() })
   }
   return ids
 }
 
-export function appendMetricPoints(
-  db: Database.Database,
-  runId: string,
-  step: number,
-  values: Record<string, number>,
-): void {
+export function appendMetricPoints(db: Database.Database, runId: string, step: number, values: Record<string, number>): void {
   const insert = db.prepare('INSERT OR REPLACE INTO training_metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)')
   db.transaction(() => {
     for (const [name, value] of Object.entries(values)) if (Number.isFinite(value)) insert.run(runId, name, step, value)
@@ -123,9 +121,11 @@ export function appendMetricPoints(
 
 export function getMetricSeries(db: Database.Database, runId: string): MetricSeries {
   const { id } = getRun(db, runId)
-  const rows = db
-    .prepare('SELECT name, step, value FROM training_metrics WHERE run_id = ? ORDER BY name, step')
-    .all(id) as Array<{ name: string; step: number; value: number }>
+  const rows = db.prepare('SELECT name, step, value FROM training_metrics WHERE run_id = ? ORDER BY name, step').all(id) as Array<{
+    name: string
+    step: number
+    value: number
+  }>
   const series: MetricSeries = {}
   for (const r of rows) (series[r.name] ??= []).push({ step: r.step, value: r.value })
   return series
@@ -151,8 +151,7 @@ export function insertSweep(db: Database.Database, sweep: SweepRow): void {
 
 export function getSweep(db: Database.Database, sweepId: string): SweepRow {
   const row = db.prepare('SELECT id, created_at, method, metric, spec_json FROM training_sweeps WHERE id = ?').get(sweepId) as
-    | { id: string; created_at: string; method: string; metric: string; spec_json: string }
-    | undefined
+    { id: string; created_at: string; method: string; metric: string; spec_json: string } | undefined
   if (!row) throw new LatheError('not_found', `no sweep "${sweepId}" in this workspace`, { field: 'sweep' })
   return { id: row.id, createdAt: row.created_at, method: row.method, metric: row.metric, spec: JSON.parse(row.spec_json) }
 }

@@ -42,11 +42,7 @@ export interface TrainResult {
 }
 
 /** Metrics of one split; `loss` is the same loss the model is trained on. */
-export function evaluateSplit(
-  model: TabularModel,
-  split: SplitArrays,
-  feed: Feed,
-): { values: Record<string, number>; confusion: number[][] | null } {
+export function evaluateSplit(model: TabularModel, split: SplitArrays, feed: Feed): { values: Record<string, number>; confusion: number[][] | null } {
   if (split.rows === 0) return { values: {}, confusion: null }
   const out = model.predict(split.rows, (start, n) => denseRows(feed, split, start, n))
   const classes = feed.preprocessing.classes
@@ -177,9 +173,7 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
     metrics: {
       validation: validation.values,
       test: test.values,
-      confusion: classes
-        ? { labels: classes, validation: validation.confusion ?? [], test: test.confusion ?? [] }
-        : null,
+      confusion: classes ? { labels: classes, validation: validation.confusion ?? [], test: test.confusion ?? [] } : null,
     },
   }
 }

@@ -51,7 +51,12 @@ export const RunSpec = z
     exclude: z.array(z.string()).default([]),
     modelFamily: ModelFamily.default('mlp'),
     params: TrainParams.default(TrainParams.parse({})),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
     backend: z.enum([...backendNames, 'auto']).default('auto'),
     split: SplitSpec.default(SplitSpec.parse({})),
     registerAs: z.string().min(1).nullable().default(null),
@@ -92,9 +97,7 @@ export const RunMetrics = z.object({
   validation: SplitMetrics,
   test: SplitMetrics,
   /** Classification only: rows are true classes, columns predicted, in `labels` order. */
-  confusion: z
-    .object({ labels: z.array(z.string()), validation: z.array(z.array(z.number())), test: z.array(z.array(z.number())) })
-    .nullable(),
+  confusion: z.object({ labels: z.array(z.string()), validation: z.array(z.array(z.number())), test: z.array(z.array(z.number())) }).nullable(),
 })
 export type RunMetrics = z.infer<typeof RunMetrics>
 

@@ -103,9 +103,7 @@ if (process.send) {
         const userError = error instanceof LatheError
         // The stack goes to stderr, whose tail the engine keeps with a failed run.
         if (!userError) console.error(error)
-        await send({ type: 'failed', message: error instanceof Error ? error.message : String(error), userError }).catch(
-          () => undefined,
-        )
+        await send({ type: 'failed', message: error instanceof Error ? error.message : String(error), userError }).catch(() => undefined)
         process.exit(1)
       })
   })

@@ -54,7 +54,8 @@ export default function DatasetsPage() {
                     <button aria-current={current === d.name} onClick={() => go('datasets', d.name)}>
                       {d.name}
                       <span className="sub">
-                        {d.versions} version{d.versions === 1 ? '' : 's'} · {d.latest?.rows.toLocaleString()} rows · {d.latest?.validation.status === 'failed' ? 'validation failed' : d.latest?.validation.status === 'passed' ? 'valid' : 'no rules'}
+                        {d.versions} version{d.versions === 1 ? '' : 's'} · {d.latest?.rows.toLocaleString()} rows ·{' '}
+                        {d.latest?.validation.status === 'failed' ? 'validation failed' : d.latest?.validation.status === 'passed' ? 'valid' : 'no rules'}
                       </span>
                     </button>
                   </li>

@@ -36,7 +36,12 @@ const versionColumns: Array<Column<Version>> = [
     key: 'aliases',
     header: 'Aliases',
     sortable: false,
-    render: (v) => v.aliases.map((a) => <span key={a} className="badge badge-ok">{a}</span>),
+    render: (v) =>
+      v.aliases.map((a) => (
+        <span key={a} className="badge badge-ok">
+          {a}
+        </span>
+      )),
   },
   { key: 'createdAt', header: 'Registered', render: (v) => new Date(v.createdAt).toLocaleString() },
 ]
@@ -70,8 +75,8 @@ export default function ModelsPage() {
       {models.loading && <p className="muted">Loading models…</p>}
       {models.data && models.data.length === 0 && (
         <EmptyState title="No models yet">
-          Register a finished run (<span className="mono">lathe models register RUN --name M</span>, or train with “register as”), or import an
-          ONNX file with <span className="mono">lathe models import FILE.onnx --name M</span>.
+          Register a finished run (<span className="mono">lathe models register RUN --name M</span>, or train with “register as”), or import an ONNX file with{' '}
+          <span className="mono">lathe models import FILE.onnx --name M</span>.
         </EmptyState>
       )}
       {models.data && models.data.length > 0 && (
@@ -114,7 +119,10 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
   }
   const aliasColumns: Array<Column<ModelSummary['aliases'][number]>> = [
     { key: 'alias', header: 'alias', render: (a) => <strong>{a.alias}</strong> },
-    { key: 'version', header: 'version', render: (a) => (
+    {
+      key: 'version',
+      header: 'version',
+      render: (a) => (
         <a className="alias-version" href={hashOf('models', model, a.version)}>
           v{a.version}
         </a>
@@ -155,8 +163,12 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
         {confirming && (
           <div className="confirm" role="alertdialog" aria-label={`Roll back ${confirming}`}>
             <p>
-              Roll back <strong>{model}:{confirming}</strong>? It moves back to the version it pointed at before, and everything that
-              follows {confirming} (the endpoint, monitors) switches at once. The move is recorded in the history.
+              Roll back{' '}
+              <strong>
+                {model}:{confirming}
+              </strong>
+              ? It moves back to the version it pointed at before, and everything that follows {confirming} (the endpoint, monitors) switches at once. The move
+              is recorded in the history.
             </p>
             <ErrorBanner error={rollingBack.error} />
             <div className="toolbar">
@@ -174,7 +186,14 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
         <GateEditor model={model} gates={shown.data.gates} knownMetrics={knownMetrics} onSaved={onChanged} />
       </Card>
       <Card title="Versions">
-        <DataTable label="Versions" columns={versionColumns} rows={versions} rowKey={(v) => String(v.version)} selectedKey={version === null ? null : String(version)} onRowClick={(v) => props.onVersion(v.version)} />
+        <DataTable
+          label="Versions"
+          columns={versionColumns}
+          rows={versions}
+          rowKey={(v) => String(v.version)}
+          selectedKey={version === null ? null : String(version)}
+          onRowClick={(v) => props.onVersion(v.version)}
+        />
       </Card>
       {version !== null && <VersionPanel key={version} model={model} version={version} onChanged={onChanged} />}
       <Card title="History">

@@ -143,7 +143,12 @@ function LatestReport({ id, latest: isLatest }: { id: string; latest: boolean })
           ['Model', `${drift.model} v${drift.version}`],
           ['Reference', `${drift.reference.label} (${drift.reference.rows} rows)`],
           ['Current', `${drift.current.label} (${drift.current.rows} rows)`],
-          ['Dataset drift', <span key="d" className={drift.dataset_drift ? 'badge badge-bad' : 'badge badge-ok'}>{drift.dataset_drift ? 'yes' : 'no'}</span>],
+          [
+            'Dataset drift',
+            <span key="d" className={drift.dataset_drift ? 'badge badge-bad' : 'badge badge-ok'}>
+              {drift.dataset_drift ? 'yes' : 'no'}
+            </span>,
+          ],
           ['Drifted features', `${drift.drifted_features} of ${drift.features.length} (share ${formatStat(drift.drift_share)})`],
         ]}
       />

@@ -25,13 +25,11 @@ export default function SettingsPage() {
       <h1 id="page-title">Settings</h1>
       <Card title="Compute backends">
         <p className="muted">
-          Probed best first: CUDA through tfjs-node-gpu, any GPU through WebGPU (Dawn: Vulkan, Metal or D3D12),
-          native CPU through tfjs-node, then WebAssembly, then plain JavaScript. Training uses the chosen one.
+          Probed best first: CUDA through tfjs-node-gpu, any GPU through WebGPU (Dawn: Vulkan, Metal or D3D12), native CPU through tfjs-node, then WebAssembly,
+          then plain JavaScript. Training uses the chosen one.
         </p>
         <ErrorBanner error={backends.error} onRetry={backends.reload} />
-        {backends.data && (
-          <DataTable label="Compute backends" columns={backendColumns} rows={backends.data} rowKey={(b) => b.name} />
-        )}
+        {backends.data && <DataTable label="Compute backends" columns={backendColumns} rows={backends.data} rowKey={(b) => b.name} />}
       </Card>
       <Card title="Workspace">
         <ErrorBanner error={workspace.error} onRetry={workspace.reload} />

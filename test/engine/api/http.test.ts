@@ -20,21 +20,15 @@ interface RawResponse {
 }
 
 /** A request with full control of the headers (fetch will not let a test forge Host). */
-function rawRequest(
-  url: string,
-  options: { method?: string; path: string; headers?: Record<string, string>; body?: string },
-): Promise<RawResponse> {
+function rawRequest(url: string, options: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<RawResponse> {
   const { hostname, port } = new URL(url)
   return new Promise((resolve, reject) => {
-    const request = http.request(
-      { hostname, port, method: options.method ?? 'POST', path: options.path, headers: options.headers },
-      (response) => {
-        let text = ''
-        response.setEncoding('utf8')
-        response.on('data', (chunk) => (text += chunk))
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text ? JSON.parse(text) : null }))
-      },
-    )
+    const request = http.request({ hostname, port, method: options.method ?? 'POST', path: options.path, headers: options.headers }, (response) => {
+      let text = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk) => (text += chunk))
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text ? JSON.parse(text) : null }))
+    })
     request.on('error', reject)
     request.end(options.body)
   })

@@ -36,11 +36,23 @@ describe('bad input to data.import', () => {
     { name: 'a binary file', file: 'program.csv', content: fs.readFileSync(process.execPath).subarray(0, 4096), says: /binary/ },
     { name: 'ragged rows', file: 'ragged.csv', content: 'a,b,c\n1,2,3\n4,5\n6,7,8\n', says: /a row has 2 fields where the header has 3 at line 3/, line: 3 },
     { name: 'a broken quote', file: 'quote.csv', content: 'a,b\n1,"x\n2,y\n', says: /quoted value is never closed/, line: 2 },
-    { name: 'invalid UTF-8', file: 'latin.csv', content: Buffer.concat([Buffer.from('name,city\nann,'), Buffer.from([0x4d, 0xfc, 0x6e]), Buffer.from('chen\n')]), says: /not valid UTF-8 at line 2/, line: 2 },
+    {
+      name: 'invalid UTF-8',
+      file: 'latin.csv',
+      content: Buffer.concat([Buffer.from('name,city\nann,'), Buffer.from([0x4d, 0xfc, 0x6e]), Buffer.from('chen\n')]),
+      says: /not valid UTF-8 at line 2/,
+      line: 2,
+    },
     { name: 'a JSON that is not records', file: 'numbers.json', content: '[1, 2, 3]', says: /JSON is not records/ },
     { name: 'a JSON scalar', file: 'scalar.json', content: '"hello"', says: /JSON is not records/ },
     { name: 'a truncated JSON', file: 'cut.json', content: '[{"a": 1}, {"a": 2', says: /JSON is malformed/ },
-    { name: 'a row with an extra field deep in the file', file: 'extra.csv', content: ['a,b,c', ...Array.from({ length: 60 }, (_, i) => `${i},n${i},${i}`), '60,x,1,EXTRA'].join('\n'), says: /4 fields where the header has 3 at line 62/, line: 62 },
+    {
+      name: 'a row with an extra field deep in the file',
+      file: 'extra.csv',
+      content: ['a,b,c', ...Array.from({ length: 60 }, (_, i) => `${i},n${i},${i}`), '60,x,1,EXTRA'].join('\n'),
+      says: /4 fields where the header has 3 at line 62/,
+      line: 62,
+    },
   ]
 
   for (const c of cases) {

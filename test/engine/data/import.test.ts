@@ -45,11 +45,23 @@ describe('data.import', () => {
     const nd = path.join(dir, 'people.ndjson')
     fs.writeFileSync(nd, '{"id":1,"name":"ada"}\n{"id":2,"name":"bob"}\n{"id":3,"name":null}\n')
     const ndResult = await engine.call('data.import', { name: 'people', path: nd })
-    expect(ndResult).toMatchObject({ rows: 3, columns: [{ name: 'id', type: 'BIGINT' }, { name: 'name', type: 'VARCHAR' }] })
+    expect(ndResult).toMatchObject({
+      rows: 3,
+      columns: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'name', type: 'VARCHAR' },
+      ],
+    })
     const tsv = path.join(dir, 'scores.tsv')
     fs.writeFileSync(tsv, 'team\tscore\nred\t3\nblue\t5\n')
     const tsvResult = await engine.call('data.import', { name: 'scores', path: tsv })
-    expect(tsvResult).toMatchObject({ rows: 2, columns: [{ name: 'team', type: 'VARCHAR' }, { name: 'score', type: 'BIGINT' }] })
+    expect(tsvResult).toMatchObject({
+      rows: 2,
+      columns: [
+        { name: 'team', type: 'VARCHAR' },
+        { name: 'score', type: 'BIGINT' },
+      ],
+    })
     // flights-3m.parquet is large: its first 5,000 rows, written as Parquet by DuckDB, keep the test small.
     const flights = path.join(dir, 'flights.parquet')
     const duck = await (await DuckDBInstance.create(':memory:')).connect()

@@ -73,7 +73,16 @@ describe('data.profile', () => {
     expect(x.std).toBeCloseTo(Math.sqrt(1.7), 12)
     expect(x.quantiles!.p50).toBe(2)
     const label = first.columns[1]!
-    expect(label).toMatchObject({ kind: 'categorical', count: 4, nulls: 1, distinct: 2, top: [{ value: 'a', count: 3 }, { value: 'b', count: 1 }] })
+    expect(label).toMatchObject({
+      kind: 'categorical',
+      count: 4,
+      nulls: 1,
+      distinct: 2,
+      top: [
+        { value: 'a', count: 3 },
+        { value: 'b', count: 1 },
+      ],
+    })
     expect(first).toMatchObject({ rows: 5, columnCount: 2, duplicateRows: 1, cached: false })
     const second = await engine.call('data.profile', { dataset: 'small' })
     expect(second).toEqual({ ...first, cached: true })

@@ -28,7 +28,15 @@ describe('validation rules', () => {
       ],
     })
     expect((await engine.call('data.validate', { dataset: 'people' })).status).toBe('passed')
-    expect(getDatasetRules(engine.context, 'people').map((r) => r.kind)).toEqual(['column', 'not_null', 'range', 'allowed_values', 'unique', 'row_count', 'sql'])
+    expect(getDatasetRules(engine.context, 'people').map((r) => r.kind)).toEqual([
+      'column',
+      'not_null',
+      'range',
+      'allowed_values',
+      'unique',
+      'row_count',
+      'sql',
+    ])
 
     fs.writeFileSync(file, 'id,age,country\n1,34,NO\n2,,SE\n2,130,FI\n4,12,DK\n')
     const v2 = await engine.call('data.import', { name: 'people', path: file })
@@ -53,9 +61,11 @@ describe('validation rules', () => {
       code: 'bad_request',
       field: 'rules.0.predicate',
     })
-    await expect(engine.call('data.rules.set', { dataset: 'w', rules: [{ kind: 'sql', name: 'two', predicate: 'true; DROP TABLE x' }] })).rejects.toMatchObject({
-      field: 'rules.0.predicate',
-    })
+    await expect(engine.call('data.rules.set', { dataset: 'w', rules: [{ kind: 'sql', name: 'two', predicate: 'true; DROP TABLE x' }] })).rejects.toMatchObject(
+      {
+        field: 'rules.0.predicate',
+      },
+    )
     expect((await engine.call('data.show', { dataset: 'w' })).rules).toEqual([])
   })
 

@@ -90,10 +90,14 @@ describe('splits', () => {
     const parquet = resolveDatasetVersion(engine.context, 'weather').path
     const duck = await (await DuckDBInstance.create(':memory:')).connect()
     const stratified = splitSelectSql(SplitSpec.parse({ method: 'stratified', column: 'weather', train: 0.8, validation: 0, test: 0.2 }), parquet)
-    const byClass = (await duck.runAndReadAll(`SELECT weather, count(*) FILTER (__split = 'test') AS t, count(*) AS n FROM (${stratified}) GROUP BY ALL ORDER BY 1`)).getRows()
+    const byClass = (
+      await duck.runAndReadAll(`SELECT weather, count(*) FILTER (__split = 'test') AS t, count(*) AS n FROM (${stratified}) GROUP BY ALL ORDER BY 1`)
+    ).getRows()
     for (const [, t, n] of byClass) expect(Number(t)).toBe(Number(n) - Math.floor(0.8 * Number(n)))
     const time = splitSelectSql(SplitSpec.parse({ method: 'time', column: 'date', train: 0.5, validation: 0.25, test: 0.25 }), parquet)
-    const [maxTrain, minTest] = (await duck.runAndReadAll(`SELECT max(date) FILTER (__split = 'train')::VARCHAR, min(date) FILTER (__split = 'test')::VARCHAR FROM (${time})`)).getRows()[0]!
+    const [maxTrain, minTest] = (
+      await duck.runAndReadAll(`SELECT max(date) FILTER (__split = 'train')::VARCHAR, min(date) FILTER (__split = 'test')::VARCHAR FROM (${time})`)
+    ).getRows()[0]!
     expect(String(maxTrain) < String(minTest)).toBe(true)
     duck.closeSync()
   })
@@ -102,7 +106,9 @@ describe('splits', () => {
     const engine = openTestEngine()
     await engine.call('data.import', { name: 'weather', path: path.join(vega, 'seattle-weather.csv') })
     await expect(engine.call('data.splits.create', { dataset: 'weather', spec: { train: 0.8, validation: 0.15, test: 0.15 } })).rejects.toThrow(/add up to 1/)
-    await expect(engine.call('data.splits.create', { dataset: 'weather', spec: { method: 'stratified', column: 'nope' } })).rejects.toThrow(/"nope" is not a column/)
+    await expect(engine.call('data.splits.create', { dataset: 'weather', spec: { method: 'stratified', column: 'nope' } })).rejects.toThrow(
+      /"nope" is not a column/,
+    )
   })
 })
 

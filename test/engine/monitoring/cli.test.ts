@@ -24,7 +24,9 @@ describe('lathe drift, monitor, alerts and feedback', () => {
     expect(report.drift_share).toBeGreaterThanOrEqual(0.5)
     const tempMax = report.features.find((f: { name: string }) => f.name === 'temp_max')
     // By default only what the method and the chart need; --all-statistics adds KS and PSI.
-    expect(Object.keys(tempMax)).toEqual(expect.arrayContaining(['name', 'kind', 'method', 'statistic', 'p_value', 'threshold', 'drifted', 'wasserstein_normed']))
+    expect(Object.keys(tempMax)).toEqual(
+      expect.arrayContaining(['name', 'kind', 'method', 'statistic', 'p_value', 'threshold', 'drifted', 'wasserstein_normed']),
+    )
     expect(tempMax).not.toHaveProperty('ks_statistic')
     expect(tempMax).toMatchObject({ kind: 'numeric', method: 'wasserstein', drifted: true, p_value: null })
     const all = runLathe(['drift', 'weather', '--workspace', dir, '--last', '365', '--json', '--all-statistics'])
@@ -34,7 +36,10 @@ describe('lathe drift, monitor, alerts and feedback', () => {
     expect(allTempMax.wasserstein_normed).toBeCloseTo(tempMax.wasserstein_normed, 9)
 
     const csv = path.join(dir, 'labels.csv')
-    fs.writeFileSync(csv, ['request_id,label', ...hot.slice(0, 50).map((r) => `${r.request_id},${(r as unknown as { label: string }).label}`), 'nobody,sun'].join('\n'))
+    fs.writeFileSync(
+      csv,
+      ['request_id,label', ...hot.slice(0, 50).map((r) => `${r.request_id},${(r as unknown as { label: string }).label}`), 'nobody,sun'].join('\n'),
+    )
     const feedback = runLathe(['feedback', 'weather', csv, '--workspace', dir, '--json'])
     expect(feedback.code).toBe(0)
     expect(JSON.parse(feedback.stdout)).toMatchObject({ rows: 51, recorded: 50, unknown: [{ request_id: 'nobody', row_index: 0 }] })

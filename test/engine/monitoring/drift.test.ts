@@ -103,7 +103,10 @@ describe('the decision rule on synthetic drift of known size', () => {
      FROM range(${n}) t(i)`
   const source = (sql: string, label: string): TableSource => ({ label, sql })
 
-  for (const [size, n] of [['large samples (Wasserstein, Jensen-Shannon)', 5000], ['small samples (KS, chi-square)', 400]] as const) {
+  for (const [size, n] of [
+    ['large samples (Wasserstein, Jensen-Shannon)', 5000],
+    ['small samples (KS, chi-square)', 400],
+  ] as const) {
     it(`${size}: none, small and large drift`, async () => {
       const reference = source(uniform(n, 'ref', 0), 'reference')
       const none = await computeDriftReport(conn, reference, source(uniform(n, 'none', 0), 'none'))
@@ -150,9 +153,7 @@ describe('the decision rule on synthetic drift of known size', () => {
 
   it('rejects a method that does not fit the feature kind, naming the feature', async () => {
     const reference = source(uniform(100, 'ref', 0), 'reference')
-    await expect(computeDriftReport(conn, reference, reference, { features: [{ name: 'c', method: 'ks' }] })).rejects.toThrow(
-      /feature "c" is categorical/,
-    )
+    await expect(computeDriftReport(conn, reference, reference, { features: [{ name: 'c', method: 'ks' }] })).rejects.toThrow(/feature "c" is categorical/)
     await expect(computeDriftReport(conn, reference, reference, { features: [{ name: 'nope' }] })).rejects.toThrow(/no column "nope"/)
   })
 })

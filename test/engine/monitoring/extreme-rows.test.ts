@@ -9,7 +9,7 @@ describe('drift statistics and charts with a few extreme rows', () => {
     try {
       // Reference: 1000 temperatures between -5 and 35; current: the same shape, plus the row from the try-it form.
       await conn.run('CREATE TEMP TABLE ref AS SELECT -5 + (i % 400) / 10.0 AS temp FROM range(1000) t(i)')
-      await conn.run("CREATE TEMP TABLE cur AS SELECT -5 + (i % 400) / 10.0 AS temp FROM range(999) t(i) UNION ALL SELECT 9.5e307")
+      await conn.run('CREATE TEMP TABLE cur AS SELECT -5 + (i % 400) / 10.0 AS temp FROM range(999) t(i) UNION ALL SELECT 9.5e307')
       const stats = (await numericStatistics(conn, 'ref', 'cur', 'temp'))!
       const bins = stats.chart.bins
       const regular = bins.filter((b) => !b.overflow)

@@ -167,7 +167,11 @@ describe('monitors, quality and alerts on a real model', () => {
     const engine = openTestEngine()
     await trainWeatherModel(engine)
     await replayWeatherDays(engine, { year: 2013, shiftTemp: 0, prefix: 'a', limit: 100 })
-    const monitor = await engine.call('monitoring.monitors.add', { name: 'often', model: 'weather', spec: { window: { last: 100 }, schedule: { everyMinutes: 10 } } })
+    const monitor = await engine.call('monitoring.monitors.add', {
+      name: 'often',
+      model: 'weather',
+      spec: { window: { last: 100 }, schedule: { everyMinutes: 10 } },
+    })
     const created = Date.parse(monitor.createdAt)
     const scheduler = monitorScheduler(engine.context)
     await scheduler.tick(created + 9 * 60_000)
@@ -190,9 +194,17 @@ describe('monitors, quality and alerts on a real model', () => {
     await engine.call('monitoring.monitors.add', { name: 'x', model: 'weather' })
     await expect(engine.call('monitoring.monitors.add', { name: 'x', model: 'weather' })).rejects.toThrow(/already exists/)
     await expect(
-      engine.call('monitoring.rules.add', { monitor: 'x', name: 'r', metric: 'drift_share', threshold: 0.5, actions: [{ type: 'webhook', url: 'ftp://x' }] } as never),
+      engine.call('monitoring.rules.add', {
+        monitor: 'x',
+        name: 'r',
+        metric: 'drift_share',
+        threshold: 0.5,
+        actions: [{ type: 'webhook', url: 'ftp://x' }],
+      } as never),
     ).rejects.toThrow(/http/)
-    await expect(engine.call('monitoring.rules.add', { monitor: 'x', name: 'r', metric: 'drift', threshold: 0.5 })).rejects.toThrow(/"drift" is not a report value/)
+    await expect(engine.call('monitoring.rules.add', { monitor: 'x', name: 'r', metric: 'drift', threshold: 0.5 })).rejects.toThrow(
+      /"drift" is not a report value/,
+    )
     await expect(engine.call('monitoring.monitors.run', { monitor: 'y' })).rejects.toThrow(/no monitor "y" \(monitors: x\)/)
     expect(await engine.call('monitoring.rules.list', {})).toEqual([])
   })

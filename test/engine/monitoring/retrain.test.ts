@@ -69,7 +69,11 @@ describe('continuous training from an alert', () => {
     const engine = openTestEngine()
     await trainWeatherModel(engine)
     await importNewerWeather(engine)
-    await engine.call('registry.gate.set', { model: 'weather', alias: 'production', gate: { thresholds: [{ metric: 'test.accuracy', op: '>=', value: 0.999 }] } })
+    await engine.call('registry.gate.set', {
+      model: 'weather',
+      alias: 'production',
+      gate: { thresholds: [{ metric: 'test.accuracy', op: '>=', value: 0.999 }] },
+    })
 
     const alert = await driftAlertWithRetrain(engine)
     expect(alert.actions[0]).toMatchObject({ type: 'retrain', status: 'done', promoted: false, version: 2 })
@@ -113,7 +117,8 @@ describe('continuous training from an alert', () => {
     expect(run.dataset).toMatchObject({ name: 'weather', version: 2 })
     const production = resolveModelVersion(engine.context, 'weather', 'production').version
     expect(production).toBe(alert!.actions[0]!.promoted ? 2 : 1)
-    if (!alert!.actions[0]!.promoted) expect(alert!.actions[0]!.detail).toMatch(/^no improvement: v2 test\.accuracy = [\d.]+ vs v1 [\d.]+ on weather@2 test split/)
+    if (!alert!.actions[0]!.promoted)
+      expect(alert!.actions[0]!.detail).toMatch(/^no improvement: v2 test\.accuracy = [\d.]+ vs v1 [\d.]+ on weather@2 test split/)
   })
 
   it('a retrain on the data production already learned from does not improve: the alert says so with both numbers, and production stays', async () => {

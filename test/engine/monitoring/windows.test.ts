@@ -21,7 +21,15 @@ describe('windows of the prediction log', () => {
       })),
     )
     const rows = async (window: Parameters<typeof predictionLogSource>[1]) => {
-      const source = predictionLogSource('m', window, [{ name: 'x', kind: 'numeric' }, { name: 'odd "name"', kind: 'categorical' }], 'numeric')
+      const source = predictionLogSource(
+        'm',
+        window,
+        [
+          { name: 'x', kind: 'numeric' },
+          { name: 'odd "name"', kind: 'categorical' },
+        ],
+        'numeric',
+      )
       return (await conn.runAndReadAll(`SELECT * FROM (${source.sql}) ORDER BY x`)).getRowObjectsJS()
     }
     // The failed request (status 500) is never part of a drift window.

@@ -10,7 +10,10 @@ describe('safe promotion defaults', () => {
     const engine = openTestEngine()
     await engine.call('data.import', { name: 'penguins', path: penguins })
     const common = { dataset: 'penguins@1', target: 'Species', modelFamily: 'linear' as const, seed: 7 }
-    for (const params of [{ epochs: 40, learningRate: 0.05, batchSize: 32 }, { epochs: 1, learningRate: 0.00001, batchSize: 256 }]) {
+    for (const params of [
+      { epochs: 40, learningRate: 0.05, batchSize: 32 },
+      { epochs: 1, learningRate: 0.00001, batchSize: 256 },
+    ]) {
       const started = await engine.call('training.start', { ...common, params })
       expect((await engine.call('training.runs.wait', { run: started.id })).status).toBe('finished')
       await engine.call('registry.versions.register', { runId: started.id, name: 'penguins' })

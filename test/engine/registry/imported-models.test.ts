@@ -58,7 +58,11 @@ describe('importing ONNX models trained outside Lathe', () => {
     const truncated = path.join(dir, 'truncated.onnx')
     const bytes = fs.readFileSync(fixture)
     fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)))
-    await expectLatheError(engine.call('registry.versions.import', { file: truncated, name: 'bad' }), 'bad_request', /truncated\.onnx is (not a valid ONNX model|ONNX but onnxruntime cannot load it)/)
+    await expectLatheError(
+      engine.call('registry.versions.import', { file: truncated, name: 'bad' }),
+      'bad_request',
+      /truncated\.onnx is (not a valid ONNX model|ONNX but onnxruntime cannot load it)/,
+    )
 
     await expectLatheError(engine.call('registry.versions.import', { file: path.join(dir, 'missing.onnx'), name: 'bad' }), 'not_found', /cannot read/)
     expect(await engine.call('registry.models.list', {})).toEqual([])
@@ -88,7 +92,11 @@ describe('aliases, gates on recorded metrics, force and rollback', () => {
     const first = await engine.call('registry.promote', { model: 'iris', version: 1, alias: 'production' })
     expect(first).toMatchObject({ model: 'iris', alias: 'production', version: 1, previous: null, forced: false })
     expect(first.gate.passed).toBe(true)
-    expect(first.gate.checks.map((c) => c.name)).toEqual(['metric test.accuracy >= 0.8', 'signature compatible with current', 'training data validation passed'])
+    expect(first.gate.checks.map((c) => c.name)).toEqual([
+      'metric test.accuracy >= 0.8',
+      'signature compatible with current',
+      'training data validation passed',
+    ])
 
     const refused = await expectLatheError(
       engine.call('registry.promote', { model: 'iris', version: 2, alias: 'production' }),

@@ -88,7 +88,14 @@ describe('model versions from real training runs', () => {
     await engine.call('registry.export', { model: 'penguins', version: 'production', file: zip })
     const other = openTestEngine()
     const { version: copy } = await other.call('registry.importPackage', { file: zip })
-    expect(copy).toMatchObject({ versionId: v1.versionId, version: 1, onnxSha256: v1.onnxSha256, runId: goodRun.id, dataset: goodRun.dataset, metrics: v1.metrics })
+    expect(copy).toMatchObject({
+      versionId: v1.versionId,
+      version: 1,
+      onnxSha256: v1.onnxSha256,
+      runId: goodRun.id,
+      dataset: goodRun.dataset,
+      metrics: v1.metrics,
+    })
     const carried = await other.call('registry.lineage', { model: 'penguins', version: '1' })
     expect(carried.nodes.map((n) => [n.kind, n.present])).toEqual([
       ['model_version', true],
@@ -152,14 +159,26 @@ describe('model versions from real training runs', () => {
       /training data validation passed: penguins@1 failed its validation rules/,
     )
     expect(() => resolveModelVersion(engine.context, 'penguins', 'staging')).toThrow(/no alias "staging"/)
-    const forced = await engine.call('registry.promote', { model: 'penguins', version: 1, alias: 'staging', force: true, reason: 'data rules written after training' })
+    const forced = await engine.call('registry.promote', {
+      model: 'penguins',
+      version: 1,
+      alias: 'staging',
+      force: true,
+      reason: 'data rules written after training',
+    })
     expect(forced.forced).toBe(true)
   })
 
   it('registers a run that finished with registerAs before anything touched the registry, on the next registry call', async () => {
     const engine = openTestEngine()
     await engine.call('data.import', { name: 'penguins', path: penguins })
-    const started = await engine.call('training.start', { dataset: 'penguins', target: 'Species', modelFamily: 'linear', params: { epochs: 2 }, registerAs: 'late' })
+    const started = await engine.call('training.start', {
+      dataset: 'penguins',
+      target: 'Species',
+      modelFamily: 'linear',
+      params: { epochs: 2 },
+      registerAs: 'late',
+    })
     expect((await engine.call('training.runs.wait', { run: started.id })).status).toBe('finished')
     const models = await engine.call('registry.models.list', {})
     expect(models).toMatchObject([{ name: 'late', versionCount: 1, latestVersion: 1 }])
@@ -175,7 +194,10 @@ describe('gates on regression models', () => {
     await engine.call('data.import', { name: 'penguins', path: penguins })
     const versions: number[] = []
     const runs = []
-    for (const params of [{ epochs: 40, learningRate: 0.05, batchSize: 32 }, { epochs: 1, learningRate: 0.0001 }]) {
+    for (const params of [
+      { epochs: 40, learningRate: 0.05, batchSize: 32 },
+      { epochs: 1, learningRate: 0.0001 },
+    ]) {
       const started = await engine.call('training.start', { dataset: 'penguins', target: 'Body Mass (g)', modelFamily: 'linear', params, seed: 3 })
       const run = await engine.call('training.runs.wait', { run: started.id })
       expect(run.status).toBe('finished')

@@ -4,7 +4,15 @@ import { MicroBatcher } from '../../../src-main/engine/serving/batcher.js'
 import { LoadedModel } from '../../../src-main/engine/serving/loaded-model.js'
 import { parseMlflowPayload } from '../../../src-main/engine/serving/payload.js'
 import { rowPredictions } from '../../../src-main/engine/serving/responses.js'
-import { expectedImported, expectedIris, importedSignature, importedTensorOnnx, irisClassifierOnnx, irisSignature, writeModel } from '../../fixtures/serving/onnx-models.js'
+import {
+  expectedImported,
+  expectedIris,
+  importedSignature,
+  importedTensorOnnx,
+  irisClassifierOnnx,
+  irisSignature,
+  writeModel,
+} from '../../fixtures/serving/onnx-models.js'
 import { afterThisTest, tempDir } from '../../helpers/workspace.js'
 
 async function load(name: string, bytes: Buffer, signature: typeof irisSignature) {
@@ -39,7 +47,14 @@ describe('micro-batching', () => {
     const model = await load('imported', importedTensorOnnx(), importedSignature)
     const runs: number[] = []
     const batcher = new MicroBatcher(model, { enabled: false, maxBatchRows: 64, maxWaitMs: 0 }, (rows) => runs.push(rows))
-    const tensors = [[[1, 2, 3, 4]], [[0, 0, 1, 1], [2, 2, 2, 2]], [[-1, 0.5, 3, 9]]]
+    const tensors = [
+      [[1, 2, 3, 4]],
+      [
+        [0, 0, 1, 1],
+        [2, 2, 2, 2],
+      ],
+      [[-1, 0.5, 3, 9]],
+    ]
     const outputs = await Promise.all(
       tensors.map(async (t) => {
         const batch = parseMlflowPayload({ instances: t }, model.signature)

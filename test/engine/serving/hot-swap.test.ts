@@ -26,11 +26,22 @@ function steadyLoad(url: string, clients: number) {
           ? await fetch(`${url}/v2/models/iris/infer`, {
               method: 'POST',
               headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ inputs: Object.entries(row).map(([name, v]) => ({ name, shape: [1, 1], datatype: typeof v === 'string' ? 'BYTES' : 'FP32', data: [v] })) }),
+              body: JSON.stringify({
+                inputs: Object.entries(row).map(([name, v]) => ({ name, shape: [1, 1], datatype: typeof v === 'string' ? 'BYTES' : 'FP32', data: [v] })),
+              }),
             })
-          : await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataframe_records: [row, row] }) })
+          : await fetch(`${url}/invocations`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ dataframe_records: [row, row] }),
+            })
         await response.arrayBuffer()
-        outcomes.push({ status: response.status, version: response.headers.get('x-model-version'), requestId: response.headers.get('x-request-id'), rows: v2 ? 1 : 2 })
+        outcomes.push({
+          status: response.status,
+          version: response.headers.get('x-model-version'),
+          requestId: response.headers.get('x-request-id'),
+          rows: v2 ? 1 : 2,
+        })
       } catch (error) {
         failures.push((error as Error).message)
       }
@@ -91,7 +102,9 @@ describe('hot swap when the production alias moves', () => {
     await f.service.log.drain()
     const conn = await f.engine.workspace.monitor()
     const logged = (
-      await conn.runAndReadAll(`SELECT version, count(*)::INTEGER AS n, count(DISTINCT request_id)::INTEGER AS requests FROM prediction_log GROUP BY version ORDER BY version`)
+      await conn.runAndReadAll(
+        `SELECT version, count(*)::INTEGER AS n, count(DISTINCT request_id)::INTEGER AS requests FROM prediction_log GROUP BY version ORDER BY version`,
+      )
     ).getRowObjectsJS()
     const sent = (v: string) => load.outcomes.filter((o) => o.version === v)
     expect(logged).toEqual([
@@ -125,7 +138,9 @@ describe('hot swap when the production alias moves', () => {
     const v2 = await fetch(`${url}/v2/models/iris/versions/2/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: Object.entries(row).map(([name, v]) => ({ name, shape: [1], datatype: typeof v === 'string' ? 'BYTES' : 'FP32', data: [v] })) }),
+      body: JSON.stringify({
+        inputs: Object.entries(row).map(([name, v]) => ({ name, shape: [1], datatype: typeof v === 'string' ? 'BYTES' : 'FP32', data: [v] })),
+      }),
     }).then((r) => r.json() as Promise<any>)
     expect(v2.outputs[0].data).toEqual([expectedIris(row, 3).label])
     expect((await engine.call('serving.status', {})).deployments[0]!.version).toBe(1)
@@ -140,7 +155,11 @@ describe('hot swap when the production alias moves', () => {
     const failed = new Promise((resolve) => f.engine.events.subscribe(['serving.swap_failed'], (e) => resolve(e.payload)))
     f.models.setAlias('iris', 'production', 2)
     expect(await failed).toMatchObject({ model: 'iris' })
-    const res = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dataframe_records: [row] }) })
+    const res = await fetch(`${url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataframe_records: [row] }),
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('x-model-version')).toBe('1')
     expect(((await res.json()) as any).predictions).toEqual([expectedIris(row).label])

@@ -52,7 +52,9 @@ describe('the prediction log when the serving engine is killed', () => {
     const after = openTestEngine(dir)
     await after.call('serving.log.drain', {})
     const conn = await after.workspace.monitor()
-    const logged = (await conn.runAndReadAll('SELECT request_id, count(*)::INTEGER AS n, count(DISTINCT row_index)::INTEGER AS d FROM prediction_log GROUP BY 1')).getRowObjectsJS()
+    const logged = (
+      await conn.runAndReadAll('SELECT request_id, count(*)::INTEGER AS n, count(DISTINCT row_index)::INTEGER AS d FROM prediction_log GROUP BY 1')
+    ).getRowObjectsJS()
     const byId = new Map(logged.map((r) => [String(r.request_id), r]))
     const mustHave = answered.filter((a) => a.at < killedAt - MAY_LOSE_MS)
     expect(mustHave.length).toBeGreaterThan(0)

@@ -80,12 +80,22 @@ describe('metrics and the prediction log', () => {
     const rows = [row, { petal_length: 6.1, petal_width: 2.5, color: 'blue' }]
     const res = await postJson(`${url}/invocations?probabilities=true`, { dataframe_records: rows }, { 'x-request-id': 'client-chosen-id-1' })
     expect(res.body.request_id).toBe('client-chosen-id-1')
-    const quiet = await postJson(`${url}/v2/models/quiet/infer`, { inputs: [{ name: 'petal_length', shape: [1], datatype: 'FP32', data: [1] }, { name: 'petal_width', shape: [1], datatype: 'FP32', data: [1] }, { name: 'color', shape: [1], datatype: 'BYTES', data: ['red'] }] })
+    const quiet = await postJson(`${url}/v2/models/quiet/infer`, {
+      inputs: [
+        { name: 'petal_length', shape: [1], datatype: 'FP32', data: [1] },
+        { name: 'petal_width', shape: [1], datatype: 'FP32', data: [1] },
+        { name: 'color', shape: [1], datatype: 'BYTES', data: ['red'] },
+      ],
+    })
     expect(quiet.status).toBe(200)
 
     await f.service.log.drain()
     const conn = await f.engine.workspace.monitor()
-    const logged = (await conn.runAndReadAll(`SELECT request_id, row_index, model, version, route, status, inputs, prediction, probabilities, latency_ms FROM prediction_log ORDER BY row_index`)).getRowObjectsJS()
+    const logged = (
+      await conn.runAndReadAll(
+        `SELECT request_id, row_index, model, version, route, status, inputs, prediction, probabilities, latency_ms FROM prediction_log ORDER BY row_index`,
+      )
+    ).getRowObjectsJS()
     expect(logged).toHaveLength(2)
     expect(logged.map((r) => [r.request_id, r.row_index, r.model, r.version, r.route, r.status])).toEqual([
       ['client-chosen-id-1', 0, 'iris', 1, 'invocations', 200],

@@ -14,7 +14,10 @@ const ranged: ModelSignature = {
 /** A body with `petal_length` written as raw JSON text (JSON.stringify would turn 1e309 into null). */
 const bodies = (length: string) => ({
   'MLflow records': { path: '/invocations', body: `{"dataframe_records": [{"petal_length": ${length}, "petal_width": 0.2, "color": "red"}]}` },
-  'MLflow split': { path: '/invocations', body: `{"dataframe_split": {"columns": ["petal_length", "petal_width", "color"], "data": [[1.4, 0.2, "red"], [${length}, 0.2, "red"]]}}` },
+  'MLflow split': {
+    path: '/invocations',
+    body: `{"dataframe_split": {"columns": ["petal_length", "petal_width", "color"], "data": [[1.4, 0.2, "red"], [${length}, 0.2, "red"]]}}`,
+  },
   'OIP v2': {
     path: '/v2/models/iris/infer',
     body: `{"inputs": [{"name": "petal_length", "shape": [1], "datatype": "FP32", "data": [${length}]}, {"name": "petal_width", "shape": [1], "datatype": "FP32", "data": [0.2]}, {"name": "color", "shape": [1], "datatype": "BYTES", "data": ["red"]}]}`,

@@ -3,7 +3,12 @@ import path from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { describe, expect, it } from 'vitest'
 import type { InputBatch } from '../../../src-main/engine/serving/loaded-model.js'
-import { PredictionLogWriter, defaultPredictionLogOptions, type LoggedRequest, type PredictionLogOptions } from '../../../src-main/engine/serving/prediction-log.js'
+import {
+  PredictionLogWriter,
+  defaultPredictionLogOptions,
+  type LoggedRequest,
+  type PredictionLogOptions,
+} from '../../../src-main/engine/serving/prediction-log.js'
 import { Workspace } from '../../../src-main/engine/workspace/workspace.js'
 import { afterThisTest, tempDir } from '../../helpers/workspace.js'
 
@@ -68,10 +73,21 @@ describe('PredictionLogWriter', () => {
     const written = await rows(conn)
     expect(written.length).toBe(expected)
     const first = written.find((r) => r.request_id === 'r0005')!
-    expect(first).toMatchObject({ row_index: 0, model: 'iris', version: 2, route: 'invocations', status: 200, latency_ms: 0.25, prediction: '"setosa"', out_of_range: null })
+    expect(first).toMatchObject({
+      row_index: 0,
+      model: 'iris',
+      version: 2,
+      route: 'invocations',
+      status: 200,
+      latency_ms: 0.25,
+      prediction: '"setosa"',
+      out_of_range: null,
+    })
     expect(JSON.parse(first.inputs as string)).toEqual({ petal_length: 0.5, petal_width: null, color: wide })
     expect(JSON.parse(first.probabilities as string)).toEqual({ setosa: 0.5, versicolor: 0.25, virginica: 0.25 })
-    expect(await rows(conn, "SELECT epoch_ms(time)::BIGINT AS ms FROM prediction_log WHERE request_id = 'r0005'")).toEqual([{ ms: BigInt(Date.UTC(2026, 10, 23, 12, 0, 0, 250)) }])
+    expect(await rows(conn, "SELECT epoch_ms(time)::BIGINT AS ms FROM prediction_log WHERE request_id = 'r0005'")).toEqual([
+      { ms: BigInt(Date.UTC(2026, 10, 23, 12, 0, 0, 250)) },
+    ])
     const r10 = written.filter((r) => r.request_id === 'r0010')
     expect(r10.map((r) => r.row_index)).toEqual(Array.from({ length: 100 }, (_, i) => i))
     expect(JSON.parse(r10[99]!.inputs as string)).toEqual({ petal_length: 99.5, petal_width: null, color: 'c-10-ü' })
@@ -79,7 +95,9 @@ describe('PredictionLogWriter', () => {
     // Segments past 200 kB were closed and compacted to Parquet; every row is still there exactly once.
     await log.close()
     expect(segmentFiles(workspace.predictionLogDir, '.parquet').length).toBeGreaterThan(1)
-    expect(await rows(conn, 'SELECT count(*)::INTEGER AS n, count(DISTINCT (request_id, row_index))::INTEGER AS d FROM prediction_log')).toEqual([{ n: expected, d: expected }])
+    expect(await rows(conn, 'SELECT count(*)::INTEGER AS n, count(DISTINCT (request_id, row_index))::INTEGER AS d FROM prediction_log')).toEqual([
+      { n: expected, d: expected },
+    ])
   })
 
   it('counts rows past the bounded queue as dropped, and writes the rest', async () => {
@@ -134,9 +152,14 @@ describe('PredictionLogWriter', () => {
     const blocked = path.join(tempDir(), 'not-a-folder')
     fs.writeFileSync(blocked, 'a file where the folder should be')
     const errors: unknown[] = []
-    const log = new PredictionLogWriter(blocked, async () => {
-      throw new Error('no database')
-    }, { ...defaultPredictionLogOptions, flushIntervalMs: 10 }, (e) => errors.push(e))
+    const log = new PredictionLogWriter(
+      blocked,
+      async () => {
+        throw new Error('no database')
+      },
+      { ...defaultPredictionLogOptions, flushIntervalMs: 10 },
+      (e) => errors.push(e),
+    )
     log.append(request('x', 5))
     log.append(request('y', 5))
     await log.drain()
@@ -164,7 +187,9 @@ describe('PredictionLogWriter', () => {
     const logDir = second.workspace.predictionLogDir
     expect(segmentFiles(logDir, '.parquet').map((f) => f.replace('.parquet', ''))).toContain(open!.replace('.ndjson', ''))
     expect(fs.readFileSync(path.join(logDir, open!), 'utf8').endsWith('}\n')).toBe(true)
-    expect(await rows(second.conn, 'SELECT count(*)::INTEGER AS n, count(DISTINCT (request_id, row_index))::INTEGER AS d FROM prediction_log')).toEqual([{ n: 41, d: 41 }])
+    expect(await rows(second.conn, 'SELECT count(*)::INTEGER AS n, count(DISTINCT (request_id, row_index))::INTEGER AS d FROM prediction_log')).toEqual([
+      { n: 41, d: 41 },
+    ])
   })
 
   it('at the size limit new rows are dropped and counted; segments past the age limit are removed', async () => {

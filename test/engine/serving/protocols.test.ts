@@ -26,7 +26,11 @@ async function offlineIris() {
   const out = await session.run({
     petal_length: new ort.Tensor('float32', Float32Array.from(rows.map((r) => r.petal_length)), [rows.length, 1]),
     petal_width: new ort.Tensor('float32', Float32Array.from(rows.map((r) => r.petal_width ?? NaN)), [rows.length, 1]),
-    color: new ort.Tensor('string', rows.map((r) => r.color), [rows.length, 1]),
+    color: new ort.Tensor(
+      'string',
+      rows.map((r) => r.color),
+      [rows.length, 1],
+    ),
   })
   const probs = out.probabilities!.data as Float32Array
   return { labels: [...(out.label!.data as string[])], probabilities: rows.map((_, i) => [...probs.slice(i * 3, i * 3 + 3)]) }
@@ -55,11 +59,15 @@ describe('the serving endpoint speaks MLflow and Open Inference Protocol v2', ()
     const columns = ['petal_length', 'petal_width', 'color']
     const payloads = {
       dataframe_split: { dataframe_split: { columns, data: rows.map((r) => [r.petal_length, r.petal_width, r.color]) } },
-      dataframe_split_reordered: { dataframe_split: { columns: ['color', 'petal_length', 'petal_width'], data: rows.map((r) => [r.color, r.petal_length, r.petal_width]) } },
+      dataframe_split_reordered: {
+        dataframe_split: { columns: ['color', 'petal_length', 'petal_width'], data: rows.map((r) => [r.color, r.petal_length, r.petal_width]) },
+      },
       dataframe_records: { dataframe_records: rows },
       instances_records: { instances: rows },
       instances_rows: { instances: rows.map((r) => [r.petal_length, r.petal_width, r.color]) },
-      inputs_columns: { inputs: { petal_length: rows.map((r) => r.petal_length), petal_width: rows.map((r) => r.petal_width), color: rows.map((r) => r.color) } },
+      inputs_columns: {
+        inputs: { petal_length: rows.map((r) => r.petal_length), petal_width: rows.map((r) => r.petal_width), color: rows.map((r) => r.color) },
+      },
     }
     for (const [name, payload] of Object.entries(payloads)) {
       const res = await postJson(`${url}/invocations?probabilities=true`, payload)
@@ -111,7 +119,10 @@ describe('the serving endpoint speaks MLflow and Open Inference Protocol v2', ()
     expect(lin.body.outputs[0]).toMatchObject({ name: 'prediction', datatype: 'FP32', shape: [2, 1] })
     expect(lin.body.outputs[0].data).toEqual([2 * 1 - 3 * 0.5 + 0.5, 2 * 2 + 3 + 0.5])
 
-    const tensor = [[1, 2, 3, 4], [0.5, -1, 0, 2]]
+    const tensor = [
+      [1, 2, 3, 4],
+      [0.5, -1, 0, 2],
+    ]
     const expected = tensor.map(expectedImported)
     const v2 = await postJson(`${url}/v2/models/imported/infer`, { inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: tensor.flat() }] })
     expect(v2.status).toBe(200)
@@ -143,7 +154,7 @@ describe('the serving endpoint speaks MLflow and Open Inference Protocol v2', ()
     ])
   })
 
-  it('batch prediction (serving.predict) gives the endpoint\'s answers', async () => {
+  it("batch prediction (serving.predict) gives the endpoint's answers", async () => {
     const { engine, url } = await startIris()
     const batch = await engine.call('serving.predict', { model: 'iris', records: rows })
     const online = await postJson(`${url}/invocations?probabilities=true`, { dataframe_records: rows })

@@ -51,9 +51,21 @@ describe('a model exported by Lathe training', () => {
     const { bytes, signature } = trainedPenguinsModel()
     const session = await ort.InferenceSession.create(bytes)
     const offline = await session.run({
-      bill_length: new ort.Tensor('float32', Float32Array.from(rows, (r) => r.bill_length ?? NaN), [rows.length, 1]),
-      body_mass: new ort.Tensor('float32', Float32Array.from(rows, (r) => r.body_mass ?? NaN), [rows.length, 1]),
-      island: new ort.Tensor('string', rows.map((r) => r.island ?? ''), [rows.length, 1]),
+      bill_length: new ort.Tensor(
+        'float32',
+        Float32Array.from(rows, (r) => r.bill_length ?? NaN),
+        [rows.length, 1],
+      ),
+      body_mass: new ort.Tensor(
+        'float32',
+        Float32Array.from(rows, (r) => r.body_mass ?? NaN),
+        [rows.length, 1],
+      ),
+      island: new ort.Tensor(
+        'string',
+        rows.map((r) => r.island ?? ''),
+        [rows.length, 1],
+      ),
     })
     await session.release()
     const labels = [...(offline.label!.data as string[])]

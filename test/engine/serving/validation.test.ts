@@ -16,37 +16,139 @@ interface BadCase {
 const mlflowCases: BadCase[] = [
   { name: 'missing column', path: '/invocations', body: { dataframe_records: [{ petal_length: 1, color: 'red' }] }, status: 400, names: 'petal_width' },
   { name: 'extra column', path: '/invocations', body: { dataframe_records: [{ ...good, sepal: 3 }] }, status: 400, names: 'sepal' },
-  { name: 'text in a numeric column', path: '/invocations', body: { dataframe_records: [{ ...good, petal_length: 'long' }] }, status: 400, names: 'petal_length' },
+  {
+    name: 'text in a numeric column',
+    path: '/invocations',
+    body: { dataframe_records: [{ ...good, petal_length: 'long' }] },
+    status: 400,
+    names: 'petal_length',
+  },
   { name: 'number in a text column', path: '/invocations', body: { dataframe_records: [{ ...good, color: 7 }] }, status: 400, names: 'color' },
-  { name: 'null where missing values are not allowed', path: '/invocations', body: { dataframe_records: [{ ...good, petal_length: null }] }, status: 400, names: 'petal_length' },
+  {
+    name: 'null where missing values are not allowed',
+    path: '/invocations',
+    body: { dataframe_records: [{ ...good, petal_length: null }] },
+    status: 400,
+    names: 'petal_length',
+  },
   { name: 'empty batch', path: '/invocations', body: { dataframe_records: [] }, status: 400, names: 'dataframe_records' },
-  { name: 'empty split', path: '/invocations', body: { dataframe_split: { columns: ['petal_length', 'petal_width', 'color'], data: [] } }, status: 400, names: 'data' },
+  {
+    name: 'empty split',
+    path: '/invocations',
+    body: { dataframe_split: { columns: ['petal_length', 'petal_width', 'color'], data: [] } },
+    status: 400,
+    names: 'data',
+  },
   { name: 'not JSON', path: '/invocations', body: '{"dataframe_records": [', status: 400, names: 'JSON' },
   { name: 'no payload key', path: '/invocations', body: { rows: [good] }, status: 400, names: 'dataframe_split' },
   { name: 'two payload keys', path: '/invocations', body: { instances: [good], inputs: [good] }, status: 400, names: 'instances' },
   { name: 'a JSON list as the body', path: '/invocations', body: [good], status: 400, names: 'body' },
-  { name: 'short split row', path: '/invocations', body: { dataframe_split: { columns: ['petal_length', 'petal_width', 'color'], data: [[1, 2]] } }, status: 400, names: 'row 0' },
-  { name: 'deeply nested junk in a cell', path: '/invocations', body: { dataframe_records: [{ ...good, petal_width: JSON.parse('['.repeat(500) + ']'.repeat(500)) }] }, status: 400, names: 'petal_width' },
-  { name: 'deeply nested junk as the payload', path: '/invocations', body: JSON.parse(`{"instances": ${'['.repeat(2000)}${']'.repeat(2000)}}`), status: 400, names: 'instances' },
+  {
+    name: 'short split row',
+    path: '/invocations',
+    body: { dataframe_split: { columns: ['petal_length', 'petal_width', 'color'], data: [[1, 2]] } },
+    status: 400,
+    names: 'row 0',
+  },
+  {
+    name: 'deeply nested junk in a cell',
+    path: '/invocations',
+    body: { dataframe_records: [{ ...good, petal_width: JSON.parse('['.repeat(500) + ']'.repeat(500)) }] },
+    status: 400,
+    names: 'petal_width',
+  },
+  {
+    name: 'deeply nested junk as the payload',
+    path: '/invocations',
+    body: JSON.parse(`{"instances": ${'['.repeat(2000)}${']'.repeat(2000)}}`),
+    status: 400,
+    names: 'instances',
+  },
   { name: 'an object where a row belongs', path: '/invocations', body: { dataframe_records: [[1, 2, 3]] }, status: 400, names: 'dataframe_records[0]' },
 ]
 
 const v2Cases: BadCase[] = [
-  { name: 'v2 shape does not match data', path: '/v2/models/iris/infer', body: { inputs: [{ name: 'petal_length', shape: [2, 1], datatype: 'FP32', data: [1] }, { name: 'petal_width', shape: [1], datatype: 'FP32', data: [1] }, { name: 'color', shape: [1], datatype: 'BYTES', data: ['red'] }] }, status: 400, names: 'petal_length' },
-  { name: 'v2 wrong datatype', path: '/v2/models/iris/infer', body: { inputs: [{ name: 'petal_length', shape: [1], datatype: 'FP32', data: [1] }, { name: 'petal_width', shape: [1], datatype: 'FP32', data: [1] }, { name: 'color', shape: [1], datatype: 'FP32', data: [3] }] }, status: 400, names: 'color' },
-  { name: 'v2 missing input', path: '/v2/models/iris/infer', body: { inputs: [{ name: 'petal_length', shape: [1], datatype: 'FP32', data: [1] }] }, status: 400, names: 'petal_width' },
+  {
+    name: 'v2 shape does not match data',
+    path: '/v2/models/iris/infer',
+    body: {
+      inputs: [
+        { name: 'petal_length', shape: [2, 1], datatype: 'FP32', data: [1] },
+        { name: 'petal_width', shape: [1], datatype: 'FP32', data: [1] },
+        { name: 'color', shape: [1], datatype: 'BYTES', data: ['red'] },
+      ],
+    },
+    status: 400,
+    names: 'petal_length',
+  },
+  {
+    name: 'v2 wrong datatype',
+    path: '/v2/models/iris/infer',
+    body: {
+      inputs: [
+        { name: 'petal_length', shape: [1], datatype: 'FP32', data: [1] },
+        { name: 'petal_width', shape: [1], datatype: 'FP32', data: [1] },
+        { name: 'color', shape: [1], datatype: 'FP32', data: [3] },
+      ],
+    },
+    status: 400,
+    names: 'color',
+  },
+  {
+    name: 'v2 missing input',
+    path: '/v2/models/iris/infer',
+    body: { inputs: [{ name: 'petal_length', shape: [1], datatype: 'FP32', data: [1] }] },
+    status: 400,
+    names: 'petal_width',
+  },
   { name: 'v2 no inputs', path: '/v2/models/iris/infer', body: { inputs: [] }, status: 400, names: 'inputs' },
-  { name: 'v2 NaN-like null in a float', path: '/v2/models/iris/infer', body: { inputs: [{ name: 'petal_length', shape: [1], datatype: 'FP32', data: [null] }, { name: 'petal_width', shape: [1], datatype: 'FP32', data: [1] }, { name: 'color', shape: [1], datatype: 'BYTES', data: ['red'] }] }, status: 400, names: 'petal_length' },
+  {
+    name: 'v2 NaN-like null in a float',
+    path: '/v2/models/iris/infer',
+    body: {
+      inputs: [
+        { name: 'petal_length', shape: [1], datatype: 'FP32', data: [null] },
+        { name: 'petal_width', shape: [1], datatype: 'FP32', data: [1] },
+        { name: 'color', shape: [1], datatype: 'BYTES', data: ['red'] },
+      ],
+    },
+    status: 400,
+    names: 'petal_length',
+  },
   { name: 'v2 unknown model', path: '/v2/models/nope/infer', body: { inputs: [] }, status: 404, names: 'nope' },
   { name: 'v2 bad version', path: '/v2/models/iris/versions/x/infer', body: { inputs: [] }, status: 400, names: 'version' },
   { name: 'v2 version that does not exist', path: '/v2/models/iris/versions/9/infer', body: { inputs: [] }, status: 404, names: 'iris' },
-  { name: 'v2 imported model: wrong inner dimension', path: '/v2/models/imported/infer', body: { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }, status: 400, names: 'dimension 1 must be 4' },
-  { name: 'v2 imported model: ragged tensor', path: '/v2/models/imported/infer', body: { inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: [[1, 2, 3, 4], [1, 2]] }] }, status: 400, names: 'ragged' },
+  {
+    name: 'v2 imported model: wrong inner dimension',
+    path: '/v2/models/imported/infer',
+    body: { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] },
+    status: 400,
+    names: 'dimension 1 must be 4',
+  },
+  {
+    name: 'v2 imported model: ragged tensor',
+    path: '/v2/models/imported/infer',
+    body: {
+      inputs: [
+        {
+          name: 'input',
+          shape: [2, 4],
+          datatype: 'FP32',
+          data: [
+            [1, 2, 3, 4],
+            [1, 2],
+          ],
+        },
+      ],
+    },
+    status: 400,
+    names: 'ragged',
+  },
   { name: 'v2 not JSON', path: '/v2/models/iris/infer', body: 'nope', status: 400, names: 'JSON' },
 ]
 
 describe('requests that do not fit the model are refused with a 4xx naming what is wrong', () => {
-  it('answers each bad payload in its protocol\'s error shape, and still answers correctly afterwards', async () => {
+  it("answers each bad payload in its protocol's error shape, and still answers correctly afterwards", async () => {
     const f = servingFixture()
     f.models.add('iris', 1, irisClassifierOnnx(), irisSignature)
     f.models.add('imported', 1, importedTensorOnnx(), importedSignature)
@@ -73,7 +175,9 @@ describe('requests that do not fit the model are refused with a 4xx naming what 
     expect(tooBig.status).toBe(413)
     expect(tooBig.body.error_code).toBe('BAD_REQUEST')
     expect(tooBig.body.message).toContain('limit')
-    const tooBigV2 = await postJson(`${url}/v2/models/iris/infer`, { inputs: [{ name: 'color', shape: [20000], datatype: 'BYTES', data: Array(20000).fill('red') }] })
+    const tooBigV2 = await postJson(`${url}/v2/models/iris/infer`, {
+      inputs: [{ name: 'color', shape: [20000], datatype: 'BYTES', data: Array(20000).fill('red') }],
+    })
     expect(tooBigV2.status).toBe(413)
     expect(tooBigV2.body.error).toContain('limit')
 

@@ -36,9 +36,12 @@ describe('lathe train / runs', () => {
     execFileSync(process.execPath, [lathe, 'data', 'import', vegaData('penguins.json'), '--name', 'penguins', '-w', ws])
     const bad = run(['train', '--dataset', 'penguins', '--target', 'Speciez', '-w', ws])
     expect(bad.status).toBe(1)
-    expect(bad.stderr.trim().split('\n').filter((l) => l.startsWith('lathe:'))).toEqual([
-      expect.stringContaining('target "Speciez" is not a column of penguins@1'),
-    ])
+    expect(
+      bad.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('lathe:')),
+    ).toEqual([expect.stringContaining('target "Speciez" is not a column of penguins@1')])
     expect(run(['runs', 'cancel', 'run-nope', '-w', ws]).status).toBe(1)
   }, 60_000)
 })

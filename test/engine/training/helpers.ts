@@ -13,9 +13,10 @@ import type { RunRecord } from '../../../src-main/engine/training/types.js'
 
 export const vegaData = (file: string) => path.resolve('node_modules/vega-datasets/data', file)
 
-export const torchFloors = JSON.parse(
-  fs.readFileSync(path.resolve('test/fixtures/training/torch-floors.json'), 'utf8'),
-) as Record<'weather' | 'penguins' | 'cars', { accuracy?: number; rmse?: number }>
+export const torchFloors = JSON.parse(fs.readFileSync(path.resolve('test/fixtures/training/torch-floors.json'), 'utf8')) as Record<
+  'weather' | 'penguins' | 'cars',
+  { accuracy?: number; rmse?: number }
+>
 
 /** Imports one of the vega-datasets tables as a dataset version. */
 export async function importVega(engine: Engine, file: string, name: string): Promise<void> {
@@ -64,7 +65,11 @@ export async function predictBothWays(engine: Engine, run: RunRecord) {
     const values = columns[i]!
     feeds[f.name] =
       f.kind === 'numeric'
-        ? new ort.Tensor('float32', Float32Array.from(values, (v) => (v === null ? NaN : Number(v))), [n, 1])
+        ? new ort.Tensor(
+            'float32',
+            Float32Array.from(values, (v) => (v === null ? NaN : Number(v))),
+            [n, 1],
+          )
         : new ort.Tensor('string', values.map(String), [n, 1])
   })
   const bytes = await engine.workspace.objects.read(model.onnxSha256)

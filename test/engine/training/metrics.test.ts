@@ -26,7 +26,7 @@ print(json.dumps(out))
 
 function randomProbabilities(n: number, classes: number, seed: number): { y: number[]; p: number[] } {
   let s = seed
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
   const y: number[] = []
   const p: number[] = []
   for (let i = 0; i < n; i++) {

@@ -9,12 +9,17 @@ beforeAll(async () => {
   await chooseBackend('wasm')
 })
 
-interface Data { numericCount: number; blockSizes: number[]; rows: number; classes: number }
+interface Data {
+  numericCount: number
+  blockSizes: number[]
+  rows: number
+  classes: number
+}
 
 function makeData(d: Data, seed: number) {
   const width = d.numericCount + d.blockSizes.reduce((a, b) => a + b, 0)
   let s = seed
-  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32)
+  const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32
   const numeric = Float32Array.from({ length: d.rows * d.numericCount }, () => rnd() * 4 - 2)
   const hot = new Int32Array(d.rows * d.blockSizes.length)
   const dense = new Float32Array(d.rows * width)
@@ -41,7 +46,13 @@ function check(name: string, family: ModelFamily, task: Task, activation: TrainP
       const width = d.numericCount + d.blockSizes.reduce((a, b) => a + b, 0)
       const model = TabularModel.initialize(tf, { family, task, params, seed: 3, inputs: width, outputs })
       const sparse = d.blockSizes.length > 0
-      const step = new TrainingStep(tf, model.exportWeights().layers, { family, task, params, seed: 5, layout: { numericCount: d.numericCount, blocks: sparse ? d.blockSizes.length : 0 } })
+      const step = new TrainingStep(tf, model.exportWeights().layers, {
+        family,
+        task,
+        params,
+        seed: 5,
+        layout: { numericCount: d.numericCount, blocks: sparse ? d.blockSizes.length : 0 },
+      })
       if (!sparse) expect(width).toBe(d.numericCount)
       for (const [k, n] of sizes.entries()) {
         const data = makeData({ ...d, rows: n }, 100 + k)
@@ -51,9 +62,10 @@ function check(name: string, family: ModelFamily, task: Task, activation: TrainP
         const x = tf.tensor2d(data.dense, [n, width])
         const { value, grads } = tf.variableGrads(() => {
           const out = model.forward(x)
-          const dl = task === 'classification'
-            ? tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(data.y, 'int32'), outputs), out)
-            : tf.losses.meanSquaredError(tf.tensor2d(data.y, [n, 1]), out)
+          const dl =
+            task === 'classification'
+              ? tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(data.y, 'int32'), outputs), out)
+              : tf.losses.meanSquaredError(tf.tensor2d(data.y, [n, 1]), out)
           const kernels = model.trainable.filter((_, i) => i % 2 === 0)
           return (l2 > 0 && family === 'mlp' ? tf.add(dl, tf.mul(l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k)))))) : dl) as tf.Scalar
         }, model.trainable)
@@ -62,7 +74,9 @@ function check(name: string, family: ModelFamily, task: Task, activation: TrainP
         const ours = Array.from(step.grads)
         expect(ours.length).toBe(expected.length)
         ours.forEach((v, j) => expect(v, `grad ${j} at n=${n}`).toBeCloseTo(expected[j]!, 4))
-        x.dispose(); value.dispose(); Object.values(grads).forEach((g) => g.dispose())
+        x.dispose()
+        value.dispose()
+        Object.values(grads).forEach((g) => g.dispose())
         // take a step and sync so the next comparison is on moved weights
         step.update()
         step.writeTo(model)
@@ -86,13 +100,14 @@ describe('edges', () => {
 })
 
 describe('dropout with L2', () => {
-  test.each(['wasm', 'cpu'] as const)('the gradient is the loss\'s derivative under the same masks, on %s', async (backend) => {
+  test.each(['wasm', 'cpu'] as const)("the gradient is the loss's derivative under the same masks, on %s", async (backend) => {
     await tf.setBackend(backend)
     const d = { numericCount: 3, blockSizes: [3], rows: 8, classes: 3 }
     const data = makeData(d, 9)
     const params = TrainParams.parse({ hidden: [6, 5], activation: 'tanh', l2: 0.05, dropout: 0.3 })
     const model = TabularModel.initialize(tf, { family: 'mlp', task: 'classification', params, seed: 3, inputs: data.width, outputs: 3 })
-    const make = () => new TrainingStep(tf, model.exportWeights().layers, { family: 'mlp', task: 'classification', params, seed: 21, layout: { numericCount: 3, blocks: 1 } })
+    const make = () =>
+      new TrainingStep(tf, model.exportWeights().layers, { family: 'mlp', task: 'classification', params, seed: 21, layout: { numericCount: 3, blocks: 1 } })
     const batch: StepBatch = { n: d.rows, numeric: data.numeric, hot: data.hot, y: data.y }
     const at = make()
     at.gradients(batch)

@@ -52,7 +52,15 @@ interface Case {
 const cases: Case[] = [
   { name: 'relu MLP, classification, dense inputs', family: 'mlp', task: 'classification', activation: 'relu', hidden: [5, 4], l2: 0, sparse: false },
   { name: 'tanh MLP, regression, dense inputs, L2', family: 'mlp', task: 'regression', activation: 'tanh', hidden: [5], l2: 0.01, sparse: false },
-  { name: 'sigmoid MLP, classification, sparse first layer, L2', family: 'mlp', task: 'classification', activation: 'sigmoid', hidden: [4, 3], l2: 0.05, sparse: true },
+  {
+    name: 'sigmoid MLP, classification, sparse first layer, L2',
+    family: 'mlp',
+    task: 'classification',
+    activation: 'sigmoid',
+    hidden: [4, 3],
+    l2: 0.05,
+    sparse: true,
+  },
   { name: 'relu MLP, regression, sparse first layer', family: 'mlp', task: 'regression', activation: 'relu', hidden: [6], l2: 0, sparse: true },
   { name: 'logistic regression (linear), sparse', family: 'linear', task: 'classification', activation: 'relu', hidden: [], l2: 0, sparse: true },
   { name: 'linear regression, dense', family: 'linear', task: 'regression', activation: 'relu', hidden: [], l2: 0, sparse: false },
@@ -222,30 +230,33 @@ describe('TrainingStep on a backend whose fused kernels call TensorFlow.js ops (
   // another name, with cpu's kernels for everything else.
   const kernelOf = async (file: string, name: string) =>
     ((await import(pathToFileURL(path.join(tfjsNodeDir!, 'dist', 'kernels', file)).href)) as Record<string, tf.KernelConfig>)[name]!
-  test.skipIf(!tfjsNodeDir)('gradients equal the cpu backend\'s, instead of "must be a Tensor" (skipped where the optional @tensorflow/tfjs-node is not installed)', async () => {
-    const name = 'cpu-with-tfjs-node-kernels'
-    if (!tf.findBackend(name)) {
-      const { MathBackendCPU } = await import('@tensorflow/tfjs-backend-cpu')
-      tf.registerBackend(name, () => new MathBackendCPU())
-      const node = {
-        _FusedMatMul: await kernelOf('_FusedMatMul.js', '_fusedMatMulConfig'),
-        Step: await kernelOf('Step.js', 'stepConfig'),
-      } as Record<string, tf.KernelConfig>
-      for (const kernel of stepKernels) {
-        tf.registerKernel({ ...(node[kernel] ?? tf.getKernel(kernel, 'cpu')!), backendName: name })
+  test.skipIf(!tfjsNodeDir)(
+    'gradients equal the cpu backend\'s, instead of "must be a Tensor" (skipped where the optional @tensorflow/tfjs-node is not installed)',
+    async () => {
+      const name = 'cpu-with-tfjs-node-kernels'
+      if (!tf.findBackend(name)) {
+        const { MathBackendCPU } = await import('@tensorflow/tfjs-backend-cpu')
+        tf.registerBackend(name, () => new MathBackendCPU())
+        const node = {
+          _FusedMatMul: await kernelOf('_FusedMatMul.js', '_fusedMatMulConfig'),
+          Step: await kernelOf('Step.js', 'stepConfig'),
+        } as Record<string, tf.KernelConfig>
+        for (const kernel of stepKernels) {
+          tf.registerKernel({ ...(node[kernel] ?? tf.getKernel(kernel, 'cpu')!), backendName: name })
+        }
       }
-    }
-    for (const c of [cases[0]!, cases[2]!, cases[5]!]) {
-      await tf.setBackend('cpu')
-      const expected = setUp(c)
-      const loss = expected.step.gradients(expected.batch)
-      await tf.setBackend(name)
-      const { model, step, batch } = setUp(c)
-      expect(step.gradients(batch)).toBeCloseTo(loss, 6)
-      step.grads.forEach((g, i) => expect(g).toBeCloseTo(expected.step.grads[i]!, 6))
-      for (const s of [step, expected.step]) s.dispose()
-      for (const m of [model, expected.model]) m.dispose()
-    }
-    await tf.setBackend('wasm')
-  })
+      for (const c of [cases[0]!, cases[2]!, cases[5]!]) {
+        await tf.setBackend('cpu')
+        const expected = setUp(c)
+        const loss = expected.step.gradients(expected.batch)
+        await tf.setBackend(name)
+        const { model, step, batch } = setUp(c)
+        expect(step.gradients(batch)).toBeCloseTo(loss, 6)
+        step.grads.forEach((g, i) => expect(g).toBeCloseTo(expected.step.grads[i]!, 6))
+        for (const s of [step, expected.step]) s.dispose()
+        for (const m of [model, expected.model]) m.dispose()
+      }
+      await tf.setBackend('wasm')
+    },
+  )
 })

@@ -40,9 +40,9 @@ describe('sweeps, early stopping and retraining on new data', () => {
         space: { learningRate: [0.01, -1] },
       }),
     ).rejects.toMatchObject({ code: 'bad_request', field: 'space' })
-    await expect(
-      engine.call('training.sweep.start', { base: { dataset: 'penguins', target: 'Species' }, space: { colour: ['red'] } }),
-    ).rejects.toMatchObject({ field: 'space.colour' })
+    await expect(engine.call('training.sweep.start', { base: { dataset: 'penguins', target: 'Species' }, space: { colour: ['red'] } })).rejects.toMatchObject({
+      field: 'space.colour',
+    })
     expect((await engine.call('training.runs.list', {})).runs).toHaveLength(0)
   })
 

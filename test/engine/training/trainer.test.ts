@@ -39,7 +39,7 @@ async function train(withValidation: boolean, extra: Partial<TrainParams> = {}) 
 }
 
 describe('trainModel', () => {
-  test('without a validation split, the returned model has the last step\'s weights (as with one)', async () => {
+  test("without a validation split, the returned model has the last step's weights (as with one)", async () => {
     const a = await train(true)
     const b = await train(false)
     expect(b.feed.validation.rows).toBe(0)
@@ -47,7 +47,7 @@ describe('trainModel', () => {
     expect(b.result.metrics.test).toEqual(a.result.metrics.test)
   })
 
-  test('early stopping restores the best epoch\'s weights: the final validation metrics are that epoch\'s', async () => {
+  test("early stopping restores the best epoch's weights: the final validation metrics are that epoch's", async () => {
     const { result, reports } = await train(true, { epochs: 30, learningRate: 0.5, earlyStopping: { metric: 'val_loss', patience: 2 } } as Partial<TrainParams>)
     const best = Math.min(...reports.map((r) => r.loss!))
     expect(result.metrics.validation.loss).toBe(best)
@@ -65,7 +65,9 @@ describe('trainModel', () => {
       (e: unknown) => e,
     )
     expect(error).toBeInstanceOf(LatheError)
-    expect((error as LatheError).message).toMatch(/training diverged: the loss became (NaN|Infinity|-Infinity) at epoch \d+, batch \d+ \(sgd, learning rate 10\); try a lower learning rate/)
+    expect((error as LatheError).message).toMatch(
+      /training diverged: the loss became (NaN|Infinity|-Infinity) at epoch \d+, batch \d+ \(sgd, learning rate 10\); try a lower learning rate/,
+    )
     expect((error as LatheError).field).toBe('params.learningRate')
   })
 })

@@ -18,8 +18,7 @@ function openWorkspace(dir: string): Workspace {
 
 const latest = migrations.at(-1)!.version
 
-const tableNames = (db: Database.Database) =>
-  db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[]
+const tableNames = (db: Database.Database) => db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all() as string[]
 
 describe('a workspace folder', () => {
   it('is created with lathe.db, objects/ and tmp/, migrated to the newest schema, in WAL mode', async () => {

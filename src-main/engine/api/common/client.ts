@@ -103,7 +103,7 @@ export function createHttpClient<C extends ContractShape, E extends EventMap = R
             if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`)
             delay = RECONNECT_FIRST_MS
             // The engine sends only the topics asked for, so each event is one of EventOf<E, P>.
-            await readServerSentEvents(response.body, (data) => listener(JSON.parse(data) as EventOf<E, typeof topics[number]>))
+            await readServerSentEvents(response.body, (data) => listener(JSON.parse(data) as EventOf<E, (typeof topics)[number]>))
           } catch {
             if (controller.signal.aborted) return
           }

@@ -6,15 +6,7 @@
  *
  * Pure module: imported by the engine and by the renderer.
  */
-export type LatheErrorCode =
-  | 'bad_request'
-  | 'not_found'
-  | 'conflict'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'too_large'
-  | 'in_use'
-  | 'unavailable'
+export type LatheErrorCode = 'bad_request' | 'not_found' | 'conflict' | 'unauthorized' | 'forbidden' | 'too_large' | 'in_use' | 'unavailable'
 
 const statusByCode: Record<LatheErrorCode, number> = {
   bad_request: 400,

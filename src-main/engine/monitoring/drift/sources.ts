@@ -90,12 +90,7 @@ export interface LoggedColumn {
  * The prediction log as a table with one column per model input, plus the model's
  * answer as `__prediction` (a label or a number, as the signature says).
  */
-export function predictionLogSource(
-  model: string,
-  window: LogWindow,
-  columns: LoggedColumn[],
-  prediction: 'numeric' | 'categorical' | null,
-): TableSource {
+export function predictionLogSource(model: string, window: LogWindow, columns: LoggedColumn[], prediction: 'numeric' | 'categorical' | null): TableSource {
   checkWindow(window)
   const select = columns.map((c) => {
     const text = `json_extract_string(inputs, ${literal(`$."${c.name.replaceAll('"', '\\"')}"`)})`

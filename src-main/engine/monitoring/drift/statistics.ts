@@ -57,12 +57,7 @@ function doubleLiteral(x: number): string {
  * `reference` and `current` are table names holding the column (already typed:
  * DOUBLE for numeric, VARCHAR for categorical). Nulls and NaNs are dropped first.
  */
-export async function numericStatistics(
-  conn: DuckDBConnection,
-  reference: string,
-  current: string,
-  column: string,
-): Promise<NumericStatistics | null> {
+export async function numericStatistics(conn: DuckDBConnection, reference: string, current: string, column: string): Promise<NumericStatistics | null> {
   const col = ident(column)
   const keep = `${col} IS NOT NULL AND NOT isnan(${col})`
   // One row per distinct value with both sides' counts and running totals: every
@@ -132,7 +127,10 @@ export async function numericStatistics(
       ks_pvalue: ks.pValue,
       wasserstein_normed: (cdf!.w ?? 0) / std,
       psi,
-      chart: { kind: 'histogram', bins: await histogram(conn, values, await referenceQuantiles(conn, values, nRef, CHART_RANGE), totals!.lo!, totals!.hi!, nRef, nCur) },
+      chart: {
+        kind: 'histogram',
+        bins: await histogram(conn, values, await referenceQuantiles(conn, values, nRef, CHART_RANGE), totals!.lo!, totals!.hi!, nRef, nCur),
+      },
     }
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${values}`)
@@ -206,12 +204,7 @@ async function histogram(
   return out
 }
 
-export async function categoricalStatistics(
-  conn: DuckDBConnection,
-  reference: string,
-  current: string,
-  column: string,
-): Promise<CategoricalStatistics | null> {
+export async function categoricalStatistics(conn: DuckDBConnection, reference: string, current: string, column: string): Promise<CategoricalStatistics | null> {
   const col = ident(column)
   const rows = await queryRows<{ k: string; a: bigint; b: bigint }>(
     conn,

@@ -8,9 +8,7 @@
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI)
 
 /** B_2j / (2j (2j-1)) for j = 1..8: the Stirling series of log-gamma. */
-const STIRLING = [
-  1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156, -3617 / 122400,
-]
+const STIRLING = [1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156, -3617 / 122400]
 
 /** log Γ(x) for x > 0. */
 export function logGamma(x: number): number {

@@ -11,4 +11,15 @@ import { migration011 } from './011-pipelines.js'
 import type { Migration } from './types.js'
 
 /** Every migration, in order. Append new ones; never edit or reorder released ones. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration008, migration009, migration010, migration011]
+export const migrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+  migration005,
+  migration006,
+  migration008,
+  migration009,
+  migration010,
+  migration011,
+]

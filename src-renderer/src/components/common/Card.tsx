@@ -1,17 +1,7 @@
 import type { ReactNode } from 'react'
 
 /** A titled panel; `actions` go to the right of the title (buttons, a select). */
-export function Card({
-  title,
-  actions,
-  children,
-  className,
-}: {
-  title?: ReactNode
-  actions?: ReactNode
-  children: ReactNode
-  className?: string
-}) {
+export function Card({ title, actions, children, className }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string }) {
   return (
     <section className={`card${className ? ` ${className}` : ''}`}>
       {(title || actions) && (

@@ -110,8 +110,7 @@ export function DataTable<Row>(props: DataTableProps<Row>) {
     if (target !== null && target !== undefined && virtual && scrollRef.current) scrollRef.current.scrollTop = target * ROW_HEIGHT
   }, [target, virtual])
 
-  const toggleSort = (key: string) =>
-    setSort(sort?.key === key ? (sort.descending ? null : { key, descending: true }) : { key, descending: false })
+  const toggleSort = (key: string) => setSort(sort?.key === key ? (sort.descending ? null : { key, descending: true }) : { key, descending: false })
 
   const onRowKey = (event: KeyboardEvent<HTMLTableRowElement>, row: Row) => {
     if (event.key === 'Enter' || event.key === ' ') {
@@ -145,7 +144,13 @@ export function DataTable<Row>(props: DataTableProps<Row>) {
               const sortable = column.sortable !== false
               const direction = sort?.key === column.key ? (sort.descending ? 'descending' : 'ascending') : 'none'
               return (
-                <th key={column.key} scope="col" title={column.title} aria-sort={sortable ? direction : undefined} className={column.align === 'right' ? 'num' : undefined}>
+                <th
+                  key={column.key}
+                  scope="col"
+                  title={column.title}
+                  aria-sort={sortable ? direction : undefined}
+                  className={column.align === 'right' ? 'num' : undefined}
+                >
                   {sortable ? (
                     <button type="button" className="th-sort" onClick={() => toggleSort(column.key)}>
                       {column.header}

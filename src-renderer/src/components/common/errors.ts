@@ -7,9 +7,7 @@ import { LatheError } from '../../../../src-main/engine/api/common/errors.js'
  */
 export function describeError(error: unknown): { title: string; detail?: string } {
   if (error instanceof LatheError || isErrorBody(error)) {
-    const where = [error.field && `field ${error.field}`, error.line !== undefined && `line ${error.line}`]
-      .filter(Boolean)
-      .join(', ')
+    const where = [error.field && `field ${error.field}`, error.line !== undefined && `line ${error.line}`].filter(Boolean).join(', ')
     return { title: error.message, detail: where || undefined }
   }
   const message = error instanceof Error ? error.message : String(error)

@@ -27,11 +27,7 @@ const COALESCE_MS = 150
  * event the operation's freshness entry names arrives (see `freshness.ts`). A page's
  * reads in one line: `const { data, error, loading, reload } = useOperation('data.list', {})`.
  */
-export function useOperation<K extends keyof Contract & string>(
-  name: K,
-  input: Input<K>,
-  options: OperationOptions = {},
-): OperationState<K> {
+export function useOperation<K extends keyof Contract & string>(name: K, input: Input<K>, options: OperationOptions = {}): OperationState<K> {
   const enabled = options.enabled ?? true
   const [data, setData] = useState<Output<K> | null>(null)
   const [error, setError] = useState<unknown>(null)

@@ -96,7 +96,13 @@ export function ImportPanel({ onImported }: { onImported: (dataset: string) => v
         onDrop={onDrop}
       >
         <p className="dropzone-hint">Drop a CSV, TSV, JSON, NDJSON or Parquet file here, or</p>
-        <input key={inputKey} type="file" aria-label="Data file" accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.parquet" onChange={(e) => choose(e.target.files?.[0] ?? null)} />
+        <input
+          key={inputKey}
+          type="file"
+          aria-label="Data file"
+          accept=".csv,.tsv,.txt,.json,.ndjson,.jsonl,.parquet"
+          onChange={(e) => choose(e.target.files?.[0] ?? null)}
+        />
         <FieldError message={fileProblem} />
       </div>
       <div className="toolbar import-toolbar">
@@ -171,7 +177,10 @@ function readingPhase(phase: string): string {
 /** `zip=VARCHAR, day=DATE` -> { zip: 'VARCHAR', day: 'DATE' }, or what is wrong with it. */
 function parseTypes(text: string): Record<string, string> | string {
   const out: Record<string, string> = {}
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=')
     if (eq <= 0 || eq === part.length - 1) return `"${part}" is not column=TYPE (for example zip=VARCHAR).`
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim()
@@ -181,5 +190,9 @@ function parseTypes(text: string): Record<string, string> | string {
 
 function defaultName(file: File | null): string {
   if (!file) return ''
-  return file.name.replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100)
+  return file.name
+    .replace(/\.[^.]+$/, '')
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 100)
 }

@@ -10,7 +10,17 @@ const WINDOW = 500_000
 const KEEP_PAGES = 64
 type Filter = NonNullable<Input<'data.preview'>['filters']>[number]
 type Row = Record<string, unknown>
-const opLabels: Record<Filter['op'], string> = { eq: '=', ne: '≠', lt: '<', le: '≤', gt: '>', ge: '≥', contains: 'contains', is_null: 'is empty', not_null: 'is not empty' }
+const opLabels: Record<Filter['op'], string> = {
+  eq: '=',
+  ne: '≠',
+  lt: '<',
+  le: '≤',
+  gt: '>',
+  ge: '≥',
+  contains: 'contains',
+  is_null: 'is empty',
+  not_null: 'is not empty',
+}
 
 /**
  * Rows of a version, fetched by the page the table is showing (offset paging in
@@ -110,7 +120,12 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
     setFilterDraft({ ...filterDraft, value: '' })
   }
 
-  const tableColumns: Array<Column<Row>> = columns.map((c) => ({ key: c.name, header: c.name, title: `${c.type}: click to sort`, render: (row) => formatCell(row[c.name]) }))
+  const tableColumns: Array<Column<Row>> = columns.map((c) => ({
+    key: c.name,
+    header: c.name,
+    title: `${c.type}: click to sort`,
+    render: (row) => formatCell(row[c.name]),
+  }))
   const windowed = total !== null && total > WINDOW
   return (
     <div className="preview">
@@ -135,7 +150,11 @@ export function PreviewTable({ dataset, columns }: { dataset: string; columns: A
         </label>
         <label className="field">
           Value
-          <input value={filterDraft.value} onChange={(e) => setFilterDraft({ ...filterDraft, value: e.target.value })} onKeyDown={(e) => e.key === 'Enter' && applyFilter()} />
+          <input
+            value={filterDraft.value}
+            onChange={(e) => setFilterDraft({ ...filterDraft, value: e.target.value })}
+            onKeyDown={(e) => e.key === 'Enter' && applyFilter()}
+          />
         </label>
         <button className="btn" onClick={applyFilter}>
           Add filter

@@ -33,7 +33,8 @@ function ColumnCard({ column }: { column: ColumnProfile }) {
     ['max', column.max],
   ]
   if (column.mean !== null) facts.push(['mean', column.mean], ['std', column.std])
-  if (column.quantiles) facts.push(['p05 · p50 · p95', `${formatCell(column.quantiles.p05)} · ${formatCell(column.quantiles.p50)} · ${formatCell(column.quantiles.p95)}`])
+  if (column.quantiles)
+    facts.push(['p05 · p50 · p95', `${formatCell(column.quantiles.p05)} · ${formatCell(column.quantiles.p50)} · ${formatCell(column.quantiles.p95)}`])
   return (
     <Card className="profile-column">
       <section aria-label={`Column ${column.name}`}>

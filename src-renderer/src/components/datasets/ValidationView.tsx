@@ -13,7 +13,8 @@ export function ValidationView({ validation, ruleCount }: { validation: Validati
   if (validation.results.length === 0) {
     return (
       <EmptyState title={ruleCount ? 'Not checked against the current rules yet' : 'This dataset has no validation rules'}>
-        Rules are set with <code>data.rules.set</code> and checked at every import; <code>lathe data validate NAME --rules rules.json</code> sets and checks them.
+        Rules are set with <code>data.rules.set</code> and checked at every import; <code>lathe data validate NAME --rules rules.json</code> sets and checks
+        them.
       </EmptyState>
     )
   }

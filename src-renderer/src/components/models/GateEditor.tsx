@@ -39,7 +39,17 @@ function unknownMetric(metric: string, known: string[], where: string): string {
 }
 
 /** The gate of each alias of a model, and a form to set one. */
-export function GateEditor({ model, gates, knownMetrics, onSaved }: { model: string; gates: Record<string, Gate>; knownMetrics: string[]; onSaved: () => void }) {
+export function GateEditor({
+  model,
+  gates,
+  knownMetrics,
+  onSaved,
+}: {
+  model: string
+  gates: Record<string, Gate>
+  knownMetrics: string[]
+  onSaved: () => void
+}) {
   const [alias, setAlias] = useState('production')
   const current = gates[alias]
   const [thresholds, setThresholds] = useState('')

@@ -46,13 +46,7 @@ export function AuditList({ entries }: { entries: AuditEntry[] }) {
   return (
     <details>
       <summary>Audit log ({entries.length} entries)</summary>
-      <DataTable
-        label="Audit log"
-        columns={auditColumns}
-        rows={[...entries].reverse()}
-        rowKey={(a) => String(a.id)}
-        maxHeight={360}
-      />
+      <DataTable label="Audit log" columns={auditColumns} rows={[...entries].reverse()} rowKey={(a) => String(a.id)} maxHeight={360} />
     </details>
   )
 }

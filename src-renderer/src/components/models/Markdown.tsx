@@ -24,7 +24,9 @@ export function Markdown({ text }: { text: string }) {
     } else if (line.startsWith('|')) {
       const rows: string[][] = []
       while (i < lines.length && lines[i]!.startsWith('|')) {
-        const cells = lines[i]!.replace(/^\||\|$/g, '').split(/(?<!\\)\|/).map((c) => c.trim().replaceAll('\\|', '|'))
+        const cells = lines[i]!.replace(/^\||\|$/g, '')
+          .split(/(?<!\\)\|/)
+          .map((c) => c.trim().replaceAll('\\|', '|'))
         if (!cells.every((c) => /^-+$/.test(c))) rows.push(cells)
         i++
       }
@@ -32,11 +34,19 @@ export function Markdown({ text }: { text: string }) {
       blocks.push(
         <table key={i} className="data-table">
           <thead>
-            <tr>{head?.map((c, k) => <th key={k}>{inline(c)}</th>)}</tr>
+            <tr>
+              {head?.map((c, k) => (
+                <th key={k}>{inline(c)}</th>
+              ))}
+            </tr>
           </thead>
           <tbody>
             {body.map((r, k) => (
-              <tr key={k}>{r.map((c, j) => <td key={j}>{inline(c)}</td>)}</tr>
+              <tr key={k}>
+                {r.map((c, j) => (
+                  <td key={j}>{inline(c)}</td>
+                ))}
+              </tr>
             ))}
           </tbody>
         </table>,

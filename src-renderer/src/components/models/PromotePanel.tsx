@@ -90,13 +90,21 @@ export function PromotePanel({ model, version, onPromoted }: { model: string; ve
               </label>
               <label className="field">
                 <span>Reason</span>
-                <input value={reason} aria-label="Reason" onChange={(e) => setReason(e.target.value)} disabled={!force} placeholder={force ? 'required: why force it' : ''} />
+                <input
+                  value={reason}
+                  aria-label="Reason"
+                  onChange={(e) => setReason(e.target.value)}
+                  disabled={!force}
+                  placeholder={force ? 'required: why force it' : ''}
+                />
                 {force && !reason.trim() && <span className="field-error">Say why the gate is overridden: it goes into the audit log.</span>}
               </label>
             </div>
           )}
           {alias === 'production' && (
-            <p className="muted">Everything that serves {model}:production switches to v{check.version} as soon as you promote.</p>
+            <p className="muted">
+              Everything that serves {model}:production switches to v{check.version} as soon as you promote.
+            </p>
           )}
           <button type="button" className="btn btn-primary" disabled={!check.gate.passed && (!force || !reason.trim())} onClick={confirm}>
             {`Promote v${check.version} to ${alias}`}

@@ -12,7 +12,10 @@ function tagsText(tags: Record<string, string>): string {
 
 function parseTags(text: string): Record<string, string> | string {
   const tags: Record<string, string> = {}
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=')
     if (eq <= 0) return `"${part}" is not key=value`
     tags[part.slice(0, eq).trim()] = part.slice(eq + 1).trim()

@@ -37,7 +37,14 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
 
   return (
     <div aria-label={`Version ${version}`} role="region">
-      <Card title={`${model} v${v.version}`} actions={v.aliases.map((a) => <span key={a} className="badge badge-ok">{a}</span>)}>
+      <Card
+        title={`${model} v${v.version}`}
+        actions={v.aliases.map((a) => (
+          <span key={a} className="badge badge-ok">
+            {a}
+          </span>
+        ))}
+      >
         <Facts
           items={[
             ['Source', v.source === 'run' ? `run ${v.runId}` : v.source === 'import' ? 'imported ONNX' : 'imported package'],
@@ -53,13 +60,7 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
       <Card title="Details" actions={<DownloadPackage model={model} version={v.version} />}>
         <VersionDetails key={`${v.description}|${v.intendedUse}|${JSON.stringify(v.tags)}`} model={model} version={v} onSaved={shown.reload} />
       </Card>
-      <Card title="Metrics">
-        {metrics.length ? (
-          <MetricsTable metrics={v.metrics} />
-        ) : (
-          <p className="muted">No metrics recorded for this version.</p>
-        )}
-      </Card>
+      <Card title="Metrics">{metrics.length ? <MetricsTable metrics={v.metrics} /> : <p className="muted">No metrics recorded for this version.</p>}</Card>
       <Card title="Promote">
         <PromotePanel model={model} version={v.version} onPromoted={onChanged} />
       </Card>
@@ -111,7 +112,13 @@ function MetricsTable({ metrics }: { metrics: Record<string, number> }) {
   const splits = [...parts].sort((a, b) => (a === 'test' ? -1 : b === 'test' ? 1 : a.localeCompare(b)))
   const columns: Array<Column<{ name: string; values: Record<string, number> }>> = [
     { key: 'name', header: 'metric' },
-    ...splits.map((c) => ({ key: c, header: c, align: 'right' as const, sortValue: (r: { values: Record<string, number> }) => r.values[c], render: (r: { values: Record<string, number> }) => formatNumber(r.values[c]) })),
+    ...splits.map((c) => ({
+      key: c,
+      header: c,
+      align: 'right' as const,
+      sortValue: (r: { values: Record<string, number> }) => r.values[c],
+      render: (r: { values: Record<string, number> }) => formatNumber(r.values[c]),
+    })),
   ]
   const lines = [...rows.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, values]) => ({ name, values }))
   return <DataTable label="Version metrics" columns={columns} rows={lines} rowKey={(r) => r.name} />

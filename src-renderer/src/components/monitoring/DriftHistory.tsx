@@ -20,7 +20,17 @@ function seriesBy(reports: ReportSummary[], value: (r: ReportSummary) => { value
 // p-values of 0 (a certain drift) sit at the floor of the log axis instead of off it.
 const P_FLOOR = 1e-12
 const timeAxis = (
-  <XAxis dataKey="t" type="number" scale="time" domain={['dataMin', 'dataMax']} tickFormatter={(t: number) => shortTime(new Date(t).toISOString())} stroke="var(--muted)" tick={{ fontSize: 10 }} minTickGap={40} allowDuplicatedCategory={false} />
+  <XAxis
+    dataKey="t"
+    type="number"
+    scale="time"
+    domain={['dataMin', 'dataMax']}
+    tickFormatter={(t: number) => shortTime(new Date(t).toISOString())}
+    stroke="var(--muted)"
+    tick={{ fontSize: 10 }}
+    minTickGap={40}
+    allowDuplicatedCategory={false}
+  />
 )
 
 /** Dataset drift share over time against its threshold, and each feature's test (p-values on a log axis) against its own, per monitor. */
@@ -32,7 +42,9 @@ export function DriftHistory({ reports }: { reports: ReportSummary[] }) {
   return (
     <div className="monitoring-charts">
       <figure aria-label="Dataset drift share over time" data-points={withDrift.length} data-series={share.length}>
-        <figcaption className="muted">Share of drifted features ({withDrift.length} reports; dataset drift at {threshold})</figcaption>
+        <figcaption className="muted">
+          Share of drifted features ({withDrift.length} reports; dataset drift at {threshold})
+        </figcaption>
         <LineChart width={520} height={230} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
           {timeAxis}
@@ -53,10 +65,18 @@ export function DriftHistory({ reports }: { reports: ReportSummary[] }) {
           if (v === undefined) return null
           return { value: byPValue ? Math.max(v, P_FLOOR) : v, threshold: r.values[`feature.${name}.threshold`] }
         })
-        const last = series.flatMap((s) => s.points).sort((a, b) => a.t - b.t).at(-1)
+        const last = series
+          .flatMap((s) => s.points)
+          .sort((a, b) => a.t - b.t)
+          .at(-1)
         const label = byPValue ? 'p-value' : 'statistic'
         return (
-          <figure key={name} aria-label={`Drift of ${name} over time`} data-points={series.reduce((n, s) => n + s.points.length, 0)} data-scale={byPValue ? 'log' : 'linear'}>
+          <figure
+            key={name}
+            aria-label={`Drift of ${name} over time`}
+            data-points={series.reduce((n, s) => n + s.points.length, 0)}
+            data-scale={byPValue ? 'log' : 'linear'}
+          >
             <figcaption className="muted">
               {name}: {label} {formatStat(last?.value)} (drifted {byPValue ? 'below' : 'above'} {formatStat(last?.threshold)})
             </figcaption>
@@ -64,15 +84,38 @@ export function DriftHistory({ reports }: { reports: ReportSummary[] }) {
               <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
               {timeAxis}
               {byPValue ? (
-                <YAxis scale="log" domain={[P_FLOOR, 1]} allowDataOverflow stroke="var(--muted)" width={52} tickFormatter={(v: number) => v.toExponential(0)} ticks={[1e-12, 1e-9, 1e-6, 1e-3, 1]} />
+                <YAxis
+                  scale="log"
+                  domain={[P_FLOOR, 1]}
+                  allowDataOverflow
+                  stroke="var(--muted)"
+                  width={52}
+                  tickFormatter={(v: number) => v.toExponential(0)}
+                  ticks={[1e-12, 1e-9, 1e-6, 1e-3, 1]}
+                />
               ) : (
                 <YAxis stroke="var(--muted)" width={60} tickFormatter={(v: number) => String(Number(v.toPrecision(3)))} />
               )}
               <Tooltip labelFormatter={(t) => shortTime(new Date(Number(t)).toISOString())} formatter={(v) => formatStat(Number(v))} />
               <Legend />
-              {last?.threshold !== undefined && <ReferenceLine y={last.threshold} stroke={palette.threshold} strokeDasharray="4 4" label={{ value: 'threshold', fill: 'var(--muted)', fontSize: 10 }} />}
+              {last?.threshold !== undefined && (
+                <ReferenceLine
+                  y={last.threshold}
+                  stroke={palette.threshold}
+                  strokeDasharray="4 4"
+                  label={{ value: 'threshold', fill: 'var(--muted)', fontSize: 10 }}
+                />
+              )}
               {series.map((s, i) => (
-                <Line key={s.key} data={s.points} dataKey="value" name={`${label}, ${s.label}`} stroke={palette.lines[i % palette.lines.length]} isAnimationActive={false} dot={s.points.length < 30} />
+                <Line
+                  key={s.key}
+                  data={s.points}
+                  dataKey="value"
+                  name={`${label}, ${s.label}`}
+                  stroke={palette.lines[i % palette.lines.length]}
+                  isAnimationActive={false}
+                  dot={s.points.length < 30}
+                />
               ))}
             </LineChart>
           </figure>
@@ -88,7 +131,8 @@ export function QualityHistory({ reports }: { reports: ReportSummary[] }) {
   const data = reports
     .filter((r) => names.some((n) => r.values[n] !== undefined))
     .map((r) => ({ t: Date.parse(r.time), ...Object.fromEntries(names.map((n) => [n.slice(8), r.values[n]])) }))
-  if (data.length === 0) return <p className="muted">No quality yet: it appears once enough predictions have true labels (POST /v2/models/NAME/feedback or `lathe feedback`).</p>
+  if (data.length === 0)
+    return <p className="muted">No quality yet: it appears once enough predictions have true labels (POST /v2/models/NAME/feedback or `lathe feedback`).</p>
   return (
     <figure aria-label="Quality over time" data-points={data.length}>
       <figcaption className="muted">Quality of labelled predictions per report</figcaption>

@@ -5,13 +5,16 @@ import { formatStat, palette, type FeatureDrift } from './format.js'
 export function FeatureOverlay({ feature }: { feature: FeatureDrift }) {
   const data =
     feature.chart.kind === 'histogram'
-      ? feature.chart.bins.map((b) => ({ label: b.overflow === 'below' ? `< ${formatStat(b.end)}` : b.overflow === 'above' ? `> ${formatStat(b.start)}` : formatStat(b.start), reference: b.reference, current: b.current }))
+      ? feature.chart.bins.map((b) => ({
+          label: b.overflow === 'below' ? `< ${formatStat(b.end)}` : b.overflow === 'above' ? `> ${formatStat(b.start)}` : formatStat(b.start),
+          reference: b.reference,
+          current: b.current,
+        }))
       : feature.chart.categories.map((c) => ({ label: c.name, reference: c.reference, current: c.current }))
   return (
     <figure className="feature-overlay" aria-label={`Distribution of ${feature.name}`} data-drifted={feature.drifted ? 'yes' : 'no'}>
       <figcaption>
-        <strong>{feature.name}</strong>{' '}
-        <span className={feature.drifted ? 'badge badge-bad' : 'badge badge-ok'}>{feature.drifted ? 'drifted' : 'stable'}</span>{' '}
+        <strong>{feature.name}</strong> <span className={feature.drifted ? 'badge badge-bad' : 'badge badge-ok'}>{feature.drifted ? 'drifted' : 'stable'}</span>{' '}
         <span className="muted">
           {feature.method} {formatStat(feature.statistic)}
           {feature.p_value !== null ? ` (p ${formatStat(feature.p_value)})` : ''} vs {feature.threshold}

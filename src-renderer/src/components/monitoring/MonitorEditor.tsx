@@ -28,7 +28,10 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
   const [confirming, setConfirming] = useState<string | null>(null)
 
   const addMonitor = async () => {
-    const schedule = everyMinutes || everyRequests ? { everyMinutes: everyMinutes ? Number(everyMinutes) : undefined, everyRequests: everyRequests ? Number(everyRequests) : undefined } : null
+    const schedule =
+      everyMinutes || everyRequests
+        ? { everyMinutes: everyMinutes ? Number(everyMinutes) : undefined, everyRequests: everyRequests ? Number(everyRequests) : undefined }
+        : null
     try {
       await api.call('monitoring.monitors.add', { name, model, spec: { window: { last }, schedule } })
       notify(`Monitor ${name} added`, 'success')
@@ -42,7 +45,14 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
     if (webhook) actions.push({ type: 'webhook', url: webhook })
     if (retrain) actions.push({ type: 'retrain', withLabelledTraffic: withTraffic, ...(retrainDataset && !withTraffic ? { dataset: retrainDataset } : {}) })
     try {
-      await api.call('monitoring.rules.add', { monitor: target, name: `${metric} ${op} ${threshold}`, metric, op, threshold: Number(threshold), actions: actions as never })
+      await api.call('monitoring.rules.add', {
+        monitor: target,
+        name: `${metric} ${op} ${threshold}`,
+        metric,
+        op,
+        threshold: Number(threshold),
+        actions: actions as never,
+      })
       notify('Alert rule added', 'success')
       onChanged()
     } catch (error) {
@@ -52,7 +62,10 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
   const runNow = async (monitorName: string) => {
     try {
       const result = await api.call('monitoring.monitors.run', { monitor: monitorName })
-      notify(result.status === 'ran' ? `${monitorName}: ${result.alerts.length} alert(s)` : `${monitorName}: skipped: ${result.reason}`, result.alerts.length ? 'error' : 'info')
+      notify(
+        result.status === 'ran' ? `${monitorName}: ${result.alerts.length} alert(s)` : `${monitorName}: skipped: ${result.reason}`,
+        result.alerts.length ? 'error' : 'info',
+      )
       onChanged()
     } catch (error) {
       notifyError(error)
@@ -69,15 +82,16 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
               <span className="muted">
                 window {m.spec.window.last ? `last ${m.spec.window.last} rows` : `${m.spec.window.minutes} min`};{' '}
                 {m.spec.schedule
-                  ? [m.spec.schedule.everyMinutes && `every ${m.spec.schedule.everyMinutes} min`, m.spec.schedule.everyRequests && `every ${m.spec.schedule.everyRequests} rows`].filter(Boolean).join(', ')
+                  ? [
+                      m.spec.schedule.everyMinutes && `every ${m.spec.schedule.everyMinutes} min`,
+                      m.spec.schedule.everyRequests && `every ${m.spec.schedule.everyRequests} rows`,
+                    ]
+                      .filter(Boolean)
+                      .join(', ')
                   : 'run by hand'}
                 ; last run {m.lastRunAt ? new Date(m.lastRunAt).toLocaleString() : 'never'}
               </span>{' '}
-              <button
-                type="button"
-                className="btn"
-                onClick={() => (movesAlias(m) ? setConfirming(m.name) : void runNow(m.name))}
-              >
+              <button type="button" className="btn" onClick={() => (movesAlias(m) ? setConfirming(m.name) : void runNow(m.name))}>
                 Run now{movesAlias(m) ? '…' : ''}
               </button>
               {confirming === m.name && (
@@ -164,9 +178,11 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
             Value
             <input value={metric} onChange={(e) => setMetric(e.target.value)} list="monitoring-metrics" aria-label="Rule value" />
             <datalist id="monitoring-metrics">
-              {['dataset_drift', 'drift_share', 'quality.accuracy', 'quality.rmse', 'traffic.error_rate', 'traffic.p99_latency_ms', 'prediction.drifted'].map((m) => (
-                <option key={m} value={m} />
-              ))}
+              {['dataset_drift', 'drift_share', 'quality.accuracy', 'quality.rmse', 'traffic.error_rate', 'traffic.p99_latency_ms', 'prediction.drifted'].map(
+                (m) => (
+                  <option key={m} value={m} />
+                ),
+              )}
             </datalist>
           </label>
           <label className="field">
@@ -189,7 +205,12 @@ export function MonitorEditor({ model, monitors, onChanged }: { model: string; m
             <span>
               <input type="checkbox" checked={retrain} onChange={(e) => setRetrain(e.target.checked)} /> Retrain
             </span>
-            <input value={retrainDataset} onChange={(e) => setRetrainDataset(e.target.value)} placeholder="dataset@version (default: latest)" disabled={!retrain || withTraffic} />
+            <input
+              value={retrainDataset}
+              onChange={(e) => setRetrainDataset(e.target.value)}
+              placeholder="dataset@version (default: latest)"
+              disabled={!retrain || withTraffic}
+            />
           </label>
           <label className="field">
             <span>

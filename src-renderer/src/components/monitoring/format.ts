@@ -6,7 +6,12 @@ export type FeatureDrift = NonNullable<StoredReport['report']['drift']>['feature
 export type Alert = Output<'monitoring.alerts.list'>[number]
 export type MonitorWithRules = Output<'monitoring.monitors.list'>[number]
 
-export const palette = { reference: '#64748b', current: '#2f6fde', threshold: '#c9372c', lines: ['#2563eb', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#db2777'] }
+export const palette = {
+  reference: '#64748b',
+  current: '#2f6fde',
+  threshold: '#c9372c',
+  lines: ['#2563eb', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#db2777'],
+}
 
 // Statistics read the same in the CLI and here.
 export { formatStatistic as formatStat } from '../../../../src-main/engine/api/common/format.js'
@@ -19,9 +24,10 @@ export function shortTime(iso: string): string {
 /** Feature names seen across a model's report history, from the flat values. */
 export function featureNames(reports: ReportSummary[]): string[] {
   const names = new Set<string>()
-  for (const r of reports) for (const key of Object.keys(r.values)) {
-    const m = /^feature\.(.+)\.statistic$/.exec(key)
-    if (m) names.add(m[1]!)
-  }
+  for (const r of reports)
+    for (const key of Object.keys(r.values)) {
+      const m = /^feature\.(.+)\.statistic$/.exec(key)
+      if (m) names.add(m[1]!)
+    }
   return [...names].sort()
 }

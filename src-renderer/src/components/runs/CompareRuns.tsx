@@ -32,15 +32,13 @@ export function CompareRuns({ runIds }: { runIds: string[] }) {
   const lines = data ? comparisonLines(data) : []
   const columns: Array<Column<Line>> = [
     { key: 'label', header: '', sortable: false, render: (l) => l.label },
-    ...(data?.runs ?? []).map(
-      (r): Column<Line> => ({
-        key: r.id,
-        header: <span className="mono">{r.name ?? r.id}</span>,
-        sortable: false,
-        align: 'right',
-        render: (l) => (l.best === r.id ? <strong title="best of these runs">{l.values[r.id]} ★</strong> : l.values[r.id]),
-      }),
-    ),
+    ...(data?.runs ?? []).map((r): Column<Line> => ({
+      key: r.id,
+      header: <span className="mono">{r.name ?? r.id}</span>,
+      sortable: false,
+      align: 'right',
+      render: (l) => (l.best === r.id ? <strong title="best of these runs">{l.values[r.id]} ★</strong> : l.values[r.id]),
+    })),
   ]
   return (
     <Card title={`Compare ${runIds.length} runs`}>
@@ -86,8 +84,19 @@ function comparisonLines(data: Compared): Line[] {
   const metricNames = [...new Set(data.runs.flatMap((r) => Object.keys(r.metrics?.test ?? {})))].filter((m) => m !== 'confusion')
   const metrics: Line[] = metricNames.map((m) => {
     const scored = data.runs.filter((r) => Number.isFinite(r.metrics?.test[m]))
-    const best = scored.length > 1 ? scored.reduce((a, b) => (lowerIsBetter.test(m) ? (b.metrics!.test[m]! < a.metrics!.test[m]! ? b : a) : b.metrics!.test[m]! > a.metrics!.test[m]! ? b : a)) : undefined
-    return { key: `metric:${m}`, label: `test ${m}`, differs: false, best: best?.id, values: Object.fromEntries(data.runs.map((r) => [r.id, formatMetric(r.metrics?.test[m])])) }
+    const best =
+      scored.length > 1
+        ? scored.reduce((a, b) =>
+            lowerIsBetter.test(m) ? (b.metrics!.test[m]! < a.metrics!.test[m]! ? b : a) : b.metrics!.test[m]! > a.metrics!.test[m]! ? b : a,
+          )
+        : undefined
+    return {
+      key: `metric:${m}`,
+      label: `test ${m}`,
+      differs: false,
+      best: best?.id,
+      values: Object.fromEntries(data.runs.map((r) => [r.id, formatMetric(r.metrics?.test[m])])),
+    }
   })
   return [...params, ...metrics]
 }

@@ -11,8 +11,8 @@ export function ConfusionMatrix({ labels, matrix, caption }: { labels: string[];
     <div className="confusion-wrap">
       {folded.hidden > 0 && (
         <p className="muted" role="note">
-          {labels.length.toLocaleString()} classes: the {folded.labels.length - 1} with the most examples are shown, the other{' '}
-          {folded.hidden.toLocaleString()} are summed in “other”.
+          {labels.length.toLocaleString()} classes: the {folded.labels.length - 1} with the most examples are shown, the other {folded.hidden.toLocaleString()}{' '}
+          are summed in “other”.
         </p>
       )}
       <table className="confusion" aria-label={caption}>
@@ -34,11 +34,7 @@ export function ConfusionMatrix({ labels, matrix, caption }: { labels: string[];
               <tr key={i}>
                 <th scope="row">{folded.labels[i]}</th>
                 {row.map((n, j) => (
-                  <td
-                    key={j}
-                    className={i === j ? 'diagonal' : undefined}
-                    style={{ '--share': `${Math.round((n / total) * 70)}%` } as React.CSSProperties}
-                  >
+                  <td key={j} className={i === j ? 'diagonal' : undefined} style={{ '--share': `${Math.round((n / total) * 70)}%` } as React.CSSProperties}>
                     {n.toLocaleString()}
                   </td>
                 ))}

@@ -27,7 +27,14 @@ export function RunCurves({ title, series, names }: { title: string; series: Met
       </figcaption>
       <LineChart width={560} height={240} data={data} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" />
-        <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} allowDecimals={false} stroke="var(--muted)" label={{ value: 'epoch', position: 'insideBottomRight', offset: -4, fontSize: 11 }} />
+        <XAxis
+          dataKey="step"
+          type="number"
+          domain={['dataMin', 'dataMax']}
+          allowDecimals={false}
+          stroke="var(--muted)"
+          label={{ value: 'epoch', position: 'insideBottomRight', offset: -4, fontSize: 11 }}
+        />
         <YAxis stroke="var(--muted)" width={56} tickFormatter={(v: number) => formatNumber(v, 3)} />
         <Tooltip formatter={(v) => formatNumber(Number(v))} labelFormatter={(step) => `epoch ${step}`} />
         <Legend />

@@ -45,10 +45,12 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
       }
     >
       <ErrorBanner error={error} />
-      {run.error && <p className="badge badge-bad" role="alert">{run.error}</p>}
-      <p aria-live="polite">
-        {active ? `Training: epoch ${lastEpoch}/${run.params.epochs}` : `Epochs run: ${run.epochsRun}`}
-      </p>
+      {run.error && (
+        <p className="badge badge-bad" role="alert">
+          {run.error}
+        </p>
+      )}
+      <p aria-live="polite">{active ? `Training: epoch ${lastEpoch}/${run.params.epochs}` : `Epochs run: ${run.epochsRun}`}</p>
       <div className="run-charts">
         <RunCurves title="Loss" series={series} names={['loss', 'val_loss']} />
         <RunCurves title="Validation metrics" series={series} names={valNames} />

@@ -4,7 +4,6 @@ import { api } from '../../api.js'
 import { Card, ErrorBanner, FieldError, formErrors, useAction, useOperation } from '../common/index.js'
 import type { RunRecord } from './format.js'
 
-
 /** Start a run: dataset, target, model family and parameters, with sensible defaults. */
 export function StartRunForm({ onStarted }: { onStarted: (run: RunRecord) => void }) {
   const datasets = useOperation('data.list', {})
@@ -43,7 +42,13 @@ export function StartRunForm({ onStarted }: { onStarted: (run: RunRecord) => voi
           epochs: Number(epochs),
           batchSize: Number(batch),
           learningRate: Number(lr),
-          hidden: model === 'mlp' ? hidden.split(',').filter((s) => s.trim()).map(Number) : [],
+          hidden:
+            model === 'mlp'
+              ? hidden
+                  .split(',')
+                  .filter((s) => s.trim())
+                  .map(Number)
+              : [],
         },
       }),
     { success: (run) => `Run ${run.id} queued${run.registerAs ? `; it registers as ${run.registerAs} when it finishes` : ''}` },
@@ -53,7 +58,17 @@ export function StartRunForm({ onStarted }: { onStarted: (run: RunRecord) => voi
     const run = await start.run()
     if (run) onStarted(run)
   }
-  const errors = formErrors(start.error, ['dataset', 'target', 'modelFamily', 'seed', 'registerAs', 'params.epochs', 'params.batchSize', 'params.learningRate', 'params.hidden'])
+  const errors = formErrors(start.error, [
+    'dataset',
+    'target',
+    'modelFamily',
+    'seed',
+    'registerAs',
+    'params.epochs',
+    'params.batchSize',
+    'params.learningRate',
+    'params.hidden',
+  ])
   const fieldError = (field: string) => errors.byField[field]
 
   return (

@@ -7,7 +7,12 @@ type Status = Output<'serving.status'>
 type Deployment = Status['deployments'][number]
 
 function statusBadge(d: Deployment) {
-  if (d.error) return <span className="badge badge-warn" title={d.error}>{d.status}, last swap failed</span>
+  if (d.error)
+    return (
+      <span className="badge badge-warn" title={d.error}>
+        {d.status}, last swap failed
+      </span>
+    )
   return <span className={`badge ${d.status === 'ready' ? 'badge-ok' : d.status === 'failed' ? 'badge-bad' : ''}`}>{d.status}</span>
 }
 

@@ -46,8 +46,22 @@ export function ServerControls({ status, onChange }: { status: Status; onChange:
     <div className="toolbar spread-top">
       <Facts
         items={[
-          ['Endpoint', <span className="mono" data-testid="endpoint-url">{status.url}</span>],
-          ['Access', status.token ? <span>bearer token required: <span className="mono">{status.token}</span></span> : 'loopback only, no token'],
+          [
+            'Endpoint',
+            <span className="mono" data-testid="endpoint-url">
+              {status.url}
+            </span>,
+          ],
+          [
+            'Access',
+            status.token ? (
+              <span>
+                bearer token required: <span className="mono">{status.token}</span>
+              </span>
+            ) : (
+              'loopback only, no token'
+            ),
+          ],
           ['Prediction log', <LogFacts log={status.log} />],
           ['Micro-batching', status.batching.enabled ? `on (up to ${status.batching.maxBatchRows} rows per run)` : 'off'],
         ]}
