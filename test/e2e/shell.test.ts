@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { launchBrowser, openApp, screenshot, startUi } from './harness.js'
 
-const pageNames = ['Datasets', 'Runs', 'Models', 'Serving', 'Monitoring', 'Settings']
+const pageNames = ['Datasets', 'Runs', 'Models', 'Serving', 'Monitoring', 'Pipelines', 'Settings']
 
 describe('the app shell in a browser', () => {
   it('shows the navigation, the status bar and the compute backends in Settings', async () => {
@@ -20,9 +20,10 @@ describe('the app shell in a browser', () => {
     const table = page.getByRole('table', { name: 'Compute backends' })
     await table.waitFor()
     const rows = await table.locator('tbody tr').allTextContents()
-    expect(rows).toHaveLength(4)
+    expect(rows).toHaveLength(5)
     expect(rows.find((r) => r.startsWith('wasm'))).toContain('chosen')
     expect(rows.find((r) => r.startsWith('tfjs-node-gpu'))).toMatch(/not installed|load error|no device/)
+    expect(rows.find((r) => r.startsWith('webgpu'))).toMatch(/not installed|load error|no device/)
     expect(await page.getByRole('link', { name: 'Settings' }).getAttribute('aria-current')).toBe('page')
     expect(page.url()).toMatch(/#\/settings$/)
     // The token left the address bar once read.
