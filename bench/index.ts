@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   team: () => import('./team.js'),
   sync: () => import('./sync.js'),
   pipeline: () => import('./pipeline.js'),
+  cli: () => import('./cli.js'),
 }
 
 // Options that take a value (`--backend webgpu`): their value is not a benchmark's name.

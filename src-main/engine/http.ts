@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import fastifyStatic from '@fastify/static'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { Engine } from './engine.js'
 import { LatheError, isLatheError, type LatheErrorBody } from './api/common/errors.js'
@@ -41,6 +40,8 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
   const db = engine.workspace.db
   const currentToken = () => options.token ?? persistentApiToken(db)
   const host = options.host ?? '127.0.0.1'
+  // fastify loads when a server starts, not with every CLI command.
+  const { default: Fastify } = await import('fastify')
   const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: true })
   let port = 0
 
@@ -146,6 +147,7 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
     if (!fs.existsSync(options.staticDir)) {
       throw new LatheError('unavailable', `the UI is not built (${options.staticDir} is missing): run "npm run build"`)
     }
+    const { default: fastifyStatic } = await import('@fastify/static')
     await app.register(fastifyStatic, { root: options.staticDir, prefix: '/', index: 'index.html' })
   }
 

@@ -1,5 +1,4 @@
 import path from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import { InvalidArgumentError, type Command } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
 import { formatStatistic } from '../../engine/api/common/format.js'
@@ -322,6 +321,7 @@ export function registerMonitoringCommands(program: Command): void {
 
 /** Reads the CSV with DuckDB (quoting, encodings and delimiters handled), every field as text. */
 async function readFeedbackCsv(file: string, idColumn: string, labelColumn: string, rowColumn: string) {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()
   try {

@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api'
+import type { DuckDBInstance, DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api'
 import type { EngineContext } from '../context.js'
 
 /**
@@ -9,7 +9,8 @@ import type { EngineContext } from '../context.js'
  */
 export function duckdbOf(ctx: EngineContext): Promise<DuckDBInstance> {
   return ctx.singleton('data.duckdb', () => {
-    const created = DuckDBInstance.create(':memory:')
+    // Loaded on first use, so commands that never touch DuckDB start without it.
+    const created = import('@duckdb/node-api').then(({ DuckDBInstance }) => DuckDBInstance.create(':memory:'))
     ctx.onClose(async () => (await created).closeSync())
     return created
   })

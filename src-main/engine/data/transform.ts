@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import fsp from 'node:fs/promises'
-import { StatementType, type DuckDBConnection } from '@duckdb/node-api'
+import type { DuckDBConnection, StatementType } from '@duckdb/node-api'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
 import { commitStagedVersion } from './commit-version.js'
@@ -47,8 +47,9 @@ export async function checkSelectOnly(connection: DuckDBConnection, sql: string)
   } catch (error) {
     throw new LatheError('bad_request', `the transform SQL is not valid: ${firstLine(error)}`, { field: 'sql' })
   }
-  if (type !== StatementType.SELECT) {
-    throw new LatheError('bad_request', `only SELECT is allowed in a transform; this is a ${StatementType[type]} statement`, {
+  const { StatementType: statementTypes } = await import('@duckdb/node-api')
+  if (type !== statementTypes.SELECT) {
+    throw new LatheError('bad_request', `only SELECT is allowed in a transform; this is a ${statementTypes[type]} statement`, {
       field: 'sql',
     })
   }

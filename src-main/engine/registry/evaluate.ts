@@ -1,4 +1,5 @@
-import * as ort from 'onnxruntime-node'
+import { createRequire } from 'node:module'
+import type * as ort from 'onnxruntime-node'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
 import { plainRows, withConnection } from '../data/index.js'
@@ -9,6 +10,9 @@ import { SplitSpec } from '../data/index.js'
 import type { VersionRow } from './store.js'
 import type { Metrics } from './types.js'
 import { scoreClassification, scoreRegression } from './upstream.js'
+
+/** onnxruntime loads when a model is first run, not when the CLI starts. */
+const onnxruntime = (): typeof ort => createRequire(import.meta.url)('onnxruntime-node')
 
 const TEXT_PREFIX = '__text:'
 
@@ -78,21 +82,21 @@ async function scoreVersion(ctx: EngineContext, version: VersionRow, rows: Array
     }
     if (input.dtype === 'string') {
       const key = TEXT_PREFIX + column.name
-      feeds[input.name] = new ort.Tensor(
+      feeds[input.name] = new (onnxruntime().Tensor)(
         'string',
         rows.map((r) => (r[key] === null || r[key] === undefined ? '' : String(r[key]))),
         [rows.length, 1],
       )
     } else {
       const values = rows.map((r) => r[column.name])
-      feeds[input.name] = new ort.Tensor(
+      feeds[input.name] = new (onnxruntime().Tensor)(
         'float32',
         Float32Array.from(values, (v) => (v === null || v === undefined ? Number.NaN : Number(v))),
         [rows.length, 1],
       )
     }
   })
-  const session = await ort.InferenceSession.create(ctx.workspace.objects.pathOf(version.onnxSha256))
+  const session = await onnxruntime().InferenceSession.create(ctx.workspace.objects.pathOf(version.onnxSha256))
   try {
     const out = await session.run(feeds)
     if (task === 'classification') {

@@ -1,11 +1,14 @@
 import { createRequire } from 'node:module'
-import * as ort from 'onnxruntime-node'
+import type * as ort from 'onnxruntime-node'
 import type { onnx as OnnxNamespace } from 'onnx-proto'
 import { LatheError } from '../api/common/errors.js'
 import type { ModelSignature, TensorSpec } from '../api/common/signature.js'
 
-// onnx-proto is CommonJS; a default import of it breaks under NodeNext.
-const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNamespace }
+/** onnxruntime loads when a model is first run, not when the CLI starts. */
+const onnxruntime = (): typeof ort => createRequire(import.meta.url)('onnxruntime-node')
+
+/** The ONNX protobuf schema (protobufjs) loads when a model is first read; onnx-proto is CommonJS (a default import breaks under NodeNext). */
+const onnxProto = (): typeof OnnxNamespace => (createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNamespace }).onnx
 
 const elementTypes: Record<number, string> = {
   1: 'float32',
@@ -38,7 +41,7 @@ export interface OnnxDescription {
 export async function describeOnnx(bytes: Uint8Array, what: string): Promise<OnnxDescription> {
   let model: OnnxNamespace.ModelProto
   try {
-    model = onnx.ModelProto.decode(bytes)
+    model = onnxProto().ModelProto.decode(bytes)
   } catch (error) {
     throw notOnnx(what, `it does not parse as an ONNX protobuf (${(error as Error).message})`)
   }
@@ -50,7 +53,7 @@ export async function describeOnnx(bytes: Uint8Array, what: string): Promise<Onn
   if (inputs.length === 0 || outputs.length === 0) throw notOnnx(what, 'its graph declares no inputs or no outputs')
 
   try {
-    const session = await ort.InferenceSession.create(bytes)
+    const session = await onnxruntime().InferenceSession.create(bytes)
     await session.release()
   } catch (error) {
     throw new LatheError('bad_request', `${what} is ONNX but onnxruntime cannot load it: ${firstLine((error as Error).message)}`, {

@@ -1,9 +1,13 @@
+import { createRequire } from 'node:module'
 import fs from 'node:fs/promises'
-import * as ort from 'onnxruntime-node'
+import type * as ort from 'onnxruntime-node'
 import { LatheError } from '../api/common/errors.js'
 import type { ModelSignature, TensorSpec } from '../api/common/signature.js'
 import { compileColumnRules, type ColumnRules } from './input-rules.js'
 import type { ServableVersion } from './resolver.js'
+
+/** onnxruntime loads when a model is first run, not when the CLI starts. */
+const onnxruntime = (): typeof ort => createRequire(import.meta.url)('onnxruntime-node')
 
 /** One input tensor's values, flat in row-major order: `rows * width` entries. */
 export interface FeedColumn {
@@ -74,7 +78,7 @@ export class LoadedModel {
     }
     let session: ort.InferenceSession
     try {
-      session = await ort.InferenceSession.create(bytes, {
+      session = await onnxruntime().InferenceSession.create(bytes, {
         // Tabular models are small: one thread per run avoids thread-pool wake-ups that cost more than the math.
         intraOpNumThreads: options.intraOpThreads ?? 1,
         interOpNumThreads: 1,
@@ -97,7 +101,7 @@ export class LoadedModel {
     for (const column of batch.feeds) {
       const dims = [batch.rows, ...column.spec.shape.slice(1).map((d) => d ?? column.width)]
       if (column.spec.shape.length === 1) dims.splice(1)
-      feeds[column.spec.name] = new ort.Tensor(ortType(column.spec.dtype), toTypedData(column.spec.dtype, column.values) as never, dims)
+      feeds[column.spec.name] = new (onnxruntime().Tensor)(ortType(column.spec.dtype), toTypedData(column.spec.dtype, column.values) as never, dims)
     }
     const results = await this.session.run(feeds)
     const outputs: BatchOutputs = []

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { LatheError, isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
 import type { StoredRequest } from './activity.js'
@@ -90,6 +90,7 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
   const loopback = isLoopback(host)
   const token = options.token ?? (loopback ? null : randomBytes(24).toString('base64url'))
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
+  const { default: Fastify } = await import('fastify')
   const app = Fastify({ logger: false, bodyLimit: maxBodyBytes, forceCloseConnections: true, keepAliveTimeout: 30_000 })
   let port = 0
 

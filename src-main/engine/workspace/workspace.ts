@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import Database from 'better-sqlite3'
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import type Database from 'better-sqlite3'
+import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api'
 import { LatheError } from '../api/common/errors.js'
 import { WorkspaceLock } from './lock.js'
 import { migrate } from './migrate.js'
@@ -11,6 +11,7 @@ import { ensurePredictionLogView } from './monitor-migrations/002-prediction-log
 import { monitorMigrations } from './monitor-migrations/index.js'
 import { ObjectStore } from './objects.js'
 import { workspaceFiles } from './paths.js'
+import { openSqlite } from './sqlite.js'
 
 /** DuckDB's memory cap for monitor.duckdb (drift, logs, feedback) unless LATHE_DUCKDB_MEMORY_LIMIT says otherwise. */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '1GB'
@@ -61,7 +62,7 @@ export class Workspace {
       // Anything left in staging was never committed: a crash mid-write. Safe to drop.
       for (const entry of fs.readdirSync(tmp)) fs.rmSync(path.join(tmp, entry), { recursive: true, force: true })
 
-      const db = new Database(path.join(root, workspaceFiles.db))
+      const db = openSqlite(path.join(root, workspaceFiles.db))
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = NORMAL')
       db.pragma('foreign_keys = ON')
@@ -100,6 +101,8 @@ export class Workspace {
     this.monitorDb ??= (async () => {
       const spill = path.join(this.tmpDir, 'duckdb')
       fs.mkdirSync(spill, { recursive: true })
+      // Loaded on first use: most commands never open the monitoring store.
+      const { DuckDBInstance } = await import('@duckdb/node-api')
       const instance = await DuckDBInstance.create(path.join(this.dir, workspaceFiles.monitor), {
         memory_limit: process.env.LATHE_DUCKDB_MEMORY_LIMIT || DEFAULT_DUCKDB_MEMORY_LIMIT,
         temp_directory: spill,
