@@ -22,6 +22,7 @@ interface TrainOptions extends CommonOptions {
   exclude?: string[]
   registerAs?: string
   allowInvalidData?: boolean
+  allowManyClasses?: boolean
   dropout?: number
   patience?: number
 }
@@ -64,6 +65,7 @@ function trainingOptions(command: Command): Command {
     .option('--exclude <columns>', 'columns to leave out of the features, comma-separated', parseList)
     .option('--register-as <model>', 'register the finished run as a version of this model')
     .option('--allow-invalid-data', 'train even on a dataset version that failed its validation rules')
+    .option('--allow-many-classes', 'classify even a target with more than 100 distinct values (refused otherwise)')
 }
 
 function specOf(o: TrainOptions) {
@@ -85,6 +87,7 @@ function specOf(o: TrainOptions) {
     exclude: o.exclude,
     registerAs: o.registerAs ?? null,
     allowInvalidData: o.allowInvalidData ?? false,
+    allowManyClasses: o.allowManyClasses ?? false,
   }
 }
 

@@ -186,7 +186,7 @@ export class AlertActionRunner {
         target = `${latest.name}@${latest.version}`
         source = `the newest version of the training data (v${current.version} learned from ${trainedOn})`
       }
-      const run = startRun(ctx, specOfRun(previousRun, { dataset: target, registerAs: null }))
+      const run = await startRun(ctx, specOfRun(previousRun, { dataset: target, registerAs: null }))
       db.transaction(() =>
         appendAudit(db, {
           actor: 'lathe-monitoring',

@@ -54,6 +54,8 @@ const TrainSettings = z
     /** How to split when `dataset` is not a split stage. */
     split: SplitSettings.optional(),
     allow_invalid_data: z.boolean().optional(),
+    /** Train a classifier on a target with more than 100 distinct values (refused otherwise). */
+    allow_many_classes: z.boolean().optional(),
   })
   .strict()
 export type TrainSettings = z.infer<typeof TrainSettings>

@@ -210,6 +210,7 @@ function runSpecOf(run: StageRunContext, settings: TrainSettings): RunSpecInput 
     ...(split ? { split: split as RunSpecInput['split'] } : {}),
     registerAs: null,
     allowInvalidData: settings.allow_invalid_data ?? false,
+    allowManyClasses: settings.allow_many_classes ?? false,
   }
 }
 
@@ -253,7 +254,7 @@ function modelOutput(run: StageRunContext, stage: StageDefinition<'train' | 'swe
 
 async function trainStage(run: StageRunContext, stage: StageDefinition<'train'>): Promise<StageOutput> {
   const adopted = run.adopt?.runId ? adoptableRun(run, run.adopt.runId) : null
-  const runId = adopted ?? startRun(run.ctx, runSpecOf(run, stage.spec.train)).id
+  const runId = adopted ?? (await startRun(run.ctx, runSpecOf(run, stage.spec.train))).id
   run.started({ runId })
   return modelOutput(run, stage, await finishedRun(run, runId), null)
 }
@@ -281,7 +282,7 @@ async function sweepStage(run: StageRunContext, stage: StageDefinition<'sweep'>)
   }
   if (!sweepId) {
     const base = runSpecOf(run, settings)
-    const started = startSweep(run.ctx, { base: base as never, space, metric, ...(method ? { method } : {}), ...(trials ? { trials } : {}) })
+    const started = await startSweep(run.ctx, { base: base as never, space, metric, ...(method ? { method } : {}), ...(trials ? { trials } : {}) })
     sweepId = started.sweepId
   }
   run.started({ sweepId })

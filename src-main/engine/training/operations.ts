@@ -5,7 +5,7 @@ import { BackendReport, backendNames, probeBackends } from './backends.js'
 import { cancelRun, startRun, startTrainingService, trainingQueue, waitForRun } from './service.js'
 import { failOrphanedRuns, getMetricSeries, getRun, listRuns } from './store.js'
 import { startSweep, SweepSpec, sweepSummary } from './sweeps.js'
-import { MetricSeries, RunRecord, RunSpec, RunStatus, TrainingProgress, TrainingStatusEvent } from './types.js'
+import { MetricSeries, RunRecord, RunSpec, RunStatus, RunSummary, summarizeRun, TrainingProgress, TrainingStatusEvent } from './types.js'
 
 export const computeOperations = defineOperations('compute', {
   'compute.backends': defineOperation({
@@ -26,7 +26,7 @@ export const trainingOperations = defineOperations('training', {
     handler: (spec, ctx) => startRun(ctx, spec),
   }),
   'training.runs.list': defineOperation({
-    summary: 'Runs, newest first, optionally filtered by status, dataset or sweep',
+    summary: 'Runs, newest first, optionally filtered by status, dataset or sweep (without confusion matrices or model details: see training.runs.show)',
     input: z
       .object({
         status: RunStatus.optional(),
@@ -37,10 +37,10 @@ export const trainingOperations = defineOperations('training', {
         includeArchived: z.boolean().default(false),
       })
       .strict(),
-    output: z.object({ runs: z.array(RunRecord) }),
+    output: z.object({ runs: z.array(RunSummary) }),
     handler: ({ includeArchived, ...filter }, ctx) => {
       const runs = listRuns(ctx.workspace.db, filter)
-      return { runs: includeArchived ? runs : runs.filter((r) => !r.archivedAt) }
+      return { runs: (includeArchived ? runs : runs.filter((r) => !r.archivedAt)).map(summarizeRun) }
     },
   }),
   'training.runs.edit': defineOperation({

@@ -2,7 +2,7 @@ import os from 'node:os'
 import { isNumericType } from '../api/common/column-types.js'
 import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
-import { requireValidDatasetVersion, resolveDatasetVersion } from '../data/index.js'
+import { literal, quoteIdent, requireValidDatasetVersion, resolveDatasetVersion, withConnection } from '../data/index.js'
 import { checkSplitSpec } from '../data/index.js'
 import type { ResolvedDatasetVersion } from '../data/index.js'
 import { appVersion } from '../system/index.js'
@@ -43,8 +43,44 @@ export function startTrainingService(ctx: EngineContext): void {
   trainingQueue(ctx)
 }
 
+/** A classification target with more distinct values than this is refused unless `allowManyClasses`. */
+export const MAX_CLASSES = 100
+
+const DATE_LIKE = /^(DATE|TIME|TIMESTAMP|TIMESTAMPTZ|TIMESTAMP[ _].*|TIME[ _].*|INTERVAL)$/i
+
+/**
+ * Guardrails on a classification target: a date or time is never a class (each day
+ * would be one), and a column with more distinct values than MAX_CLASSES is most
+ * likely a quantity or an id, refused unless the spec says `allowManyClasses`.
+ */
+async function checkClassificationTarget(ctx: EngineContext, spec: RunSpec, version: ResolvedDatasetVersion, targetType: string): Promise<void> {
+  const where = `"${spec.target}" of ${version.name}@${version.version}`
+  if (DATE_LIKE.test(targetType)) {
+    throw new LatheError(
+      'bad_request',
+      `the target ${where} is ${targetType}: a date or time cannot be a classification target (each value would be a class). ` +
+        'Predict a number derived from it with task regression, or derive a column with few values (e.g. year, month or weekday via `lathe data transform`) and train on that',
+      { field: 'target' },
+    )
+  }
+  const distinct = await withConnection(ctx, async (conn) => {
+    const reader = await conn.runAndReadAll(`SELECT count(DISTINCT ${quoteIdent(spec.target)}) AS n FROM read_parquet(${literal(version.path)})`)
+    return Number(reader.getRowObjectsJS()[0]!.n)
+  })
+  if (distinct > MAX_CLASSES && !spec.allowManyClasses) {
+    throw new LatheError(
+      'bad_request',
+      `the target ${where} has ${distinct} distinct values, more than the ${MAX_CLASSES} classes a classification target may have. ` +
+        (columnKind(targetType) === 'numeric' ? 'If it is a quantity, train with task regression; otherwise derive' : 'Derive') +
+        ' a column with fewer values (buckets or groups, via `lathe data transform`) and train on that, ' +
+        'or pass --allow-many-classes (allowManyClasses: true in the spec) to train on it as it is',
+      { field: 'target' },
+    )
+  }
+}
+
 /** Resolves the dataset, checks the target and features, and infers the task. */
-export function planRun(ctx: EngineContext, spec: RunSpec): { version: ResolvedDatasetVersion; task: Task; features: FeatureColumn[] } {
+export async function planRun(ctx: EngineContext, spec: RunSpec): Promise<{ version: ResolvedDatasetVersion; task: Task; features: FeatureColumn[] }> {
   const version = requireValidDatasetVersion(resolveDatasetVersion(ctx, spec.dataset), spec.allowInvalidData)
   const columns = new Map(version.columns.map((c) => [c.name, c.type]))
   const targetType = columns.get(spec.target)
@@ -86,11 +122,12 @@ export function planRun(ctx: EngineContext, spec: RunSpec): { version: ResolvedD
     })
   }
   checkSplitSpec(spec.split, version.columns)
+  if (task === 'classification') await checkClassificationTarget(ctx, spec, version, targetType)
   return { version, task, features }
 }
 
 /** Queues a run; it starts as soon as the queue has room. */
-export function startRun(ctx: EngineContext, input: RunSpecInput | RunSpec): RunRecord {
+export async function startRun(ctx: EngineContext, input: RunSpecInput | RunSpec): Promise<RunRecord> {
   const parsed = RunSpec.safeParse(input)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
@@ -99,7 +136,7 @@ export function startRun(ctx: EngineContext, input: RunSpecInput | RunSpec): Run
     })
   }
   const spec = parsed.data
-  const { version, task, features } = planRun(ctx, spec)
+  const { version, task, features } = await planRun(ctx, spec)
   const record: RunRecord = {
     id: uuidv7(),
     status: 'queued',
@@ -124,6 +161,7 @@ export function startRun(ctx: EngineContext, input: RunSpecInput | RunSpec): Run
     registerAs: spec.registerAs,
     sweepId: spec.sweepId,
     model: null,
+    ...(spec.allowManyClasses ? { allowManyClasses: true } : {}),
   }
   return trainingQueue(ctx).enqueue(record)
 }
@@ -141,6 +179,7 @@ export function specOfRun(run: RunRecord, overrides: Partial<RunSpecInput> = {})
     backend: run.requestedBackend as RunSpec['backend'],
     split: run.split,
     registerAs: run.registerAs,
+    ...(run.allowManyClasses ? { allowManyClasses: true } : {}),
     ...overrides,
   }
 }

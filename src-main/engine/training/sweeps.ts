@@ -62,7 +62,7 @@ function applyCombination(base: SweepSpec['base'], combo: Record<string, unknown
   return { ...base, ...top, params: params as z.input<typeof TrainParams> }
 }
 
-export function startSweep(ctx: EngineContext, input: z.input<typeof SweepSpec>): { sweepId: string; runs: RunRecord[] } {
+export async function startSweep(ctx: EngineContext, input: z.input<typeof SweepSpec>): Promise<{ sweepId: string; runs: RunRecord[] }> {
   const parsed = SweepSpec.safeParse(input)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
@@ -82,10 +82,11 @@ export function startSweep(ctx: EngineContext, input: z.input<typeof SweepSpec>)
     }
     return child.data
   })
-  planRun(ctx, specs[0]!)
+  await planRun(ctx, specs[0]!)
   const sweepId = `sweep-${randomUUID().slice(0, 8)}`
   insertSweep(ctx.workspace.db, { id: sweepId, createdAt: new Date().toISOString(), method: spec.method, metric: spec.metric, spec })
-  const runs = specs.map((s) => startRun(ctx, { ...s, sweepId }))
+  const runs: RunRecord[] = []
+  for (const s of specs) runs.push(await startRun(ctx, { ...s, sweepId }))
   return { sweepId, runs }
 }
 

@@ -63,6 +63,8 @@ export const RunSpec = z
     sweepId: z.string().nullable().default(null),
     /** Train on a dataset version that failed its validation rules (refused otherwise). */
     allowInvalidData: z.boolean().default(false),
+    /** Train a classifier on a target with more distinct values than the limit (100; refused otherwise). */
+    allowManyClasses: z.boolean().default(false),
   })
   .strict()
 export type RunSpec = z.infer<typeof RunSpec>
@@ -148,8 +150,29 @@ export const RunRecord = z.object({
   notes: z.string().optional(),
   /** Set when archived: hidden from lists by default, kept for the lineage of what it made. */
   archivedAt: z.string().optional(),
+  /** The spec's `allowManyClasses`, kept so the same spec on newer data is allowed too; absent when false. */
+  allowManyClasses: z.boolean().optional(),
 })
 export type RunRecord = z.infer<typeof RunRecord>
+
+/**
+ * A run as `training.runs.list` answers it: the record without its large results
+ * (confusion matrices, the model's preprocessing and signature), which only
+ * `training.runs.show` carries, so a list of many runs stays small.
+ */
+export const RunSummary = RunRecord.extend({
+  metrics: RunMetrics.omit({ confusion: true }).nullable(),
+  model: RunModel.pick({ onnxSha256: true, weightsSha256: true }).nullable(),
+})
+export type RunSummary = z.infer<typeof RunSummary>
+
+export function summarizeRun(run: RunRecord): RunSummary {
+  return {
+    ...run,
+    metrics: run.metrics ? { validation: run.metrics.validation, test: run.metrics.test } : null,
+    model: run.model ? { onnxSha256: run.model.onnxSha256, weightsSha256: run.model.weightsSha256 } : null,
+  }
+}
 
 export const MetricPoint = z.object({ step: z.number(), value: z.number() })
 /** Metric series by name: `loss` (train), `val_<metric>`, `epoch_seconds`. */

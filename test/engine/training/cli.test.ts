@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { tempDir } from '../../helpers/workspace.js'
@@ -44,4 +45,20 @@ describe('lathe train / runs', () => {
     ).toEqual([expect.stringContaining('target "Speciez" is not a column of penguins@1')])
     expect(run(['runs', 'cancel', 'run-nope', '-w', ws]).status).toBe(1)
   }, 60_000)
+
+  test('a target of 300 classes is refused in one line naming --allow-many-classes, which then trains it', () => {
+    const ws = tempDir()
+    const csv = path.join(ws, 'codes.csv')
+    fs.writeFileSync(csv, ['x,code', ...Array.from({ length: 600 }, (_, i) => `${i % 13},k${i % 300}`)].join('\n') + '\n')
+    execFileSync(process.execPath, [lathe, 'data', 'import', csv, '--name', 'codes', '-w', ws])
+    const refused = run(['train', '--dataset', 'codes', '--target', 'code', '--epochs', '1', '--hidden', '4', '-w', ws])
+    expect(refused.status).toBe(1)
+    expect(refused.stderr.split('\n').filter((l) => l.startsWith('lathe:'))).toEqual([
+      expect.stringMatching(/"code" of codes@1 has 300 distinct values, more than the 100 classes.*--allow-many-classes/),
+    ])
+    expect((JSON.parse(run(['runs', 'list', '--json', '-w', ws]).stdout) as { runs: unknown[] }).runs).toEqual([])
+    const trained = run(['train', '--dataset', 'codes', '--target', 'code', '--epochs', '1', '--hidden', '4', '--allow-many-classes', '--json', '-w', ws])
+    expect(trained.status, trained.stderr).toBe(0)
+    expect(JSON.parse(trained.stdout)).toMatchObject({ status: 'finished', task: 'classification' })
+  }, 120_000)
 })

@@ -67,7 +67,7 @@ describe('sweeps, early stopping and retraining on new data', () => {
     const file = path.join(tempDir(), 'weather-v2.csv')
     fs.writeFileSync(file, lines.join('\n') + '\n')
     await engine.call('data.import', { name: 'weather', path: file })
-    const queued = startRun(engine.context, specOfRun(first, { dataset: 'weather' }))
+    const queued = await startRun(engine.context, specOfRun(first, { dataset: 'weather' }))
     const second = await waitForRun(engine.context, queued.id)
     expect(second.status).toBe('finished')
     expect(second.dataset.version).toBe(2)

@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { api } from '../../api.js'
-import { Card, DataTable, ErrorBanner, Facts, notify } from '../common/index.js'
+import { Card, DataTable, ErrorBanner, Facts, notify, useOperation } from '../common/index.js'
 import { ConfusionMatrix } from './ConfusionMatrix.js'
 import { ArchiveRun, RegisterRun, RunLabels } from './RunActions.js'
 import { formatMetric, statusBadge, type RunRecord } from './format.js'
@@ -10,6 +10,9 @@ import { useLiveSeries } from './useLiveSeries.js'
 /** One run: live curves while it trains, then its metrics and confusion matrix. */
 export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () => void }) {
   const series = useLiveSeries(run.id)
+  // The list leaves confusion matrices out: the finished run's full record has it.
+  const detail = useOperation('training.runs.show', { run: run.id }, { enabled: run.status === 'finished' })
+  const confusion = run.status === 'finished' && detail.data?.run.id === run.id ? detail.data.run.metrics?.confusion : null
   const [error, setError] = useState<unknown>(null)
   const active = run.status === 'queued' || run.status === 'running'
   const lastEpoch = series.loss?.at(-1)?.step ?? 0
@@ -81,9 +84,7 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
         />
       )}
       <RunLabels key={`${run.name}|${run.tags?.join(',')}|${run.notes}`} run={run} onChanged={onChanged} />
-      {run.metrics?.confusion && (
-        <ConfusionMatrix labels={run.metrics.confusion.labels} matrix={run.metrics.confusion.test} caption="Confusion matrix (test split)" />
-      )}
+      {confusion && <ConfusionMatrix labels={confusion.labels} matrix={confusion.test} caption="Confusion matrix (test split)" />}
     </Card>
   )
 }

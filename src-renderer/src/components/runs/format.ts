@@ -1,7 +1,8 @@
 import type { Output } from '../../api.js'
 import { formatNumber } from '../common/index.js'
 
-export type RunRecord = Output<'training.runs.show'>['run']
+/** A run as the list answers it; the confusion matrix and model details come with `training.runs.show`. */
+export type RunRecord = Output<'training.runs.list'>['runs'][number]
 export type MetricSeries = Output<'training.runs.show'>['series']
 
 export function formatMetric(value: number | undefined | null): string {

@@ -1,7 +1,8 @@
 import type { Contract } from '../../../../src-main/engine/contract.js'
 
 // From the contract, not from api.ts: this module is pure and its tests run in Node.
-export type RunRecord = Contract['training.runs.show']['output']['run']
+// A run as the list answers it (no confusion matrix): the filter works on what the list holds.
+export type RunRecord = Contract['training.runs.list']['output']['runs'][number]
 
 /**
  * The Runs filter, in the manner of MLflow's search: clauses joined by `and`, each
