@@ -139,32 +139,12 @@ export async function applyOp(c: OpContext, op: Op): Promise<OpResult> {
  * answered for good, so a TokenRevoked says how many were.
  */
 export async function applyBatch(c: OpContext, ops: readonly Op[], results: OpResult[]): Promise<void> {
-  const { rows } = await c.db.query<{ op_id: string; result: OpResult }>(
-    `SELECT op_id, result FROM sync_applied_ops WHERE project = $1 AND op_id = ANY($2) AND outcome <> 'pending'`,
-    [c.project, ops.map((op) => op.opId)],
-  )
-  const known = new Map(rows.map((r) => [r.op_id, r.result]))
   const answers = new Map<number, OpResult>()
-  if (known.size > 0) {
-    const duplicates = ops.flatMap((op, i) => (known.has(op.opId) ? [{ op, i }] : []))
-    const tx = await c.db.connect()
-    try {
-      await tx.query('BEGIN')
-      await requireLiveToken(c, tx)
-      await appendAuditMany(
-        tx,
-        duplicates.map(({ op }) => auditOf(c, op, { opId: op.opId, outcome: 'duplicate' })),
-      )
-      await tx.query('COMMIT')
-    } catch (error) {
-      await tx.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      tx.release()
-    }
-    for (const { op, i } of duplicates) answers.set(i, duplicateOf(op, known.get(op.opId)!))
+  for (const [opId, result] of await answerDuplicates(c, ops)) {
+    ops.forEach((op, i) => {
+      if (op.opId === opId) answers.set(i, result)
+    })
   }
-
   let i = 0
   const flush = () => {
     while (answers.has(results.length)) results.push(answers.get(results.length)!)
@@ -190,6 +170,38 @@ export async function applyBatch(c: OpContext, ops: readonly Op[], results: OpRe
     group.forEach((g, k) => answers.set(g, out[k]!))
     flush()
   }
+}
+
+/**
+ * Answers `duplicate` (with the first answer) for the ops already applied, their audit rows
+ * appended in one transaction; ops not applied yet are left out of the map.
+ */
+export async function answerDuplicates(c: OpContext, ops: ReadonlyArray<Pick<Op, 'opId' | 'kind'>>): Promise<Map<string, OpResult>> {
+  const { rows } = await c.db.query<{ op_id: string; result: OpResult }>(
+    `SELECT op_id, result FROM sync_applied_ops WHERE project = $1 AND op_id = ANY($2) AND outcome <> 'pending'`,
+    [c.project, ops.map((op) => op.opId)],
+  )
+  const known = new Map(rows.map((r) => [r.op_id, r.result]))
+  const duplicates = ops.filter((op) => known.has(op.opId))
+  const answers = new Map<string, OpResult>()
+  if (duplicates.length === 0) return answers
+  const tx = await c.db.connect()
+  try {
+    await tx.query('BEGIN')
+    await requireLiveToken(c, tx)
+    await appendAuditMany(
+      tx,
+      duplicates.map((op) => auditOf(c, op as Op, { opId: op.opId, outcome: 'duplicate' })),
+    )
+    await tx.query('COMMIT')
+  } catch (error) {
+    await tx.query('ROLLBACK').catch(() => {})
+    throw error
+  } finally {
+    tx.release()
+  }
+  for (const op of duplicates) answers.set(op.opId, duplicateOf(op as Op, known.get(op.opId)!))
+  return answers
 }
 
 const DEADLOCK = '40P01'

@@ -9,13 +9,14 @@ import {
   digestOf,
   MAX_BATCH_BYTES,
   PushRequest,
+  ResendRequest,
   type Change,
   type ChangeKind,
   type DigestKind,
   type OpResult,
   type PullResponse,
 } from '../../engine/api/common/sync-protocol.js'
-import { applyBatch, TokenRevoked } from './apply.js'
+import { answerDuplicates, applyBatch, TokenRevoked } from './apply.js'
 import { syncMigration010 } from './migrations.js'
 
 const ProjectQuery = z.object({ project: z.string().min(1) })
@@ -56,6 +57,20 @@ export const syncModule: TeamModule = {
         throw error
       }
       return { results }
+    })
+
+    // A resend by op id: answers `duplicate` for the ops applied already; the client pushes the others whole.
+    app.post('/sync/v1/resend', async (request) => {
+      const input = parseInput(ResendRequest, request.body, 'POST /sync/v1/resend')
+      const principal = await ctx.authorize(request, input.project, 'member', 'sync.push')
+      const base = { db: ctx.db, blobs: ctx.blobs, project: input.project, principal, role: roleIn(principal, input.project), actor: ctx.actorOf(request) }
+      try {
+        return { results: [...(await answerDuplicates(base, input.ops)).values()] }
+      } catch (error) {
+        if (error instanceof TokenRevoked)
+          throw new LatheError('unauthorized', 'the bearer token was revoked or expired during this resend; nothing was answered')
+        throw error
+      }
     })
 
     app.get('/sync/v1/pull', async (request): Promise<PullResponse> => {
