@@ -47,7 +47,7 @@ describe('sync under faults (real PostgreSQL, real team server)', () => {
     const ana = await teammate(team, 'ana')
     const bob = await teammate(team, 'bob')
     for (let i = 0; i < 3; i++) await ana.call('registry.versions.import', { file: irisOnnx, name: 'iris', description: `v${i + 1}` })
-    await ana.call('registry.promote', { model: 'iris', version: 1, alias: 'production', force: true })
+    await ana.call('registry.promote', { model: 'iris', version: 1, alias: 'production', force: true, reason: 'first production version' })
     await ana.call('sync.run', {})
     await bob.call('sync.run', {})
     const rounds = 10
@@ -55,8 +55,8 @@ describe('sync under faults (real PostgreSQL, real team server)', () => {
     for (let round = 0; round < rounds; round++) {
       const current = (await ana.call('registry.models.show', { model: 'iris' })).model.aliases.find((a) => a.alias === 'production')!.version
       const [a, b] = [1, 2, 3].filter((v) => v !== current)
-      await ana.call('registry.promote', { model: 'iris', version: a!, alias: 'production', force: true })
-      await bob.call('registry.promote', { model: 'iris', version: b!, alias: 'production', force: true })
+      await ana.call('registry.promote', { model: 'iris', version: a!, alias: 'production', force: true, reason: 'race round' })
+      await bob.call('registry.promote', { model: 'iris', version: b!, alias: 'production', force: true, reason: 'race round' })
       const [ra, rb] = await Promise.all([ana.call('sync.run', {}), bob.call('sync.run', {})])
       const lost = [ra, rb].map((r) => r.conflicts.length)
       expect(lost.sort()).toEqual([0, 1])
