@@ -65,28 +65,47 @@ export function auditRowSha256(row: Omit<AuditRow, 'rowSha256'>): string {
  * by a transaction-scoped advisory lock: the chain never forks.
  */
 export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<AuditRow> {
+  return (await appendAuditMany(tx, [entry]))[0]!
+}
+
+const AUDIT_COLUMNS = 13
+// PostgreSQL takes at most 65535 parameters a statement.
+const AUDIT_ROWS_PER_INSERT = Math.floor(65535 / AUDIT_COLUMNS)
+
+/**
+ * Appends several rows, chained in the order given, under one take of the lock, with
+ * multi-row INSERTs and one head update: a batch of sync ops records each op's row
+ * at the cost of one. Nothing is appended for an empty list.
+ */
+export async function appendAuditMany(tx: Tx, entries: readonly AuditEntry[]): Promise<AuditRow[]> {
+  if (entries.length === 0) return []
   await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK])
   const head = await tx.query<{ seq: string; row_sha256: string }>('SELECT seq, row_sha256 FROM audit_head')
-  const prev = head.rows[0]
-  const partial: Omit<AuditRow, 'rowSha256'> = {
-    seq: prev ? Number(prev.seq) + 1 : 1,
-    serverTime: new Date().toISOString(),
-    userId: entry.actor.userId,
-    userName: entry.actor.userName,
-    clientId: entry.actor.clientId ?? null,
-    clientTime: entry.actor.clientTime ?? null,
-    project: entry.project ?? null,
-    action: entry.action,
-    outcome: entry.outcome,
-    target: entry.target ?? null,
-    detail: JSON.stringify(entry.detail ?? {}),
-    prevSha256: prev ? prev.row_sha256 : GENESIS,
-  }
-  const row: AuditRow = { ...partial, rowSha256: auditRowSha256(partial) }
-  await tx.query(
-    `INSERT INTO audit_log (seq, server_time, user_id, user_name, client_id, client_time, project, action, outcome, target, detail, prev_sha256, row_sha256)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [
+  let seq = head.rows[0] ? Number(head.rows[0].seq) : 0
+  let prevSha256 = head.rows[0] ? head.rows[0].row_sha256 : GENESIS
+  const serverTime = new Date().toISOString()
+  const rows: AuditRow[] = entries.map((entry) => {
+    const partial: Omit<AuditRow, 'rowSha256'> = {
+      seq: ++seq,
+      serverTime,
+      userId: entry.actor.userId,
+      userName: entry.actor.userName,
+      clientId: entry.actor.clientId ?? null,
+      clientTime: entry.actor.clientTime ?? null,
+      project: entry.project ?? null,
+      action: entry.action,
+      outcome: entry.outcome,
+      target: entry.target ?? null,
+      detail: JSON.stringify(entry.detail ?? {}),
+      prevSha256,
+    }
+    const row: AuditRow = { ...partial, rowSha256: auditRowSha256(partial) }
+    prevSha256 = row.rowSha256
+    return row
+  })
+  for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) {
+    const chunk = rows.slice(i, i + AUDIT_ROWS_PER_INSERT)
+    const values = chunk.flatMap((row) => [
       row.seq,
       row.serverTime,
       row.userId,
@@ -100,14 +119,21 @@ export async function appendAudit(tx: Tx, entry: AuditEntry): Promise<AuditRow> 
       row.detail,
       row.prevSha256,
       row.rowSha256,
-    ],
-  )
+    ])
+    const tuples = chunk.map((_, r) => `(${Array.from({ length: AUDIT_COLUMNS }, (_, c) => `$${r * AUDIT_COLUMNS + c + 1}`).join(', ')})`)
+    await tx.query(
+      `INSERT INTO audit_log (seq, server_time, user_id, user_name, client_id, client_time, project, action, outcome, target, detail, prev_sha256, row_sha256)
+       VALUES ${tuples.join(', ')}`,
+      values,
+    )
+  }
+  const last = rows.at(-1)!
   await tx.query(
     `INSERT INTO audit_head (id, seq, row_sha256) VALUES (true, $1, $2)
      ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, row_sha256 = excluded.row_sha256`,
-    [row.seq, row.rowSha256],
+    [last.seq, last.rowSha256],
   )
-  return row
+  return rows
 }
 
 /** An audit row on its own transaction: for refusals, where the request changes nothing else. */

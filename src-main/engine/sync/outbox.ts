@@ -176,7 +176,7 @@ export function nextBatch(db: Database.Database, afterSeq: number): BuiltOp[] {
  * Records the server's answers in one transaction: each entry's state, and the display
  * number the server gave a dataset or model version (the local number stays findable).
  */
-export function recordResults(db: Database.Database, batch: BuiltOp[], results: OpResult[]): void {
+export function recordResults(db: Database.Database, batch: ReadonlyArray<Pick<BuiltOp, 'entry'>>, results: OpResult[]): void {
   const byId = new Map(results.map((r) => [r.opId, r]))
   const now = new Date().toISOString()
   const set = db.prepare('UPDATE sync_outbox SET state = ?, result_json = ?, done_at = ? WHERE client_seq = ?')

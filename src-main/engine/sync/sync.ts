@@ -5,8 +5,8 @@ import { LatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
 import { applyChange, getSetting, localDigest, setSetting } from './apply.js'
 import { TeamClient, type TeamConnection } from './client.js'
-import { entriesIn, nextBatch, outboxCounts, recordResults } from './outbox.js'
-import { digestDifferences, type Digest, type PullResponse, type PushResponse } from '../api/common/sync-protocol.js'
+import { entriesIn, entriesToPush, nextBatch, outboxCounts, recordResults } from './outbox.js'
+import { digestDifferences, MAX_RESEND_OPS, type Digest, type PullResponse, type PushResponse } from '../api/common/sync-protocol.js'
 
 /** The connection lives beside lathe.db, readable by the user only: it holds a bearer token. */
 const CONNECTION_FILE = 'team.json'
@@ -105,6 +105,24 @@ export async function runSync(
     const total = (outboxCounts(db).pending ?? 0) + (outboxCounts(db).missing_ref ?? 0)
     let done = 0
     let after = 0
+    // Ops a lost answer left pending may be applied already: asked by id first, so their payloads are never rebuilt nor resent.
+    for (let seen = 0; ;) {
+      const page = entriesToPush(db, seen, MAX_RESEND_OPS)
+      if (page.length === 0) break
+      const response = await client.json<PushResponse>('POST', '/sync/v1/resend', {
+        project: connection.project,
+        ops: page.map((e) => ({ opId: e.opId, kind: e.kind })),
+      })
+      recordResults(
+        db,
+        page.map((entry) => ({ entry })),
+        response.results,
+      )
+      for (const r of response.results) report.pushed[r.outcome] = (report.pushed[r.outcome] ?? 0) + 1
+      done += response.results.length
+      seen = page.at(-1)!.clientSeq
+    }
+    if (done > 0) progress({ phase: 'push', done, total })
     const sentBlobs = new Set<string>()
     for (;;) {
       const batch = nextBatch(db, after)

@@ -1,6 +1,6 @@
 import type { Principal, Role } from '../accounts.js'
 import { atLeast } from '../accounts.js'
-import { appendAudit, recordAudit, type AuditActor } from '../audit.js'
+import { appendAudit, appendAuditMany, recordAudit, type AuditActor, type AuditEntry } from '../audit.js'
 import type { BlobStore } from '../blobs.js'
 import type { Db, Tx } from '../db.js'
 import { decodeSegment } from '../../engine/api/common/metric-segments.js'
@@ -31,54 +31,93 @@ class Refusal extends Error {
 /** The token was revoked or expired while the batch was being applied: stop, apply nothing more. */
 export class TokenRevoked extends Error {}
 
+/** What a duplicate answers: the first answer, marked as a resend. */
+function duplicateOf(op: Op, first: OpResult): OpResult {
+  const { opId: _opId, outcome, ...rest } = first
+  return { ...rest, opId: op.opId, outcome: 'duplicate', original: outcome }
+}
+
+function auditOf(c: OpContext, op: Op, result: OpResult): AuditEntry {
+  const entry = { actor: c.actor, action: `sync.${op.kind}`, project: c.project, target: op.opId }
+  if (result.outcome === 'duplicate') return { ...entry, outcome: 'duplicate' }
+  if (result.outcome === 'applied' || result.outcome === 'conflict') {
+    return {
+      ...entry,
+      outcome: result.outcome === 'conflict' ? 'conflict' : 'accepted',
+      detail: result.outcome === 'conflict' ? { current: result.current } : result.number !== undefined ? { number: result.number } : undefined,
+    }
+  }
+  return { ...entry, outcome: 'refused', detail: { outcome: result.outcome, reason: result.message } }
+}
+
+function refusalOf(op: Op, refusal: Refusal): OpResult {
+  return { opId: op.opId, outcome: refusal.outcome, message: refusal.message }
+}
+
+function parseOp(op: Op): { payload: unknown } | { refusal: Refusal } {
+  const parsed = payloadSchemas[op.kind].safeParse(op.payload)
+  if (parsed.success) return { payload: parsed.data }
+  const issue = parsed.error.issues[0]!
+  return { refusal: new Refusal('invalid', `${op.kind}: ${issue.path.join('.') || 'payload'}: ${issue.message}`) }
+}
+
+/** Row-locks the token: a revocation that commits first stops this transaction; one that comes after waits for it. */
+async function requireLiveToken(c: OpContext, tx: Tx): Promise<void> {
+  const token = await tx.query<{ revoked_at: Date | null; expires_at: Date | null }>('SELECT revoked_at, expires_at FROM tokens WHERE id = $1 FOR SHARE', [
+    c.principal.tokenId,
+  ])
+  const t = token.rows[0]
+  if (!t || t.revoked_at || (t.expires_at && t.expires_at.getTime() <= Date.now())) throw new TokenRevoked()
+}
+
+type Step = { result: OpResult; changes: Array<{ kind: ChangeKind; id: string }> }
+
 /**
- * Applies one op in one PostgreSQL transaction: the op id goes into sync_applied_ops
- * first (a second arrival waits on it, then answers `duplicate` with the first answer),
- * then the change, its audit row and its change-log row. A refused op rolls back and
- * leaves only an audit row saying so.
+ * One op inside the caller's transaction: the op id goes into sync_applied_ops first (a
+ * second arrival waits on it, then answers `duplicate` with the first answer), then the
+ * change. A Refusal leaves the transaction as it found it only if the caller wrapped
+ * this in a savepoint (or rolls back).
+ */
+async function applyInTx(c: OpContext, tx: Tx, op: Op, payload: unknown): Promise<Step> {
+  const claimed = await tx.query(
+    `INSERT INTO sync_applied_ops (project, op_id, outcome, result, user_name, client_id) VALUES ($1, $2, 'pending', '{}', $3, $4)
+     ON CONFLICT (project, op_id) DO NOTHING RETURNING op_id`,
+    [c.project, op.opId, c.principal.userName, c.actor.clientId ?? null],
+  )
+  if (claimed.rowCount === 0) {
+    const { rows } = await tx.query<{ result: OpResult }>('SELECT result FROM sync_applied_ops WHERE project = $1 AND op_id = $2', [c.project, op.opId])
+    return { result: duplicateOf(op, rows[0]!.result), changes: [] }
+  }
+  const { result, changes } = await applyKind(c, tx, op, payload)
+  await tx.query('UPDATE sync_applied_ops SET outcome = $3, result = $4 WHERE project = $1 AND op_id = $2', [c.project, op.opId, result.outcome, result])
+  return { result, changes }
+}
+
+/** The change-log rows, after the audit lock: sequence order is commit order, so a pull never skips a change. */
+async function appendChanges(c: OpContext, tx: Tx, changes: Array<{ kind: ChangeKind; id: string }>): Promise<void> {
+  for (let i = 0; i < changes.length; i += 5000) {
+    const chunk = changes.slice(i, i + 5000)
+    await tx.query(`INSERT INTO sync_changes (project, kind, id) VALUES ${chunk.map((_, r) => `($1, $${r * 2 + 2}, $${r * 2 + 3})`).join(', ')}`, [
+      c.project,
+      ...chunk.flatMap((ch) => [ch.kind, ch.id]),
+    ])
+  }
+}
+
+/**
+ * Applies one op in one PostgreSQL transaction: its claim, its change, its audit row and
+ * its change-log row. A refused op rolls back and leaves only an audit row saying so.
  */
 export async function applyOp(c: OpContext, op: Op): Promise<OpResult> {
-  const parsed = payloadSchemas[op.kind].safeParse(op.payload)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    return refuse(c, op, new Refusal('invalid', `${op.kind}: ${issue.path.join('.') || 'payload'}: ${issue.message}`))
-  }
+  const parsed = parseOp(op)
+  if ('refusal' in parsed) return refuse(c, op, parsed.refusal)
   const tx = await c.db.connect()
   try {
     await tx.query('BEGIN')
-    // Row-locks the token: a revocation that commits first stops this op; one that comes after waits for it.
-    const token = await tx.query<{ revoked_at: Date | null; expires_at: Date | null }>('SELECT revoked_at, expires_at FROM tokens WHERE id = $1 FOR SHARE', [
-      c.principal.tokenId,
-    ])
-    const t = token.rows[0]
-    if (!t || t.revoked_at || (t.expires_at && t.expires_at.getTime() <= Date.now())) throw new TokenRevoked()
-
-    const claimed = await tx.query(
-      `INSERT INTO sync_applied_ops (project, op_id, outcome, result, user_name, client_id) VALUES ($1, $2, 'pending', '{}', $3, $4)
-       ON CONFLICT (project, op_id) DO NOTHING RETURNING op_id`,
-      [c.project, op.opId, c.principal.userName, c.actor.clientId ?? null],
-    )
-    if (claimed.rowCount === 0) {
-      const { rows } = await tx.query<{ result: OpResult }>('SELECT result FROM sync_applied_ops WHERE project = $1 AND op_id = $2', [c.project, op.opId])
-      const first = rows[0]!.result
-      await appendAudit(tx, { actor: c.actor, action: `sync.${op.kind}`, outcome: 'duplicate', project: c.project, target: op.opId })
-      await tx.query('COMMIT')
-      const { opId: _opId, outcome, ...rest } = first
-      return { ...rest, opId: op.opId, outcome: 'duplicate', original: outcome }
-    }
-
-    const { result, changes } = await applyKind(c, tx, op, parsed.data)
-    await tx.query('UPDATE sync_applied_ops SET outcome = $3, result = $4 WHERE project = $1 AND op_id = $2', [c.project, op.opId, result.outcome, result])
-    await appendAudit(tx, {
-      actor: c.actor,
-      action: `sync.${op.kind}`,
-      outcome: result.outcome === 'conflict' ? 'conflict' : 'accepted',
-      project: c.project,
-      target: op.opId,
-      detail: result.outcome === 'conflict' ? { current: result.current } : result.number !== undefined ? { number: result.number } : undefined,
-    })
-    // After the audit lock: sequence order is commit order, so a pull never skips a change.
-    for (const change of changes) await tx.query('INSERT INTO sync_changes (project, kind, id) VALUES ($1, $2, $3)', [c.project, change.kind, change.id])
+    await requireLiveToken(c, tx)
+    const { result, changes } = await applyInTx(c, tx, op, parsed.payload)
+    await appendAudit(tx, auditOf(c, op, result))
+    await appendChanges(c, tx, changes)
     await tx.query('COMMIT')
     return result
   } catch (error) {
@@ -90,19 +129,133 @@ export async function applyOp(c: OpContext, op: Op): Promise<OpResult> {
   }
 }
 
-async function refuse(c: OpContext, op: Op, refusal: Refusal): Promise<OpResult> {
-  await recordAudit(c.db, {
-    actor: c.actor,
-    action: `sync.${op.kind}`,
-    outcome: 'refused',
-    project: c.project,
-    target: op.opId,
-    detail: { outcome: refusal.outcome, reason: refusal.message },
-  })
-  return { opId: op.opId, outcome: refusal.outcome, message: refusal.message }
+/**
+ * Applies a push's ops in order, with the guarantees of one transaction per op at the cost
+ * of a few: the op ids already applied are looked up at once and answered `duplicate`
+ * (their audit rows appended together, in one transaction); each run of other ops is one
+ * transaction with a savepoint per op, so a refused op rolls back alone and leaves only
+ * its audit row; an alias move keeps its own transaction. A group that deadlocks with
+ * another push is rolled back whole and applied op by op. `results` fills as ops are
+ * answered for good, so a TokenRevoked says how many were.
+ */
+export async function applyBatch(c: OpContext, ops: readonly Op[], results: OpResult[]): Promise<void> {
+  const answers = new Map<number, OpResult>()
+  for (const [opId, result] of await answerDuplicates(c, ops)) {
+    ops.forEach((op, i) => {
+      if (op.opId === opId) answers.set(i, result)
+    })
+  }
+  let i = 0
+  const flush = () => {
+    while (answers.has(results.length)) results.push(answers.get(results.length)!)
+  }
+  flush()
+  while (i < ops.length) {
+    if (answers.has(i)) {
+      i++
+      continue
+    }
+    if (ops[i]!.kind === 'alias.move') {
+      answers.set(i, await applyOp(c, ops[i]!))
+      flush()
+      i++
+      continue
+    }
+    const group: number[] = []
+    while (i < ops.length && !answers.has(i) && ops[i]!.kind !== 'alias.move') group.push(i++)
+    const out = await applyGroup(
+      c,
+      group.map((g) => ops[g]!),
+    )
+    group.forEach((g, k) => answers.set(g, out[k]!))
+    flush()
+  }
 }
 
-type Applied = { result: OpResult; changes: Array<{ kind: ChangeKind; id: string }> }
+/**
+ * Answers `duplicate` (with the first answer) for the ops already applied, their audit rows
+ * appended in one transaction; ops not applied yet are left out of the map.
+ */
+export async function answerDuplicates(c: OpContext, ops: ReadonlyArray<Pick<Op, 'opId' | 'kind'>>): Promise<Map<string, OpResult>> {
+  const { rows } = await c.db.query<{ op_id: string; result: OpResult }>(
+    `SELECT op_id, result FROM sync_applied_ops WHERE project = $1 AND op_id = ANY($2) AND outcome <> 'pending'`,
+    [c.project, ops.map((op) => op.opId)],
+  )
+  const known = new Map(rows.map((r) => [r.op_id, r.result]))
+  const duplicates = ops.filter((op) => known.has(op.opId))
+  const answers = new Map<string, OpResult>()
+  if (duplicates.length === 0) return answers
+  const tx = await c.db.connect()
+  try {
+    await tx.query('BEGIN')
+    await requireLiveToken(c, tx)
+    await appendAuditMany(
+      tx,
+      duplicates.map((op) => auditOf(c, op as Op, { opId: op.opId, outcome: 'duplicate' })),
+    )
+    await tx.query('COMMIT')
+  } catch (error) {
+    await tx.query('ROLLBACK').catch(() => {})
+    throw error
+  } finally {
+    tx.release()
+  }
+  for (const op of duplicates) answers.set(op.opId, duplicateOf(op as Op, known.get(op.opId)!))
+  return answers
+}
+
+const DEADLOCK = '40P01'
+
+async function applyGroup(c: OpContext, ops: Op[]): Promise<OpResult[]> {
+  const tx = await c.db.connect()
+  try {
+    await tx.query('BEGIN')
+    await requireLiveToken(c, tx)
+    const out: OpResult[] = []
+    const audits: AuditEntry[] = []
+    const changes: Step['changes'] = []
+    for (const op of ops) {
+      const parsed = parseOp(op)
+      let step: Step
+      if ('refusal' in parsed) step = { result: refusalOf(op, parsed.refusal), changes: [] }
+      else {
+        await tx.query('SAVEPOINT sync_op')
+        try {
+          step = await applyInTx(c, tx, op, parsed.payload)
+        } catch (error) {
+          if (!(error instanceof Refusal)) throw error
+          await tx.query('ROLLBACK TO SAVEPOINT sync_op')
+          step = { result: refusalOf(op, error), changes: [] }
+        }
+        await tx.query('RELEASE SAVEPOINT sync_op')
+      }
+      out.push(step.result)
+      audits.push(auditOf(c, op, step.result))
+      changes.push(...step.changes)
+    }
+    await appendAuditMany(tx, audits)
+    await appendChanges(c, tx, changes)
+    await tx.query('COMMIT')
+    return out
+  } catch (error) {
+    await tx.query('ROLLBACK').catch(() => {})
+    if ((error as { code?: string }).code !== DEADLOCK) throw error
+  } finally {
+    tx.release()
+  }
+  // Deadlocked with a concurrent push (rows locked in another order): nothing of the group was kept; one op at a time cannot deadlock so.
+  const out: OpResult[] = []
+  for (const op of ops) out.push(await applyOp(c, op))
+  return out
+}
+
+async function refuse(c: OpContext, op: Op, refusal: Refusal): Promise<OpResult> {
+  const result = refusalOf(op, refusal)
+  await recordAudit(c.db, auditOf(c, op, result))
+  return result
+}
+
+type Applied = Step
 
 async function requireBlobs(blobs: BlobStore, hashes: Array<string | undefined | null>, what: string): Promise<void> {
   for (const hash of hashes) {

@@ -9,13 +9,14 @@ import {
   digestOf,
   MAX_BATCH_BYTES,
   PushRequest,
+  ResendRequest,
   type Change,
   type ChangeKind,
   type DigestKind,
   type OpResult,
   type PullResponse,
 } from '../../engine/api/common/sync-protocol.js'
-import { applyOp, TokenRevoked } from './apply.js'
+import { answerDuplicates, applyBatch, TokenRevoked } from './apply.js'
 import { syncMigration010 } from './migrations.js'
 
 const ProjectQuery = z.object({ project: z.string().min(1) })
@@ -25,7 +26,7 @@ const PullQuery = ProjectQuery.extend({
 })
 
 /**
- * `/sync/v1/...`: push (ops in order, one transaction each), pull (the change log after a
+ * `/sync/v1/...`: push (ops in order, each whole or absent; see applyBatch), pull (the change log after a
  * sequence number), digest (what both sides compare), whoami (for `lathe team connect`).
  */
 export const syncModule: TeamModule = {
@@ -44,20 +45,32 @@ export const syncModule: TeamModule = {
       const principal = await ctx.authorize(request, input.project, 'member', 'sync.push')
       const base = { db: ctx.db, blobs: ctx.blobs, project: input.project, principal, role: roleIn(principal, input.project), actor: ctx.actorOf(request) }
       const results: OpResult[] = []
-      for (const op of input.ops) {
-        try {
-          results.push(await applyOp(base, op))
-        } catch (error) {
-          if (error instanceof TokenRevoked) {
-            throw new LatheError(
-              'unauthorized',
-              `the bearer token was revoked or expired during this push; ${results.length} of ${input.ops.length} ops were applied before it`,
-            )
-          }
-          throw error
+      try {
+        await applyBatch(base, input.ops, results)
+      } catch (error) {
+        if (error instanceof TokenRevoked) {
+          throw new LatheError(
+            'unauthorized',
+            `the bearer token was revoked or expired during this push; ${results.length} of ${input.ops.length} ops were applied before it`,
+          )
         }
+        throw error
       }
       return { results }
+    })
+
+    // A resend by op id: answers `duplicate` for the ops applied already; the client pushes the others whole.
+    app.post('/sync/v1/resend', async (request) => {
+      const input = parseInput(ResendRequest, request.body, 'POST /sync/v1/resend')
+      const principal = await ctx.authorize(request, input.project, 'member', 'sync.push')
+      const base = { db: ctx.db, blobs: ctx.blobs, project: input.project, principal, role: roleIn(principal, input.project), actor: ctx.actorOf(request) }
+      try {
+        return { results: [...(await answerDuplicates(base, input.ops)).values()] }
+      } catch (error) {
+        if (error instanceof TokenRevoked)
+          throw new LatheError('unauthorized', 'the bearer token was revoked or expired during this resend; nothing was answered')
+        throw error
+      }
     })
 
     app.get('/sync/v1/pull', async (request): Promise<PullResponse> => {

@@ -3,6 +3,7 @@ import { irisOnnx, penguinsJson, recordRun } from '../../helpers/synced-records.
 import { usePostgres } from '../../helpers/postgres.js'
 import { connectionFileMode, count, PROJECT, startTeamInProcess, teammate } from '../../helpers/team-sync.js'
 import { openTestEngine, tempDir } from '../../helpers/workspace.js'
+import { verifyAudit } from '../../../src-main/team/audit.js'
 
 const pg = usePostgres()
 
@@ -42,6 +43,23 @@ describe('sync between workspaces and a team server', () => {
     // The dataset version's Parquet came with it: Bob reads the same rows.
     const rows = async (engine: typeof ana) => (await engine.call('data.preview', { dataset: 'penguins@1', limit: 3 })).rows
     expect(await rows(bob)).toEqual(await rows(ana))
+  })
+
+  it('a replay of an applied outbox whose answers were lost is answered by op id: all duplicate, one audit row each, the chain intact', async () => {
+    const team = await startTeamInProcess(pg.cluster())
+    const ana = await teammate(team, 'ana')
+    const d = await ana.call('data.import', { name: 'penguins', path: penguinsJson })
+    const run = recordRun(ana, { dataset: { name: 'penguins', version: d.version, versionId: d.versionId }, metrics: ['loss'], steps: 2100 })
+    const first = await ana.call('sync.run', {})
+    const ops = first.pushed.applied!
+    expect(ops).toBeGreaterThan(4)
+    // Every answer lost: the whole outbox is pending again.
+    ana.context.workspace.db.prepare(`UPDATE sync_outbox SET state = 'pending'`).run()
+    const replay = await ana.call('sync.run', {})
+    expect(replay).toMatchObject({ agreed: true, pushed: { duplicate: ops } })
+    expect(await count(team.db, `SELECT count(*) AS n FROM sync_segments WHERE run_id = $1`, [run.id])).toBe(3)
+    expect(await count(team.db, `SELECT count(*) AS n FROM audit_log WHERE action LIKE 'sync.%' AND outcome = 'duplicate'`)).toBe(ops)
+    expect(await verifyAudit(team.db)).toMatchObject({ ok: true, problems: [] })
   })
 
   it('one model name created offline on two clients ends as one server model with two versions, numbered by arrival on both', async () => {

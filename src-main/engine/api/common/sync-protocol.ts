@@ -109,6 +109,17 @@ export type Op = z.infer<typeof Op>
 export const PushRequest = z.object({ project: Name, ops: z.array(Op).min(1).max(MAX_BATCH_OPS) })
 export type PushRequest = z.infer<typeof PushRequest>
 
+/** Ops named by id alone: the server answers `duplicate` for those it applied already, so a resend need not carry their payloads. */
+export const MAX_RESEND_OPS = 1000
+export const ResendRequest = z.object({
+  project: Name,
+  ops: z
+    .array(Op.pick({ opId: true, kind: true }))
+    .min(1)
+    .max(MAX_RESEND_OPS),
+})
+export type ResendRequest = z.infer<typeof ResendRequest>
+
 export const Outcome = z.enum(['applied', 'duplicate', 'conflict', 'missing_ref', 'forbidden', 'invalid'])
 export type Outcome = z.infer<typeof Outcome>
 
