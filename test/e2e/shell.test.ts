@@ -59,7 +59,7 @@ describe('the app shell in a browser', () => {
     }
     // Back goes to the previous page (the hash keeps the history).
     await page.goBack()
-    await page.getByRole('heading', { level: 1, name: 'Monitoring' }).waitFor()
+    await page.getByRole('heading', { level: 1, name: 'Pipelines' }).waitFor()
   })
 
   it('follows the OS theme, and loads nothing from outside the engine', async () => {

@@ -42,8 +42,8 @@ describe('lathe sync killed with SIGKILL at random moments', () => {
     const random = lcg(20261201)
     const outcomes: string[] = []
     for (let i = 0; i < KILLS; i++) {
-      // CLI start-up alone takes a few seconds here; kill anywhere from before it connects to near the end.
-      const r = await syncKilledAfter(dir, 1000 + Math.floor(random() * 9000))
+      // The built CLI starts in under a second and a sync takes a second or two: kill anywhere from before it connects to near the end.
+      const r = await syncKilledAfter(dir, 150 + Math.floor(random() * 2500))
       outcomes.push(r.signal ?? `exit ${r.code}`)
     }
     // Some kills must have landed mid-sync for the test to mean anything: the server holds part of the outbox.
