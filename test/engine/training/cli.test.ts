@@ -49,7 +49,7 @@ describe('lathe train / runs', () => {
   test('a target of 300 classes is refused in one line naming --allow-many-classes, which then trains it', () => {
     const ws = tempDir()
     const csv = path.join(ws, 'codes.csv')
-    fs.writeFileSync(csv, ['x,code', ...Array.from({ length: 600 }, (_, i) => `${i % 13},k${i % 300}`)].join('\n') + '\n')
+    fs.writeFileSync(csv, ['x,code', ...Array.from({ length: 6000 }, (_, i) => `${i % 13},k${i % 300}`)].join('\n') + '\n')
     execFileSync(process.execPath, [lathe, 'data', 'import', csv, '--name', 'codes', '-w', ws])
     const refused = run(['train', '--dataset', 'codes', '--target', 'code', '--epochs', '1', '--hidden', '4', '-w', ws])
     expect(refused.status).toBe(1)
