@@ -42,7 +42,14 @@ const AUDIT_LOCK = 7072_0002
 
 /** The hash of a row's content and the hash of the row before it; the field order is fixed. */
 export function auditRowSha256(row: Omit<AuditRow, 'rowSha256'>): string {
-  const fields = [
+  return createHash('sha256')
+    .update(JSON.stringify(chainedFields(row)))
+    .digest('hex')
+}
+
+/** A row's hashed fields, in the order of the hash and of audit_log's columns (row_sha256 follows them). */
+function chainedFields(row: Omit<AuditRow, 'rowSha256'>): Array<string | number | null> {
+  return [
     row.seq,
     row.serverTime,
     row.userId,
@@ -56,7 +63,6 @@ export function auditRowSha256(row: Omit<AuditRow, 'rowSha256'>): string {
     row.detail,
     row.prevSha256,
   ]
-  return createHash('sha256').update(JSON.stringify(fields)).digest('hex')
 }
 
 /**
@@ -105,21 +111,7 @@ export async function appendAuditMany(tx: Tx, entries: readonly AuditEntry[]): P
   })
   for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) {
     const chunk = rows.slice(i, i + AUDIT_ROWS_PER_INSERT)
-    const values = chunk.flatMap((row) => [
-      row.seq,
-      row.serverTime,
-      row.userId,
-      row.userName,
-      row.clientId,
-      row.clientTime,
-      row.project,
-      row.action,
-      row.outcome,
-      row.target,
-      row.detail,
-      row.prevSha256,
-      row.rowSha256,
-    ])
+    const values = chunk.flatMap((row) => [...chainedFields(row), row.rowSha256])
     const tuples = chunk.map((_, r) => `(${Array.from({ length: AUDIT_COLUMNS }, (_, c) => `$${r * AUDIT_COLUMNS + c + 1}`).join(', ')})`)
     await tx.query(
       `INSERT INTO audit_log (seq, server_time, user_id, user_name, client_id, client_time, project, action, outcome, target, detail, prev_sha256, row_sha256)
