@@ -231,7 +231,9 @@ export async function revokeToken(db: Db, actor: AuditActor, id: string): Promis
       await appendAudit(tx, { actor, action: 'token.revoke', outcome: 'duplicate', target: id, detail: { user: row.user_name } })
       return tokenSummary(row)
     }
-    const { rows: updated } = await tx.query<{ revoked_at: Date }>('UPDATE tokens SET revoked_at = now() WHERE id = $1 RETURNING revoked_at', [id])
+    // clock_timestamp(), not now(): now() is when this transaction began, which can be before a
+    // push that held the token's row lock (and so was allowed to finish) committed its ops.
+    const { rows: updated } = await tx.query<{ revoked_at: Date }>('UPDATE tokens SET revoked_at = clock_timestamp() WHERE id = $1 RETURNING revoked_at', [id])
     await appendAudit(tx, { actor, action: 'token.revoke', outcome: 'accepted', target: id, detail: { user: row.user_name } })
     return tokenSummary({ ...row, revoked_at: updated[0]!.revoked_at })
   })
