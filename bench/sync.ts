@@ -15,7 +15,8 @@ import { recordRun } from '../test/helpers/synced-records.js'
  * `npm run bench -- sync [--kills K]`: a throwaway PostgreSQL and the team server in
  * this process, a workspace with 100 runs x 10 metrics x 1000 steps (1M points).
  * 1. push from a cold outbox, end to end (1000-step segments, 8 MiB batches);
- * 2. replay of the applied outbox (every answer lost: all resent, all `duplicate`);
+ * 2. replay of the applied outbox (every answer lost: all resent, all `duplicate`), then
+ *    the digest comparison `--verify` asks for (a sync no longer runs it unasked);
  * 3. beside it, the same 1M points stored the way MLflow's tracking server does
  *    (one metrics row per point, a log-batch of 1000 per transaction), same database;
  * 4. `lathe sync` SIGKILLed at random moments K times (default 100), then a clean sync:
@@ -64,6 +65,10 @@ export async function run(): Promise<void> {
     const replay = await runSync(engine.context, { pull: false })
     const replayMs = performance.now() - t
     process.stdout.write(`replay of the applied outbox: ${JSON.stringify(replay.pushed)} in ${seconds(replayMs)}\n`)
+    // What a sync no longer does unless asked (lathe sync --verify, lathe team status --verify).
+    t = performance.now()
+    const verified = await engine.call('sync.status', { verify: true })
+    process.stdout.write(`verify (digests of both sides compared, on demand): agreed ${verified.verified?.agreed} in ${seconds(performance.now() - t)}\n`)
 
     // MLflow's shape: a metrics row per point, log-batch requests of at most 1000 metrics, one transaction each.
     await db.query(`CREATE TABLE mlflow_metrics (run_uuid text, key text, value double precision, timestamp bigint, step bigint, is_nan boolean,

@@ -59,7 +59,8 @@ export function registerTeamCommands(program: Command): void {
   common(program.command('sync').description('Push the outbox to the team server and pull what teammates pushed; safe to interrupt and re-run'))
     .option('--push-only', 'only push')
     .option('--pull-only', 'only pull')
-    .action(async (options: CommonOptions & { pushOnly?: boolean; pullOnly?: boolean }) => {
+    .option('--verify', 'also compare a digest of both sides (reads every record on both)')
+    .action(async (options: CommonOptions & { pushOnly?: boolean; pullOnly?: boolean; verify?: boolean }) => {
       if (options.pushOnly && options.pullOnly)
         throw new LatheError('bad_request', '--push-only and --pull-only exclude each other: give one or neither', { field: 'push-only' })
       const progress = new ProgressLine()
@@ -69,7 +70,7 @@ export function registerTeamCommands(program: Command): void {
           progress.update(`sync: ${p.phase} ${p.done}${p.total !== null ? `/${p.total}` : ''}`)
         })
         try {
-          return await client.call('sync.run', { push: !options.pullOnly, pull: !options.pushOnly })
+          return await client.call('sync.run', { push: !options.pullOnly, pull: !options.pushOnly, verify: options.verify === true })
         } finally {
           stop()
           progress.done()

@@ -20,8 +20,8 @@ export const syncOperations = defineOperations('sync', {
     handler: (_input, ctx) => disconnect(ctx),
   }),
   'sync.run': defineOperation({
-    summary: 'Push the outbox and pull the team change log, then compare digests',
-    input: z.object({ push: z.boolean().default(true), pull: z.boolean().default(true) }).strict(),
+    summary: 'Push the outbox and pull the team change log; verify also compares digests with the server',
+    input: z.object({ push: z.boolean().default(true), pull: z.boolean().default(true), verify: z.boolean().default(false) }).strict(),
     output: z.object({
       agreed: z.boolean(),
       pushed: z.record(z.string(), z.number()),

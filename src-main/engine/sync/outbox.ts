@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import { MAX_BATCH_BYTES, MAX_BATCH_OPS, type Op, type OpResult, type Outcome } from '../api/common/sync-protocol.js'
-import { encodeSegment, SEGMENT_STEPS } from '../api/common/metric-segments.js'
+import { encodeSegmentRows, SEGMENT_STEPS } from '../api/common/metric-segments.js'
 
 /**
  * The client's outbox: reading what is pending (filled by migration 009's triggers in the
@@ -68,6 +68,17 @@ export function buildOp(db: Database.Database, entry: OutboxEntry): BuiltOp {
   return { entry, op, blobs, bytes: JSON.stringify(op).length }
 }
 
+const segmentStatements = new WeakMap<Database.Database, Database.Statement>()
+
+function segmentRows(db: Database.Database): Database.Statement {
+  let statement = segmentStatements.get(db)
+  if (!statement) {
+    statement = db.prepare('SELECT step, value FROM training_metrics WHERE run_id = ? AND name = ? AND step >= ? AND step < ? ORDER BY step').raw()
+    segmentStatements.set(db, statement)
+  }
+  return statement
+}
+
 function payloadOf(db: Database.Database, entry: OutboxEntry): { payload: unknown; blobs: string[] } {
   const id = entry.entityId
   switch (entry.kind) {
@@ -104,11 +115,10 @@ function payloadOf(db: Database.Database, entry: OutboxEntry): { payload: unknow
     }
     case 'metric.segment': {
       const { name, segment } = entry.detail!
-      const points = db
-        .prepare('SELECT step, value FROM training_metrics WHERE run_id = ? AND name = ? AND step >= ? AND step < ? ORDER BY step')
-        .all(id, name, segment * SEGMENT_STEPS, (segment + 1) * SEGMENT_STEPS) as Array<{ step: number; value: number }>
+      // Prepared once per connection and read raw: a push of 1M points reads 1000 segments (this was 1.3 of a 5.4 s push).
+      const points = segmentRows(db).all(id, name, segment * SEGMENT_STEPS, (segment + 1) * SEGMENT_STEPS) as Array<[number, number]>
       return {
-        payload: { runId: id, name, segment, points: points.length, data: Buffer.from(encodeSegment(points)).toString('base64') },
+        payload: { runId: id, name, segment, points: points.length, data: Buffer.from(encodeSegmentRows(points)).toString('base64') },
         blobs: [],
       }
     }

@@ -88,3 +88,17 @@ export const syncMigration010: TeamMigration = {
     `)
   },
 }
+
+/**
+ * Metric segments are stored uncompressed: they are float64 series, which pglz (the default for a
+ * bytea) mostly fails to shrink while spending most of the insert on trying (1000 segments of
+ * 1000 points: 0.9-1.2 s with pglz, 0.22-0.29 s without, same size on disk, PostgreSQL 15 here).
+ * Rows already stored keep their form; new ones go uncompressed.
+ */
+export const syncMigration011: TeamMigration = {
+  version: 11,
+  name: 'sync: metric segments stored uncompressed (STORAGE EXTERNAL)',
+  async up(tx) {
+    await tx.query('ALTER TABLE sync_segments ALTER COLUMN data SET STORAGE EXTERNAL')
+  },
+}

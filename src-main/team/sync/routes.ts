@@ -17,7 +17,7 @@ import {
   type PullResponse,
 } from '../../engine/api/common/sync-protocol.js'
 import { answerDuplicates, applyBatch, TokenRevoked } from './apply.js'
-import { syncMigration010 } from './migrations.js'
+import { syncMigration010, syncMigration011 } from './migrations.js'
 
 const ProjectQuery = z.object({ project: z.string().min(1) })
 const PullQuery = ProjectQuery.extend({
@@ -31,7 +31,7 @@ const PullQuery = ProjectQuery.extend({
  */
 export const syncModule: TeamModule = {
   name: 'sync',
-  migrations: [syncMigration010],
+  migrations: [syncMigration010, syncMigration011],
   routes(app, ctx) {
     app.get('/sync/v1/whoami', async (request) => {
       const { project } = parseInput(ProjectQuery, request.query, 'GET /sync/v1/whoami')
