@@ -45,7 +45,7 @@ export async function previewVersion(
   if (request.sort && !known.has(request.sort.column)) {
     throw new LatheError('bad_request', `cannot sort by "${request.sort.column}": no such column in ${record.name}@${record.version}`, { field: 'sort.column' })
   }
-  const source = `read_parquet(${quoteString(ctx.workspace.objects.pathOf(record.objectSha256))})`
+  const source = `read_parquet(${quoteString(await ctx.workspace.objects.ensure(record.objectSha256))})`
   const where = request.filters.length ? `WHERE ${request.filters.map(filterSql).join(' AND ')}` : ''
   const order = request.sort ? `ORDER BY ${quoteIdent(request.sort.column)} ${request.sort.descending ? 'DESC' : 'ASC'} NULLS LAST` : ''
   return withConnection(ctx, async (connection) => {
@@ -66,14 +66,11 @@ export async function exportVersion(ctx: EngineContext, record: VersionRecord, t
   if (!chosen)
     throw new LatheError('bad_request', `cannot tell the export format of ${target}: end it in .csv or .parquet, or pass a format`, { field: 'path' })
   if (!fs.existsSync(path.dirname(file))) throw new LatheError('not_found', `folder ${path.dirname(file)} does not exist`, { field: 'path' })
+  const object = await ctx.workspace.objects.ensure(record.objectSha256)
   const partial = `${file}.partial-${process.pid}`
   const options = chosen === 'csv' ? '(FORMAT csv, HEADER true)' : '(FORMAT parquet, COMPRESSION zstd)'
   try {
-    await withConnection(ctx, (connection) =>
-      connection.run(
-        `COPY (SELECT * FROM read_parquet(${quoteString(ctx.workspace.objects.pathOf(record.objectSha256))})) TO ${quoteString(partial)} ${options}`,
-      ),
-    )
+    await withConnection(ctx, (connection) => connection.run(`COPY (SELECT * FROM read_parquet(${quoteString(object)})) TO ${quoteString(partial)} ${options}`))
     await fsp.rename(partial, file)
   } catch (error) {
     await fsp.rm(partial, { force: true })

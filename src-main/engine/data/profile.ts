@@ -61,7 +61,7 @@ export async function profileVersion(ctx: EngineContext, record: VersionRecord):
 }
 
 async function computeProfile(ctx: EngineContext, record: VersionRecord): Promise<Profile> {
-  const source = `read_parquet(${quoteString(ctx.workspace.objects.pathOf(record.objectSha256))})`
+  const source = `read_parquet(${quoteString(await ctx.workspace.objects.ensure(record.objectSha256))})`
   const approximate = record.rows > EXACT_DISTINCT_MAX_ROWS
   return withConnection(ctx, async (connection) => {
     // One scan computes the basic stats of every column and the duplicate count; a

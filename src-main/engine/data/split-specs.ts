@@ -29,7 +29,7 @@ function viewOf(record: VersionRecord, split: SplitRecord): SplitView {
 
 /** Counts the rows of each part of a split of a version (the data itself is never copied). */
 export async function countSplit(ctx: EngineContext, record: VersionRecord, spec: SplitSpec): Promise<Record<'train' | 'validation' | 'test', number>> {
-  const sql = splitSelectSql(spec, ctx.workspace.objects.pathOf(record.objectSha256))
+  const sql = splitSelectSql(spec, await ctx.workspace.objects.ensure(record.objectSha256))
   const rows = await withConnection(ctx, async (connection) =>
     plainRows(await connection.runAndReadAll(`SELECT __split AS part, count(*) AS n FROM (${sql}) GROUP BY ALL`)),
   )

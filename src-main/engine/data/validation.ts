@@ -29,7 +29,7 @@ export async function setDatasetRules(ctx: EngineContext, name: string, rules: V
 
 async function checkOn(ctx: EngineContext, record: VersionRecord, rules: ValidationRule[]): Promise<RuleResult[]> {
   if (rules.length === 0) return []
-  const file = ctx.workspace.objects.pathOf(record.objectSha256)
+  const file = await ctx.workspace.objects.ensure(record.objectSha256)
   return withConnection(ctx, (connection) => checkRules(connection, parquetRelation(file), record.columns, record.rows, rules))
 }
 

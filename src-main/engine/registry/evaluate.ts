@@ -36,6 +36,7 @@ export async function evaluateOnTestSplit(ctx: EngineContext, on: VersionRow, ve
   const task = on.signature.task
   if (!target || !task) throw new LatheError('bad_request', `${on.model} v${on.version} does not say its task and target column`)
   const dataset = getDatasetVersionById(ctx, on.dataset.versionId)
+  await ctx.workspace.objects.ensure(dataset.objectSha256)
   const split = SplitSpec.parse(on.split)
   // Text is read as DuckDB casts it, exactly as training fed labels and categories to the model;
   // rows without a target are left out, as training left them out of its test metrics.
@@ -96,7 +97,7 @@ async function scoreVersion(ctx: EngineContext, version: VersionRow, rows: Array
       )
     }
   })
-  const session = await onnxruntime().InferenceSession.create(ctx.workspace.objects.pathOf(version.onnxSha256))
+  const session = await onnxruntime().InferenceSession.create(await ctx.workspace.objects.ensure(version.onnxSha256))
   try {
     const out = await session.run(feeds)
     if (task === 'classification') {

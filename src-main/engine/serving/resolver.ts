@@ -31,8 +31,10 @@ export interface ModelResolver {
 /** The registry as the source of truth: `registry/resolve.ts`. */
 export function registryResolver(ctx: EngineContext): ModelResolver {
   return {
-    resolve(model, selector) {
+    async resolve(model, selector) {
       const record = resolveModelVersion(ctx, model, selector)
+      // A version pulled from the team server fetches its ONNX when it is first served.
+      await ctx.workspace.objects.ensure(record.onnxSha256)
       return {
         model: record.model,
         version: record.version,

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { defineEvents, defineOperation, defineOperations, type EventPayloadsOf } from '../api/index.js'
-import { connect, disconnect, runSync, teamStatus } from './sync.js'
+import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
+import { connect, disconnect, installObjectFetcher, runSync, teamStatus } from './sync.js'
 
 const AliasNow = z.object({ versionId: z.string().nullable(), version: z.number().nullable(), movedBy: z.string().nullable(), movedAt: z.string().nullable() })
 const Conflict = z.object({ opId: z.string(), model: z.string(), alias: z.string(), attempted: z.string(), current: AliasNow.nullable(), message: z.string() })
@@ -50,6 +50,9 @@ export const syncOperations = defineOperations('sync', {
     handler: (input, ctx) => teamStatus(ctx, input),
   }),
 })
+
+/** In every engine: an object a pulled record names is fetched from the team server when first read. */
+export const syncServices = defineServices({ name: 'sync.objects', runsIn: 'always', start: installObjectFetcher })
 
 export const syncEvents = defineEvents({
   'sync.progress': z.object({ phase: z.enum(['blobs', 'push', 'pull']), done: z.number(), total: z.number().nullable() }),

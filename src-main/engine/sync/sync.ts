@@ -84,6 +84,33 @@ export async function disconnect(ctx: EngineContext): Promise<{ disconnected: bo
 }
 
 /**
+ * Makes the workspace's object store fetch a missing object from the team server when it is
+ * first read (served, exported, a dataset read): a pull brings records, not their bytes. The
+ * download resumes a cut one with Range (`sync-partial/`), checks the hash, lands by rename; two
+ * readers of one object in this process share one download.
+ */
+export function installObjectFetcher(ctx: EngineContext): void {
+  const inFlight = new Map<string, Promise<void>>()
+  ctx.workspace.objects.setFetcher((sha256) => {
+    let download = inFlight.get(sha256)
+    if (!download) {
+      download = (async () => {
+        const connection = readConnection(ctx)
+        if (!connection) {
+          throw new LatheError(
+            'not_found',
+            `object ${sha256} is not in this workspace: it belongs to a record pulled from a team server, and the workspace is not connected now (lathe team connect URL --token T --project P)`,
+          )
+        }
+        await clientOf(ctx, connection).downloadBlob(ctx.workspace.objects, path.join(ctx.workspace.dir, PARTIAL_DIR), sha256)
+      })().finally(() => inFlight.delete(sha256))
+      inFlight.set(sha256, download)
+    }
+    return download
+  })
+}
+
+/**
  * One sync: push the outbox (blobs first, then batches of ops), pull the change log,
  * then say what is left (with `verify`, after comparing digests). Safe to kill at any point and run again: a resent op comes back
  * `duplicate`, a pulled change commits with its sequence number, a cut blob resumes.
@@ -159,10 +186,8 @@ export async function runSync(
     for (;;) {
       const after = Number(getSetting(db, 'sync.last_seq') ?? 0)
       const page = await client.json<PullResponse>('GET', `/sync/v1/pull?project=${encodeURIComponent(connection.project)}&after=${after}&limit=${PULL_PAGE}`)
+      // Records only: their blobs (a dataset version's Parquet, a model version's ONNX) come on first use, through installObjectFetcher.
       for (const change of page.changes) {
-        for (const blob of blobsOf(change.kind, change.body)) {
-          await client.downloadBlob(ctx.workspace.objects, path.join(ctx.workspace.dir, PARTIAL_DIR), blob)
-        }
         const effect = applyChange(db, change)
         report.pulled += 1
         if (effect.aliasMoved) {
@@ -179,13 +204,6 @@ export async function runSync(
   report.left = await whatIsLeft(ctx, options.verify ? { client, connection } : null)
   report.agreed = report.left.length === 0
   return report
-}
-
-/** Blobs a pulled record needs on disk. */
-function blobsOf(kind: string, body: Record<string, unknown>): string[] {
-  if (kind === 'dataset_version') return [body.objectSha256 as string]
-  if (kind === 'model_version') return [body.onnxSha256 as string]
-  return []
 }
 
 /** Alias moves of this workspace that the server did not apply, unless the person has since moved that alias again (decided anew). */

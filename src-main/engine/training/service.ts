@@ -82,6 +82,8 @@ async function checkClassificationTarget(ctx: EngineContext, spec: RunSpec, vers
 /** Resolves the dataset, checks the target and features, and infers the task. */
 export async function planRun(ctx: EngineContext, spec: RunSpec): Promise<{ version: ResolvedDatasetVersion; task: Task; features: FeatureColumn[] }> {
   const version = requireValidDatasetVersion(resolveDatasetVersion(ctx, spec.dataset), spec.allowInvalidData)
+  // A version pulled from the team server brings its Parquet now, before the worker reads it.
+  await ctx.workspace.objects.ensure(version.objectSha256)
   const columns = new Map(version.columns.map((c) => [c.name, c.type]))
   const targetType = columns.get(spec.target)
   if (targetType === undefined) {

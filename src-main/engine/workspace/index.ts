@@ -1,7 +1,7 @@
 export { appendAudit, listAudit } from './audit.js'
 export { isUuid, uuidv7, uuidv7Time } from './ids.js'
 export { findRunningEngine, isProcessAlive } from './lock.js'
-export { ObjectStore, hashFile } from './objects.js'
+export { ObjectStore, hashFile, type ObjectFetcher } from './objects.js'
 export { resolveWorkspaceDir, workspaceFiles } from './paths.js'
 export { persistentApiToken, rememberApiPort, rememberedApiPort, rotateApiToken } from './token.js'
 export { Workspace } from './workspace.js'

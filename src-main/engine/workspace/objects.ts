@@ -7,6 +7,9 @@ import { LatheError } from '../api/common/errors.js'
 
 const SHA256 = /^[0-9a-f]{64}$/
 
+/** Brings a missing object into the store (by `commit`), or throws a LatheError saying why it cannot. */
+export type ObjectFetcher = (sha256: string) => Promise<void>
+
 /**
  * Content-addressed, immutable blobs under `objects/sha256/ab/cdef...`. Every write
  * lands in `tmp/` first and moves in by rename, so an object is either whole or
@@ -17,6 +20,29 @@ export class ObjectStore {
     readonly root: string,
     readonly tmpDir: string,
   ) {}
+
+  private fetcher: ObjectFetcher | null = null
+
+  /**
+   * Who fetches an object this workspace knows of but does not hold (sync installs one: a record
+   * pulled from the team server brings its bytes on first use). The store itself knows no server.
+   */
+  setFetcher(fetcher: ObjectFetcher | null): void {
+    this.fetcher = fetcher
+  }
+
+  /**
+   * The object's path, fetched first when it is missing and a fetcher is installed: the front door
+   * for code about to read an object's bytes (serving, export, a dataset read).
+   */
+  async ensure(sha256: string): Promise<string> {
+    const file = this.pathOf(sha256)
+    if (fs.existsSync(file)) return file
+    if (!this.fetcher) throw new LatheError('not_found', `object ${sha256} is missing from the workspace's object store`)
+    await this.fetcher(sha256)
+    if (!fs.existsSync(file)) throw new LatheError('not_found', `object ${sha256} is missing from the workspace's object store and could not be fetched`)
+    return file
+  }
 
   pathOf(sha256: string): string {
     if (!SHA256.test(sha256)) throw new LatheError('bad_request', `not a sha256 object id: ${sha256}`)
@@ -54,7 +80,7 @@ export class ObjectStore {
   }
 
   async read(sha256: string, { verify = true } = {}): Promise<Buffer> {
-    const file = this.pathOf(sha256)
+    const file = await this.ensure(sha256)
     let data: Buffer
     try {
       data = await fsp.readFile(file)
