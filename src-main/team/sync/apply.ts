@@ -14,8 +14,14 @@ import {
   type Outcome,
 } from '../../engine/api/common/sync-protocol.js'
 
-/** Aliases only maintainers (and admins) may move. */
-export const PROTECTED_ALIASES = new Set(['production'])
+/** The aliases only maintainers (and admins) may move, where a project has not said (migration 012). */
+export const DEFAULT_PROTECTED_ALIASES: readonly string[] = ['production']
+
+/** A project's protected aliases; read in the caller's transaction, so a move and a change of the list do not interleave. */
+export async function protectedAliases(q: Pick<Tx, 'query'>, project: string): Promise<string[]> {
+  const { rows } = await q.query<{ aliases: string[] }>('SELECT aliases FROM sync_protected_aliases WHERE project = $1 FOR SHARE', [project])
+  return rows[0]?.aliases ?? [...DEFAULT_PROTECTED_ALIASES]
+}
 
 export interface OpContext {
   db: Db
@@ -471,7 +477,7 @@ async function applyKind(c: OpContext, tx: Tx, op: Op, payload: any): Promise<Ap
       return { result: ok(), changes: inserted.rowCount ? [{ kind: 'segment', id }] : [] }
     }
     case 'alias.move': {
-      if (PROTECTED_ALIASES.has(payload.alias) && !atLeast(c.role, 'maintainer')) {
+      if ((await protectedAliases(tx, c.project)).includes(payload.alias) && !atLeast(c.role, 'maintainer')) {
         throw new Refusal('forbidden', `${c.principal.userName} is a ${c.role}: moving the protected alias "${payload.alias}" needs maintainer or above`)
       }
       const target = await tx.query('SELECT 1 FROM sync_records WHERE project = $1 AND kind = $2 AND id = $3 AND name = $4', [

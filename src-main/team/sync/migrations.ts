@@ -102,3 +102,22 @@ export const syncMigration011: TeamMigration = {
     await tx.query('ALTER TABLE sync_segments ALTER COLUMN data SET STORAGE EXTERNAL')
   },
 }
+
+/**
+ * The aliases only maintainers (and admins) may move, per project. A project without a row
+ * protects `production` alone (what the server did before this migration).
+ */
+export const syncMigration012: TeamMigration = {
+  version: 12,
+  name: 'sync: protected aliases per project',
+  async up(tx) {
+    await tx.query(`
+      CREATE TABLE sync_protected_aliases (
+        project    text PRIMARY KEY,
+        aliases    text[] NOT NULL,
+        set_by     text NOT NULL,
+        set_at     timestamptz NOT NULL DEFAULT now()
+      );
+    `)
+  },
+}

@@ -16,10 +16,19 @@ import {
   type OpResult,
   type PullResponse,
 } from '../../engine/api/common/sync-protocol.js'
-import { answerDuplicates, applyBatch, TokenRevoked } from './apply.js'
-import { syncMigration010, syncMigration011 } from './migrations.js'
+import { answerDuplicates, applyBatch, protectedAliases, TokenRevoked } from './apply.js'
+import { appendAudit } from '../audit.js'
+import { inTransaction } from '../db.js'
+import { syncMigration010, syncMigration011, syncMigration012 } from './migrations.js'
 
 const ProjectQuery = z.object({ project: z.string().min(1) })
+const AliasList = z.object({
+  project: z.string().min(1),
+  aliases: z
+    .array(z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'an alias name: lowercase letters, digits, - and _, starting with a letter'))
+    .max(100)
+    .refine((a) => new Set(a).size === a.length, 'each alias once'),
+})
 const PullQuery = ProjectQuery.extend({
   after: z.coerce.number().int().nonnegative().default(0),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
@@ -31,7 +40,7 @@ const PullQuery = ProjectQuery.extend({
  */
 export const syncModule: TeamModule = {
   name: 'sync',
-  migrations: [syncMigration010, syncMigration011],
+  migrations: [syncMigration010, syncMigration011, syncMigration012],
   routes(app, ctx) {
     app.get('/sync/v1/whoami', async (request) => {
       const { project } = parseInput(ProjectQuery, request.query, 'GET /sync/v1/whoami')
@@ -71,6 +80,37 @@ export const syncModule: TeamModule = {
           throw new LatheError('unauthorized', 'the bearer token was revoked or expired during this resend; nothing was answered')
         throw error
       }
+    })
+
+    // Which aliases only maintainers may move in a project (default: production alone).
+    app.get('/sync/v1/protected-aliases', async (request) => {
+      const { project } = parseInput(ProjectQuery, request.query, 'GET /sync/v1/protected-aliases')
+      await ctx.authorize(request, project, 'viewer', 'sync.protected_aliases.read')
+      return { project, aliases: await protectedAliases(ctx.db, project) }
+    })
+
+    app.put('/sync/v1/protected-aliases', async (request) => {
+      const input = parseInput(AliasList, request.body, 'PUT /sync/v1/protected-aliases')
+      const principal = await ctx.authorize(request, input.project, 'maintainer', 'sync.protected_aliases.set')
+      const known = await ctx.db.query('SELECT 1 FROM projects WHERE name = $1', [input.project])
+      if (!known.rowCount) throw new LatheError('not_found', `no project "${input.project}" on this server`, { field: 'project' })
+      return inTransaction(ctx.db, async (tx) => {
+        const before = await protectedAliases(tx, input.project)
+        await tx.query(
+          `INSERT INTO sync_protected_aliases (project, aliases, set_by) VALUES ($1, $2, $3)
+           ON CONFLICT (project) DO UPDATE SET aliases = excluded.aliases, set_by = excluded.set_by, set_at = now()`,
+          [input.project, input.aliases, principal.userName],
+        )
+        await appendAudit(tx, {
+          actor: ctx.actorOf(request),
+          action: 'sync.protected_aliases.set',
+          outcome: 'accepted',
+          project: input.project,
+          target: input.project,
+          detail: { before, after: input.aliases },
+        })
+        return { project: input.project, aliases: input.aliases }
+      })
     })
 
     app.get('/sync/v1/pull', async (request): Promise<PullResponse> => {
