@@ -42,7 +42,7 @@ describe('sync under faults (real PostgreSQL, real team server)', () => {
     expect(await n(team.db, `SELECT count(*) AS n FROM audit_log WHERE action LIKE 'sync.%' AND outcome = 'duplicate'`)).toBeGreaterThan(0)
   })
 
-  it('two clients that both saw production = v1 move it offline and sync at once, 10 times: one winner each time, the loser told who, the same history after a pull, every attempt audited', async () => {
+  it('two clients that both saw production = v1 move it offline and sync at once, 50 times: one winner each time, the loser told who, the same history after a pull, every attempt audited', async () => {
     const team = await startTeamInProcess(pg.cluster())
     const ana = await teammate(team, 'ana')
     const bob = await teammate(team, 'bob')
@@ -50,7 +50,7 @@ describe('sync under faults (real PostgreSQL, real team server)', () => {
     await ana.call('registry.promote', { model: 'iris', version: 1, alias: 'production', force: true, reason: 'test set-up' })
     await ana.call('sync.run', {})
     await bob.call('sync.run', {})
-    const rounds = 10
+    const rounds = Number(process.env.LATHE_TEST_RACE_ROUNDS ?? 50)
     const losers: string[] = []
     for (let round = 0; round < rounds; round++) {
       const current = (await ana.call('registry.models.show', { model: 'iris' })).model.aliases.find((a) => a.alias === 'production')!.version

@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest'
 import { cleanEnv, lathe, root } from '../../cli/run-lathe.js'
 import { usePostgres } from '../../helpers/postgres.js'
 import { count, dayOfWork, expectNoDuplicates, startTeamInProcess, teammate } from '../../helpers/team-sync.js'
+import { irisOnnx, recordRun } from '../../helpers/synced-records.js'
 import { openTestEngine, tempDir } from '../../helpers/workspace.js'
 
 const pg = usePostgres()
-const KILLS = Number(process.env.LATHE_TEST_KILLS ?? 5)
+const KILLS = Number(process.env.LATHE_TEST_KILLS ?? 30)
+const FIRST_RUNS = 20
 
 /** A small deterministic generator, so a failing run can be replayed with the same kill times. */
 function lcg(seed: number): () => number {
@@ -36,12 +38,24 @@ describe('lathe sync killed with SIGKILL at random moments', () => {
     const team = await startTeamInProcess(pg.cluster())
     const dir = tempDir()
     const ana = await teammate(team, 'ana', dir)
-    await dayOfWork(ana, 80, 1500)
+    await dayOfWork(ana, FIRST_RUNS, 1500)
+    const dataset = ana.context.workspace.db
+      .prepare(`SELECT dataset_name AS name, dataset_version AS version, dataset_version_id AS versionId FROM training_runs LIMIT 1`)
+      .get() as {
+      name: string
+      version: number
+      versionId: string
+    }
     await ana.close()
 
     const random = lcg(20261201)
     const outcomes: string[] = []
     for (let i = 0; i < KILLS; i++) {
+      // Each sync has new work to push: a run with 1200 steps of 2 metrics, every fifth time a model version too.
+      const engine = openTestEngine(dir)
+      recordRun(engine, { dataset, metrics: ['loss', 'acc'], steps: 1200 })
+      if (i % 5 === 0) await engine.call('registry.versions.import', { file: irisOnnx, name: 'iris' })
+      await engine.close()
       // The built CLI starts in under a second and a sync takes a second or two: kill anywhere from before it connects to near the end.
       const r = await syncKilledAfter(dir, 150 + Math.floor(random() * 2500))
       outcomes.push(r.signal ?? `exit ${r.code}`)
@@ -59,6 +73,6 @@ describe('lathe sync killed with SIGKILL at random moments', () => {
 
     const reopened = openTestEngine(dir)
     await expectNoDuplicates(team, reopened)
-    expect(await count(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'run'`)).toBe(80)
+    expect(await count(team.db, `SELECT count(*) AS n FROM sync_records WHERE kind = 'run'`)).toBe(FIRST_RUNS + KILLS)
   })
 })
