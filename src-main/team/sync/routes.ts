@@ -69,7 +69,8 @@ export const syncModule: TeamModule = {
     })
 
     // A resend by op id: answers `duplicate` for the ops applied already; the client pushes the others whole.
-    app.post('/sync/v1/resend', async (request) => {
+    // 5000 op ids of up to 400 characters each.
+    app.post('/sync/v1/resend', { bodyLimit: 4 * 1024 * 1024 }, async (request) => {
       const input = parseInput(ResendRequest, request.body, 'POST /sync/v1/resend')
       const principal = await ctx.authorize(request, input.project, 'member', 'sync.push')
       const base = { db: ctx.db, blobs: ctx.blobs, project: input.project, principal, role: roleIn(principal, input.project), actor: ctx.actorOf(request) }

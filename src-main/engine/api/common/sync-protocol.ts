@@ -110,7 +110,7 @@ export const PushRequest = z.object({ project: Name, ops: z.array(Op).min(1).max
 export type PushRequest = z.infer<typeof PushRequest>
 
 /** Ops named by id alone: the server answers `duplicate` for those it applied already, so a resend need not carry their payloads. */
-export const MAX_RESEND_OPS = 1000
+export const MAX_RESEND_OPS = 5000
 export const ResendRequest = z.object({
   project: Name,
   ops: z
