@@ -2,7 +2,6 @@ import path from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
 import { formatStatistic } from '../../engine/api/common/format.js'
-import { quoteIdent } from '../../engine/data/index.js'
 import { emit, ProgressLine, table } from '../output.js'
 import type { ModelRef } from '../../engine/api/common/model-ref.js'
 import { common, modelRefArgument, parseNumber, parsePositiveInt, selectorOf, wholeModel } from '../program.js'
@@ -321,6 +320,7 @@ export function registerMonitoringCommands(program: Command): void {
 
 /** Reads the CSV with DuckDB (quoting, encodings and delimiters handled), every field as text. */
 async function readFeedbackCsv(file: string, idColumn: string, labelColumn: string, rowColumn: string) {
+  const { quoteIdent } = await import('../../engine/data/index.js')
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()
