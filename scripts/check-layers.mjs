@@ -118,7 +118,6 @@ export const packageRuntimes = {
   'electron-vite': 'node',
   fastify: 'node',
   fflate: 'neutral',
-  'js-yaml': 'neutral',
   'onnx-proto': 'neutral',
   'onnxruntime-node': 'node',
   pg: 'node',
