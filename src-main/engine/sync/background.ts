@@ -258,6 +258,11 @@ export class BackgroundSync {
     return state
   }
 
+  /** Tells listeners the state moved outside a sync (connected, disconnected). */
+  changed(): void {
+    this.publishQuietly()
+  }
+
   /** After a run: the workspace may be closing under it, and then there is no one to tell. */
   private publishQuietly(): void {
     try {

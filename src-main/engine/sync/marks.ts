@@ -190,3 +190,41 @@ export function syncMarks(ctx: EngineContext, request: MarksRequest): MarksRespo
     ),
   }
 }
+
+export interface PendingOperation {
+  opId: string
+  kind: string
+  state: string
+  createdAt: string
+  /** What the op is about, as a person names it: `penguins@2`, `iris v3`, `iris:production -> v3`, a run's id. */
+  label: string
+}
+
+/**
+ * The outbox entries still to send, oldest first, named the way the pages name them.
+ * A run's metric segments are folded into one line per run (`loss, accuracy: 3 segments`).
+ */
+export function pendingOperations(ctx: EngineContext, limit: number): { total: number; operations: PendingOperation[] } {
+  const db = ctx.workspace.db
+  const total = db.prepare(`SELECT count(*) FROM sync_outbox WHERE state IN ('pending', 'missing_ref')`).pluck().get() as number
+  const rows = db
+    .prepare(
+      `SELECT o.op_id, o.kind, o.state, o.created_at, o.entity_id,
+              CASE o.kind
+                WHEN 'dataset_version.create' THEN (SELECT d.name || '@' || v.version FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = o.entity_id)
+                WHEN 'model_version.create' THEN (SELECT m.name || ' v' || v.version FROM registry_versions v JOIN registry_models m ON m.id = v.model_id WHERE v.id = o.entity_id)
+                WHEN 'alias.move' THEN (SELECT m.name || ':' || h.alias || ' -> v' || v.version FROM registry_alias_history h
+                                        JOIN registry_models m ON m.id = h.model_id JOIN registry_versions v ON v.id = h.version_id WHERE h.uid = o.entity_id)
+                WHEN 'audit.append' THEN (SELECT a.action || ' ' || coalesce(a.entity_id, '') FROM audit_log a WHERE a.uid = o.entity_id)
+                WHEN 'metric.segment' THEN 'run ' || o.entity_id || ': ' || json_extract(o.detail, '$.name') || ' steps ' ||
+                                           (json_extract(o.detail, '$.segment') * 1000) || '-' || (json_extract(o.detail, '$.segment') * 1000 + 999)
+                ELSE 'run ' || o.entity_id
+              END AS label
+       FROM sync_outbox o WHERE o.state IN ('pending', 'missing_ref') ORDER BY o.client_seq LIMIT ?`,
+    )
+    .all(limit) as Array<{ op_id: string; kind: string; state: string; created_at: string; entity_id: string; label: string | null }>
+  return {
+    total,
+    operations: rows.map((r) => ({ opId: r.op_id, kind: r.kind, state: r.state, createdAt: r.created_at, label: r.label ?? r.entity_id })),
+  }
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import { backgroundSync, MAX_INTERVAL_S, MIN_INTERVAL_S } from './background.js'
-import { syncMarks } from './marks.js'
+import { pendingOperations, syncMarks } from './marks.js'
 import { connect, disconnect, teamStatus } from './sync.js'
 import { auditTrail, createToken, decideConflict, listMembers, listTokens, revokeToken, TeamAuditRow, TeamToken, TeamUser, whoAmI } from './team.js'
 
@@ -36,7 +36,9 @@ export const syncOperations = defineOperations('sync', {
     output: z.object({ url: z.string(), project: z.string(), user: z.string() }),
     handler: async (input, ctx) => {
       const connected = await connect(ctx, input)
-      backgroundSync(ctx).soon(backgroundSync(ctx).settings().intervalS)
+      const background = backgroundSync(ctx)
+      background.soon(background.settings().intervalS)
+      background.changed()
       return connected
     },
   }),
@@ -44,7 +46,11 @@ export const syncOperations = defineOperations('sync', {
     summary: 'Forget the team server (the outbox stays: a later connect pushes it)',
     input: z.object({}).strict(),
     output: z.object({ disconnected: z.boolean() }),
-    handler: (_input, ctx) => disconnect(ctx),
+    handler: async (_input, ctx) => {
+      const result = await disconnect(ctx)
+      backgroundSync(ctx).changed()
+      return result
+    },
   }),
   'sync.run': defineOperation({
     summary: 'Push the outbox and pull the team change log, then compare digests',
@@ -114,6 +120,15 @@ export const syncOperations = defineOperations('sync', {
       models: z.record(z.string(), Mark),
     }),
     handler: (input, ctx) => syncMarks(ctx, input),
+  }),
+  'sync.pending': defineOperation({
+    summary: 'The operations not pushed yet, oldest first, named as the pages name them',
+    input: z.object({ limit: z.number().int().min(1).max(1000).default(100) }).strict(),
+    output: z.object({
+      total: z.number(),
+      operations: z.array(z.object({ opId: z.string(), kind: z.string(), state: z.string(), createdAt: z.string(), label: z.string() })),
+    }),
+    handler: (input, ctx) => pendingOperations(ctx, input.limit),
   }),
   'sync.conflicts.decide': defineOperation({
     summary: 'Decide again on a refused alias move: promote (the gate re-runs against the current version) or drop it',

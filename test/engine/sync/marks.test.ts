@@ -27,8 +27,14 @@ describe('sync marks and conflict decisions', () => {
     expect(before.modelVersions[v.versionId]!.state).toBe('pending')
     expect(before.datasets.penguins).toMatchObject({ state: 'pending', detail: '1 version(s): 1 pending' })
     expect(before.models.iris!.state).toBe('pending')
+    const pending = await ana.call('sync.pending', { limit: 100 })
+    expect(pending.total).toBe(pending.operations.length)
+    expect(pending.operations.map((o) => o.label)).toEqual(
+      expect.arrayContaining(['penguins@1', `run ${run.id}`, `run ${run.id}: loss steps 1000-1999`, 'iris v1']),
+    )
 
     await ana.call('sync.run', {})
+    expect(await ana.call('sync.pending', {})).toEqual({ total: 0, operations: [] })
     const after = await ana.call('sync.marks', ask)
     for (const m of [after.runs[run.id], after.datasetVersions[d.versionId], after.modelVersions[v.versionId], after.datasets.penguins, after.models.iris]) {
       expect(m).toMatchObject({ state: 'synced', by: null, at: expect.any(String) })
