@@ -5,7 +5,7 @@ import type { Contract } from '../../src-main/engine/contract.js'
 import { createToken } from '../../src-main/team/accounts.js'
 import { cliActor } from '../../src-main/team/init.js'
 import { usePostgres } from '../helpers/postgres.js'
-import { irisOnnx } from '../helpers/synced-records.js'
+import { irisOnnx, penguinsJson } from '../helpers/synced-records.js'
 import { PROJECT, startTeamInProcess, teammate } from '../helpers/team-sync.js'
 import { launchBrowser, openApp, screenshot, startUi } from './harness.js'
 
@@ -97,6 +97,7 @@ describe('the Team page', () => {
     const bob = await teammate(team, 'bob')
     await bob.call('sync.run', {})
     await bob.call('registry.promote', { model: 'iris', version: 2, alias: 'production' })
+    await bob.call('data.import', { name: 'penguins', path: penguinsJson })
     expect((await bob.call('sync.run', {})).agreed).toBe(true)
     await client.call('registry.promote', { model: 'iris', version: 3, alias: 'production' })
 
@@ -123,6 +124,12 @@ describe('the Team page', () => {
     await page.getByRole('status', { name: 'Last sync' }).getByText('in agreement').waitFor({ timeout: 60_000 })
     await bob.call('sync.run', {})
     expect((await bob.call('registry.models.show', { model: 'iris' })).model.aliases).toEqual([expect.objectContaining({ alias: 'production', version: 3 })])
+
+    // What bob made came with the pull, and says so.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Datasets' }).click()
+    await page.getByRole('list', { name: 'Datasets' }).locator('[data-sync-mark="pulled"]').getByText('↓ from bob').waitFor()
+    await page.locator('.facts [data-sync-mark="pulled"]').getByText('↓ from bob').waitFor()
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Team' }).click()
 
     // Ana is a maintainer: the admin parts are hidden with a sentence, her own tokens shown.
     await page

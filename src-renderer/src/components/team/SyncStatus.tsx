@@ -20,7 +20,8 @@ export function SyncStatus() {
   if (!data) return null
   const state = data.state as State
   const parts = [labels[state]]
-  if (state === 'idle' && data.pending > 0) parts[0] = 'Team: idle'
+  if (state === 'idle' && data.pending > 0) parts[0] = 'Team: connected'
+  else if (state === 'idle' && data.problem) parts[0] = 'Team: not in agreement'
   if (data.pending > 0 && state !== 'disconnected') parts.push(`${data.pending} pending`)
   if (data.conflicts > 0) parts.push(`${data.conflicts} conflict${data.conflicts === 1 ? '' : 's'}`)
   if (data.lastSync && state !== 'disconnected') parts.push(`last ${formatTime(data.lastSync)}`)
