@@ -20,7 +20,6 @@ export async function exactReport(
   options: DriftOptions,
 ): Promise<DriftReport> {
   const threshold = options.driftShareThreshold ?? 0.5
-
   const prediction = options.prediction ?? null
   const id = randomUUID().replaceAll('-', '').slice(0, 12)
   const refTable = `__drift_ref_${id}`
