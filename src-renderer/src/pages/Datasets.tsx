@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useState, type ReactNode } from 'react'
 import type { Output } from '../api.js'
 import { Card, EmptyState, ErrorBanner, Facts, useOperation } from '../components/common/index.js'
 import '../components/datasets/datasets.css'
@@ -10,6 +10,7 @@ import { SplitsPanel } from '../components/datasets/SplitsPanel.js'
 import { TransformEditor } from '../components/datasets/TransformEditor.js'
 import { statusBadge, ValidationView } from '../components/datasets/ValidationView.js'
 import { VersionActions } from '../components/datasets/VersionActions.js'
+import { SyncMark, useSyncMarks } from '../components/team/SyncMark.js'
 import { useNavigation, useRoutePath } from '../state/navigation.js'
 
 type Tab = 'preview' | 'profile' | 'validation' | 'splits' | 'transform' | 'lineage'
@@ -33,6 +34,7 @@ export default function DatasetsPage() {
     go('datasets', name, version)
   }
   const datasets = list.data?.datasets ?? []
+  const marks = useSyncMarks({ datasets: datasets.map((d) => d.name) })
   const current = routeName ?? datasets[0]?.name ?? null
   const currentRef = current ? `${current}@${routeVersion ?? datasets.find((d) => d.name === current)?.latest?.version ?? 1}` : null
 
@@ -72,6 +74,7 @@ export default function DatasetsPage() {
                       <span className="sub">
                         {d.versions} version{d.versions === 1 ? '' : 's'} · {d.latest?.rows.toLocaleString()} rows ·{' '}
                         {d.latest?.validation.status === 'failed' ? 'validation failed' : d.latest?.validation.status === 'passed' ? 'valid' : 'no rules'}
+                        <SyncMark marks={marks} kind="datasets" id={d.name} />
                       </span>
                     </button>
                   </li>
@@ -112,6 +115,7 @@ function VersionDetail(props: {
   const setRef = (r: string) => onSelect(r)
   const shown = useOperation('data.show', { dataset: ref })
   const [validated, setValidated] = useState<Output<'data.validate'> | null>(null)
+  const marks = useSyncMarks({ datasetVersions: shown.data ? [shown.data.version.versionId] : [] })
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
   if (!shown.data) return <p className="muted">Loading {ref}…</p>
   const { version: v, versions, rules, children } = shown.data
@@ -139,7 +143,8 @@ function VersionDetail(props: {
           ['Source', `${v.origin === 'transform' ? 'SQL transform' : v.source}`],
           ['Validation', statusBadge(v.validation.status)],
           ['Created', new Date(v.createdAt).toLocaleString()],
-          ...(v.archivedAt ? [['Archived', new Date(v.archivedAt).toLocaleString()] as [string, string]] : []),
+          ...(v.archivedAt ? [['Archived', new Date(v.archivedAt).toLocaleString()] as [string, ReactNode]] : []),
+          ...(marks?.connected ? [['Team', <SyncMark marks={marks} kind="datasetVersions" id={v.versionId} />] as [string, ReactNode]] : []),
         ]}
       />
       <VersionActions

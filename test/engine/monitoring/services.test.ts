@@ -54,6 +54,7 @@ describe('background services start once, for the kind of engine', () => {
       'monitoring.scheduler',
       'monitoring.dataset-dependents',
       'pipelines.monitor-runner',
+      'sync.background',
     ])
     const report = await new Promise((resolve) => longLived.events.subscribe(['monitoring.report'], (event) => resolve(event.payload)))
     expect(report).toMatchObject({ monitor: 'due', model: 'weather', status: 'ran' })
