@@ -41,6 +41,12 @@ describe('deleting and archiving datasets', () => {
     expect(engine.workspace.db.prepare('SELECT count(*) FROM sync_outbox WHERE entity_id = ?').pluck().get(second.versionId)).toBe(0)
     const audit = listAudit(engine.workspace.db, { entityId: second.versionId })
     expect(audit.map((a) => a.action)).toContain('dataset.delete')
+    // An archived latest version is skipped by "name", still read by "name@V".
+    await engine.call('data.import', { name: 'weather', path: weatherCsv, types: { temp_max: 'VARCHAR' } })
+    await engine.call('data.archive', { dataset: 'weather@2' })
+    expect((await engine.call('data.show', { dataset: 'weather' })).version.version).toBe(1)
+    expect((await engine.call('data.show', { dataset: 'weather@2' })).version.archivedAt).not.toBeNull()
+    await engine.call('data.delete', { dataset: 'weather@2' })
     // The same bytes with the same options import again as a new version, not "already imported".
     const again = await engine.call('data.import', { name: 'weather', path: weatherCsv, types: { wind: 'VARCHAR' } })
     expect(again).toMatchObject({ created: true, version: 2 })
