@@ -294,16 +294,29 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--row-column <name>', 'column holding the row of a batch request (default: 0)', 'row_index')
     .action(async (ref: ModelRef, file: string, options: CommonOptions & { idColumn: string; labelColumn: string; rowColumn: string }) => {
       const model = wholeModel(ref, 'lathe feedback')
-      const items = await readFeedbackCsv(file, options.idColumn, options.labelColumn, options.rowColumn)
+      const progress = new ProgressLine()
       const result = await withClient(options, 'lathe feedback', async (client) => {
-        let recorded = 0
-        const unknown: Array<{ request_id: string; row_index: number }> = []
-        for (let i = 0; i < items.length; i += 10_000) {
-          const part = await client.call('monitoring.feedback', { model, items: items.slice(i, i + 10_000) })
-          recorded += part.recorded
-          unknown.push(...part.unknown)
+        const stop = client.subscribe(['monitoring.feedback.progress'], (event) => {
+          if (event.payload.model === model) progress.update(`labels: ${event.payload.done} of ${event.payload.total} joined`)
+        })
+        try {
+          return await client.call('monitoring.feedback.import', {
+            model,
+            path: path.resolve(file),
+            fileName: file,
+            idColumn: options.idColumn,
+            labelColumn: options.labelColumn,
+            rowColumn: options.rowColumn,
+          })
+        } catch (error) {
+          // The engine names the field; here it is a flag.
+          const flag = error instanceof LatheError ? { idColumn: '--id-column', labelColumn: '--label-column' }[error.field ?? ''] : undefined
+          if (flag) throw new LatheError('bad_request', `${error instanceof Error ? error.message : ''}; name it with ${flag}`, { field: flag })
+          throw error
+        } finally {
+          stop()
+          progress.done()
         }
-        return { model, rows: items.length, recorded, unknown }
       })
       emit(options.json, result, (r) =>
         [
@@ -319,44 +332,4 @@ export function registerMonitoringCommands(program: Command): void {
         ].join('\n'),
       )
     })
-}
-
-/** Reads the CSV with DuckDB (quoting, encodings and delimiters handled), every field as text. */
-async function readFeedbackCsv(file: string, idColumn: string, labelColumn: string, rowColumn: string) {
-  const { quoteIdent } = await import('../../engine/data/index.js')
-  const { DuckDBInstance } = await import('@duckdb/node-api')
-  const instance = await DuckDBInstance.create(':memory:')
-  const conn = await instance.connect()
-  try {
-    let columns: string[]
-    try {
-      const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_csv(?, all_varchar = true)`, [file])
-      columns = described.getRowObjectsJS().map((r) => String(r.column_name))
-    } catch (error) {
-      throw new LatheError('bad_request', `cannot read ${file} as CSV: ${(error as Error).message.split('\n')[0]}`, { field: 'file' })
-    }
-    for (const [flag, column] of [
-      ['--id-column', idColumn],
-      ['--label-column', labelColumn],
-    ] as const) {
-      if (!columns.includes(column)) {
-        throw new LatheError('bad_request', `${file} has no column "${column}" (its columns: ${columns.join(', ')}); name it with ${flag}`, { field: flag })
-      }
-    }
-    const hasRow = columns.includes(rowColumn)
-    const reader = await conn.runAndReadAll(
-      `SELECT ${quoteIdent(idColumn)} AS id, ${quoteIdent(labelColumn)} AS label, ${hasRow ? quoteIdent(rowColumn) : "'0'"} AS row FROM read_csv(?, all_varchar = true)`,
-      [file],
-    )
-    return reader.getRowObjectsJS().map((r, i) => {
-      const row = Number(r.row ?? 0)
-      if (!r.id || r.label === null || !Number.isInteger(row) || row < 0) {
-        throw new LatheError('bad_request', `${file}: line ${i + 2} needs a request id, a label and a whole row number`, { field: 'file', line: i + 2 })
-      }
-      return { request_id: String(r.id), row_index: row, label: String(r.label) }
-    })
-  } finally {
-    conn.closeSync()
-    instance.closeSync()
-  }
 }
