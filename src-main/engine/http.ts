@@ -8,7 +8,7 @@ import { LatheError, isLatheError, type LatheErrorBody } from './api/common/erro
 import { mlflowApiRoutes, mlflowArtifactRoutes, mlflowUnsupportedRoutes } from './mlflow/index.js'
 import { persistentApiToken, rememberApiPort, rememberedApiPort } from './workspace/index.js'
 import { isOperationName, operations } from './contract.js'
-import { faviconIco, receiveUpload } from './api/index.js'
+import { downloadPath, faviconIco, receiveUpload, schemaCompilersOnDemand } from './api/index.js'
 
 export interface ApiServerOptions {
   port?: number
@@ -42,7 +42,7 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
   const host = options.host ?? '127.0.0.1'
   // fastify loads when a server starts, not with every CLI command.
   const { default: Fastify } = await import('fastify')
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: true })
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: true, schemaController: schemaCompilersOnDemand })
   let port = 0
 
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`])
@@ -98,6 +98,26 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
       if (!fileName) throw new LatheError('bad_request', 'an upload needs ?fileName=NAME (its extension tells the format)', { field: 'fileName' })
       return receiveUpload(engine.workspace.tmpDir, fileName, request.body as import('node:stream').Readable, randomUUID())
     })
+  })
+
+  // A file an operation made for the browser to save (data.export { download: true }): sent once, then removed.
+  app.get<{ Params: { id: string }; Querystring: { name?: string } }>('/api/v1/downloads/:id', async (request, reply) => {
+    const file = downloadPath(engine.workspace.tmpDir, request.params.id)
+    const name = (request.query.name ?? request.params.id).replace(/[^A-Za-z0-9_.@-]/g, '_').slice(0, 200)
+    // Claimed by rename first, so a second request for it finds it gone rather than half-sent.
+    const sending = `${file}.sending`
+    try {
+      fs.renameSync(file, sending)
+    } catch {
+      throw new LatheError('not_found', 'that download is being saved by another request: export again', { field: 'download' })
+    }
+    const stream = fs.createReadStream(sending)
+    stream.on('close', () => fs.rmSync(sending, { force: true }))
+    return reply
+      .type(name.endsWith('.csv') ? 'text/csv' : 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('content-length', fs.statSync(sending).size)
+      .send(stream)
   })
 
   app.get('/favicon.ico', async (_request, reply) => reply.type('image/x-icon').header('cache-control', 'max-age=86400').send(faviconIco()))

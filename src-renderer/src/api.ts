@@ -78,3 +78,28 @@ export async function uploadFile(file: File, onProgress: (fraction: number) => v
     request.send(file)
   })
 }
+
+/**
+ * Saves a file an operation prepared (`data.export { download: true }`). In a browser the
+ * session cookie lets a plain link stream it to disk; the desktop app's token goes in a
+ * header, so there the bytes come through fetch.
+ */
+export async function downloadFile(download: string, fileName: string): Promise<void> {
+  await session
+  const base = bridge ? bridge.engine.url : window.location.origin
+  const url = `${base}/api/v1/downloads/${encodeURIComponent(download)}?name=${encodeURIComponent(fileName)}`
+  let href = url
+  if (bridge) {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${bridge.engine.token}` } })
+    if (!response.ok) {
+      const body = (await response.json().catch(() => ({}))) as { error?: LatheErrorBody }
+      throw body.error?.code ? LatheError.fromBody(body.error) : new Error(`download failed: HTTP ${response.status}`)
+    }
+    href = URL.createObjectURL(await response.blob())
+    setTimeout(() => URL.revokeObjectURL(href), 10_000)
+  }
+  const link = document.createElement('a')
+  link.href = href
+  link.download = fileName
+  link.click()
+}

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
+import type { Contract } from '../../engine/contract.js'
 import { emit, ProgressLine, table } from '../output.js'
 import { common, parseNumber } from '../program.js'
 import { withClient, type Client, type CommonOptions } from '../session.js'
@@ -77,25 +78,27 @@ export function registerDataCommands(program: Command): void {
       },
     )
 
-  common(data.command('list').description('Datasets with their latest version')).action(async (options: CommonOptions) => {
-    const result = await withClient(options, 'lathe data list', (client) => client.call('data.list', {}))
-    emit(options.json, result, (r) =>
-      r.datasets.length === 0
-        ? 'no datasets yet: lathe data import FILE --name NAME'
-        : table(
-            ['dataset', 'versions', 'latest', 'rows', 'columns', 'validation', 'created'],
-            r.datasets.map((d) => [
-              d.name,
-              d.versions,
-              d.latest?.version,
-              d.latest?.rows,
-              d.latest?.columns.length,
-              d.latest?.validation.status,
-              d.latest?.createdAt,
-            ]),
-          ),
-    )
-  })
+  common(data.command('list').description('Datasets with their latest version'))
+    .option('--archived', 'include archived datasets')
+    .action(async (options: CommonOptions & { archived?: boolean }) => {
+      const result = await withClient(options, 'lathe data list', (client) => client.call('data.list', { includeArchived: options.archived === true }))
+      emit(options.json, result, (r) =>
+        r.datasets.length === 0
+          ? 'no datasets yet: lathe data import FILE --name NAME'
+          : table(
+              ['dataset', 'versions', 'latest', 'rows', 'columns', 'validation', 'created'],
+              r.datasets.map((d) => [
+                `${d.name}${d.archivedAt ? ' (archived)' : ''}`,
+                `${d.versions}${d.archivedVersions ? ` (+${d.archivedVersions} archived)` : ''}`,
+                d.latest?.version,
+                d.latest?.rows,
+                d.latest?.columns.length,
+                d.latest?.validation.status,
+                d.latest?.createdAt,
+              ]),
+            ),
+      )
+    })
 
   common(data.command('show <dataset>').description('One version (NAME or NAME@V): source, schema, validation, lineage')).action(
     async (ref: string, options: CommonOptions) => {
@@ -117,7 +120,7 @@ export function registerDataCommands(program: Command): void {
           '',
           table(
             ['version', 'rows', 'origin', 'validation', 'created'],
-            r.versions.map((x) => [x.version, x.rows, x.origin, x.validation, x.createdAt]),
+            r.versions.map((x) => [`${x.version}${x.archived ? ' (archived)' : ''}`, x.rows, x.origin, x.validation, x.createdAt]),
           ),
         ]
           .filter((line, i, all) => line !== '' || all[i - 1] !== '')
@@ -180,13 +183,14 @@ export function registerDataCommands(program: Command): void {
     .action(async (ref: string, options: CommonOptions & { rules?: string }) => {
       const result = await withClient(options, 'lathe data validate', async (client) => {
         if (options.rules) {
-          let rules: unknown
+          // The engine validates the rules (kinds, columns) and says which one is wrong.
+          let rules: Contract['data.rules.set']['input']['rules']
           try {
             rules = JSON.parse(fs.readFileSync(options.rules, 'utf8'))
           } catch (error) {
             throw new LatheError('bad_request', `cannot read rules from ${options.rules}: ${(error as Error).message}`, { field: 'rules' })
           }
-          await client.call('data.rules.set', { dataset: ref.split('@')[0]!, rules: rules as never })
+          await client.call('data.rules.set', { dataset: ref.split('@')[0]!, rules })
         }
         return client.call('data.validate', { dataset: ref })
       })
@@ -202,7 +206,22 @@ export function registerDataCommands(program: Command): void {
   common(data.command('transform').description('Derive a new version with a SQL SELECT over NAME@V references'))
     .requiredOption('-n, --name <name>', 'dataset the result becomes a version of')
     .requiredOption('--sql <sql>', 'one SELECT; refer to versions as name@V or name@latest')
-    .action(async (options: CommonOptions & { name: string; sql: string }) => {
+    .option('--preview [rows]', 'print the schema and the first rows (default 10), saving nothing', parseNumber)
+    .action(async (options: CommonOptions & { name: string; sql: string; preview?: number | true }) => {
+      if (options.preview !== undefined) {
+        const limit = options.preview === true ? 10 : options.preview
+        const preview = await withClient(options, 'lathe data transform', (client) => client.call('data.transform.preview', { sql: options.sql, limit }))
+        emit(options.json, preview, (p) =>
+          [
+            `from ${p.parents.join(', ')}: ${p.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`,
+            table(
+              p.columns.map((c) => c.name),
+              p.rows.map((row) => p.columns.map((c) => fmt(row[c.name]))),
+            ),
+          ].join('\n'),
+        )
+        return
+      }
       const result = await withClient(options, 'lathe data transform', (client) => client.call('data.transform', { name: options.name, sql: options.sql }))
       emit(
         options.json,
@@ -246,4 +265,60 @@ export function registerDataCommands(program: Command): void {
       emit(options.json, result, (r) => `wrote ${r.dataset}@${r.version} (${r.rows} rows) to ${r.path}`)
     },
   )
+
+  common(
+    data.command('dependents <dataset>').description('What depends on a version (NAME@V) or a dataset (NAME): derived versions, runs, models, monitors'),
+  ).action(async (ref: string, options: CommonOptions) => {
+    const result = await withClient(options, 'lathe data dependents', (client) => client.call('data.dependents', { dataset: ref }))
+    emit(options.json, result, (r) => describeDependents(r))
+  })
+
+  common(data.command('delete <dataset>').description('Delete a version (NAME@V) or a dataset (NAME) that nothing depends on'))
+    .option('--yes', 'do not ask (needed when not at a terminal)')
+    .action(async (ref: string, options: CommonOptions & { yes?: boolean }) => {
+      const result = await withClient(options, 'lathe data delete', async (client) => {
+        const view = await client.call('data.dependents', { dataset: ref })
+        if (!view.deletable) return client.call('data.delete', { dataset: ref })
+        if (!options.yes)
+          await confirm(`delete ${view.version === null ? `dataset ${view.dataset} (${view.versions.length} versions)` : `${view.dataset}@${view.version}`}?`)
+        return client.call('data.delete', { dataset: ref })
+      })
+      emit(
+        options.json,
+        result,
+        (r) => `deleted ${r.datasetDeleted ? `dataset ${r.dataset} and its versions ${r.deleted.join(', ')}` : `${r.dataset}@${r.deleted.join(', ')}`}`,
+      )
+    })
+
+  common(data.command('archive <dataset>').description('Archive a version (NAME@V) or a dataset (NAME): hidden from lists, still readable'))
+    .option('--restore', 'bring it back instead')
+    .action(async (ref: string, options: CommonOptions & { restore?: boolean }) => {
+      const result = await withClient(options, 'lathe data archive', (client) =>
+        client.call('data.archive', { dataset: ref, restore: options.restore === true }),
+      )
+      emit(
+        options.json,
+        result,
+        (r) => `${r.archived ? 'archived' : 'restored'} ${r.wholeDataset ? `dataset ${r.dataset}` : `${r.dataset}@${r.versions.join(', ')}`}`,
+      )
+    })
+}
+
+function describeDependents(r: { dataset: string; version: number | null; dependents: Array<{ version: string; label: string }>; deletable: boolean }): string {
+  const what = r.version === null ? `dataset ${r.dataset}` : `${r.dataset}@${r.version}`
+  if (r.deletable) return `nothing depends on ${what}: lathe data delete can remove it`
+  return [`${what} is depended on (archive it rather than delete it):`, ...r.dependents.map((d) => `  ${d.version}  ${d.label}`)].join('\n')
+}
+
+/** Asks on the terminal; refuses when there is none (a script passes --yes). */
+async function confirm(question: string): Promise<void> {
+  if (!process.stdin.isTTY) throw new LatheError('bad_request', `${question} Pass --yes to confirm when not at a terminal`, { field: 'yes' })
+  const readline = await import('node:readline/promises')
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    const answer = await rl.question(`${question} [y/N] `)
+    if (!/^y(es)?$/i.test(answer.trim())) throw new LatheError('bad_request', 'not deleted (you said no)')
+  } finally {
+    rl.close()
+  }
 }

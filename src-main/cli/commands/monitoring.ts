@@ -2,9 +2,9 @@ import path from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
 import { formatStatistic } from '../../engine/api/common/format.js'
-import { quoteIdent } from '../../engine/data/index.js'
 import { emit, ProgressLine, table } from '../output.js'
 import type { ModelRef } from '../../engine/api/common/model-ref.js'
+import type { Contract } from '../../engine/contract.js'
 import { common, modelRefArgument, parseNumber, parsePositiveInt, selectorOf, wholeModel } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'
 
@@ -22,13 +22,15 @@ function featureOption(value: string, previous: Array<{ name: string; method: Me
 
 const opPattern = /^\s*(\S+)\s*(>=|<=|==|!=|>|<)\s*(-?[\d.eE+-]+)\s*$/
 
+type RuleInput = Contract['monitoring.rules.add']['input']
+
 /** `--alert "dataset_drift >= 1"`, repeatable. */
-function alertOption(value: string, previous: Array<{ metric: string; op: string; threshold: number }> = []) {
+function alertOption(value: string, previous: Array<{ metric: string; op: RuleInput['op']; threshold: number }> = []) {
   const match = opPattern.exec(value)
   if (!match || !Number.isFinite(Number(match[3]))) {
     throw new InvalidArgumentError(`"${value}" is not "METRIC OP NUMBER" (e.g. "dataset_drift >= 1", "quality.accuracy < 0.8")`)
   }
-  return [...previous, { metric: match[1]!, op: match[2]!, threshold: Number(match[3]) }]
+  return [...previous, { metric: match[1]!, op: match[2] as RuleInput['op'], threshold: Number(match[3]) }]
 }
 
 const fmt = formatStatistic
@@ -167,7 +169,7 @@ export function registerMonitoringCommands(program: Command): void {
         },
       ) => {
         const selector = selectorOf(options.model, options.version)
-        const actions: Array<Record<string, unknown>> = []
+        const actions: NonNullable<RuleInput['actions']> = []
         if (options.notify || (!options.webhook && !options.retrain && !options.withLabelledTraffic && !options.runPipeline)) actions.push({ type: 'notify' })
         if (options.webhook) actions.push({ type: 'webhook', url: options.webhook })
         if (options.retrain || options.withLabelledTraffic) {
@@ -198,9 +200,9 @@ export function registerMonitoringCommands(program: Command): void {
                 monitor: added.id,
                 name: `${rule.metric} ${rule.op} ${rule.threshold}`,
                 metric: rule.metric,
-                op: rule.op as never,
+                op: rule.op,
                 threshold: rule.threshold,
-                actions: actions as never,
+                actions,
               }),
             )
           }
@@ -292,16 +294,29 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--row-column <name>', 'column holding the row of a batch request (default: 0)', 'row_index')
     .action(async (ref: ModelRef, file: string, options: CommonOptions & { idColumn: string; labelColumn: string; rowColumn: string }) => {
       const model = wholeModel(ref, 'lathe feedback')
-      const items = await readFeedbackCsv(file, options.idColumn, options.labelColumn, options.rowColumn)
+      const progress = new ProgressLine()
       const result = await withClient(options, 'lathe feedback', async (client) => {
-        let recorded = 0
-        const unknown: Array<{ request_id: string; row_index: number }> = []
-        for (let i = 0; i < items.length; i += 10_000) {
-          const part = await client.call('monitoring.feedback', { model, items: items.slice(i, i + 10_000) })
-          recorded += part.recorded
-          unknown.push(...part.unknown)
+        const stop = client.subscribe(['monitoring.feedback.progress'], (event) => {
+          if (event.payload.model === model) progress.update(`labels: ${event.payload.done} of ${event.payload.total} joined`)
+        })
+        try {
+          return await client.call('monitoring.feedback.import', {
+            model,
+            path: path.resolve(file),
+            fileName: file,
+            idColumn: options.idColumn,
+            labelColumn: options.labelColumn,
+            rowColumn: options.rowColumn,
+          })
+        } catch (error) {
+          // The engine names the field; here it is a flag.
+          const flag = error instanceof LatheError ? { idColumn: '--id-column', labelColumn: '--label-column' }[error.field ?? ''] : undefined
+          if (flag) throw new LatheError('bad_request', `${error instanceof Error ? error.message : ''}; name it with ${flag}`, { field: flag })
+          throw error
+        } finally {
+          stop()
+          progress.done()
         }
-        return { model, rows: items.length, recorded, unknown }
       })
       emit(options.json, result, (r) =>
         [
@@ -317,43 +332,4 @@ export function registerMonitoringCommands(program: Command): void {
         ].join('\n'),
       )
     })
-}
-
-/** Reads the CSV with DuckDB (quoting, encodings and delimiters handled), every field as text. */
-async function readFeedbackCsv(file: string, idColumn: string, labelColumn: string, rowColumn: string) {
-  const { DuckDBInstance } = await import('@duckdb/node-api')
-  const instance = await DuckDBInstance.create(':memory:')
-  const conn = await instance.connect()
-  try {
-    let columns: string[]
-    try {
-      const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_csv(?, all_varchar = true)`, [file])
-      columns = described.getRowObjectsJS().map((r) => String(r.column_name))
-    } catch (error) {
-      throw new LatheError('bad_request', `cannot read ${file} as CSV: ${(error as Error).message.split('\n')[0]}`, { field: 'file' })
-    }
-    for (const [flag, column] of [
-      ['--id-column', idColumn],
-      ['--label-column', labelColumn],
-    ] as const) {
-      if (!columns.includes(column)) {
-        throw new LatheError('bad_request', `${file} has no column "${column}" (its columns: ${columns.join(', ')}); name it with ${flag}`, { field: flag })
-      }
-    }
-    const hasRow = columns.includes(rowColumn)
-    const reader = await conn.runAndReadAll(
-      `SELECT ${quoteIdent(idColumn)} AS id, ${quoteIdent(labelColumn)} AS label, ${hasRow ? quoteIdent(rowColumn) : "'0'"} AS row FROM read_csv(?, all_varchar = true)`,
-      [file],
-    )
-    return reader.getRowObjectsJS().map((r, i) => {
-      const row = Number(r.row ?? 0)
-      if (!r.id || r.label === null || !Number.isInteger(row) || row < 0) {
-        throw new LatheError('bad_request', `${file}: line ${i + 2} needs a request id, a label and a whole row number`, { field: 'file', line: i + 2 })
-      }
-      return { request_id: String(r.id), row_index: row, label: String(r.label) }
-    })
-  } finally {
-    conn.closeSync()
-    instance.closeSync()
-  }
 }

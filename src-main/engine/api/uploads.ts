@@ -40,3 +40,22 @@ export function uploadPath(tmpDir: string, upload: string): string {
     throw new LatheError('not_found', 'that upload is gone (it was imported already, or the engine restarted): send the file again', { field: 'upload' })
   return file
 }
+
+/**
+ * Files an operation makes for a browser to save (a dataset export): written to tmp/ under
+ * a download id, fetched once with `GET /api/v1/downloads/<id>`, then removed.
+ */
+const DOWNLOAD_ID = /^download-[0-9a-f-]{36}\.[a-z]{1,10}$/
+
+export function newDownloadPath(tmpDir: string, extension: string, id: string): { download: string; file: string } {
+  const download = `download-${id}.${extension.replace(/[^a-z]/g, '').slice(0, 10)}`
+  return { download, file: path.join(tmpDir, download) }
+}
+
+export function downloadPath(tmpDir: string, download: string): string {
+  if (!DOWNLOAD_ID.test(download)) throw new LatheError('bad_request', `"${download}" is not a download id`, { field: 'download' })
+  const file = path.join(tmpDir, download)
+  if (!fs.existsSync(file))
+    throw new LatheError('not_found', 'that download is gone (it was saved already, or the engine restarted): export again', { field: 'download' })
+  return file
+}

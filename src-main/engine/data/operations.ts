@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
-import { defineOperation, defineOperations, uploadPath, type EventPayloadsOf } from '../api/index.js'
+import { defineOperation, defineOperations, newDownloadPath, uploadPath, type EventPayloadsOf } from '../api/index.js'
 import { defineEvents } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import { exportVersion, previewVersion, PreviewFilter } from './preview.js'
@@ -13,7 +14,8 @@ import { findVersionRecord } from './resolve.js'
 import { RuleResult, ValidationRule } from './rules.js'
 import { createSplit, listSplitsOf, SplitView } from './split-specs.js'
 import { childrenOf, findDataset, getVersionById, listDatasets, listVersions, type VersionRecord } from './store.js'
-import { runTransform } from './transform.js'
+import { archiveDatasetRef, deleteDatasetRef, DependentsView, describeDependents } from './lifecycle.js'
+import { previewTransform, runTransform } from './transform.js'
 import { setDatasetRules, validateVersion } from './validation.js'
 import { SplitSpec } from './types.js'
 
@@ -35,6 +37,8 @@ const VersionView = z.object({
   validation: z.object({ status: z.enum(['passed', 'failed', 'none']), results: z.array(RuleResult) }),
   /** Parent versions as `name@V` (a transform's inputs). */
   parents: z.array(z.string()),
+  /** When it was archived (hidden from lists, still readable), else null. */
+  archivedAt: z.string().nullable(),
 })
 type VersionView = z.input<typeof VersionView>
 
@@ -57,6 +61,7 @@ function viewOf(ctx: EngineContext, record: VersionRecord): VersionView {
       const parent = getVersionById(ctx.workspace.db, id)
       return parent ? `${parent.name}@${parent.version}` : id
     }),
+    archivedAt: record.archivedAt,
   }
 }
 
@@ -136,15 +141,27 @@ export const dataOperations = defineOperations('data', {
   }),
 
   'data.list': defineOperation({
-    summary: 'Every dataset with its version count and latest version',
-    input: z.object({}).strict(),
+    summary: 'Every dataset with its version count and latest version (archived datasets only with includeArchived)',
+    input: z.object({ includeArchived: z.boolean().default(false) }).strict(),
     output: z.object({
-      datasets: z.array(z.object({ name: z.string(), versions: z.number(), createdAt: z.string(), latest: VersionView.nullable(), rules: z.number() })),
+      datasets: z.array(
+        z.object({
+          name: z.string(),
+          versions: z.number(),
+          archivedVersions: z.number(),
+          archivedAt: z.string().nullable(),
+          createdAt: z.string(),
+          latest: VersionView.nullable(),
+          rules: z.number(),
+        }),
+      ),
     }),
-    handler: (_input, ctx) => ({
-      datasets: listDatasets(ctx.workspace.db).map((d) => ({
+    handler: (input, ctx) => ({
+      datasets: listDatasets(ctx.workspace.db, { includeArchived: input.includeArchived }).map((d) => ({
         name: d.name,
         versions: d.versions,
+        archivedVersions: d.archived,
+        archivedAt: d.archivedAt,
         createdAt: d.createdAt,
         latest: d.latest ? viewOf(ctx, d.latest) : null,
         rules: d.rules.length,
@@ -157,7 +174,9 @@ export const dataOperations = defineOperations('data', {
     input: Ref.strict(),
     output: z.object({
       version: VersionView,
-      versions: z.array(z.object({ version: z.number(), rows: z.number(), createdAt: z.string(), validation: z.string(), origin: z.string() })),
+      versions: z.array(
+        z.object({ version: z.number(), rows: z.number(), createdAt: z.string(), validation: z.string(), origin: z.string(), archived: z.boolean() }),
+      ),
       rules: z.array(ValidationRule),
       children: z.array(z.string()),
     }),
@@ -176,6 +195,7 @@ export const dataOperations = defineOperations('data', {
           createdAt: v.createdAt,
           validation: v.validation.status,
           origin: v.origin,
+          archived: v.archivedAt !== null,
         })),
         rules: dataset.rules as z.input<typeof ValidationRule>[],
         children,
@@ -194,14 +214,29 @@ export const dataOperations = defineOperations('data', {
     summary: "Replace a dataset's validation rules (checked at every import of a new version)",
     input: z.object({ dataset: z.string().min(1), rules: z.array(ValidationRule) }).strict(),
     output: z.object({ dataset: z.string(), rules: z.array(ValidationRule) }),
-    handler: (input, ctx) => setDatasetRules(ctx, input.dataset, input.rules),
+    handler: async (input, ctx) => {
+      const result = await setDatasetRules(ctx, input.dataset, input.rules)
+      ctx.events.emit('data.changed', { dataset: input.dataset, change: 'rules' })
+      return result
+    },
   }),
 
   'data.validate': defineOperation({
     summary: "Check a version against its dataset's current rules and record the result",
     input: Ref.strict(),
     output: z.object({ dataset: z.string(), version: z.number(), status: z.enum(['passed', 'failed', 'none']), results: z.array(RuleResult) }),
-    handler: (input, ctx) => validateVersion(ctx, findVersionRecord(ctx, input.dataset)),
+    handler: async (input, ctx) => {
+      const result = await validateVersion(ctx, findVersionRecord(ctx, input.dataset))
+      ctx.events.emit('data.changed', { dataset: result.dataset, change: 'validated' })
+      return result
+    },
+  }),
+
+  'data.transform.preview': defineOperation({
+    summary: 'The schema and first rows a transform SQL would give, saving nothing; a DuckDB error names its line and column',
+    input: z.object({ sql: z.string().min(1), limit: z.number().int().min(1).max(1000).default(50) }).strict(),
+    output: z.object({ columns: z.array(Column), rows: z.array(z.record(z.string(), z.unknown())), parents: z.array(z.string()) }),
+    handler: (input, ctx) => previewTransform(ctx, input.sql, input.limit),
   }),
 
   'data.transform': defineOperation({
@@ -228,7 +263,11 @@ export const dataOperations = defineOperations('data', {
     summary: 'Record a named, seeded split spec (random, stratified or by time) for a version and count its parts',
     input: z.object({ dataset: z.string().min(1), name: z.string().min(1).max(100).default('default'), spec: SplitSpec }).strict(),
     output: SplitView,
-    handler: (input, ctx) => createSplit(ctx, findVersionRecord(ctx, input.dataset), input.name, input.spec),
+    handler: async (input, ctx) => {
+      const split = await createSplit(ctx, findVersionRecord(ctx, input.dataset), input.name, input.spec)
+      ctx.events.emit('data.changed', { dataset: split.dataset, change: 'split' })
+      return split
+    },
   }),
 
   'data.splits.list': defineOperation({
@@ -261,10 +300,70 @@ export const dataOperations = defineOperations('data', {
   }),
 
   'data.export': defineOperation({
-    summary: 'Write a version to a CSV or Parquet file (format from the extension unless given)',
-    input: z.object({ dataset: z.string().min(1), path: z.string().min(1), format: z.enum(['csv', 'parquet']).optional() }).strict(),
-    output: z.object({ dataset: z.string(), version: z.number(), path: z.string(), format: z.enum(['csv', 'parquet']), rows: z.number() }),
-    handler: (input, ctx) => exportVersion(ctx, findVersionRecord(ctx, input.dataset), input.path, input.format),
+    summary:
+      'Write a version to a CSV or Parquet file (format from the extension unless given); with download, to a file the browser ' +
+      'then fetches once from GET /api/v1/downloads/<download>',
+    input: z
+      .object({
+        dataset: z.string().min(1),
+        path: z.string().min(1).optional(),
+        download: z.boolean().default(false),
+        format: z.enum(['csv', 'parquet']).optional(),
+      })
+      .strict(),
+    output: z.object({
+      dataset: z.string(),
+      version: z.number(),
+      path: z.string().optional(),
+      download: z.string().optional(),
+      fileName: z.string(),
+      format: z.enum(['csv', 'parquet']),
+      rows: z.number(),
+    }),
+    handler: async (input, ctx) => {
+      const record = findVersionRecord(ctx, input.dataset)
+      if (input.download === (input.path !== undefined)) {
+        throw new LatheError('bad_request', 'give a path to write the export to, or download: true for a browser to fetch it', { field: 'path' })
+      }
+      if (!input.download) {
+        const written = await exportVersion(ctx, record, input.path!, input.format)
+        return { ...written, fileName: path.basename(written.path) }
+      }
+      const format = input.format ?? 'csv'
+      const { download, file } = newDownloadPath(ctx.workspace.tmpDir, format, randomUUID())
+      const written = await exportVersion(ctx, record, file, format)
+      return {
+        dataset: written.dataset,
+        version: written.version,
+        download,
+        fileName: `${record.name}-v${record.version}.${format}`,
+        format,
+        rows: written.rows,
+      }
+    },
+  }),
+
+  'data.dependents': defineOperation({
+    summary: 'What depends on a version (name@V) or a dataset (name): derived versions, runs, model versions, monitors; and whether it can be deleted',
+    input: Ref.strict(),
+    output: DependentsView,
+    handler: (input, ctx) => describeDependents(ctx, input.dataset),
+  }),
+
+  'data.delete': defineOperation({
+    summary:
+      'Delete a version (name@V) or a dataset (name) that nothing depends on, with its object, splits and profile; ' +
+      'refused with the list of dependents otherwise (archive it instead)',
+    input: Ref.strict(),
+    output: z.object({ dataset: z.string(), deleted: z.array(z.number()), datasetDeleted: z.boolean(), objectsRemoved: z.number() }),
+    handler: (input, ctx) => deleteDatasetRef(ctx, input.dataset),
+  }),
+
+  'data.archive': defineOperation({
+    summary: 'Archive a version (name@V) or a dataset (name): hidden from lists, still readable by name@V; restore: true brings it back',
+    input: z.object({ dataset: z.string().min(1), restore: z.boolean().default(false) }).strict(),
+    output: z.object({ dataset: z.string(), versions: z.array(z.number()), archived: z.boolean(), wholeDataset: z.boolean() }),
+    handler: (input, ctx) => archiveDatasetRef(ctx, input.dataset, input.restore),
   }),
 })
 
@@ -275,6 +374,8 @@ export const dataEvents = defineEvents({
     /** Of the whole import, 0..1. */
     fraction: z.number().min(0).max(1),
   }),
+  /** A dataset's versions, rules, validation or splits changed (not an import: its progress says so). */
+  'data.changed': z.object({ dataset: z.string(), change: z.enum(['archived', 'restored', 'deleted', 'rules', 'validated', 'split']) }),
 })
 
 // Typed emit and subscribe: the bus knows these topics' payloads.

@@ -21,6 +21,8 @@ export interface DatasetRecord {
   name: string
   createdAt: string
   rules: unknown[]
+  /** Set when the dataset is archived: hidden from lists, its versions still readable. */
+  archivedAt: string | null
 }
 
 export interface VersionRecord {
@@ -40,6 +42,7 @@ export interface VersionRecord {
   validation: ValidationRecord
   createdAt: string
   parents: string[]
+  archivedAt: string | null
 }
 
 export interface SplitRecord {
@@ -52,10 +55,10 @@ export interface SplitRecord {
 }
 
 const VERSION_COLUMNS = `v.id, v.dataset_id, d.name, v.version, v.object_sha256, v.bytes, v.origin, v.source_name,
-  v.source_sha256, v.options_key, v.options_json, v.rows, v.columns_json, v.validation_status, v.validation_json, v.created_at`
+  v.source_sha256, v.options_key, v.options_json, v.rows, v.columns_json, v.validation_status, v.validation_json, v.created_at, v.archived_at`
 
 function toDataset(row: any): DatasetRecord {
-  return { id: row.id, name: row.name, createdAt: row.created_at, rules: JSON.parse(row.rules_json) }
+  return { id: row.id, name: row.name, createdAt: row.created_at, rules: JSON.parse(row.rules_json), archivedAt: row.archived_at ?? null }
 }
 
 function toVersion(db: Database.Database, row: any): VersionRecord {
@@ -80,6 +83,7 @@ function toVersion(db: Database.Database, row: any): VersionRecord {
     },
     createdAt: row.created_at,
     parents,
+    archivedAt: row.archived_at ?? null,
   }
 }
 
@@ -88,19 +92,27 @@ export function findDataset(db: Database.Database, name: string): DatasetRecord 
   return row ? toDataset(row) : null
 }
 
-export function listDatasets(db: Database.Database): Array<DatasetRecord & { versions: number; latest: VersionRecord | null }> {
-  const rows = db.prepare('SELECT * FROM datasets ORDER BY name').all()
+/** Versions counts only those not archived; `archived` counts the others. */
+export function listDatasets(
+  db: Database.Database,
+  { includeArchived = false } = {},
+): Array<DatasetRecord & { versions: number; archived: number; latest: VersionRecord | null }> {
+  const rows = db.prepare(`SELECT * FROM datasets ${includeArchived ? '' : 'WHERE archived_at IS NULL'} ORDER BY name`).all()
+  const count = db.prepare(
+    'SELECT count(*) FILTER (WHERE archived_at IS NULL) AS live, count(*) FILTER (WHERE archived_at IS NOT NULL) AS archived FROM dataset_versions WHERE dataset_id = ?',
+  )
   return rows.map((row: any) => {
-    const versions = db.prepare('SELECT count(*) FROM dataset_versions WHERE dataset_id = ?').pluck().get(row.id) as number
-    return { ...toDataset(row), versions, latest: latestVersion(db, row.id) }
+    const { live, archived } = count.get(row.id) as { live: number; archived: number }
+    return { ...toDataset(row), versions: live, archived, latest: latestVersion(db, row.id) }
   })
 }
 
+/** The newest version not archived (the newest archived one when all are). */
 export function latestVersion(db: Database.Database, datasetId: string): VersionRecord | null {
   const row = db
     .prepare(
       `SELECT ${VERSION_COLUMNS} FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id
-              WHERE v.dataset_id = ? ORDER BY v.version DESC LIMIT 1`,
+              WHERE v.dataset_id = ? ORDER BY v.archived_at IS NULL DESC, v.version DESC LIMIT 1`,
     )
     .get(datasetId)
   return row ? toVersion(db, row) : null
@@ -144,7 +156,7 @@ export function findVersionBySource(db: Database.Database, datasetName: string, 
 }
 
 /** A version before it is stored: the store gives it its id, number and time. */
-export interface NewVersion extends Omit<VersionRecord, 'id' | 'datasetId' | 'name' | 'version' | 'createdAt'> {
+export interface NewVersion extends Omit<VersionRecord, 'id' | 'datasetId' | 'name' | 'version' | 'createdAt' | 'archivedAt'> {
   datasetName: string
   parents: string[]
 }
@@ -283,4 +295,51 @@ export function insertSplit(
 
 export function listSplits(db: Database.Database, versionId: string): SplitRecord[] {
   return db.prepare('SELECT * FROM dataset_splits WHERE version_id = ? ORDER BY created_at, name').all(versionId).map(toSplit)
+}
+
+/**
+ * Archives (or restores) versions, and the dataset itself when `dataset` is given, in one
+ * transaction with its audit entry. Archived versions stay readable by `name@V`.
+ */
+export function setArchived(
+  db: Database.Database,
+  actor: string,
+  change: { datasetId: string; versionIds: string[]; dataset: boolean; archived: boolean },
+): void {
+  db.transaction(() => {
+    const at = change.archived ? new Date().toISOString() : null
+    const mark = db.prepare('UPDATE dataset_versions SET archived_at = ? WHERE id = ?')
+    for (const id of change.versionIds) mark.run(at, id)
+    // Restoring any version brings its dataset back into the list.
+    if (change.dataset || !change.archived) db.prepare('UPDATE datasets SET archived_at = ? WHERE id = ?').run(change.dataset ? at : null, change.datasetId)
+    const action = change.archived ? 'dataset.archive' : 'dataset.restore'
+    for (const id of change.versionIds) appendAudit(db, { actor, action, entityType: 'dataset_version', entityId: id, after: { archivedAt: at } })
+    if (change.dataset) appendAudit(db, { actor, action, entityType: 'dataset', entityId: change.datasetId, after: { archivedAt: at } })
+  })()
+}
+
+/**
+ * Deletes versions (and the dataset when `dataset` is set) with their lineage, profiles
+ * and splits, in one transaction with its audit entry. Returns the objects no remaining
+ * version uses, for the caller to remove once the transaction has committed.
+ */
+export function deleteVersions(db: Database.Database, actor: string, change: { datasetId: string; versions: VersionRecord[]; dataset: boolean }): string[] {
+  return db
+    .transaction(() => {
+      for (const v of change.versions) {
+        db.prepare('DELETE FROM dataset_splits WHERE version_id = ?').run(v.id)
+        db.prepare('DELETE FROM dataset_profiles WHERE version_id = ?').run(v.id)
+        db.prepare('DELETE FROM dataset_lineage WHERE child_version_id = ? OR parent_version_id = ?').run(v.id, v.id)
+      }
+      for (const v of change.versions) db.prepare('DELETE FROM dataset_versions WHERE id = ?').run(v.id)
+      if (change.dataset) db.prepare('DELETE FROM datasets WHERE id = ?').run(change.datasetId)
+      for (const v of change.versions) {
+        const before = { dataset: v.name, version: v.version, object: v.objectSha256, rows: v.rows }
+        appendAudit(db, { actor, action: 'dataset.delete', entityType: 'dataset_version', entityId: v.id, before })
+      }
+      if (change.dataset)
+        appendAudit(db, { actor, action: 'dataset.delete', entityType: 'dataset', entityId: change.datasetId, before: { name: change.versions[0]?.name } })
+      return [...new Set(change.versions.map((v) => v.objectSha256))].filter((sha) => !objectInUse(db, sha))
+    })
+    .immediate()
 }

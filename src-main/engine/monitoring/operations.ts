@@ -2,9 +2,11 @@ import { z } from 'zod'
 import { LatheError } from '../api/common/errors.js'
 import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import { actionRunner } from './actions.js'
+import { registerMonitorDependents } from './dataset-dependents.js'
 import { DriftReport, FeatureOverride } from './drift/report.js'
 import { checkWindow, type LogWindow } from './drift/sources.js'
 import { FeedbackInput, FeedbackResult, recordFeedback } from './feedback.js'
+import { FeedbackFileInput, FeedbackFileResult, importFeedbackFile } from './feedback-file.js'
 import { modelDrift } from './modelDrift.js'
 import { runMonitor } from './monitorRun.js'
 import { qualityForWindow } from './quality.js'
@@ -127,6 +129,15 @@ export const monitoringOperations = defineOperations('monitoring', {
     input: FeedbackInput,
     output: FeedbackResult,
     handler: (input, ctx) => recordFeedback(ctx, input),
+  }),
+
+  'monitoring.feedback.import': defineOperation({
+    summary:
+      'True labels from a CSV file (a path, or an upload id from the browser): a request id column, a label column and ' +
+      'optionally a row column; joined by request id in chunks, with progress; reports the ids the log does not hold',
+    input: FeedbackFileInput,
+    output: FeedbackFileResult,
+    handler: (input, ctx) => importFeedbackFile(ctx, input),
   }),
 
   'monitoring.quality': defineOperation({
@@ -284,6 +295,8 @@ export const monitoringOperations = defineOperations('monitoring', {
 export const monitoringEvents = defineEvents({
   /** One feature of a drift report done (reports on large tables take seconds). */
   'monitoring.drift.progress': z.object({ model: z.string(), done: z.number(), total: z.number(), feature: z.string() }),
+  /** Late labels from a file: rows joined so far. */
+  'monitoring.feedback.progress': z.object({ model: z.string(), done: z.number(), total: z.number(), recorded: z.number() }),
   /** A notify action: the UI shows it; the desktop app turns it into a system notification. */
   'monitoring.alert': z.object({ alert: Alert }),
   'monitoring.alert.raised': z.object({ alert: Alert }),
@@ -304,4 +317,7 @@ declare module '../api/events.js' {
 }
 
 /** Monitors run on their schedules only in an engine that stays up: a one-shot CLI command never runs someone's monitor. */
-export const monitoringServices = defineServices({ name: 'monitoring.scheduler', runsIn: 'long-lived', start: (ctx) => monitorScheduler(ctx).start() })
+export const monitoringServices = defineServices(
+  { name: 'monitoring.scheduler', runsIn: 'long-lived', start: (ctx) => monitorScheduler(ctx).start() },
+  { name: 'monitoring.dataset-dependents', runsIn: 'always', start: registerMonitorDependents },
+)

@@ -4,6 +4,7 @@ import { defineEvents, defineOperation, defineOperations, defineServices, type E
 import type { EngineContext } from '../context.js'
 import { listAudit } from '../workspace/index.js'
 import { startRegistryService } from './auto-register.js'
+import { registerModelDependents } from './dataset-dependents.js'
 import { Lineage, TrainedOnEntry, versionLineage, versionsTrainedOn } from './lineage.js'
 import { exportVersion, importPackage } from './package.js'
 import { checkPromotion, configureGate, gateFor, promote, rollback } from './promotion.js'
@@ -235,4 +236,7 @@ declare module '../api/events.js' {
 }
 
 /** Every engine registers finished runs that asked for it (`registerAs`), those that finished while no engine listened included. */
-export const registryServices = defineServices({ name: 'registry.auto-register', runsIn: 'always', start: startRegistryService })
+export const registryServices = defineServices(
+  { name: 'registry.auto-register', runsIn: 'always', start: startRegistryService },
+  { name: 'registry.dataset-dependents', runsIn: 'always', start: registerModelDependents },
+)

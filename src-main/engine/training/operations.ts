@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
 import { archiveRun, editRun, RunEdit } from './annotations.js'
 import { BackendReport, backendNames, probeBackends } from './backends.js'
+import { registerRunDependents } from './dataset-dependents.js'
 import { cancelRun, startRun, startTrainingService, trainingQueue, waitForRun } from './service.js'
 import { failOrphanedRuns, getMetricSeries, getRun, listRuns } from './store.js'
 import { startSweep, SweepSpec, sweepSummary } from './sweeps.js'
@@ -142,4 +143,5 @@ declare module '../api/events.js' {
 export const trainingServices = defineServices(
   { name: 'training.queue', runsIn: 'long-lived', start: startTrainingService },
   { name: 'training.orphans', runsIn: 'one-shot', start: (ctx) => void failOrphanedRuns(ctx.workspace.db) },
+  { name: 'training.dataset-dependents', runsIn: 'always', start: registerRunDependents },
 )

@@ -1,22 +1,31 @@
+import { useState, type ReactNode } from 'react'
 import type { Output } from '../api.js'
 import { Card, EmptyState, ErrorBanner, Facts, useOperation } from '../components/common/index.js'
 import '../components/datasets/datasets.css'
 import { ImportPanel } from '../components/datasets/ImportPanel.js'
 import { PreviewTable } from '../components/datasets/PreviewTable.js'
 import { ProfileView } from '../components/datasets/ProfileView.js'
+import { RulesEditor } from '../components/datasets/RulesEditor.js'
+import { SplitsPanel } from '../components/datasets/SplitsPanel.js'
+import { TransformEditor } from '../components/datasets/TransformEditor.js'
 import { statusBadge, ValidationView } from '../components/datasets/ValidationView.js'
+import { VersionActions } from '../components/datasets/VersionActions.js'
+import { SyncMark, useSyncMarks } from '../components/team/SyncMark.js'
 import { useNavigation, useRoutePath } from '../state/navigation.js'
 
-type Tab = 'preview' | 'profile' | 'validation' | 'lineage'
+type Tab = 'preview' | 'profile' | 'validation' | 'splits' | 'transform' | 'lineage'
 const tabs: Array<[Tab, string]> = [
   ['preview', 'Preview'],
   ['profile', 'Profile'],
   ['validation', 'Validation'],
+  ['splits', 'Splits'],
+  ['transform', 'Transform'],
   ['lineage', 'Lineage'],
 ]
 
 export default function DatasetsPage() {
-  const list = useOperation('data.list', {})
+  const [showArchived, setShowArchived] = useState(false)
+  const list = useOperation('data.list', { includeArchived: showArchived })
   // The URL names what is open: #/datasets/<name>/<version>/<tab>.
   const [routeName, routeVersion, routeTab] = useRoutePath()
   const { go } = useNavigation()
@@ -25,6 +34,7 @@ export default function DatasetsPage() {
     go('datasets', name, version)
   }
   const datasets = list.data?.datasets ?? []
+  const marks = useSyncMarks({ datasets: datasets.map((d) => d.name) })
   const current = routeName ?? datasets[0]?.name ?? null
   const currentRef = current ? `${current}@${routeVersion ?? datasets.find((d) => d.name === current)?.latest?.version ?? 1}` : null
 
@@ -41,7 +51,14 @@ export default function DatasetsPage() {
               }}
             />
           </Card>
-          <Card title="Datasets">
+          <Card
+            title="Datasets"
+            actions={
+              <label className="check">
+                <input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> Show archived
+              </label>
+            }
+          >
             {list.error ? <ErrorBanner error={list.error} onRetry={list.reload} /> : null}
             {list.loading ? (
               <p className="muted">Loading datasets…</p>
@@ -53,9 +70,11 @@ export default function DatasetsPage() {
                   <li key={d.name}>
                     <button aria-current={current === d.name} onClick={() => go('datasets', d.name)}>
                       {d.name}
+                      {d.archivedAt && <span className="badge">archived</span>}
                       <span className="sub">
                         {d.versions} version{d.versions === 1 ? '' : 's'} · {d.latest?.rows.toLocaleString()} rows ·{' '}
                         {d.latest?.validation.status === 'failed' ? 'validation failed' : d.latest?.validation.status === 'passed' ? 'valid' : 'no rules'}
+                        <SyncMark marks={marks} kind="datasets" id={d.name} />
                       </span>
                     </button>
                   </li>
@@ -64,19 +83,39 @@ export default function DatasetsPage() {
             )}
           </Card>
         </div>
-        {currentRef ? <VersionDetail key={currentRef} dataRef={currentRef} tab={(routeTab as Tab) ?? 'preview'} onSelect={setSelected} /> : <div />}
+        {currentRef ? (
+          <VersionDetail
+            key={currentRef}
+            dataRef={currentRef}
+            tab={(routeTab as Tab) ?? 'preview'}
+            onSelect={setSelected}
+            datasetArchived={datasets.find((d) => d.name === current)?.archivedAt != null}
+            onRemoved={(what) => (what === 'dataset' ? go('datasets') : go('datasets', current!))}
+          />
+        ) : (
+          <div />
+        )}
       </div>
     </section>
   )
 }
 
-function VersionDetail({ dataRef: ref, tab: asked, onSelect }: { dataRef: string; tab: Tab; onSelect: (ref: string) => void }) {
+function VersionDetail(props: {
+  dataRef: string
+  tab: Tab
+  onSelect: (ref: string) => void
+  datasetArchived: boolean
+  onRemoved: (what: 'version' | 'dataset') => void
+}) {
+  const { dataRef: ref, tab: asked, onSelect } = props
   const { replace } = useNavigation()
   const tab: Tab = tabs.some(([id]) => id === asked) ? asked : 'preview'
   const [name, version] = ref.split('@')
   const setTab = (t: Tab) => replace(name, version, t)
   const setRef = (r: string) => onSelect(r)
   const shown = useOperation('data.show', { dataset: ref })
+  const [validated, setValidated] = useState<Output<'data.validate'> | null>(null)
+  const marks = useSyncMarks({ datasetVersions: shown.data ? [shown.data.version.versionId] : [] })
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
   if (!shown.data) return <p className="muted">Loading {ref}…</p>
   const { version: v, versions, rules, children } = shown.data
@@ -89,7 +128,8 @@ function VersionDetail({ dataRef: ref, tab: asked, onSelect }: { dataRef: string
           <select aria-label="Version" value={v.version} onChange={(e) => setRef(`${v.dataset}@${e.target.value}`)}>
             {versions.map((x) => (
               <option key={x.version} value={x.version}>
-                {x.version} ({x.rows} rows, {x.validation})
+                {x.version} ({x.rows} rows, {x.validation}
+                {x.archived ? ', archived' : ''})
               </option>
             ))}
           </select>
@@ -103,7 +143,16 @@ function VersionDetail({ dataRef: ref, tab: asked, onSelect }: { dataRef: string
           ['Source', `${v.origin === 'transform' ? 'SQL transform' : v.source}`],
           ['Validation', statusBadge(v.validation.status)],
           ['Created', new Date(v.createdAt).toLocaleString()],
+          ...(v.archivedAt ? [['Archived', new Date(v.archivedAt).toLocaleString()] as [string, ReactNode]] : []),
+          ...(marks?.connected ? [['Team', <SyncMark marks={marks} kind="datasetVersions" id={v.versionId} />] as [string, ReactNode]] : []),
         ]}
+      />
+      <VersionActions
+        dataset={v.dataset}
+        version={v.version}
+        archived={v.archivedAt !== null}
+        datasetArchived={props.datasetArchived}
+        onChanged={(deleted) => (deleted ? props.onRemoved(deleted) : shown.reload())}
       />
       <div className="tabs" role="tablist">
         {tabs.map(([id, label]) => (
@@ -115,7 +164,15 @@ function VersionDetail({ dataRef: ref, tab: asked, onSelect }: { dataRef: string
       <div role="tabpanel">
         {tab === 'preview' && <PreviewTable dataset={`${v.dataset}@${v.version}`} columns={v.columns} />}
         {tab === 'profile' && <ProfileTab dataset={`${v.dataset}@${v.version}`} />}
-        {tab === 'validation' && <ValidationView validation={v.validation} ruleCount={rules.length} />}
+        {tab === 'validation' && (
+          <>
+            <RulesEditor dataset={v.dataset} dataRef={`${v.dataset}@${v.version}`} rules={rules} columns={v.columns} onValidated={setValidated} />
+            <h3 className="section-title">Results on {`${v.dataset}@${v.version}`}</h3>
+            <ValidationView validation={validated ?? v.validation} ruleCount={rules.length} />
+          </>
+        )}
+        {tab === 'splits' && <SplitsPanel dataRef={`${v.dataset}@${v.version}`} columns={v.columns} />}
+        {tab === 'transform' && <TransformEditor dataset={v.dataset} version={v.version} onSaved={onSelect} />}
         {tab === 'lineage' && <Lineage version={v} children={children} onSelect={onSelect} />}
       </div>
     </Card>

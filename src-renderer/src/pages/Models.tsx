@@ -6,12 +6,22 @@ import { GateEditor } from '../components/models/GateEditor.js'
 import { AuditList, HistoryTimeline } from '../components/models/HistoryTimeline.js'
 import { ImportModel } from '../components/models/ImportModel.js'
 import { VersionPanel } from '../components/models/VersionPanel.js'
+import { SyncMark, useSyncMarks, type Marks } from '../components/team/SyncMark.js'
 
 type ModelSummary = Output<'registry.models.list'>[number]
 type Version = Output<'registry.models.show'>['versions'][number]
 
-const modelColumns: Array<Column<ModelSummary>> = [
-  { key: 'name', header: 'Model', render: (m) => <strong>{m.name}</strong> },
+const modelColumns = (marks: Marks | null): Array<Column<ModelSummary>> => [
+  {
+    key: 'name',
+    header: 'Model',
+    render: (m) => (
+      <>
+        <strong>{m.name}</strong>
+        <SyncMark marks={marks} kind="models" id={m.name} />
+      </>
+    ),
+  },
   { key: 'versionCount', header: 'Versions', align: 'right' },
   {
     key: 'aliases',
@@ -27,8 +37,17 @@ function headline(v: Version): string {
   return name ? `${name} ${formatNumber(v.metrics[name])}` : ''
 }
 
-const versionColumns: Array<Column<Version>> = [
-  { key: 'version', header: 'Version', render: (v) => `v${v.version}` },
+const versionColumns = (marks: Marks | null): Array<Column<Version>> => [
+  {
+    key: 'version',
+    header: 'Version',
+    render: (v) => (
+      <>
+        v{v.version}
+        <SyncMark marks={marks} kind="modelVersions" id={v.versionId} />
+      </>
+    ),
+  },
   { key: 'source', header: 'Source' },
   { key: 'dataset', header: 'Dataset', sortValue: (v) => v.dataset?.name ?? '', render: (v) => (v.dataset ? `${v.dataset.name}@${v.dataset.version}` : '—') },
   { key: 'metrics', header: 'Metric', sortable: false, render: headline },
@@ -59,6 +78,7 @@ export default function ModelsPage() {
   const refresh = models.reload
 
   const current = selected ?? models.data?.[0]?.name ?? null
+  const marks = useSyncMarks({ models: (models.data ?? []).map((m) => m.name) })
 
   return (
     <section aria-labelledby="page-title" className="page">
@@ -83,7 +103,7 @@ export default function ModelsPage() {
         <Card title="Registered models">
           <DataTable
             label="Models"
-            columns={modelColumns}
+            columns={modelColumns(marks)}
             rows={models.data}
             rowKey={(m) => m.name}
             selectedKey={current}
@@ -108,6 +128,7 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
   }
 
   const [confirming, setConfirming] = useState<string | null>(null)
+  const marks = useSyncMarks({ modelVersions: (shown.data?.versions ?? []).map((v) => v.versionId) })
   const rollingBack = useAction((alias: string) => api.call('registry.rollback', { model, alias }), {
     success: (r) => `${model}:${r.alias} rolled back to v${r.version} (was v${r.previous})`,
   })
@@ -188,7 +209,7 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
       <Card title="Versions">
         <DataTable
           label="Versions"
-          columns={versionColumns}
+          columns={versionColumns(marks)}
           rows={versions}
           rowKey={(v) => String(v.version)}
           selectedKey={version === null ? null : String(version)}

@@ -4,6 +4,7 @@ import { AlertsList } from '../components/monitoring/AlertsList.js'
 import { DriftHistory, QualityHistory } from '../components/monitoring/DriftHistory.js'
 import { FeatureOverlay } from '../components/monitoring/FeatureOverlay.js'
 import { FeatureTable } from '../components/monitoring/FeatureTable.js'
+import { LabelUpload } from '../components/monitoring/LabelUpload.js'
 import { hashOf, useNavigation, useRoutePath } from '../state/navigation.js'
 import { formatStat, shortTime } from '../components/monitoring/format.js'
 import { MonitorEditor } from '../components/monitoring/MonitorEditor.js'
@@ -87,6 +88,9 @@ function ModelMonitoring({ model, reportId }: { model: string; reportId: string 
       {(reportId ?? latestId) && <LatestReport key={reportId ?? latestId} id={(reportId ?? latestId)!} latest={!reportId || reportId === latestId} />}
       <Card title="Quality over time">
         <QualityHistory reports={reports.data ?? []} />
+      </Card>
+      <Card title="Late labels">
+        <LabelUpload model={model} onRecorded={reports.reload} />
       </Card>
       <Card title={`Alerts${openAlerts ? ` (${openAlerts} open)` : ''}`}>
         <ErrorBanner error={alerts.error} onRetry={alerts.reload} />

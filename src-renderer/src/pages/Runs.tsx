@@ -7,6 +7,7 @@ import { RunDetail } from '../components/runs/RunDetail.js'
 import { ScriptRuns } from '../components/runs/ScriptRuns.js'
 import '../components/runs/runs.css'
 import { StartRunForm } from '../components/runs/StartRunForm.js'
+import { SyncMark, useSyncMarks } from '../components/team/SyncMark.js'
 import { useNavigation, useRoutePath } from '../state/navigation.js'
 
 /** Runs: start one, watch it train, filter with a query, compare, name and tag, register, archive. */
@@ -36,6 +37,7 @@ export default function RunsPage() {
   }, [query, all])
   const rows = useMemo(() => (parsed ? all.filter((r) => matchesRun(r, parsed)) : all), [all, parsed])
   const selectedRun = all.find((r) => r.id === selected) ?? null
+  const marks = useSyncMarks({ runs: all.slice(0, 5000).map((r) => r.id) })
 
   const toggleCompare = (id: string) => setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id]))
   const columns: Array<Column<RunRecord>> = [
@@ -70,7 +72,16 @@ export default function RunsPage() {
         </span>
       ),
     },
-    { key: 'status', header: 'Status', render: (r) => <span className={statusBadge(r.status)}>{r.status}</span> },
+    {
+      key: 'status',
+      header: 'Status',
+      render: (r) => (
+        <>
+          <span className={statusBadge(r.status)}>{r.status}</span>
+          <SyncMark marks={marks} kind="runs" id={r.id} />
+        </>
+      ),
+    },
     { key: 'dataset', header: 'Dataset', sortValue: (r) => `${r.dataset.name}@${r.dataset.version}`, render: (r) => `${r.dataset.name}@${r.dataset.version}` },
     { key: 'target', header: 'Target' },
     { key: 'modelFamily', header: 'Model', render: (r) => `${r.modelFamily}${r.modelFamily === 'mlp' ? ` ${r.params.hidden.join('×')}` : ''}` },

@@ -18,7 +18,15 @@ describe('background services start once, for the kind of engine', () => {
   it('a one-shot engine never runs a scheduled monitor, even when a command outlives the schedule; a long-lived one does', async () => {
     const dir = tempDir()
     const oneShot = Engine.open({ workspaceDir: dir, holder: 'test' })
-    expect(oneShot.services).toEqual(['training.orphans', 'registry.auto-register', 'pipelines.monitor-runner', 'sync.objects'])
+    expect(oneShot.services).toEqual([
+      'training.orphans',
+      'training.dataset-dependents',
+      'registry.auto-register',
+      'registry.dataset-dependents',
+      'monitoring.dataset-dependents',
+      'pipelines.monitor-runner',
+      'sync.objects',
+    ])
     await trainWeatherModel(oneShot)
     await replayWeatherDays(oneShot, { year: 2013, shiftTemp: 0, prefix: 'a', limit: 60 })
     await oneShot.call('monitoring.monitors.add', {
@@ -39,7 +47,17 @@ describe('background services start once, for the kind of engine', () => {
     // The same workspace under an engine that stays up: the due monitor runs on its own.
     const longLived = Engine.open({ workspaceDir: dir, holder: 'test', host: 'long-lived' })
     afterThisTest(() => longLived.close())
-    expect(longLived.services).toEqual(['training.queue', 'registry.auto-register', 'monitoring.scheduler', 'pipelines.monitor-runner', 'sync.objects'])
+    expect(longLived.services).toEqual([
+      'training.queue',
+      'training.dataset-dependents',
+      'registry.auto-register',
+      'registry.dataset-dependents',
+      'monitoring.scheduler',
+      'monitoring.dataset-dependents',
+      'pipelines.monitor-runner',
+      'sync.background',
+      'sync.objects',
+    ])
     const report = await new Promise((resolve) => longLived.events.subscribe(['monitoring.report'], (event) => resolve(event.payload)))
     expect(report).toMatchObject({ monitor: 'due', model: 'weather', status: 'ran' })
     const [ran] = await longLived.call('monitoring.monitors.list', {})

@@ -105,28 +105,73 @@ function locate(grid: Grid, v: number, out: { cell: number; offset: number }): v
 
 function accumulate(items: Float64Array, side: NumericSide, grid: Grid): void {
   const { counts, offsets } = side
-  const at = { cell: 0, offset: 0 }
+  const { lo, hi, cells } = grid
+  const width = (hi - lo) / cells
+  const above = cells + 1
   let { n, min, max, shift, sum, sumSquares } = side
+  if (n === 0) {
+    // The first non-NaN value is the shift for the sums of squares.
+    for (let i = 0; i < items.length; i++) {
+      if (items[i]! === items[i]!) {
+        shift = items[i]!
+        break
+      }
+    }
+  }
   for (let i = 0; i < items.length; i++) {
     const v = items[i]!
     if (v !== v) continue // null and NaN come through as NaN and are dropped
-    if (n === 0) shift = v
     n++
     if (v < min) min = v
     if (v > max) max = v
     const d = v - shift
     sum += d
     sumSquares += d * d
-    locate(grid, v, at)
-    counts[at.cell]!++
-    offsets[at.cell]! += at.offset
+    // locate(), written out: this loop sees every value of every numeric column.
+    if (v < lo) {
+      counts[0]!++
+      offsets[0]! += v - lo
+    } else if (v > hi) {
+      counts[above]!++
+      offsets[above]! += v - hi
+    } else {
+      let k = width > 0 ? Math.floor((v - lo) / width) : 0
+      if (k >= cells) k = cells - 1
+      let start = lo + k * width
+      if (k > 0 && v < start) {
+        k--
+        start = lo + k * width
+      } else if (k < cells - 1) {
+        const next = lo + (k + 1) * width
+        if (v >= next) {
+          k++
+          start = next
+        }
+      }
+      counts[k + 1]!++
+      offsets[k + 1]! += v - start
+    }
   }
-  Object.assign(side, { n, min, max, shift, sum, sumSquares })
+  side.n = n
+  side.min = min
+  side.max = max
+  side.shift = shift
+  side.sum = sum
+  side.sumSquares = sumSquares
 }
 
 const asDouble = (name: string, as: string) => `coalesce(TRY_CAST(${ident(name)} AS DOUBLE), 'nan'::DOUBLE) AS ${ident(as)}`
 
-/** Reads every row of `source` once, feeding each listed column's vectors to `visit`. */
+/** Values buffered per column before they are handed on: 4M in all (32 MB), at least one vector, at most 64K rows. */
+const BUFFERED_VALUES = 1 << 22
+
+/**
+ * Reads every row of `source` once, feeding each listed column's values to `visit` in
+ * the rows' order. DuckDB hands back 2048-row vectors; they are gathered per column into
+ * runs of tens of thousands of values first, so that one column's grid (about 650 KB at
+ * 40,960 cells) stays in the CPU's cache while its run is counted, rather than every
+ * column's grid being touched every 2048 rows (four times slower at 100 columns).
+ */
 async function streamColumns(
   conn: DuckDBConnection,
   source: TableSource,
@@ -135,13 +180,29 @@ async function streamColumns(
 ): Promise<void> {
   const select = columns.map((c, i) => asDouble(c, `__c${i}`)).join(', ')
   const result = await conn.stream(`SELECT ${select} FROM (${source.sql})`)
+  const rows = Math.max(2048, Math.min(65536, Math.floor(BUFFERED_VALUES / columns.length / 2048) * 2048))
+  const buffers = columns.map(() => new Float64Array(rows))
+  let filled = 0
+  const flush = () => {
+    for (let i = 0; i < columns.length; i++) visit(i, filled === rows ? buffers[i]! : buffers[i]!.subarray(0, filled))
+    filled = 0
+  }
   for (;;) {
     const chunk = await result.fetchChunk()
     if (!chunk || chunk.rowCount === 0) break
-    for (let i = 0; i < columns.length; i++) {
-      visit(i, (chunk.getColumnVector(i) as unknown as { items: Float64Array }).items)
+    let at = 0
+    while (at < chunk.rowCount) {
+      const take = Math.min(chunk.rowCount - at, rows - filled)
+      for (let i = 0; i < columns.length; i++) {
+        const items = (chunk.getColumnVector(i) as unknown as { items: Float64Array }).items
+        buffers[i]!.set(at === 0 && take === items.length ? items : items.subarray(at, at + take), filled)
+      }
+      filled += take
+      at += take
+      if (filled === rows) flush()
     }
   }
+  if (filled > 0) flush()
 }
 
 /**

@@ -13,15 +13,14 @@ export function ValidationView({ validation, ruleCount }: { validation: Validati
   if (validation.results.length === 0) {
     return (
       <EmptyState title={ruleCount ? 'Not checked against the current rules yet' : 'This dataset has no validation rules'}>
-        Rules are set with <code>data.rules.set</code> and checked at every import; <code>lathe data validate NAME --rules rules.json</code> sets and checks
-        them.
+        Add rules above and validate; they are checked at every import from then on (<code>lathe data validate NAME --rules rules.json</code> does the same).
       </EmptyState>
     )
   }
   return (
     <ul aria-label="Validation results" className="plain-list">
       {validation.results.map((result, i) => (
-        <li key={i} className="rule-result">
+        <li key={i} className="rule-result" data-passed={result.passed}>
           {result.passed ? <span className="badge badge-ok">ok</span> : <span className="badge badge-bad">failed</span>}
           <div>
             <div>{result.message}</div>

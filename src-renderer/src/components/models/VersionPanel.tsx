@@ -1,6 +1,7 @@
-import { useState } from 'react'
+import { useState, type ReactNode } from 'react'
 import { api } from '../../api.js'
 import { Card, DataTable, ErrorBanner, Facts, formatNumber, notify, notifyError, useOperation, type Column } from '../common/index.js'
+import { SyncMark, useSyncMarks } from '../team/SyncMark.js'
 import { LineageGraph } from './LineageGraph.js'
 import { Markdown } from './Markdown.js'
 import { PromotePanel } from './PromotePanel.js'
@@ -17,6 +18,7 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
   const lineage = useOperation('registry.lineage', { model, version: String(version) })
   const [editing, setEditing] = useState<string | null>(null)
   const [saveError, setSaveError] = useState<unknown>(null)
+  const marks = useSyncMarks({ modelVersions: shown.data ? [shown.data.version.versionId] : [] })
 
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
   if (!shown.data) return <p className="muted">Loading v{version}…</p>
@@ -54,6 +56,7 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
             ['Outputs', v.signature.outputs.map(tensorText).join(', ')],
             ['ONNX', <span className="mono">{v.onnxSha256.slice(0, 16)}…</span>],
             ['Registered', `${new Date(v.createdAt).toLocaleString()} by ${v.createdBy}`],
+            ...(marks?.connected ? [['Team', <SyncMark marks={marks} kind="modelVersions" id={v.versionId} />] as [string, ReactNode]] : []),
           ]}
         />
       </Card>

@@ -132,7 +132,12 @@ export function QualityHistory({ reports }: { reports: ReportSummary[] }) {
     .filter((r) => names.some((n) => r.values[n] !== undefined))
     .map((r) => ({ t: Date.parse(r.time), ...Object.fromEntries(names.map((n) => [n.slice(8), r.values[n]])) }))
   if (data.length === 0)
-    return <p className="muted">No quality yet: it appears once enough predictions have true labels (POST /v2/models/NAME/feedback or `lathe feedback`).</p>
+    return (
+      <p className="muted">
+        No quality yet: it appears once enough predictions have true labels (upload a labels file under Late labels, POST /v2/models/NAME/feedback or `lathe
+        feedback`) and a monitor has run.
+      </p>
+    )
   return (
     <figure aria-label="Quality over time" data-points={data.length}>
       <figcaption className="muted">Quality of labelled predictions per report</figcaption>

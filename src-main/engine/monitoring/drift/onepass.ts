@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto'
+import type { DuckDBConnection } from '@duckdb/node-api'
+import { LatheError } from '../../api/common/errors.js'
+import { ident, queryRows } from '../monitorDb.js'
+import { assemble, chooseMethod, decide, type DriftMethod, type DriftOptions, type DriftReport, type Feature, type FeatureDrift } from './decide.js'
+import { exactNumeric } from './exact.js'
+import {
+  categoryCounts,
+  collectCrossing,
+  COLLECT_BUDGET,
+  crossingCells,
+  gridCells,
+  gridHistogram,
+  markedCount,
+  populationStd,
+  ranges,
+  scanNumeric,
+  wasserstein,
+  type Grid,
+  type NumericSide,
+} from './scan.js'
+import type { TableSource } from './sources.js'
+import { categoricalFromCounts, type FeatureStatistics, type NumericStatistics } from './statistics.js'
+
+interface Item {
+  /** The name in the report (`prediction` for the model's output). */
+  name: string
+  refColumn: string
+  curColumn: string
+  kind: 'numeric' | 'categorical'
+  method?: DriftMethod
+  threshold?: number
+}
+
+/** Puts each item's cached reference part into `into`; returns the items the cache does not hold. */
+function takeCached<T>(items: Item[], lookup: (item: Item) => T | null | undefined, into: { set(item: Item, value: T): unknown }): Item[] {
+  return items.filter((it) => {
+    const hit = lookup(it)
+    if (hit) into.set(it, hit)
+    return !hit
+  })
+}
+
+async function rowCount(conn: DuckDBConnection, source: TableSource): Promise<number> {
+  const [row] = await queryRows<{ n: bigint }>(conn, `SELECT count(*)::BIGINT AS n FROM (${source.sql})`)
+  return Number(row!.n)
+}
+
+/**
+ * The `needed` report: numeric columns in one streaming pass per side (see scan.ts), a
+ * second pass only over the columns whose CDFs cross inside a cell, categorical columns
+ * in one unpivoted GROUP BY per side; the reference's part taken from the cache when it
+ * is there.
+ */
+export async function onePassReport(
+  conn: DuckDBConnection,
+  reference: TableSource,
+  current: TableSource,
+  features: Feature[],
+  options: DriftOptions,
+): Promise<DriftReport> {
+  const columnsOf = (side: 'refColumn' | 'curColumn') => {
+    const names = features.map((f) => f.name)
+    const prediction = options.prediction
+    if (prediction) names.push(side === 'refColumn' ? prediction.reference : prediction.current)
+    return [...new Set(names)]
+  }
+  const cache = reference.cacheKey ? (options.referenceCache ?? null) : null
+  const cached =
+    cache !== null &&
+    cache.rows(reference.cacheKey!) !== null &&
+    features.every((f) => (f.kind === 'numeric' ? cache.numeric(reference.cacheKey!, f.name) : cache.categorical(reference.cacheKey!, f.name)) !== null)
+  const temporary: string[] = []
+  const copy = async (source: TableSource, columns: string[]): Promise<TableSource> => {
+    const table = `__drift_copy_${randomUUID().replaceAll('-', '').slice(0, 12)}`
+    await conn.run(`CREATE TEMP TABLE ${table} AS SELECT ${columns.map(ident).join(', ')} FROM (${source.sql})`)
+    temporary.push(table)
+    return { ...source, sql: `SELECT * FROM ${table}`, materialize: false }
+  }
+  try {
+    const refColumns = columnsOf('refColumn')
+    const curColumns = columnsOf('curColumn')
+    const ref = reference.materialize && !cached && refColumns.length ? await copy(reference, refColumns) : reference
+    const cur = current.materialize && curColumns.length ? await copy(current, curColumns) : current
+    return await onePassOver(conn, ref, cur, features, options)
+  } finally {
+    for (const table of temporary) await conn.run(`DROP TABLE IF EXISTS ${table}`)
+  }
+}
+
+async function onePassOver(
+  conn: DuckDBConnection,
+  reference: TableSource,
+  current: TableSource,
+  features: Feature[],
+  options: DriftOptions,
+): Promise<DriftReport> {
+  const threshold = options.driftShareThreshold ?? 0.5
+  const cache = reference.cacheKey ? (options.referenceCache ?? null) : null
+  const key = reference.cacheKey ?? ''
+  const items: Item[] = features.map((f) => ({ name: f.name, refColumn: f.name, curColumn: f.name, kind: f.kind, method: f.method, threshold: f.threshold }))
+  const prediction = options.prediction ?? null
+  if (prediction) items.push({ name: 'prediction', refColumn: prediction.reference, curColumn: prediction.current, kind: prediction.kind })
+
+  let referenceRows = cache?.rows(key) ?? null
+  if (referenceRows === null) {
+    referenceRows = await rowCount(conn, reference)
+    cache?.putRows(key, referenceRows)
+  }
+  if (referenceRows === 0) throw new LatheError('bad_request', `the reference (${reference.label}) has no rows`, { field: 'reference' })
+  const currentRows = await rowCount(conn, current)
+  if (currentRows === 0) throw new LatheError('bad_request', `the current data (${current.label}) has no rows`, { field: 'current' })
+
+  const stats = new Map<Item, FeatureStatistics | null>()
+
+  // Categorical: every statistic comes from the two sides' counts.
+  const categorical = items.filter((it) => it.kind === 'categorical')
+  const refCounts = new Map<Item, Map<string, number>>()
+  const uncached = takeCached(categorical, (it) => cache?.categorical(key, it.refColumn), refCounts)
+  const fresh = await categoryCounts(
+    conn,
+    reference,
+    uncached.map((it) => it.refColumn),
+  )
+  uncached.forEach((it, i) => {
+    refCounts.set(it, fresh[i]!)
+    cache?.putCategorical(key, it.refColumn, fresh[i]!)
+  })
+  const curCounts = await categoryCounts(
+    conn,
+    current,
+    categorical.map((it) => it.curColumn),
+  )
+  categorical.forEach((it, i) => {
+    const r = refCounts.get(it)!
+    const c = curCounts[i]!
+    const keys = [...new Set([...r.keys(), ...c.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    stats.set(
+      it,
+      categoricalFromCounts(
+        keys,
+        keys.map((k) => r.get(k) ?? 0),
+        keys.map((k) => c.get(k) ?? 0),
+      ),
+    )
+  })
+
+  // Numeric: the reference's grids and summaries (cached, or one range query and one pass).
+  const numeric = items.filter((it) => it.kind === 'numeric')
+  const refSides = new Map<Item, { grid: Grid; side: NumericSide } | null>()
+  const missing = takeCached(numeric, (it) => cache?.numeric(key, it.refColumn), refSides)
+  const bounds = await ranges(
+    conn,
+    reference,
+    missing.map((it) => it.refColumn),
+  )
+  const toScan: Array<{ item: Item; grid: Grid }> = []
+  missing.forEach((it, i) => {
+    const { n, lo, hi } = bounds[i]!
+    if (n === 0 || lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) refSides.set(it, null)
+    else toScan.push({ item: it, grid: { lo, hi, cells: lo === hi ? 1 : gridCells(n) } })
+  })
+  const scanned = await scanNumeric(
+    conn,
+    reference,
+    toScan.map((s) => ({ name: s.item.refColumn, grid: s.grid })),
+  )
+  toScan.forEach((s, i) => {
+    const value = { grid: s.grid, side: scanned[i]! }
+    refSides.set(s.item, value)
+    cache?.putNumeric(key, s.item.refColumn, value)
+  })
+
+  // Which numeric columns need the exact path: KS or PSI asked for, a small sample, or no usable grid.
+  const exact: Item[] = []
+  const onePass: Item[] = []
+  for (const it of numeric) {
+    const ref = refSides.get(it)
+    const method = it.method ?? (ref ? chooseMethod('numeric', ref.side.n) : 'ks')
+    if (method === 'ks' || method === 'psi' || !ref) exact.push(it)
+    else onePass.push(it)
+  }
+  const curSides = await scanNumeric(
+    conn,
+    current,
+    onePass.map((it) => ({ name: it.curColumn, grid: refSides.get(it)!.grid })),
+  )
+
+  // Second pass, in batches that fit the budget, for the cells where the CDFs may cross.
+  const pending = onePass.map((it, i) => {
+    const { grid, side } = refSides.get(it)!
+    const cur = curSides[i]!
+    const marks = cur.n > 0 ? crossingCells(grid, side, cur) : new Uint8Array(grid.cells + 2)
+    return { it, grid, ref: side, cur, marks, mass: markedCount(marks, side) + markedCount(marks, cur) }
+  })
+  for (const p of pending.filter((p) => p.mass > COLLECT_BUDGET)) exact.push(p.it)
+  const batches: Array<typeof pending> = []
+  for (const p of pending.filter((p) => p.mass <= COLLECT_BUDGET)) {
+    const last = batches.at(-1)
+    if (last && last.reduce((s, q) => s + q.mass, 0) + p.mass <= COLLECT_BUDGET) last.push(p)
+    else batches.push([p])
+  }
+  for (const batch of batches) {
+    const withCrossings = batch.filter((p) => p.mass > 0 && p.cur.n > 0)
+    const spec = (side: 'ref' | 'cur') =>
+      withCrossings.map((p) => ({
+        name: side === 'ref' ? p.it.refColumn : p.it.curColumn,
+        grid: p.grid,
+        marks: p.marks,
+        expected: markedCount(p.marks, side === 'ref' ? p.ref : p.cur),
+      }))
+    const refValues = await collectCrossing(conn, reference, spec('ref'))
+    const curValues = await collectCrossing(conn, current, spec('cur'))
+    for (const p of batch) {
+      if (p.cur.n === 0) {
+        stats.set(p.it, null)
+        continue
+      }
+      const at = withCrossings.indexOf(p)
+      const w = wasserstein(p.grid, p.ref, p.cur, p.marks, at >= 0 ? refValues[at]! : new Float64Array(0), at >= 0 ? curValues[at]! : new Float64Array(0))
+      const result: NumericStatistics = {
+        kind: 'numeric',
+        referenceRows: p.ref.n,
+        currentRows: p.cur.n,
+        wasserstein_normed: w / (populationStd(p.ref) || 1),
+        chart: { kind: 'histogram', bins: gridHistogram(p.grid, p.ref, p.cur) },
+      }
+      stats.set(p.it, result)
+    }
+  }
+  for (const [item, value] of await exactNumeric(conn, reference, current, exact)) stats.set(item, value)
+
+  const results: FeatureDrift[] = []
+  const skipped: Array<{ name: string; reason: string }> = []
+  let predictionDrift: FeatureDrift | null = null
+  for (const [i, it] of items.entries()) {
+    const value = stats.get(it) ?? null
+    options.onProgress?.({ done: i + 1, total: items.length, feature: it.name })
+    if (prediction && i === items.length - 1) {
+      if (value) predictionDrift = decide('prediction', value)
+      continue
+    }
+    if (!value) skipped.push({ name: it.name, reason: 'no non-null values on one side' })
+    else results.push(decide(it.name, value, it.method, it.threshold))
+  }
+  return assemble({ label: reference.label, rows: referenceRows }, { label: current.label, rows: currentRows }, threshold, results, skipped, predictionDrift)
+}
