@@ -154,6 +154,7 @@ function describeRun(run: RunRecord, epochSeconds: number[]): string {
       ),
     )
   }
+  for (const warning of run.warnings ?? []) lines.push(`warning: ${warning}`)
   if (run.model) lines.push(`model: ONNX object ${run.model.onnxSha256}`)
   return lines.join('\n')
 }
