@@ -201,6 +201,33 @@ export function registerRegistryCommands(program: Command): void {
 
   common(
     models
+      .command('delete')
+      .argument('<ref>', 'M (the model and every version) or M@version')
+      .option('--dry-run', 'say what would happen and what depends on it, change nothing')
+      .description(
+        'Delete what nothing refers to; archive what lineage refers to (alias history, a team server); refused while an alias, deployment or monitor uses it',
+      ),
+  ).action(async (text: string, options: CommonOptions & { dryRun?: boolean }) => {
+    const { model, selector } = modelRefArgument(text)
+    if (selector && !/^\d+$/.test(selector))
+      throw new LatheError('bad_request', `name the version by its number (${model}@3), not by an alias`, { field: 'version' })
+    const dryRun = options.dryRun ?? false
+    const r = await withClient(options, HOLDER, (client) =>
+      selector ? client.call('registry.versions.remove', { model, version: selector, dryRun }) : client.call('registry.models.remove', { model, dryRun }),
+    )
+    const what = selector ? `${model} v${selector}` : model
+    emit(options.json, r, (x) =>
+      [
+        x.dryRun
+          ? `${what} would be ${x.dependents.action === 'delete' ? 'deleted' : x.dependents.action === 'archive' ? 'archived' : 'kept (blocked)'}:`
+          : `${what} ${x.action}:`,
+        ...x.dependents.reasons.map((reason) => `  ${reason}`),
+      ].join('\n'),
+    )
+  })
+
+  common(
+    models
       .command('history')
       .argument('<model>', 'M', modelRefArgument)
       .option('--alias <alias>')

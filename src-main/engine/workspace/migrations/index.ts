@@ -8,6 +8,7 @@ import { migration008 } from './008-identity.js'
 import { migration009 } from './009-sync.js'
 import { migration010 } from './010-mlflow.js'
 import { migration011 } from './011-pipelines.js'
+import { migration014 } from './014-removal.js'
 import type { Migration } from './types.js'
 
 /** Every migration, in order. Append new ones; never edit or reorder released ones. */
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   migration009,
   migration010,
   migration011,
+  migration014,
 ]
