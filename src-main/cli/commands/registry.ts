@@ -189,12 +189,13 @@ export function registerRegistryCommands(program: Command): void {
     models
       .command('export')
       .argument('<ref>', 'M@version or M@alias (M: M@production)', modelRefArgument)
-      .argument('<file>', 'the .zip to write')
-      .description('Export a version as a portable package'),
+      .argument('<file>', 'the .zip to write (a file ending in .onnx: the bare ONNX graph)')
+      .description('Export a version as a portable package, or its ONNX graph'),
   ).action(async (ref: ModelRef, file: string, options: CommonOptions) => {
     const { model, selector } = ref
+    const format = file.toLowerCase().endsWith('.onnx') ? 'onnx' : 'package'
     const r = await withClient(options, HOLDER, (client) =>
-      client.call('registry.export', { model, version: selector ?? 'production', file: path.resolve(file) }),
+      client.call('registry.export', { model, version: selector ?? 'production', file: path.resolve(file), format }),
     )
     emit(options.json, r, (x) => `wrote ${x.file} (${x.bytes} bytes)`)
   })

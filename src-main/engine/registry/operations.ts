@@ -212,10 +212,10 @@ export const registryOperations = defineOperations('registry', {
     handler: ({ run }, ctx) => versionsFromRun(ctx, run),
   }),
   'registry.export': defineOperation({
-    summary: 'Export a version as a portable zip package to a file, or (no file: for a browser download) as base64',
-    input: z.object({ ...versionRef, file: z.string().min(1).optional() }).strict(),
+    summary: 'Export a version as a portable zip package (or, format onnx, its bare ONNX graph) to a file, or (no file: for a browser download) as base64',
+    input: z.object({ ...versionRef, file: z.string().min(1).optional(), format: z.enum(['package', 'onnx']).default('package') }).strict(),
     output: z.object({ file: z.string().nullable(), fileName: z.string(), bytes: z.number(), content: z.string().optional() }),
-    handler: ({ model, version, file }, ctx) => exportVersion(ctx, model, version, file),
+    handler: ({ model, version, file, format }, ctx) => exportVersion(ctx, model, version, file, format),
   }),
   'registry.importPackage': defineOperation({
     summary: 'Import a package exported by another workspace, keeping the version identity',

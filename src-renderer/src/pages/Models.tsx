@@ -5,6 +5,7 @@ import { hashOf, useNavigation, useRoutePath } from '../state/navigation.js'
 import { GateEditor } from '../components/models/GateEditor.js'
 import { AuditList, HistoryTimeline } from '../components/models/HistoryTimeline.js'
 import { ImportModel } from '../components/models/ImportModel.js'
+import { RemoveFromRegistry } from '../components/models/RemoveFromRegistry.js'
 import { VersionPanel } from '../components/models/VersionPanel.js'
 
 type ModelSummary = Output<'registry.models.list'>[number]
@@ -28,7 +29,16 @@ function headline(v: Version): string {
 }
 
 const versionColumns: Array<Column<Version>> = [
-  { key: 'version', header: 'Version', render: (v) => `v${v.version}` },
+  {
+    key: 'version',
+    header: 'Version',
+    render: (v) => (
+      <>
+        v{v.version}
+        {v.archivedAt && <span className="badge badge-warn"> archived</span>}
+      </>
+    ),
+  },
   { key: 'source', header: 'Source' },
   { key: 'dataset', header: 'Dataset', sortValue: (v) => v.dataset?.name ?? '', render: (v) => (v.dataset ? `${v.dataset.name}@${v.dataset.version}` : '—') },
   { key: 'metrics', header: 'Metric', sortable: false, render: headline },
@@ -98,6 +108,7 @@ export default function ModelsPage() {
 
 function ModelDetail(props: { model: string; version: number | null; onVersion: (v: number) => void; onChanged: () => void }) {
   const { model } = props
+  const { go } = useNavigation()
   const shown = useOperation('registry.models.show', { model })
   const history = useOperation('registry.history', { model })
   // Gate edits send no event: read again after this page changes something.
@@ -185,7 +196,18 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
       <Card title="Promotion gates">
         <GateEditor model={model} gates={shown.data.gates} knownMetrics={knownMetrics} onSaved={onChanged} />
       </Card>
-      <Card title="Versions">
+      <Card
+        title="Versions"
+        actions={
+          <RemoveFromRegistry
+            model={model}
+            onRemoved={() => {
+              props.onChanged()
+              go('models')
+            }}
+          />
+        }
+      >
         <DataTable
           label="Versions"
           columns={versionColumns}

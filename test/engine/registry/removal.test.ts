@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { LatheError } from '../../../src-main/engine/api/common/errors.js'
@@ -49,6 +50,10 @@ describe('deleting and archiving models and versions', () => {
     // The history still names v1, and the schema refuses to erase it behind the operations' back.
     expect((await engine.call('registry.history', { model: 'iris' })).moves.map((m) => m.version)).toContain(1)
     expect(() => engine.workspace.db.prepare('DELETE FROM registry_versions WHERE version = 1').run()).toThrow(/kept for lineage/)
+    // The bare ONNX graph of a version is the object it was imported from, byte for byte.
+    const onnx = await engine.call('registry.export', { model: 'iris', version: '2', format: 'onnx' })
+    expect(onnx.fileName).toBe('iris-v2.onnx')
+    expect(Buffer.from(onnx.content!, 'base64').equals(fs.readFileSync(fixture))).toBe(true)
     const audit = (await engine.call('registry.history', { model: 'iris' })).audit.map((a) => a.action)
     expect(audit).toEqual(expect.arrayContaining(['version.archive', 'version.delete']))
   })
