@@ -53,7 +53,14 @@ export default defineConfig({
           'training-worker': resolve(__dirname, 'src-main/engine/training/worker.ts'),
           cli: resolve(__dirname, 'src-main/cli/index.ts'),
         },
-        output: { format: 'es', entryFileNames: '[name].js' },
+        output: {
+          format: 'es',
+          entryFileNames: '[name].js',
+          // The version and project root in a chunk of their own: \`lathe --help\` needs them,
+          // and Rolldown would otherwise merge them with the system operations (zod schemas),
+          // whose load is most of what --help costs.
+          codeSplitting: { groups: [{ name: 'versions', test: /src-main[\\/]engine[\\/]system[\\/]versions\.ts$/ }] },
+        },
       },
     },
   },

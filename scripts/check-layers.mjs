@@ -51,7 +51,14 @@ export const modules = [
     uses: ['common', 'workspace'],
     doors: ['src-main/engine/api/index.ts', 'src-main/engine/context.ts', 'src-main/engine/log.ts'],
   },
-  { name: 'system', dirs: ['src-main/engine/system/'], uses: ['common', 'workspace', 'kernel'], doors: door('system') },
+  // versions.ts is a second, light door: the version and project root, which the CLI reads to
+  // print --help before it loads any capability (the index re-exports zod schemas).
+  {
+    name: 'system',
+    dirs: ['src-main/engine/system/'],
+    uses: ['common', 'workspace', 'kernel'],
+    doors: [...door('system'), 'src-main/engine/system/versions.ts'],
+  },
   { name: 'data', dirs: ['src-main/engine/data/'], uses: [...below], doors: door('data') },
   { name: 'training', dirs: ['src-main/engine/training/'], uses: [...below, 'data'], doors: door('training') },
   { name: 'registry', dirs: ['src-main/engine/registry/'], uses: [...below, 'data', 'training'], doors: door('registry') },
@@ -111,7 +118,6 @@ export const packageRuntimes = {
   'electron-vite': 'node',
   fastify: 'node',
   fflate: 'neutral',
-  'js-yaml': 'neutral',
   'onnx-proto': 'neutral',
   'onnxruntime-node': 'node',
   pg: 'node',

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander'
-import { appVersion } from '../engine/system/index.js'
+import { appVersion } from '../engine/system/versions.js'
 import { registerDataCommands } from './commands/data.js'
 import { registerDemoCommands } from './commands/demo.js'
 import { registerMlflowCommands } from './commands/mlflow.js'

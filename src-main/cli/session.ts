@@ -1,11 +1,18 @@
 import { createHttpClient, type ApiClient } from '../engine/api/common/client.js'
 import type { Contract, EventPayloads } from '../engine/contract.js'
 import { isLatheError } from '../engine/api/common/errors.js'
-import { startEngineHost, type EngineHost } from '../engine/host.js'
+import type { EngineHost } from '../engine/host.js'
 import { findRunningEngine } from '../engine/workspace/index.js'
 import { resolveWorkspaceDir } from '../engine/workspace/index.js'
 
 export type Client = ApiClient<Contract, EventPayloads>
+
+/**
+ * The engine host and every capability under it, loaded only when a command needs an
+ * engine: `lathe --help`, a usage error or a command that only talks to a running engine
+ * loads commander and this file, not DuckDB, zod schemas or fastify.
+ */
+export const loadEngineHost = () => import('../engine/host.js')
 
 export interface CommonOptions {
   workspace?: string
@@ -28,7 +35,7 @@ export async function withClient<T>(options: CommonOptions, holder: string, run:
   if (running) {
     return run(createHttpClient<Contract, EventPayloads>({ baseUrl: running.url, token: running.token }), null)
   }
-  const host = await startEngineHost({ workspaceDir: dir, holder })
+  const host = await (await loadEngineHost()).startEngineHost({ workspaceDir: dir, holder })
   try {
     return await run(host.engine.client(), host)
   } catch (error) {

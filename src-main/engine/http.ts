@@ -8,7 +8,7 @@ import { LatheError, isLatheError, type LatheErrorBody } from './api/common/erro
 import { mlflowApiRoutes, mlflowArtifactRoutes, mlflowUnsupportedRoutes } from './mlflow/index.js'
 import { persistentApiToken, rememberApiPort, rememberedApiPort } from './workspace/index.js'
 import { isOperationName, operations } from './contract.js'
-import { faviconIco, receiveUpload } from './api/index.js'
+import { faviconIco, receiveUpload, schemaCompilersOnDemand } from './api/index.js'
 
 export interface ApiServerOptions {
   port?: number
@@ -42,7 +42,7 @@ export async function startApiServer(engine: Engine, options: ApiServerOptions =
   const host = options.host ?? '127.0.0.1'
   // fastify loads when a server starts, not with every CLI command.
   const { default: Fastify } = await import('fastify')
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: true })
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, forceCloseConnections: true, schemaController: schemaCompilersOnDemand })
   let port = 0
 
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`])

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { LatheError, isLatheError, type LatheErrorBody } from '../engine/api/common/errors.js'
+import { schemaCompilersOnDemand } from '../engine/api/index.js'
 import { atLeast, checkToken, roleIn, type Principal } from './accounts.js'
 import { recordAudit, type AuditActor } from './audit.js'
 import { BlobStore, lockObjectsDir } from './blobs.js'
@@ -66,6 +67,7 @@ export async function createTeamServer(options: TeamServerOptions): Promise<Omit
     bodyLimit: 4 * 1024 * 1024,
     exposeHeadRoutes: false,
     forceCloseConnections: true,
+    schemaController: schemaCompilersOnDemand,
   }) as unknown as FastifyInstance
 
   const metrics = new Registry()

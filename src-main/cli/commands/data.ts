@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
+import type { Contract } from '../../engine/contract.js'
 import { emit, ProgressLine, table } from '../output.js'
 import { common, parseNumber } from '../program.js'
 import { withClient, type Client, type CommonOptions } from '../session.js'
@@ -180,13 +181,14 @@ export function registerDataCommands(program: Command): void {
     .action(async (ref: string, options: CommonOptions & { rules?: string }) => {
       const result = await withClient(options, 'lathe data validate', async (client) => {
         if (options.rules) {
-          let rules: unknown
+          // The engine validates the rules (kinds, columns) and says which one is wrong.
+          let rules: Contract['data.rules.set']['input']['rules']
           try {
             rules = JSON.parse(fs.readFileSync(options.rules, 'utf8'))
           } catch (error) {
             throw new LatheError('bad_request', `cannot read rules from ${options.rules}: ${(error as Error).message}`, { field: 'rules' })
           }
-          await client.call('data.rules.set', { dataset: ref.split('@')[0]!, rules: rules as never })
+          await client.call('data.rules.set', { dataset: ref.split('@')[0]!, rules })
         }
         return client.call('data.validate', { dataset: ref })
       })

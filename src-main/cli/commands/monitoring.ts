@@ -2,9 +2,9 @@ import path from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { LatheError } from '../../engine/api/common/errors.js'
 import { formatStatistic } from '../../engine/api/common/format.js'
-import { quoteIdent } from '../../engine/data/index.js'
 import { emit, ProgressLine, table } from '../output.js'
 import type { ModelRef } from '../../engine/api/common/model-ref.js'
+import type { Contract } from '../../engine/contract.js'
 import { common, modelRefArgument, parseNumber, parsePositiveInt, selectorOf, wholeModel } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'
 
@@ -22,13 +22,15 @@ function featureOption(value: string, previous: Array<{ name: string; method: Me
 
 const opPattern = /^\s*(\S+)\s*(>=|<=|==|!=|>|<)\s*(-?[\d.eE+-]+)\s*$/
 
+type RuleInput = Contract['monitoring.rules.add']['input']
+
 /** `--alert "dataset_drift >= 1"`, repeatable. */
-function alertOption(value: string, previous: Array<{ metric: string; op: string; threshold: number }> = []) {
+function alertOption(value: string, previous: Array<{ metric: string; op: RuleInput['op']; threshold: number }> = []) {
   const match = opPattern.exec(value)
   if (!match || !Number.isFinite(Number(match[3]))) {
     throw new InvalidArgumentError(`"${value}" is not "METRIC OP NUMBER" (e.g. "dataset_drift >= 1", "quality.accuracy < 0.8")`)
   }
-  return [...previous, { metric: match[1]!, op: match[2]!, threshold: Number(match[3]) }]
+  return [...previous, { metric: match[1]!, op: match[2] as RuleInput['op'], threshold: Number(match[3]) }]
 }
 
 const fmt = formatStatistic
@@ -167,7 +169,7 @@ export function registerMonitoringCommands(program: Command): void {
         },
       ) => {
         const selector = selectorOf(options.model, options.version)
-        const actions: Array<Record<string, unknown>> = []
+        const actions: NonNullable<RuleInput['actions']> = []
         if (options.notify || (!options.webhook && !options.retrain && !options.withLabelledTraffic && !options.runPipeline)) actions.push({ type: 'notify' })
         if (options.webhook) actions.push({ type: 'webhook', url: options.webhook })
         if (options.retrain || options.withLabelledTraffic) {
@@ -198,9 +200,9 @@ export function registerMonitoringCommands(program: Command): void {
                 monitor: added.id,
                 name: `${rule.metric} ${rule.op} ${rule.threshold}`,
                 metric: rule.metric,
-                op: rule.op as never,
+                op: rule.op,
                 threshold: rule.threshold,
-                actions: actions as never,
+                actions,
               }),
             )
           }
@@ -321,6 +323,7 @@ export function registerMonitoringCommands(program: Command): void {
 
 /** Reads the CSV with DuckDB (quoting, encodings and delimiters handled), every field as text. */
 async function readFeedbackCsv(file: string, idColumn: string, labelColumn: string, rowColumn: string) {
+  const { quoteIdent } = await import('../../engine/data/index.js')
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { isLatheError } from '../../engine/api/common/errors.js'
-import { isPipelineFileError, pipelineFilePath, type PipelineRun } from '../../engine/pipelines/index.js'
+import type { PipelineRun } from '../../engine/pipelines/index.js'
 import { CommandExit, emit, ProgressLine, table } from '../output.js'
 import { common } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'
@@ -13,6 +13,9 @@ import { withClient, type CommonOptions } from '../session.js'
  * (FILE:LINE:COLUMN) or the command is misused.
  */
 
+/** The pipelines capability (yaml, the stage schemas), loaded when a pipeline command runs, not for --help. */
+const pipelines = () => import('../../engine/pipelines/index.js')
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }
@@ -22,7 +25,7 @@ async function withPipelineErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work()
   } catch (error) {
-    if (isLatheError(error) && (isPipelineFileError(error) || error.field === 'force')) {
+    if (isLatheError(error) && ((await pipelines()).isPipelineFileError(error) || error.field === 'force')) {
       process.stderr.write(`lathe: ${error.message}\n`)
       throw new CommandExit(2)
     }
@@ -74,7 +77,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--report <file.md>', 'write a markdown summary (for a pull-request comment)')
     .option('--force <stage>', 'run this stage even if it is up to date (repeatable); what reads it follows', collect)
     .action(async (file: string | undefined, options: CommonOptions & { report?: string; force?: string[] }) => {
-      const pipelineFile = pipelineFilePath(file)
+      const pipelineFile = (await pipelines()).pipelineFilePath(file)
       const progress = new ProgressLine()
       const { run, markdown } = await withPipelineErrors(() =>
         withClient(options, 'lathe pipeline run', async (client) => {
@@ -126,7 +129,7 @@ export function registerPipelineCommands(program: Command): void {
     pipeline.command('status').argument('[file]', 'the pipeline file (default: ./lathe.yaml)').description('Each stage up to date or stale, and why'),
   ).action(async (file: string | undefined, options: CommonOptions) => {
     const status = await withPipelineErrors(() =>
-      withClient(options, 'lathe pipeline status', (client) => client.call('pipelines.status', { file: pipelineFilePath(file) })),
+      withClient(options, 'lathe pipeline status', async (client) => client.call('pipelines.status', { file: (await pipelines()).pipelineFilePath(file) })),
     )
     emit(options.json, status, (s) =>
       [
@@ -143,7 +146,7 @@ export function registerPipelineCommands(program: Command): void {
     pipeline.command('show').argument('[file]', 'the pipeline file (default: ./lathe.yaml)').description('The graph: stages in run order and what each reads'),
   ).action(async (file: string | undefined, options: CommonOptions) => {
     const graph = await withPipelineErrors(() =>
-      withClient(options, 'lathe pipeline show', (client) => client.call('pipelines.show', { file: pipelineFilePath(file) })),
+      withClient(options, 'lathe pipeline show', async (client) => client.call('pipelines.show', { file: (await pipelines()).pipelineFilePath(file) })),
     )
     emit(options.json, graph, (g) =>
       [

@@ -3,7 +3,6 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { isLatheError, LatheError } from '../../engine/api/common/errors.js'
 import { isoMinute } from '../../engine/api/common/format.js'
 import type { ModelRef } from '../../engine/api/common/model-ref.js'
-import { PRIMARY_METRIC } from '../../engine/registry/index.js'
 import { emit, table } from '../output.js'
 import { common, modelRefArgument, wholeModel } from '../program.js'
 import { withClient, type CommonOptions } from '../session.js'
@@ -288,6 +287,7 @@ export function registerRegistryCommands(program: Command): void {
     ) => {
       const model = wholeModel(ref, 'lathe models gate (a gate belongs to --alias)')
       const setting = options.min || options.max || options.notWorseThan || options.protected || options.skipSignatureCheck || options.skipDataCheck
+      const { PRIMARY_METRIC } = await import('../../engine/registry/index.js')
       const notWorseThan = options.notWorseThan ?? (options.protected ? PRIMARY_METRIC : undefined)
       const gate = await withClient(options, HOLDER, (client) =>
         setting

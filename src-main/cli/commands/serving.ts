@@ -4,11 +4,10 @@ import { InvalidArgumentError, type Command } from 'commander'
 import type { ModelRef } from '../../engine/api/common/model-ref.js'
 import { createHttpClient } from '../../engine/api/common/client.js'
 import type { Contract, EventPayloads } from '../../engine/contract.js'
-import { startEngineHost, stopOnSignals } from '../../engine/host.js'
 import { findRunningEngine } from '../../engine/workspace/index.js'
 import { emit } from '../output.js'
 import { common, modelRefArgument, parseNumber, parsePort, parsePositiveInt } from '../program.js'
-import { withClient, workspaceDirOf, type Client, type CommonOptions } from '../session.js'
+import { loadEngineHost, withClient, workspaceDirOf, type Client, type CommonOptions } from '../session.js'
 
 interface ServedRef {
   model: string
@@ -107,6 +106,7 @@ export function registerServingCommands(program: Command): void {
         )
         return
       }
+      const { startEngineHost, stopOnSignals } = await loadEngineHost()
       const host = await startEngineHost({ workspaceDir: dir, holder: 'lathe serve', longLived: true })
       let status: StartResult
       try {

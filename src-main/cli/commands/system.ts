@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { startEngineHost, stopOnSignals } from '../../engine/host.js'
-import { projectRoot } from '../../engine/system/index.js'
+import { projectRoot } from '../../engine/system/versions.js'
 import { emit, table } from '../output.js'
-import { withClient, workspaceDirOf, type CommonOptions } from '../session.js'
+import { loadEngineHost, withClient, workspaceDirOf, type CommonOptions } from '../session.js'
 import { common, parsePort } from '../program.js'
 
 export function registerSystemCommands(program: Command): void {
@@ -36,6 +35,7 @@ export function registerSystemCommands(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--open', 'open the UI in the default browser')
     .action(async (options: CommonOptions & { port: number; host: string; open?: boolean }) => {
+      const { startEngineHost, stopOnSignals } = await loadEngineHost()
       const host = await startEngineHost({
         workspaceDir: workspaceDirOf(options),
         holder: 'lathe ui',

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { projectRoot } from '../../engine/system/index.js'
+import { projectRoot } from '../../engine/system/versions.js'
 
 /**
  * `lathe demo`: the whole lifecycle on the bundled Seattle weather table, through the

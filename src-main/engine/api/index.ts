@@ -5,3 +5,4 @@ export type { EngineEvent, EventPayloadMap, EventPayloadsOf, Topic } from './eve
 export { parseInput } from './validate.js'
 export { receiveUpload, uploadPath } from './uploads.js'
 export { faviconIco } from './favicon.js'
+export { schemaCompilersOnDemand } from './fastify-options.js'

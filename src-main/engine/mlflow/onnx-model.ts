@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import fsp from 'node:fs/promises'
-import yaml from 'js-yaml'
+import { parse as parseYaml } from 'yaml'
 import type { onnx as OnnxNamespace } from 'onnx-proto'
 import { isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
@@ -35,7 +35,7 @@ export async function readModelFolder(ctx: EngineContext, folder: string): Promi
   }
   let mlmodel: { flavors?: Record<string, { data?: string } | null> }
   try {
-    mlmodel = (yaml.load(mlmodelBytes.toString('utf8')) ?? {}) as typeof mlmodel
+    mlmodel = (parseYaml(mlmodelBytes.toString('utf8')) ?? {}) as typeof mlmodel
   } catch (error) {
     return { servable: false, flavors: [], reason: `MLmodel at ${folder} is not valid YAML: ${(error as Error).message.split('\n')[0]}` }
   }

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { LatheError, isLatheError } from '../api/common/errors.js'
+import { schemaCompilersOnDemand } from '../api/index.js'
 import type { EngineContext } from '../context.js'
 import type { StoredRequest } from './activity.js'
 import type { DeploymentSet, ServedVersion } from './deployments.js'
@@ -91,7 +92,13 @@ export async function startServingServer(service: ServingEndpoint, ctx: EngineCo
   const token = options.token ?? (loopback ? null : randomBytes(24).toString('base64url'))
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
   const { default: Fastify } = await import('fastify')
-  const app = Fastify({ logger: false, bodyLimit: maxBodyBytes, forceCloseConnections: true, keepAliveTimeout: 30_000 })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxBodyBytes,
+    forceCloseConnections: true,
+    keepAliveTimeout: 30_000,
+    schemaController: schemaCompilersOnDemand,
+  })
   let port = 0
 
   const protocolOf = (url: string): Protocol => (url.startsWith('/v2') ? 'v2' : 'mlflow')
