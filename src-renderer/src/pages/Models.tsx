@@ -12,7 +12,16 @@ type ModelSummary = Output<'registry.models.list'>[number]
 type Version = Output<'registry.models.show'>['versions'][number]
 
 const modelColumns: Array<Column<ModelSummary>> = [
-  { key: 'name', header: 'Model', render: (m) => <strong>{m.name}</strong> },
+  {
+    key: 'name',
+    header: 'Model',
+    render: (m) => (
+      <>
+        <strong>{m.name}</strong>
+        {m.archivedAt && <span className="badge badge-warn"> archived</span>}
+      </>
+    ),
+  },
   { key: 'versionCount', header: 'Versions', align: 'right' },
   {
     key: 'aliases',
@@ -58,7 +67,8 @@ const versionColumns: Array<Column<Version>> = [
 
 /** Models, their versions and aliases; a version page with metrics, card, lineage and promote; alias history. */
 export default function ModelsPage() {
-  const models = useOperation('registry.models.list', {})
+  const [showArchived, setShowArchived] = useState(false)
+  const models = useOperation('registry.models.list', { includeArchived: showArchived })
   // The URL says what is open: #/models/<name>/<version>.
   const [routeModel, routeVersion] = useRoutePath()
   const { go } = useNavigation()
@@ -90,7 +100,14 @@ export default function ModelsPage() {
         </EmptyState>
       )}
       {models.data && models.data.length > 0 && (
-        <Card title="Registered models">
+        <Card
+          title="Registered models"
+          actions={
+            <label className="checkbox">
+              <input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> Show archived
+            </label>
+          }
+        >
           <DataTable
             label="Models"
             columns={modelColumns}

@@ -47,6 +47,9 @@ describe('deleting and archiving models and versions', () => {
       [1, true],
       [2, false],
     ])
+    // An archived version is retired: it cannot be promoted again.
+    const retired = await refusal(engine.call('registry.promote', { model: 'iris', version: 1, alias: 'staging' }))
+    expect(retired.message).toMatch(/iris v1 is archived \(kept for lineage since .*\): promote another version/)
     // The history still names v1, and the schema refuses to erase it behind the operations' back.
     expect((await engine.call('registry.history', { model: 'iris' })).moves.map((m) => m.version)).toContain(1)
     expect(() => engine.workspace.db.prepare('DELETE FROM registry_versions WHERE version = 1').run()).toThrow(/kept for lineage/)
