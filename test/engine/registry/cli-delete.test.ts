@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { lathe, latheLines } from '../../cli/run-lathe.js'
+import { Engine } from '../../../src-main/engine/engine.js'
 import { tempDir } from '../../helpers/workspace.js'
 
 const fixture = path.resolve(import.meta.dirname, '../../fixtures/onnx/iris_logreg.onnx')
@@ -25,4 +26,27 @@ describe('lathe models delete (spawned as a user would)', () => {
     expect(byAlias.code).toBe(1)
     expect(byAlias.stderr).toContain('name the version by its number (iris@3), not by an alias')
   }, 120_000)
+
+  it('lathe runs delete erases a run nothing refers to and archives one a model version came from', async () => {
+    const ws = tempDir()
+    const w = ['--workspace', ws]
+    const engine = Engine.open({ workspaceDir: ws, holder: 'test setup' })
+    await engine.call('data.import', { name: 'penguins', path: path.resolve('node_modules/vega-datasets/data/penguins.json') })
+    const ids: string[] = []
+    for (const seed of [1, 2]) {
+      const run = await engine.call('training.start', { dataset: 'penguins', target: 'Species', modelFamily: 'linear', seed, params: { epochs: 1 } })
+      ids.push((await engine.call('training.runs.wait', { run: run.id, timeoutMs: 120_000 })).id)
+    }
+    await engine.call('registry.versions.register', { runId: ids[0]!, name: 'penguins' })
+    await engine.close()
+
+    const dry = await lathe(['runs', 'delete', ids[0]!, '--dry-run', ...w])
+    expect(dry.stdout).toContain(`run ${ids[0]}: dry run, nothing changed`)
+    expect(dry.stdout).toContain('model version penguins v1 was registered from it: the run is archived')
+    expect((await lathe(['runs', 'delete', ids[0]!, ...w])).stdout).toMatch(new RegExp(`^run ${ids[0]}: archived`))
+    expect((await lathe(['runs', 'delete', ids[1]!, ...w])).stdout).toMatch(new RegExp(`^run ${ids[1]}: deleted`))
+    const gone = await lathe(['runs', 'show', ids[1]!, ...w])
+    expect(gone.code).toBe(1)
+    expect((await lathe(['runs', 'archive', ids[0]!, '--restore', ...w])).stdout).toBe(`run ${ids[0]}: restored\n`)
+  }, 180_000)
 })

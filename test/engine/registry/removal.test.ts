@@ -78,6 +78,15 @@ describe('deleting and archiving models and versions', () => {
     await expect(engine.call('registry.models.show', { model: 'scratch' })).rejects.toThrow(/no model named "scratch"/)
     // The name is free again: a new import starts at v1.
     expect((await engine.call('registry.versions.import', { file: fixture, name: 'scratch' })).version).toBe(1)
+
+    // A monitor watching a model and a deployment serving it are named, and block.
+    await engine.call('monitoring.monitors.add', { name: 'scratch-drift', model: 'scratch', spec: { selector: '1' } })
+    await engine.call('serving.deploy', { model: 'scratch', selector: '1' })
+    const used = await engine.call('registry.models.remove', { model: 'scratch', dryRun: true })
+    expect(used.dependents).toMatchObject({ action: 'blocked', monitors: [{ name: 'scratch-drift' }], deployments: [{ model: 'scratch', selector: '1' }] })
+    expect(used.dependents.reasons.join(' ')).toMatch(/monitor scratch-drift watches scratch: remove it first/)
+    const pinned = await refusal(engine.call('registry.versions.remove', { model: 'scratch', version: '1' }))
+    expect(pinned.message).toMatch(/the endpoint serves scratch v1 \(deployed as scratch:1\): undeploy it/)
   })
 })
 
