@@ -190,6 +190,10 @@ describe('runs, sweeps and models as a person uses them (1024x700)', () => {
     await screenshot(page, 'models-delete-archives')
     await history.getByRole('button', { name: 'Archive v1' }).click()
     await versions.locator('tbody tr', { hasText: 'v1' }).getByText('archived').waitFor()
+    // Archiving is undone from the version's page.
+    await versions.locator('tbody tr', { hasText: 'v1' }).click()
+    await page.getByRole('region', { name: 'Version 1' }).getByRole('button', { name: 'Restore v1' }).click()
+    await versions.locator('tbody tr', { hasText: 'v1' }).getByText('archived').waitFor({ state: 'detached' })
 
     // A model nothing refers to is erased with its version.
     await page.getByRole('table', { name: 'Models' }).getByText('scratch', { exact: true }).click()

@@ -228,6 +228,18 @@ export function registerRegistryCommands(program: Command): void {
 
   common(
     models
+      .command('restore')
+      .argument('<ref>', 'M (an archived model) or M@version (an archived version)')
+      .description('Bring back what `lathe models delete` archived'),
+  ).action(async (text: string, options: CommonOptions) => {
+    const { model, selector } = modelRefArgument(text)
+    const r = await withClient(options, HOLDER, (client) => client.call('registry.restore', { model, version: selector }))
+    const what = r.version === null ? r.model : `${r.model} v${r.version}`
+    emit(options.json, r, (x) => `${what}: ${x.restored ? 'restored' : 'was not archived'}`)
+  })
+
+  common(
+    models
       .command('history')
       .argument('<model>', 'M', modelRefArgument)
       .option('--alias <alias>')

@@ -7,7 +7,7 @@ import { startRegistryService } from './auto-register.js'
 import { Lineage, TrainedOnEntry, versionLineage, versionsTrainedOn } from './lineage.js'
 import { exportVersion, importPackage } from './package.js'
 import { checkPromotion, configureGate, gateFor, promote, rollback } from './promotion.js'
-import { RemovalResult, removeModel, removeVersion, versionsFromRun } from './removal.js'
+import { RemovalResult, removeModel, removeVersion, restoreArchived, versionsFromRun } from './removal.js'
 import { findVersion, requireModel, resolveModelVersion } from './resolve.js'
 import { editModel, editVersion, importOnnxFile, modelCardOf, registerRun, toModelVersion } from './service.js'
 import { listAliases, listAliasMoves, listGates, listModels, listVersions } from './store.js'
@@ -205,6 +205,16 @@ export const registryOperations = defineOperations('registry', {
     output: RemovalResult,
     handler: ({ model, dryRun }, ctx) => removeModel(ctx, model, dryRun),
   }),
+  'registry.restore': defineOperation({
+    summary: 'Bring back an archived version, or an archived model with the versions archived with it',
+    input: z.object({ ...modelRef, version: z.string().regex(/^\d+$/, 'a version number').optional() }).strict(),
+    output: z.object({ model: z.string(), version: z.number().int().nullable(), restored: z.boolean() }),
+    handler: ({ model, version }, ctx) => {
+      const result = restoreArchived(ctx, model, version)
+      if (result.restored) ctx.events.emit('registry.removed', { model, version: result.version, action: 'restored' })
+      return result
+    },
+  }),
   'registry.runs.versions': defineOperation({
     summary: 'The model versions registered from a run (such a run is archived, never deleted)',
     input: z.object({ run: z.string().min(1) }).strict(),
@@ -251,8 +261,8 @@ export const registryEvents = defineEvents({
   [aliasMovedTopic]: z.object({ model: z.string(), alias: z.string(), version: z.number(), previous: z.number().nullable() }),
   'registry.version.created': z.object({ model: z.string(), version: z.number(), versionId: z.string() }),
   'registry.autoregister.failed': z.object({ runId: z.string(), message: z.string() }),
-  /** A model or version was deleted or archived (`version` null: the whole model). */
-  'registry.removed': z.object({ model: z.string(), version: z.number().nullable(), action: z.enum(['deleted', 'archived']) }),
+  /** A model or version was deleted, archived or restored (`version` null: the whole model). */
+  'registry.removed': z.object({ model: z.string(), version: z.number().nullable(), action: z.enum(['deleted', 'archived', 'restored']) }),
 })
 
 // Typed emit and subscribe: the bus knows these topics' payloads.

@@ -5,11 +5,13 @@ import { appendAudit } from '../workspace/index.js'
 import { findVersion, requireModel } from './resolve.js'
 import {
   aliasesOfVersion,
+  archivedAtOfModel,
   countAliasMovesOfVersion,
   deleteModelRow,
   deleteVersionRow,
   listAliases,
   listVersions,
+  restoreModelRow,
   setModelArchived,
   setVersionArchived,
   versionsByRun,
@@ -191,4 +193,35 @@ function blockedOrPlan(plan: Dependents, dryRun: boolean, what: string): Removal
 /** The model versions registered from a run: a run with any is archived, never deleted. */
 export function versionsFromRun(ctx: EngineContext, runId: string): Array<{ model: string; version: number }> {
   return versionsByRun(ctx.workspace.db, runId).map((v) => ({ model: v.model, version: v.version }))
+}
+
+/** Brings an archived version (or a model, with the versions archived with it) back; audited. */
+export function restoreArchived(ctx: EngineContext, modelName: string, version?: string): { model: string; version: number | null; restored: boolean } {
+  const db = ctx.workspace.db
+  if (version === undefined) {
+    const model = requireModel(ctx, modelName)
+    const was = archivedAtOfModel(db, model.id)
+    if (!was) return { model: model.name, version: null, restored: false }
+    db.transaction(() => {
+      restoreModelRow(db, model.id)
+      appendAudit(db, { actor: ctx.actor, action: 'model.restore', entityType: 'model', entityId: model.name, before: { archivedAt: was } })
+    })()
+    return { model: model.name, version: null, restored: true }
+  }
+  const { model, row } = findVersion(ctx, modelName, version)
+  if (!row.archivedAt) return { model: model.name, version: row.version, restored: false }
+  if (archivedAtOfModel(db, model.id)) {
+    throw new LatheError('conflict', `model ${model.name} is archived: restore the model first (lathe models restore ${model.name})`, { field: 'model' })
+  }
+  db.transaction(() => {
+    setVersionArchived(db, row.versionId, null)
+    appendAudit(db, {
+      actor: ctx.actor,
+      action: 'version.restore',
+      entityType: 'model_version',
+      entityId: `${model.name}@${row.version}`,
+      before: { archivedAt: row.archivedAt },
+    })
+  })()
+  return { model: model.name, version: row.version, restored: true }
 }

@@ -333,3 +333,10 @@ export function deleteModelRow(db: Database.Database, modelId: string): void {
   db.prepare('DELETE FROM registry_gates WHERE model_id = ?').run(modelId)
   db.prepare('DELETE FROM registry_models WHERE id = ?').run(modelId)
 }
+
+/** Un-archives a model and the versions archived with it (same time); versions archived on their own stay so. */
+export function restoreModelRow(db: Database.Database, modelId: string): void {
+  const at = archivedAtOfModel(db, modelId)
+  db.prepare('UPDATE registry_versions SET archived_at = NULL WHERE model_id = ? AND archived_at = ?').run(modelId, at)
+  db.prepare('UPDATE registry_models SET archived_at = NULL WHERE id = ?').run(modelId)
+}

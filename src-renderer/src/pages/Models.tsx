@@ -218,6 +218,7 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
         actions={
           <RemoveFromRegistry
             model={model}
+            archived={Boolean(shown.data.model.archivedAt)}
             onRemoved={() => {
               props.onChanged()
               go('models')

@@ -47,9 +47,12 @@ describe('deleting and archiving models and versions', () => {
       [1, true],
       [2, false],
     ])
-    // An archived version is retired: it cannot be promoted again.
+    // An archived version is retired: it cannot be promoted again, until restored.
     const retired = await refusal(engine.call('registry.promote', { model: 'iris', version: 1, alias: 'staging' }))
     expect(retired.message).toMatch(/iris v1 is archived \(kept for lineage since .*\): promote another version/)
+    expect(await engine.call('registry.restore', { model: 'iris', version: '1' })).toEqual({ model: 'iris', version: 1, restored: true })
+    expect((await engine.call('registry.versions.show', { model: 'iris', version: '1' })).version.archivedAt).toBeUndefined()
+    await engine.call('registry.versions.remove', { model: 'iris', version: '1' })
     // The history still names v1, and the schema refuses to erase it behind the operations' back.
     expect((await engine.call('registry.history', { model: 'iris' })).moves.map((m) => m.version)).toContain(1)
     expect(() => engine.workspace.db.prepare('DELETE FROM registry_versions WHERE version = 1').run()).toThrow(/kept for lineage/)

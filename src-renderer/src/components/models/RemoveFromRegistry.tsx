@@ -23,7 +23,16 @@ export function RemoveFromRegistry({ model, version, archived, onRemoved }: { mo
     () => (version === undefined ? api.call('registry.models.remove', { model }) : api.call('registry.versions.remove', { model, version: String(version) })),
     { success: (r) => `${what[0]!.toUpperCase()}${what.slice(1)} ${r.action}` },
   )
-  if (archived) return null
+  const restore = useAction(() => api.call('registry.restore', { model, version: version === undefined ? undefined : String(version) }), {
+    success: () => `${what[0]!.toUpperCase()}${what.slice(1)} restored`,
+  })
+  if (archived) {
+    return (
+      <button type="button" className="btn" disabled={restore.busy} onClick={async () => (await restore.run()) && onRemoved()}>
+        Restore {version === undefined ? 'model' : `v${version}`}
+      </button>
+    )
+  }
   if (!asking) {
     return (
       <button type="button" className="btn btn-ghost" onClick={() => setAsking(true)}>
