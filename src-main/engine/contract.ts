@@ -5,7 +5,7 @@ import { monitoringEvents, monitoringOperations, monitoringServices } from './mo
 import { pipelinesEvents, pipelinesOperations, pipelinesServices } from './pipelines/index.js'
 import { registryEvents, registryOperations, registryServices } from './registry/index.js'
 import { servingEvents, servingOperations } from './serving/index.js'
-import { syncEvents, syncOperations } from './sync/index.js'
+import { syncEvents, syncOperations, syncServices } from './sync/index.js'
 import { systemEvents, systemOperations, workspaceOperations } from './system/index.js'
 import { computeOperations, trainingEvents, trainingOperations, trainingServices } from './training/index.js'
 import type { Operation, Service } from './api/index.js'
@@ -41,7 +41,7 @@ export const eventTopics = {
 } satisfies Record<string, z.ZodType>
 
 /** Every capability's background services; the engine starts those its kind of host runs. */
-export const services: readonly Service[] = [...trainingServices, ...registryServices, ...monitoringServices, ...pipelinesServices]
+export const services: readonly Service[] = [...trainingServices, ...registryServices, ...monitoringServices, ...pipelinesServices, ...syncServices]
 
 export type Operations = typeof operations
 export type OperationName = keyof Operations & string

@@ -1,6 +1,7 @@
 import { useEffect } from 'react'
 import { ErrorBoundary, ToastHost, notify, useEngineEvents } from './components/common/index.js'
 import { NoSession } from './components/common/NoSession.js'
+import { SyncStatus } from './components/team/SyncStatus.js'
 import { pageById, pageList } from './pages/index.js'
 import { useEngine, watchEngine } from './state/engine.js'
 import { hashOf, useNavigation } from './state/navigation.js'
@@ -73,6 +74,7 @@ function StatusBar() {
         Workspace: <span className="mono">{workspace ?? '…'}</span>
       </span>
       <span data-testid="status-backend">Compute: {backend ?? '…'}</span>
+      {connection === 'connected' && <SyncStatus />}
       {connection === 'disconnected' && problem && <span className="error">{problem}</span>}
     </footer>
   )

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { launchBrowser, openApp, screenshot, startUi } from './harness.js'
 
-const pageNames = ['Datasets', 'Runs', 'Models', 'Serving', 'Monitoring', 'Pipelines', 'Settings']
+const pageNames = ['Datasets', 'Runs', 'Models', 'Serving', 'Monitoring', 'Pipelines', 'Team', 'Settings']
 
 describe('the app shell in a browser', () => {
   it('shows the navigation, the status bar and the compute backends in Settings', async () => {
@@ -59,7 +59,7 @@ describe('the app shell in a browser', () => {
     }
     // Back goes to the previous page (the hash keeps the history).
     await page.goBack()
-    await page.getByRole('heading', { level: 1, name: 'Pipelines' }).waitFor()
+    await page.getByRole('heading', { level: 1, name: 'Team' }).waitFor()
   })
 
   it('follows the OS theme, and loads nothing from outside the engine', async () => {

@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module'
 import fsp from 'node:fs/promises'
-import { parse as parseYaml } from 'yaml'
+import { createRequire } from 'node:module'
 import type { onnx as OnnxNamespace } from 'onnx-proto'
 import { isLatheError } from '../api/common/errors.js'
 import type { EngineContext } from '../context.js'
@@ -35,7 +34,9 @@ export async function readModelFolder(ctx: EngineContext, folder: string): Promi
   }
   let mlmodel: { flavors?: Record<string, { data?: string } | null> }
   try {
-    mlmodel = (parseYaml(mlmodelBytes.toString('utf8')) ?? {}) as typeof mlmodel
+    // yaml loads here, not at engine start (it is many small CommonJS files).
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml')
+    mlmodel = (parse(mlmodelBytes.toString('utf8')) ?? {}) as typeof mlmodel
   } catch (error) {
     return { servable: false, flavors: [], reason: `MLmodel at ${folder} is not valid YAML: ${(error as Error).message.split('\n')[0]}` }
   }

@@ -1,9 +1,15 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml'
+import { createRequire } from 'node:module'
+import type { Document, Node } from 'yaml'
 import { LatheError } from '../api/common/errors.js'
 import { canonicalJson } from './hash.js'
 import { stageSchemas, STAGE_KINDS, type StageKind, type StageSpecs } from './stage-specs.js'
+
+const require = createRequire(import.meta.url)
+let yamlModule: typeof import('yaml') | null = null
+/** yaml, loaded when a pipeline file is first read: it is many small CommonJS files, which every engine start would otherwise pay for. */
+const yaml = (): typeof import('yaml') => (yamlModule ??= require('yaml') as typeof import('yaml'))
 
 /**
  * `lathe.yaml`: a named pipeline and its stages. Parsed with the `yaml` package's
@@ -77,6 +83,7 @@ const MODEL_KINDS: ReadonlySet<StageKind> = new Set(['train', 'sweep'])
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/
 
 export function parsePipeline(text: string, file: string): PipelineDefinition {
+  const { isMap, isScalar, LineCounter, parseDocument } = yaml()
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true })
   const posOf = (offset: number): Position => {
@@ -290,6 +297,7 @@ function runOrder(stages: StageDefinition[], file: string): StageDefinition[] {
 
 /** The node at `keys`, or the deepest node on the way there (for an error's position). */
 function deepest(doc: Document, keys: string[], atKey = false): Node | null {
+  const { isMap, isScalar } = yaml()
   for (let n = keys.length; n > 0; n--) {
     const node = doc.getIn(keys.slice(0, n), true) as Node | undefined
     if (node && typeof node === 'object' && 'range' in node) {

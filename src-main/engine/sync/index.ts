@@ -1,1 +1,1 @@
-export { syncEvents, syncOperations } from './operations.js'
+export { syncEvents, syncOperations, syncServices } from './operations.js'

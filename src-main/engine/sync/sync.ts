@@ -175,7 +175,7 @@ function blobsOf(kind: string, body: Record<string, unknown>): string[] {
   return []
 }
 
-/** Alias moves of this workspace that the server did not apply, unless the person has since moved that alias again (decided anew). */
+/** Alias moves of this workspace that the server did not apply, unless the person has since moved that alias again or decided on it (sync_decisions). */
 export function openConflicts(ctx: EngineContext): Conflict[] {
   const db = ctx.workspace.db
   const refused = entriesIn(db, ['conflict', 'forbidden'])
@@ -191,6 +191,8 @@ export function openConflicts(ctx: EngineContext): Conflict[] {
     })
   return refused
     .filter(({ e, move }) => {
+      // Decided on the Team page (promoted again, or dropped): no longer open.
+      if (db.prepare('SELECT 1 FROM sync_decisions WHERE op_id = ?').get(e.opId)) return false
       const later = db
         .prepare(
           `SELECT 1 FROM registry_alias_history h JOIN sync_outbox o ON o.entity_id = h.uid AND o.kind = 'alias.move'

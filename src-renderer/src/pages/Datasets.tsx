@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react'
 import type { Output } from '../api.js'
 import { Card, EmptyState, ErrorBanner, Facts, useOperation } from '../components/common/index.js'
 import '../components/datasets/datasets.css'
@@ -5,6 +6,7 @@ import { ImportPanel } from '../components/datasets/ImportPanel.js'
 import { PreviewTable } from '../components/datasets/PreviewTable.js'
 import { ProfileView } from '../components/datasets/ProfileView.js'
 import { statusBadge, ValidationView } from '../components/datasets/ValidationView.js'
+import { SyncMark, useSyncMarks } from '../components/team/SyncMark.js'
 import { useNavigation, useRoutePath } from '../state/navigation.js'
 
 type Tab = 'preview' | 'profile' | 'validation' | 'lineage'
@@ -25,6 +27,7 @@ export default function DatasetsPage() {
     go('datasets', name, version)
   }
   const datasets = list.data?.datasets ?? []
+  const marks = useSyncMarks({ datasets: datasets.map((d) => d.name) })
   const current = routeName ?? datasets[0]?.name ?? null
   const currentRef = current ? `${current}@${routeVersion ?? datasets.find((d) => d.name === current)?.latest?.version ?? 1}` : null
 
@@ -56,6 +59,7 @@ export default function DatasetsPage() {
                       <span className="sub">
                         {d.versions} version{d.versions === 1 ? '' : 's'} · {d.latest?.rows.toLocaleString()} rows ·{' '}
                         {d.latest?.validation.status === 'failed' ? 'validation failed' : d.latest?.validation.status === 'passed' ? 'valid' : 'no rules'}
+                        <SyncMark marks={marks} kind="datasets" id={d.name} />
                       </span>
                     </button>
                   </li>
@@ -77,6 +81,7 @@ function VersionDetail({ dataRef: ref, tab: asked, onSelect }: { dataRef: string
   const setTab = (t: Tab) => replace(name, version, t)
   const setRef = (r: string) => onSelect(r)
   const shown = useOperation('data.show', { dataset: ref })
+  const marks = useSyncMarks({ datasetVersions: shown.data ? [shown.data.version.versionId] : [] })
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
   if (!shown.data) return <p className="muted">Loading {ref}…</p>
   const { version: v, versions, rules, children } = shown.data
@@ -103,6 +108,7 @@ function VersionDetail({ dataRef: ref, tab: asked, onSelect }: { dataRef: string
           ['Source', `${v.origin === 'transform' ? 'SQL transform' : v.source}`],
           ['Validation', statusBadge(v.validation.status)],
           ['Created', new Date(v.createdAt).toLocaleString()],
+          ...(marks?.connected ? [['Team', <SyncMark marks={marks} kind="datasetVersions" id={v.versionId} />] as [string, ReactNode]] : []),
         ]}
       />
       <div className="tabs" role="tablist">

@@ -7,11 +7,12 @@ import { AuditList, HistoryTimeline } from '../components/models/HistoryTimeline
 import { ImportModel } from '../components/models/ImportModel.js'
 import { RemoveFromRegistry } from '../components/models/RemoveFromRegistry.js'
 import { VersionPanel } from '../components/models/VersionPanel.js'
+import { SyncMark, useSyncMarks, type Marks } from '../components/team/SyncMark.js'
 
 type ModelSummary = Output<'registry.models.list'>[number]
 type Version = Output<'registry.models.show'>['versions'][number]
 
-const modelColumns: Array<Column<ModelSummary>> = [
+const modelColumns = (marks: Marks | null): Array<Column<ModelSummary>> => [
   {
     key: 'name',
     header: 'Model',
@@ -19,6 +20,7 @@ const modelColumns: Array<Column<ModelSummary>> = [
       <>
         <strong>{m.name}</strong>
         {m.archivedAt && <span className="badge badge-warn"> archived</span>}
+        <SyncMark marks={marks} kind="models" id={m.name} />
       </>
     ),
   },
@@ -37,7 +39,7 @@ function headline(v: Version): string {
   return name ? `${name} ${formatNumber(v.metrics[name])}` : ''
 }
 
-const versionColumns: Array<Column<Version>> = [
+const versionColumns = (marks: Marks | null): Array<Column<Version>> => [
   {
     key: 'version',
     header: 'Version',
@@ -45,6 +47,7 @@ const versionColumns: Array<Column<Version>> = [
       <>
         v{v.version}
         {v.archivedAt && <span className="badge badge-warn"> archived</span>}
+        <SyncMark marks={marks} kind="modelVersions" id={v.versionId} />
       </>
     ),
   },
@@ -79,6 +82,7 @@ export default function ModelsPage() {
   const refresh = models.reload
 
   const current = selected ?? models.data?.[0]?.name ?? null
+  const marks = useSyncMarks({ models: (models.data ?? []).map((m) => m.name) })
 
   return (
     <section aria-labelledby="page-title" className="page">
@@ -110,7 +114,7 @@ export default function ModelsPage() {
         >
           <DataTable
             label="Models"
-            columns={modelColumns}
+            columns={modelColumns(marks)}
             rows={models.data}
             rowKey={(m) => m.name}
             selectedKey={current}
@@ -136,6 +140,7 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
   }
 
   const [confirming, setConfirming] = useState<string | null>(null)
+  const marks = useSyncMarks({ modelVersions: (shown.data?.versions ?? []).map((v) => v.versionId) })
   const rollingBack = useAction((alias: string) => api.call('registry.rollback', { model, alias }), {
     success: (r) => `${model}:${r.alias} rolled back to v${r.version} (was v${r.previous})`,
   })
@@ -228,7 +233,7 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
       >
         <DataTable
           label="Versions"
-          columns={versionColumns}
+          columns={versionColumns(marks)}
           rows={versions}
           rowKey={(v) => String(v.version)}
           selectedKey={version === null ? null : String(version)}

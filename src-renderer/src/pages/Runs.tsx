@@ -9,6 +9,7 @@ import { ScriptRuns } from '../components/runs/ScriptRuns.js'
 import '../components/runs/runs.css'
 import { StartRunForm } from '../components/runs/StartRunForm.js'
 import { SweepList } from '../components/runs/Sweeps.js'
+import { SyncMark, useSyncMarks } from '../components/team/SyncMark.js'
 import { useNavigation, useRoutePath } from '../state/navigation.js'
 
 // Columns a person may hide. The default fits a 1024 px window without scrolling sideways.
@@ -70,6 +71,7 @@ export default function RunsPage() {
   }, [query, all])
   const rows = useMemo(() => (parsed ? all.filter((r) => matchesRun(r, parsed)) : all), [all, parsed])
   const selectedRun = all.find((r) => r.id === selected) ?? null
+  const marks = useSyncMarks({ runs: all.slice(0, 5000).map((r) => r.id) })
 
   const toggleCompare = (id: string) => setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id]))
   const allColumns: Array<Column<RunRecord>> = [
@@ -104,7 +106,16 @@ export default function RunsPage() {
         </span>
       ),
     },
-    { key: 'status', header: 'Status', render: (r) => <span className={statusBadge(r.status)}>{r.status}</span> },
+    {
+      key: 'status',
+      header: 'Status',
+      render: (r) => (
+        <>
+          <span className={statusBadge(r.status)}>{r.status}</span>
+          <SyncMark marks={marks} kind="runs" id={r.id} />
+        </>
+      ),
+    },
     { key: 'dataset', header: 'Dataset', sortValue: (r) => `${r.dataset.name}@${r.dataset.version}`, render: (r) => `${r.dataset.name}@${r.dataset.version}` },
     { key: 'target', header: 'Target' },
     { key: 'modelFamily', header: 'Model', render: (r) => `${r.modelFamily}${r.modelFamily === 'mlp' ? ` ${r.params.hidden.join('×')}` : ''}` },

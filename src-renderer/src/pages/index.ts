@@ -6,6 +6,7 @@ import PipelinesPage from './Pipelines.js'
 import RunsPage from './Runs.js'
 import ServingPage from './Serving.js'
 import SettingsPage from './Settings.js'
+import TeamPage from './Team.js'
 
 export interface PageEntry {
   id: string
@@ -26,6 +27,7 @@ export const pageList: PageEntry[] = [
   { id: 'serving', title: 'Serving', glyph: '⇄', component: ServingPage },
   { id: 'monitoring', title: 'Monitoring', glyph: '∿', component: MonitoringPage },
   { id: 'pipelines', title: 'Pipelines', glyph: '⋔', component: PipelinesPage },
+  { id: 'team', title: 'Team', glyph: '⇅', component: TeamPage },
   { id: 'settings', title: 'Settings', glyph: '⚙', component: SettingsPage },
 ]
 

@@ -39,7 +39,7 @@ describe('background services start once, for the kind of engine', () => {
     // The same workspace under an engine that stays up: the due monitor runs on its own.
     const longLived = Engine.open({ workspaceDir: dir, holder: 'test', host: 'long-lived' })
     afterThisTest(() => longLived.close())
-    expect(longLived.services).toEqual(['training.queue', 'registry.auto-register', 'monitoring.scheduler', 'pipelines.monitor-runner'])
+    expect(longLived.services).toEqual(['training.queue', 'registry.auto-register', 'monitoring.scheduler', 'pipelines.monitor-runner', 'sync.background'])
     const report = await new Promise((resolve) => longLived.events.subscribe(['monitoring.report'], (event) => resolve(event.payload)))
     expect(report).toMatchObject({ monitor: 'due', model: 'weather', status: 'ran' })
     const [ran] = await longLived.call('monitoring.monitors.list', {})

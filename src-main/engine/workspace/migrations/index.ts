@@ -8,6 +8,7 @@ import { migration008 } from './008-identity.js'
 import { migration009 } from './009-sync.js'
 import { migration010 } from './010-mlflow.js'
 import { migration011 } from './011-pipelines.js'
+import { migration012 } from './012-sync-decisions.js'
 import { migration014 } from './014-removal.js'
 import type { Migration } from './types.js'
 
@@ -23,5 +24,6 @@ export const migrations: readonly Migration[] = [
   migration009,
   migration010,
   migration011,
+  migration012,
   migration014,
 ]

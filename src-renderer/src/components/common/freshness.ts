@@ -22,6 +22,11 @@ const dataChanged: Freshness = {
 const runsChanged: Freshness = { topics: ['training.status', 'training.run.edited'] }
 const registryChanged: Freshness = { topics: ['registry.*'] }
 const servingChanged: Freshness = { topics: ['serving.*', 'registry.alias.moved'], everyMs: 3000 }
+// What sync shows moves after a sync and after any change that writes the outbox.
+const syncChanged: Freshness = {
+  topics: ['sync.state', 'data.changed', 'data.import.progress', 'training.status', 'registry.*'],
+  when: (e) => e.topic !== 'data.import.progress' || e.payload?.phase === 'done',
+}
 const monitoringChanged: Freshness = {
   topics: ['monitoring.report', 'monitoring.alert*', 'monitoring.monitor*'],
 }
@@ -42,6 +47,10 @@ const table: Record<string, Freshness> = {
   'serving.stats': { topics: [], everyMs: 1000 },
   'serving.requests': { topics: [], everyMs: 2000 },
   'monitoring.*': monitoringChanged,
+  'sync.status': syncChanged,
+  'sync.background': syncChanged,
+  'sync.marks': syncChanged,
+  'sync.pending': syncChanged,
 }
 
 export function freshnessOf(name: keyof Contract & string): Freshness | null {

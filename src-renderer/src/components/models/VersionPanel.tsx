@@ -1,7 +1,8 @@
-import { useState } from 'react'
+import { useState, type ReactNode } from 'react'
 import { api } from '../../api.js'
 import { Card, DataTable, ErrorBanner, Facts, formatNumber, notify, notifyError, useOperation, type Column } from '../common/index.js'
 import { useNavigation } from '../../state/navigation.js'
+import { SyncMark, useSyncMarks } from '../team/SyncMark.js'
 import { LineageGraph } from './LineageGraph.js'
 import { Markdown } from './Markdown.js'
 import { PromotePanel } from './PromotePanel.js'
@@ -20,6 +21,7 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
   const [editing, setEditing] = useState<string | null>(null)
   const [saveError, setSaveError] = useState<unknown>(null)
   const { go } = useNavigation()
+  const marks = useSyncMarks({ modelVersions: shown.data ? [shown.data.version.versionId] : [] })
 
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
   if (!shown.data) return <p className="muted">Loading v{version}…</p>
@@ -62,6 +64,7 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
             ['Outputs', v.signature.outputs.map(tensorText).join(', ')],
             ['ONNX', <span className="mono">{v.onnxSha256.slice(0, 16)}…</span>],
             ['Registered', `${new Date(v.createdAt).toLocaleString()} by ${v.createdBy}`],
+            ...(marks?.connected ? [['Team', <SyncMark marks={marks} kind="modelVersions" id={v.versionId} />] as [string, ReactNode]] : []),
           ]}
         />
       </Card>

@@ -6,6 +6,7 @@ import { useNavigation } from '../../state/navigation.js'
 import { ArchiveRun, DeleteRun, RegisterRun, RunLabels } from './RunActions.js'
 import { formatMetric, statusBadge, type RunRecord } from './format.js'
 import { RunCurves } from './RunCurves.js'
+import { SyncMark, useSyncMarks } from '../team/SyncMark.js'
 import { useLiveSeries } from './useLiveSeries.js'
 
 /** One run: live curves while it trains, then its metrics and confusion matrix. */
@@ -19,6 +20,7 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
   const active = run.status === 'queued' || run.status === 'running'
   const lastEpoch = series.loss?.at(-1)?.step ?? 0
   const valNames = Object.keys(series).filter((n) => n.startsWith('val_') && n !== 'val_loss')
+  const marks = useSyncMarks({ runs: [run.id] })
 
   const cancel = async () => {
     try {
@@ -37,6 +39,7 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
         <>
           Run {run.name && <strong>{run.name} </strong>}
           <span className="mono">{run.id}</span> <span className={statusBadge(run.status)}>{run.status}</span>
+          <SyncMark marks={marks} kind="runs" id={run.id} />
         </>
       }
       actions={
