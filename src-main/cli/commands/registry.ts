@@ -188,14 +188,54 @@ export function registerRegistryCommands(program: Command): void {
     models
       .command('export')
       .argument('<ref>', 'M@version or M@alias (M: M@production)', modelRefArgument)
-      .argument('<file>', 'the .zip to write')
-      .description('Export a version as a portable package'),
+      .argument('<file>', 'the .zip to write (a file ending in .onnx: the bare ONNX graph)')
+      .description('Export a version as a portable package, or its ONNX graph'),
   ).action(async (ref: ModelRef, file: string, options: CommonOptions) => {
     const { model, selector } = ref
+    const format = file.toLowerCase().endsWith('.onnx') ? 'onnx' : 'package'
     const r = await withClient(options, HOLDER, (client) =>
-      client.call('registry.export', { model, version: selector ?? 'production', file: path.resolve(file) }),
+      client.call('registry.export', { model, version: selector ?? 'production', file: path.resolve(file), format }),
     )
     emit(options.json, r, (x) => `wrote ${x.file} (${x.bytes} bytes)`)
+  })
+
+  common(
+    models
+      .command('delete')
+      .argument('<ref>', 'M (the model and every version) or M@version')
+      .option('--dry-run', 'say what would happen and what depends on it, change nothing')
+      .description(
+        'Delete what nothing refers to; archive what lineage refers to (alias history, a team server); refused while an alias, deployment or monitor uses it',
+      ),
+  ).action(async (text: string, options: CommonOptions & { dryRun?: boolean }) => {
+    const { model, selector } = modelRefArgument(text)
+    if (selector && !/^\d+$/.test(selector))
+      throw new LatheError('bad_request', `name the version by its number (${model}@3), not by an alias`, { field: 'version' })
+    const dryRun = options.dryRun ?? false
+    const r = await withClient(options, HOLDER, (client) =>
+      selector ? client.call('registry.versions.remove', { model, version: selector, dryRun }) : client.call('registry.models.remove', { model, dryRun }),
+    )
+    const what = selector ? `${model} v${selector}` : model
+    emit(options.json, r, (x) =>
+      [
+        x.dryRun
+          ? `${what} would be ${x.dependents.action === 'delete' ? 'deleted' : x.dependents.action === 'archive' ? 'archived' : 'kept (blocked)'}:`
+          : `${what} ${x.action}:`,
+        ...x.dependents.reasons.map((reason) => `  ${reason}`),
+      ].join('\n'),
+    )
+  })
+
+  common(
+    models
+      .command('restore')
+      .argument('<ref>', 'M (an archived model) or M@version (an archived version)')
+      .description('Bring back what `lathe models delete` archived'),
+  ).action(async (text: string, options: CommonOptions) => {
+    const { model, selector } = modelRefArgument(text)
+    const r = await withClient(options, HOLDER, (client) => client.call('registry.restore', { model, version: selector }))
+    const what = r.version === null ? r.model : `${r.model} v${r.version}`
+    emit(options.json, r, (x) => `${what}: ${x.restored ? 'restored' : 'was not archived'}`)
   })
 
   common(

@@ -154,6 +154,7 @@ function describeRun(run: RunRecord, epochSeconds: number[]): string {
       ),
     )
   }
+  for (const warning of run.warnings ?? []) lines.push(`warning: ${warning}`)
   if (run.model) lines.push(`model: ONNX object ${run.model.onnxSha256}`)
   return lines.join('\n')
 }
@@ -264,6 +265,22 @@ export function registerTrainingCommands(program: Command): void {
     const run = await withClient(options, 'lathe runs cancel', (client) => client.call('training.runs.cancel', { run: runId }))
     emit(options.json, run, (r) => `run ${r.id}: ${r.status}`)
   })
+
+  common(runs.command('delete <run>').description('Delete a run nothing refers to; archive one a model version was registered from'))
+    .option('--dry-run', 'say what would happen, change nothing')
+    .action(async (runId: string, options: CommonOptions & { dryRun?: boolean }) => {
+      const r = await withClient(options, 'lathe runs delete', (client) => client.call('training.runs.delete', { run: runId, dryRun: options.dryRun ?? false }))
+      emit(options.json, r, (x) =>
+        [`run ${x.run}: ${x.dryRun ? 'dry run, nothing changed' : x.action}`, ...x.reasons.map((reason) => `  ${reason}`)].join('\n'),
+      )
+    })
+
+  common(runs.command('archive <run>').description('Archive a run (hidden from lists, kept for lineage); --restore brings it back'))
+    .option('--restore', 'un-archive it')
+    .action(async (runId: string, options: CommonOptions & { restore?: boolean }) => {
+      const r = await withClient(options, 'lathe runs archive', (client) => client.call('training.runs.archive', { run: runId, archived: !options.restore }))
+      emit(options.json, r, (x) => `run ${x.id}: ${x.archivedAt ? 'archived' : 'restored'}`)
+    })
 
   trainingOptions(program.command('sweep').description('Grid or random search: one run per parameter combination, and the best'))
     .requiredOption('--grid <param=v1|v2>', 'values to try, e.g. lr=0.001|0.01 or hidden=32|64,64 (repeatable)', collectGrid)

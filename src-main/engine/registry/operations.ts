@@ -8,6 +8,7 @@ import { registerModelDependents } from './dataset-dependents.js'
 import { Lineage, TrainedOnEntry, versionLineage, versionsTrainedOn } from './lineage.js'
 import { exportVersion, importPackage } from './package.js'
 import { checkPromotion, configureGate, gateFor, promote, rollback } from './promotion.js'
+import { RemovalResult, removeModel, removeVersion, restoreArchived, versionsFromRun } from './removal.js'
 import { findVersion, requireModel, resolveModelVersion } from './resolve.js'
 import { editModel, editVersion, importOnnxFile, modelCardOf, registerRun, toModelVersion } from './service.js'
 import { listAliases, listAliasMoves, listGates, listModels, listVersions } from './store.js'
@@ -20,9 +21,12 @@ const Tags = z.record(z.string(), z.string())
 export const registryOperations = defineOperations('registry', {
   'registry.models.list': defineOperation({
     summary: 'Registered models with their latest version and aliases',
-    input: z.object({}).strict(),
+    input: z.object({ includeArchived: z.boolean().default(false) }).strict(),
     output: z.array(ModelSummary),
-    handler: (_input, ctx) => listModels(ctx.workspace.db).map((m) => summarize(ctx, m.name)),
+    handler: ({ includeArchived }, ctx) =>
+      listModels(ctx.workspace.db)
+        .filter((m) => includeArchived || !m.archivedAt)
+        .map((m) => summarize(ctx, m.name)),
   }),
   'registry.models.show': defineOperation({
     summary: 'One model: its versions, aliases (since when) and the gate of each alias',
@@ -189,11 +193,40 @@ export const registryOperations = defineOperations('registry', {
       return { moves: listAliasMoves(db, row.id, alias), audit }
     },
   }),
+  'registry.versions.remove': defineOperation({
+    summary:
+      'Delete a version nothing refers to, or archive one with alias history (lineage kept); refused while an alias holds it or the endpoint serves it. dryRun: say which, and why, changing nothing',
+    input: z.object({ ...modelRef, version: z.string().regex(/^\d+$/, 'a version number'), dryRun: z.boolean().default(false) }).strict(),
+    output: RemovalResult,
+    handler: ({ model, version, dryRun }, ctx) => removeVersion(ctx, model, version, dryRun),
+  }),
+  'registry.models.remove': defineOperation({
+    summary: 'Delete a model and its versions when nothing refers to them, else archive them; refused while an alias is set, it is deployed or monitored',
+    input: z.object({ ...modelRef, dryRun: z.boolean().default(false) }).strict(),
+    output: RemovalResult,
+    handler: ({ model, dryRun }, ctx) => removeModel(ctx, model, dryRun),
+  }),
+  'registry.restore': defineOperation({
+    summary: 'Bring back an archived version, or an archived model with the versions archived with it',
+    input: z.object({ ...modelRef, version: z.string().regex(/^\d+$/, 'a version number').optional() }).strict(),
+    output: z.object({ model: z.string(), version: z.number().int().nullable(), restored: z.boolean() }),
+    handler: ({ model, version }, ctx) => {
+      const result = restoreArchived(ctx, model, version)
+      if (result.restored) ctx.events.emit('registry.removed', { model, version: result.version, action: 'restored' })
+      return result
+    },
+  }),
+  'registry.runs.versions': defineOperation({
+    summary: 'The model versions registered from a run (such a run is archived, never deleted)',
+    input: z.object({ run: z.string().min(1) }).strict(),
+    output: z.array(z.object({ model: z.string(), version: z.number().int() })),
+    handler: ({ run }, ctx) => versionsFromRun(ctx, run),
+  }),
   'registry.export': defineOperation({
-    summary: 'Export a version as a portable zip package to a file, or (no file: for a browser download) as base64',
-    input: z.object({ ...versionRef, file: z.string().min(1).optional() }).strict(),
+    summary: 'Export a version as a portable zip package (or, format onnx, its bare ONNX graph) to a file, or (no file: for a browser download) as base64',
+    input: z.object({ ...versionRef, file: z.string().min(1).optional(), format: z.enum(['package', 'onnx']).default('package') }).strict(),
     output: z.object({ file: z.string().nullable(), fileName: z.string(), bytes: z.number(), content: z.string().optional() }),
-    handler: ({ model, version, file }, ctx) => exportVersion(ctx, model, version, file),
+    handler: ({ model, version, file, format }, ctx) => exportVersion(ctx, model, version, file, format),
   }),
   'registry.importPackage': defineOperation({
     summary: 'Import a package exported by another workspace, keeping the version identity',
@@ -217,6 +250,7 @@ function summarize(ctx: EngineContext, name: string): ModelSummary {
     versionCount: versions.length,
     aliases: listAliases(ctx.workspace.db, row.id),
     createdAt: row.createdAt,
+    ...(row.archivedAt ? { archivedAt: row.archivedAt } : {}),
   }
 }
 
@@ -228,6 +262,8 @@ export const registryEvents = defineEvents({
   [aliasMovedTopic]: z.object({ model: z.string(), alias: z.string(), version: z.number(), previous: z.number().nullable() }),
   'registry.version.created': z.object({ model: z.string(), version: z.number(), versionId: z.string() }),
   'registry.autoregister.failed': z.object({ runId: z.string(), message: z.string() }),
+  /** A model or version was deleted, archived or restored (`version` null: the whole model). */
+  'registry.removed': z.object({ model: z.string(), version: z.number().nullable(), action: z.enum(['deleted', 'archived', 'restored']) }),
 })
 
 // Typed emit and subscribe: the bus knows these topics' payloads.

@@ -47,9 +47,12 @@ export async function exportVersion(
   model: string,
   selector: string,
   file?: string,
+  format: 'package' | 'onnx' = 'package',
 ): Promise<{ file: string | null; fileName: string; bytes: number; content?: string }> {
   const { row } = findVersion(ctx, model, selector)
   const onnxBytes = await ctx.workspace.objects.read(row.onnxSha256)
+  // The bare ONNX graph (preprocessing inside for Lathe's own models): what onnxruntime anywhere loads.
+  if (format === 'onnx') return writeOut(onnxBytes, `${row.model}-v${row.version}.onnx`, file)
   const manifest: z.infer<typeof Manifest> = {
     format: FORMAT,
     formatVersion: 1,
@@ -80,7 +83,11 @@ export async function exportVersion(
     'lineage.json': asJson(versionLineage(ctx, model, String(row.version))),
     'model-card.md': strToU8(modelCardOf(ctx, model, String(row.version)).markdown),
   })
-  const fileName = `${row.model}-v${row.version}.zip`
+  return writeOut(zip, `${row.model}-v${row.version}.zip`, file)
+}
+
+/** To `file` (staged, then renamed), or back as base64 for a browser download. */
+async function writeOut(zip: Uint8Array, fileName: string, file?: string): Promise<{ file: string | null; fileName: string; bytes: number; content?: string }> {
   if (file === undefined) return { file: null, fileName, bytes: zip.length, content: Buffer.from(zip).toString('base64') }
   const target = path.resolve(file)
   const staged = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.partial`)

@@ -77,6 +77,16 @@ export async function promote(ctx: EngineContext, request: PromoteRequest): Prom
   }
   const db = ctx.workspace.db
   const { model, row: candidate } = findVersion(ctx, request.model, String(request.version))
+  if (candidate.archivedAt) {
+    // Archived is retired: kept so the history stays whole, not to be served again (a rollback may still return to it).
+    throw new LatheError(
+      'conflict',
+      `${model.name} v${candidate.version} is archived (kept for lineage since ${candidate.archivedAt}): promote another version`,
+      {
+        field: 'version',
+      },
+    )
+  }
   const currentAlias = getAlias(db, model.id, request.alias)
   const current = currentAlias ? getVersionById(db, currentAlias.versionId) : null
   if (current?.versionId === candidate.versionId) {

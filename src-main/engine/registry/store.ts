@@ -15,6 +15,7 @@ export interface ModelRow {
   tags: Record<string, string>
   createdAt: string
   createdBy: string
+  archivedAt?: string
 }
 
 export interface NewVersion {
@@ -52,6 +53,7 @@ function toModel(r: any): ModelRow {
     tags: JSON.parse(r.tags_json),
     createdAt: r.created_at,
     createdBy: r.created_by,
+    ...(r.archived_at ? { archivedAt: r.archived_at } : {}),
   }
 }
 
@@ -79,6 +81,7 @@ function toVersion(r: any): VersionRow {
     cardMd: r.card_md,
     createdAt: r.created_at,
     createdBy: r.created_by,
+    ...(r.archived_at ? { archivedAt: r.archived_at } : {}),
   }
 }
 
@@ -296,4 +299,44 @@ export function listGates(db: Database.Database, modelId: string): Record<string
     config_json: string
   }>
   return Object.fromEntries(rows.map((r) => [r.alias, GateConfig.parse(JSON.parse(r.config_json))]))
+}
+
+/** Marks a version archived (kept for lineage, left out of new promotions); `null` restores it. */
+export function setVersionArchived(db: Database.Database, versionId: string, at: string | null): void {
+  db.prepare('UPDATE registry_versions SET archived_at = ? WHERE id = ?').run(at, versionId)
+}
+
+export function setModelArchived(db: Database.Database, modelId: string, at: string | null): void {
+  db.prepare('UPDATE registry_models SET archived_at = ? WHERE id = ?').run(at, modelId)
+  db.prepare('UPDATE registry_versions SET archived_at = coalesce(archived_at, ?) WHERE model_id = ?').run(at, modelId)
+}
+
+export function archivedAtOfVersion(db: Database.Database, versionId: string): string | null {
+  return (db.prepare('SELECT archived_at FROM registry_versions WHERE id = ?').pluck().get(versionId) as string | null | undefined) ?? null
+}
+
+export function archivedAtOfModel(db: Database.Database, modelId: string): string | null {
+  return (db.prepare('SELECT archived_at FROM registry_models WHERE id = ?').pluck().get(modelId) as string | null | undefined) ?? null
+}
+
+export function countAliasMovesOfVersion(db: Database.Database, versionId: string): number {
+  return db.prepare('SELECT count(*) FROM registry_alias_history WHERE version_id = ? OR previous_version_id = ?').pluck().get(versionId, versionId) as number
+}
+
+/** Deletes a version row; the schema's trigger refuses one that lineage or a team refers to. */
+export function deleteVersionRow(db: Database.Database, versionId: string): void {
+  db.prepare('DELETE FROM registry_versions WHERE id = ?').run(versionId)
+}
+
+/** Deletes a model with no versions left, and its gates. */
+export function deleteModelRow(db: Database.Database, modelId: string): void {
+  db.prepare('DELETE FROM registry_gates WHERE model_id = ?').run(modelId)
+  db.prepare('DELETE FROM registry_models WHERE id = ?').run(modelId)
+}
+
+/** Un-archives a model and the versions archived with it (same time); versions archived on their own stay so. */
+export function restoreModelRow(db: Database.Database, modelId: string): void {
+  const at = archivedAtOfModel(db, modelId)
+  db.prepare('UPDATE registry_versions SET archived_at = NULL WHERE model_id = ? AND archived_at = ?').run(modelId, at)
+  db.prepare('UPDATE registry_models SET archived_at = NULL WHERE id = ?').run(modelId)
 }

@@ -47,6 +47,8 @@ export const ModelVersion = z.object({
   aliases: z.array(z.string()),
   createdAt: z.string(),
   createdBy: z.string(),
+  /** Set when archived (`registry.versions.remove` kept it for lineage); absent otherwise. */
+  archivedAt: z.string().optional(),
 })
 export type ModelVersion = z.infer<typeof ModelVersion>
 
@@ -67,6 +69,7 @@ export const ModelSummary = z.object({
   versionCount: z.number().int(),
   aliases: z.array(AliasState),
   createdAt: z.string(),
+  archivedAt: z.string().optional(),
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 

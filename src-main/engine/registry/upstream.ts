@@ -77,21 +77,15 @@ export function runForLineage(ctx: EngineContext, runId: string): Record<string,
 /**
  * Scores a classifier's probabilities [n, classes] against true labels with
  * training's metric functions. A true label the model never saw counts as a miss,
- * through an extra class column of zeros.
+ * each such label a class of its own after the model's (sorted), as training scores it.
  */
 export function scoreClassification(truth: unknown[], probabilities: ArrayLike<number>, classes: string[]): Metrics {
-  const index = new Map(classes.map((c, i) => [c, i]))
-  const unseen = classes.length
-  const yTrue = Int32Array.from(truth, (v) => index.get(v === null || v === undefined ? '' : String(v)) ?? unseen)
-  const hasUnseen = yTrue.some((y) => y === unseen)
-  const width = hasUnseen ? classes.length + 1 : classes.length
-  let probs: ArrayLike<number> = probabilities
-  if (hasUnseen) {
-    const padded = new Float32Array(truth.length * width)
-    for (let i = 0; i < truth.length; i++) for (let c = 0; c < classes.length; c++) padded[i * width + c] = probabilities[i * classes.length + c]!
-    probs = padded
-  }
-  return classificationMetrics(yTrue, probs, width).values
+  const text = truth.map((v) => (v === null || v === undefined ? '' : String(v)))
+  const known = new Set(classes)
+  const unseen = [...new Set(text.filter((t) => !known.has(t)))].sort()
+  const index = new Map([...classes, ...unseen].map((c, i) => [c, i]))
+  const yTrue = Int32Array.from(text, (t) => index.get(t)!)
+  return classificationMetrics(yTrue, probabilities, classes.length, classes.length + unseen.length).values
 }
 
 export function scoreRegression(truth: unknown[], predicted: ArrayLike<number>): Metrics {

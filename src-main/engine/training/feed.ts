@@ -46,6 +46,12 @@ export interface Feed {
   validation: SplitArrays
   test: SplitArrays
   loadSeconds: number
+  /**
+   * Classification: target values of the validation and test splits that the training
+   * split lacks, sorted. Their rows get class indices after the model's classes
+   * (`classes.length + i`), so they count as wrong and keep a row in the confusion matrix.
+   */
+  unseenClasses: { validation: string[]; test: string[]; all: string[] }
 }
 
 const splitCodes = { train: 0, validation: 1, test: 2 } as const
@@ -123,7 +129,8 @@ export async function loadFeed(request: FeedRequest, connection?: DuckDBConnecti
     for (const c of p.categorical) {
       cols.push(`CAST(coalesce(list_position(${listLiteral(c.vocabulary)}, ${categoricalText(c.name)}), 0) AS DOUBLE)`)
     }
-    if (p.classes) cols.push(`CAST(list_position(${listLiteral(p.classes)}, CAST(${target} AS VARCHAR)) - 1 AS DOUBLE)`)
+    const unseenClasses = p.classes ? await classesTrainingLacks(conn, request, p.classes) : { validation: [], test: [], all: [] }
+    if (p.classes) cols.push(`CAST(list_position(${listLiteral([...p.classes, ...unseenClasses.all])}, CAST(${target} AS VARCHAR)) - 1 AS DOUBLE)`)
     else cols.push(`CAST(${target} AS DOUBLE)`)
     cols.push(`CAST(CASE __split WHEN 'train' THEN 0 WHEN 'validation' THEN 1 ELSE 2 END AS DOUBLE)`)
     const sql = `SELECT ${cols.join(', ')} FROM (${request.sourceSql}) WHERE ${target} IS NOT NULL ORDER BY __row`
@@ -178,6 +185,7 @@ export async function loadFeed(request: FeedRequest, connection?: DuckDBConnecti
       validation: splits[splitCodes.validation]!,
       test: splits[splitCodes.test]!,
       loadSeconds: (performance.now() - started) / 1000,
+      unseenClasses,
     }
   } finally {
     if (instance) {
@@ -185,6 +193,21 @@ export async function loadFeed(request: FeedRequest, connection?: DuckDBConnecti
       instance.closeSync()
     }
   }
+}
+
+/** Values of the target in the validation and test splits that the training split's classes lack. */
+async function classesTrainingLacks(conn: DuckDBConnection, request: FeedRequest, classes: string[]): Promise<Feed['unseenClasses']> {
+  const value = `CAST(${quoteIdent(request.target)} AS VARCHAR)`
+  const reader = await conn.runAndReadAll(
+    `SELECT __split AS s, list_sort(list(DISTINCT ${value})) AS v FROM (${request.sourceSql})
+     WHERE __split <> 'train' AND ${value} IS NOT NULL AND NOT list_contains(${listLiteral(classes)}, ${value}) GROUP BY ALL`,
+  )
+  const out: Feed['unseenClasses'] = { validation: [], test: [], all: [] }
+  for (const r of reader.getRowObjectsJS() as Array<{ s: string; v: string[] }>) {
+    if (r.s === 'validation' || r.s === 'test') out[r.s] = r.v
+  }
+  out.all = [...new Set([...out.validation, ...out.test])].sort()
+  return out
 }
 
 /** Rows [start, start + n) of a split as the dense design matrix, row-major [n, width]. */

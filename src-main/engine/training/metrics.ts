@@ -96,7 +96,8 @@ export function rocAuc(yTrue: Numbers, positiveScore: Numbers): number {
 }
 
 /**
- * Mean negative log-likelihood of the true class. Probabilities are clipped to
+ * Mean negative log-likelihood of the true class. A true class the model has no output
+ * for (one its training split lacked) has probability 0, clipped to eps like any other. Probabilities are clipped to
  * [eps, 1 - eps] (float64 eps) and each row renormalized, as scikit-learn 1.2 (Debian's) does,
  * so that a zero probability costs a finite amount.
  */
@@ -107,7 +108,8 @@ export function logLoss(yTrue: Numbers, probabilities: Numbers, classes: number)
   for (let i = 0; i < yTrue.length; i++) {
     let rowSum = 0
     for (let c = 0; c < classes; c++) rowSum += Math.min(1 - eps, Math.max(eps, probabilities[i * classes + c]!))
-    const p = Math.min(1 - eps, Math.max(eps, probabilities[i * classes + yTrue[i]!]!)) / rowSum
+    const known = yTrue[i]! < classes
+    const p = Math.min(1 - eps, Math.max(eps, known ? probabilities[i * classes + yTrue[i]!]! : 0)) / rowSum
     total -= Math.log(p)
   }
   return total / yTrue.length
@@ -138,10 +140,21 @@ export function r2(yTrue: Numbers, yPred: Numbers): number {
   return total === 0 ? NaN : 1 - residual / total
 }
 
-/** Every classification metric Lathe reports, by name, plus the confusion matrix. */
-export function classificationMetrics(yTrue: Numbers, probabilities: Numbers, classes: number): { values: Record<string, number>; confusion: number[][] } {
+/**
+ * Every classification metric Lathe reports, by name, plus the confusion matrix.
+ * `probabilities` has one column per model class; `labels` (default: the same) may be
+ * more: true classes at index >= `classes` are ones the model never saw, so they are
+ * always predicted wrong, count in the macro averages with recall 0, and keep a row of
+ * their own in the confusion matrix (square over `labels`).
+ */
+export function classificationMetrics(
+  yTrue: Numbers,
+  probabilities: Numbers,
+  classes: number,
+  labels = classes,
+): { values: Record<string, number>; confusion: number[][] } {
   const yPred = argmaxRows(probabilities, classes)
-  const { precision, recall, f1 } = macroPrecisionRecallF1(yTrue, yPred, classes)
+  const { precision, recall, f1 } = macroPrecisionRecallF1(yTrue, yPred, labels)
   const values: Record<string, number> = {
     accuracy: accuracy(yTrue, yPred),
     precision,
@@ -150,11 +163,17 @@ export function classificationMetrics(yTrue: Numbers, probabilities: Numbers, cl
     log_loss: logLoss(yTrue, probabilities, classes),
   }
   if (classes === 2) {
-    const positive = new Float64Array(yTrue.length)
-    for (let i = 0; i < yTrue.length; i++) positive[i] = probabilities[i * 2 + 1]!
-    values.roc_auc = rocAuc(yTrue, positive)
+    // Over the rows whose class the model knows: an unseen class is neither positive nor negative.
+    const truth: number[] = []
+    const positive: number[] = []
+    for (let i = 0; i < yTrue.length; i++) {
+      if (yTrue[i]! >= classes) continue
+      truth.push(yTrue[i]!)
+      positive.push(probabilities[i * 2 + 1]!)
+    }
+    values.roc_auc = rocAuc(truth, positive)
   }
-  return { values: dropNaN(values), confusion: confusionMatrix(yTrue, yPred, classes) }
+  return { values: dropNaN(values), confusion: confusionMatrix(yTrue, yPred, labels) }
 }
 
 export function regressionMetrics(yTrue: Numbers, yPred: Numbers): Record<string, number> {

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { defineEvents, defineOperation, defineOperations, defineServices, type EventPayloadsOf } from '../api/index.js'
-import { archiveRun, editRun, RunEdit } from './annotations.js'
+import { archiveRun, deleteRun, editRun, RunEdit, RunRemoval } from './annotations.js'
 import { BackendReport, backendNames, probeBackends } from './backends.js'
 import { registerRunDependents } from './dataset-dependents.js'
 import { cancelRun, startRun, startTrainingService, trainingQueue, waitForRun } from './service.js'
@@ -55,6 +55,12 @@ export const trainingOperations = defineOperations('training', {
     input: z.object({ run: z.string().min(1), archived: z.boolean().default(true) }).strict(),
     output: RunRecord,
     handler: ({ run, archived }, ctx) => archiveRun(ctx, run, archived),
+  }),
+  'training.runs.delete': defineOperation({
+    summary: 'Delete a finished run that nothing refers to, or archive one a model version was registered from (lineage kept); dryRun says which',
+    input: z.object({ run: z.string().min(1), dryRun: z.boolean().default(false) }).strict(),
+    output: RunRemoval,
+    handler: ({ run, dryRun }, ctx) => deleteRun(ctx, run, dryRun),
   }),
   'training.runs.show': defineOperation({
     summary: "One run's record and its metric series (loss, val_*, epoch_seconds per epoch)",

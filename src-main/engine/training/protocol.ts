@@ -48,5 +48,6 @@ export type WorkerToEngine =
       weightsPath: string
       signature: ModelSignature
       preprocessing: Preprocessing
+      warnings: string[]
     }
   | { type: 'failed'; message: string; userError: boolean }

@@ -208,6 +208,7 @@ export class TrainingQueue {
             signature: message.signature,
             preprocessing: message.preprocessing,
           },
+          ...(message.warnings.length ? { warnings: message.warnings } : {}),
         })
         appendAudit(db, { actor: this.ctx.actor, action: 'run.finish', entityType: 'run', entityId: runId, after: { model: onnx.sha256 } })
         this.emitStatus(next)

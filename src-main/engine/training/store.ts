@@ -155,3 +155,10 @@ export function getSweep(db: Database.Database, sweepId: string): SweepRow {
   if (!row) throw new LatheError('not_found', `no sweep "${sweepId}" in this workspace`, { field: 'sweep' })
   return { id: row.id, createdAt: row.created_at, method: row.method, metric: row.metric, spec: JSON.parse(row.spec_json) }
 }
+
+/** Erases a run and its metric series; the schema's trigger refuses a run that a model version or a team refers to. */
+export function deleteRunRows(db: Database.Database, runId: string): void {
+  db.prepare('DELETE FROM training_metrics WHERE run_id = ?').run(runId)
+  db.prepare('DELETE FROM training_run_legacy_ids WHERE run_id = ?').run(runId)
+  db.prepare('DELETE FROM training_runs WHERE id = ?').run(runId)
+}

@@ -47,7 +47,7 @@ export function evaluateSplit(model: TabularModel, split: SplitArrays, feed: Fee
   const out = model.predict(split.rows, (start, n) => denseRows(feed, split, start, n))
   const classes = feed.preprocessing.classes
   if (classes) {
-    const { values, confusion } = classificationMetrics(split.y, out, classes.length)
+    const { values, confusion } = classificationMetrics(split.y, out, classes.length, classes.length + feed.unseenClasses.all.length)
     return { values: { loss: values.log_loss!, ...values }, confusion }
   }
   const scale = feed.preprocessing.targetScale!
@@ -173,7 +173,7 @@ export async function trainModel(tf: Tf, feed: Feed, options: TrainOptions): Pro
     metrics: {
       validation: validation.values,
       test: test.values,
-      confusion: classes ? { labels: classes, validation: validation.confusion ?? [], test: test.confusion ?? [] } : null,
+      confusion: classes ? { labels: [...classes, ...feed.unseenClasses.all], validation: validation.confusion ?? [], test: test.confusion ?? [] } : null,
     },
   }
 }

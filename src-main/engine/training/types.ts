@@ -152,6 +152,8 @@ export const RunRecord = z.object({
   archivedAt: z.string().optional(),
   /** The spec's `allowManyClasses`, kept so the same spec on newer data is allowed too; absent when false. */
   allowManyClasses: z.boolean().optional(),
+  /** What a person should know about a finished run's results (classes its training split lacked); absent when none. */
+  warnings: z.array(z.string()).optional(),
 })
 export type RunRecord = z.infer<typeof RunRecord>
 

@@ -91,6 +91,23 @@ export async function runJob(job: WorkerJob, report: (m: WorkerToEngine) => Prom
     weightsPath,
     signature,
     preprocessing: feed.preprocessing,
+    warnings: unseenClassWarnings(feed.unseenClasses),
+  })
+}
+
+/** Names at most this many classes in a warning; the count says the rest. */
+const NAMED_CLASSES = 10
+
+function unseenClassWarnings(unseen: { validation: string[]; test: string[] }): string[] {
+  return (['validation', 'test'] as const).flatMap((split) => {
+    const labels = unseen[split]
+    if (labels.length === 0) return []
+    const named = labels.slice(0, NAMED_CLASSES).join(', ') + (labels.length > NAMED_CLASSES ? `, and ${labels.length - NAMED_CLASSES} more` : '')
+    return [
+      `the ${split} split holds ${labels.length} class${labels.length === 1 ? '' : 'es'} the training split lacks (${named}): ` +
+        `the model cannot predict ${labels.length === 1 ? 'it' : 'them'}, so ${labels.length === 1 ? 'its rows are' : 'their rows are'} counted as wrong; ` +
+        'a stratified split on the target puts every class of 2 or more rows in training',
+    ]
   })
 }
 

@@ -5,6 +5,7 @@ import { hashOf, useNavigation, useRoutePath } from '../state/navigation.js'
 import { GateEditor } from '../components/models/GateEditor.js'
 import { AuditList, HistoryTimeline } from '../components/models/HistoryTimeline.js'
 import { ImportModel } from '../components/models/ImportModel.js'
+import { RemoveFromRegistry } from '../components/models/RemoveFromRegistry.js'
 import { VersionPanel } from '../components/models/VersionPanel.js'
 import { SyncMark, useSyncMarks, type Marks } from '../components/team/SyncMark.js'
 
@@ -18,6 +19,7 @@ const modelColumns = (marks: Marks | null): Array<Column<ModelSummary>> => [
     render: (m) => (
       <>
         <strong>{m.name}</strong>
+        {m.archivedAt && <span className="badge badge-warn"> archived</span>}
         <SyncMark marks={marks} kind="models" id={m.name} />
       </>
     ),
@@ -44,6 +46,7 @@ const versionColumns = (marks: Marks | null): Array<Column<Version>> => [
     render: (v) => (
       <>
         v{v.version}
+        {v.archivedAt && <span className="badge badge-warn"> archived</span>}
         <SyncMark marks={marks} kind="modelVersions" id={v.versionId} />
       </>
     ),
@@ -67,7 +70,8 @@ const versionColumns = (marks: Marks | null): Array<Column<Version>> => [
 
 /** Models, their versions and aliases; a version page with metrics, card, lineage and promote; alias history. */
 export default function ModelsPage() {
-  const models = useOperation('registry.models.list', {})
+  const [showArchived, setShowArchived] = useState(false)
+  const models = useOperation('registry.models.list', { includeArchived: showArchived })
   // The URL says what is open: #/models/<name>/<version>.
   const [routeModel, routeVersion] = useRoutePath()
   const { go } = useNavigation()
@@ -100,7 +104,14 @@ export default function ModelsPage() {
         </EmptyState>
       )}
       {models.data && models.data.length > 0 && (
-        <Card title="Registered models">
+        <Card
+          title="Registered models"
+          actions={
+            <label className="checkbox">
+              <input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> Show archived
+            </label>
+          }
+        >
           <DataTable
             label="Models"
             columns={modelColumns(marks)}
@@ -118,6 +129,7 @@ export default function ModelsPage() {
 
 function ModelDetail(props: { model: string; version: number | null; onVersion: (v: number) => void; onChanged: () => void }) {
   const { model } = props
+  const { go } = useNavigation()
   const shown = useOperation('registry.models.show', { model })
   const history = useOperation('registry.history', { model })
   // Gate edits send no event: read again after this page changes something.
@@ -206,7 +218,19 @@ function ModelDetail(props: { model: string; version: number | null; onVersion: 
       <Card title="Promotion gates">
         <GateEditor model={model} gates={shown.data.gates} knownMetrics={knownMetrics} onSaved={onChanged} />
       </Card>
-      <Card title="Versions">
+      <Card
+        title="Versions"
+        actions={
+          <RemoveFromRegistry
+            model={model}
+            archived={Boolean(shown.data.model.archivedAt)}
+            onRemoved={() => {
+              props.onChanged()
+              go('models')
+            }}
+          />
+        }
+      >
         <DataTable
           label="Versions"
           columns={versionColumns(marks)}

@@ -4,13 +4,37 @@ import { CompareRuns } from '../components/runs/CompareRuns.js'
 import { formatMetric, headlineMetric, statusBadge, type RunRecord } from '../components/runs/format.js'
 import { matchesRun, parseRunQuery, QueryError, unknownMetrics, type RunQuery } from '../components/runs/query.js'
 import { RunDetail } from '../components/runs/RunDetail.js'
+import { RunId } from '../components/runs/RunId.js'
 import { ScriptRuns } from '../components/runs/ScriptRuns.js'
 import '../components/runs/runs.css'
 import { StartRunForm } from '../components/runs/StartRunForm.js'
+import { SweepList } from '../components/runs/Sweeps.js'
 import { SyncMark, useSyncMarks } from '../components/team/SyncMark.js'
 import { useNavigation, useRoutePath } from '../state/navigation.js'
 
-/** Runs: start one, watch it train, filter with a query, compare, name and tag, register, archive. */
+// Columns a person may hide. The default fits a 1024 px window without scrolling sideways.
+const optionalColumns: Array<{ key: string; label: string; shown: boolean }> = [
+  { key: 'status', label: 'Status', shown: true },
+  { key: 'dataset', label: 'Dataset', shown: true },
+  { key: 'target', label: 'Target', shown: true },
+  { key: 'modelFamily', label: 'Model', shown: false },
+  { key: 'epochsRun', label: 'Epochs', shown: false },
+  { key: 'metric', label: 'Test metric', shown: true },
+  { key: 'createdAt', label: 'Created', shown: true },
+]
+const columnsKey = 'lathe.runs.columns'
+
+function savedColumns(): Set<string> {
+  try {
+    const saved = JSON.parse(localStorage.getItem(columnsKey) ?? 'null') as string[] | null
+    if (Array.isArray(saved)) return new Set(saved)
+  } catch {
+    // A damaged setting falls back to the defaults.
+  }
+  return new Set(optionalColumns.filter((c) => c.shown).map((c) => c.key))
+}
+
+/** Runs: start one or a sweep, watch it train, filter with a query, compare, name and tag, register, archive, delete. */
 export default function RunsPage() {
   const [showArchived, setShowArchived] = useState(false)
   const runs = useOperation('training.runs.list', { includeArchived: showArchived })
@@ -20,6 +44,16 @@ export default function RunsPage() {
   const [compare, setCompare] = useState<string[]>([])
   const [query, setQuery] = useState('')
   const [liveEpochs, setLiveEpochs] = useState<Record<string, number>>({})
+  const [visible, setVisible] = useState(savedColumns)
+  const [sweep, setSweep] = useState<string | null>(null)
+  const toggleColumn = (key: string) =>
+    setVisible((v) => {
+      const next = new Set(v)
+      if (next.has(key)) next.delete(key)
+      else next.add(key)
+      localStorage.setItem(columnsKey, JSON.stringify([...next]))
+      return next
+    })
   useEngineEvents(['training.progress'], (event) => {
     const p = event.payload as { runId: string; epoch: number; batch?: number }
     if (p.batch === undefined) setLiveEpochs((e) => ({ ...e, [p.runId]: p.epoch }))
@@ -40,7 +74,7 @@ export default function RunsPage() {
   const marks = useSyncMarks({ runs: all.slice(0, 5000).map((r) => r.id) })
 
   const toggleCompare = (id: string) => setCompare((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id]))
-  const columns: Array<Column<RunRecord>> = [
+  const allColumns: Array<Column<RunRecord>> = [
     {
       key: 'compare',
       header: 'Compare',
@@ -62,7 +96,7 @@ export default function RunsPage() {
       render: (r) => (
         <span className="run-cell">
           {r.name && <strong>{r.name} </strong>}
-          <span className="mono">{r.id}</span>
+          <RunId id={r.id} />
           {(r.tags ?? []).map((t) => (
             <span key={t} className="badge">
               {t}
@@ -100,17 +134,30 @@ export default function RunsPage() {
     },
     { key: 'createdAt', header: 'Created', render: (r) => formatTime(r.createdAt) },
   ]
+  const columns = allColumns.filter((c) => c.key === 'compare' || c.key === 'id' || visible.has(c.key))
 
   return (
     <section aria-labelledby="page-title" className="page">
       <h1 id="page-title">Runs</h1>
-      <StartRunForm onStarted={(run) => go('runs', run.id)} />
+      <StartRunForm onStarted={(run) => go('runs', run.id)} onSweep={setSweep} />
       <Card
         title="Runs"
         actions={
-          <label className="checkbox">
-            <input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> Show archived
-          </label>
+          <span className="toolbar">
+            <details className="column-chooser">
+              <summary className="btn btn-ghost">Columns</summary>
+              <fieldset aria-label="Columns shown">
+                {optionalColumns.map((c) => (
+                  <label key={c.key} className="checkbox">
+                    <input type="checkbox" checked={visible.has(c.key)} onChange={() => toggleColumn(c.key)} /> {c.label}
+                  </label>
+                ))}
+              </fieldset>
+            </details>
+            <label className="checkbox">
+              <input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> Show archived
+            </label>
+          </span>
         }
       >
         <div className="run-filter">
@@ -151,6 +198,7 @@ export default function RunsPage() {
           />
         )}
       </Card>
+      <SweepList runs={all} selected={sweep} onSelect={setSweep} />
       {compare.length >= 2 && <CompareRuns runIds={compare} />}
       {selected && !selectedRun && !runs.loading && runs.data && <MissingRun id={selected} />}
       {selectedRun && <RunDetail key={selectedRun.id} run={selectedRun} onChanged={runs.reload} />}

@@ -10,6 +10,7 @@ import { migration010 } from './010-mlflow.js'
 import { migration011 } from './011-pipelines.js'
 import { migration012 } from './012-sync-decisions.js'
 import { migration013 } from './013-data-archive.js'
+import { migration014 } from './014-removal.js'
 import type { Migration } from './types.js'
 
 /** Every migration, in order. Append new ones; never edit or reorder released ones. */
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   migration011,
   migration012,
   migration013,
+  migration014,
 ]

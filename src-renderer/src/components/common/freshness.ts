@@ -41,6 +41,7 @@ const table: Record<string, Freshness> = {
   'data.*': dataChanged,
   'training.runs.*': runsChanged,
   'training.sweeps.*': runsChanged,
+  'training.sweep.*': runsChanged,
   'registry.*': registryChanged,
   'serving.status': servingChanged,
   'serving.stats': { topics: [], everyMs: 1000 },

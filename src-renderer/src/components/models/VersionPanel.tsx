@@ -1,10 +1,12 @@
 import { useState, type ReactNode } from 'react'
 import { api } from '../../api.js'
 import { Card, DataTable, ErrorBanner, Facts, formatNumber, notify, notifyError, useOperation, type Column } from '../common/index.js'
+import { useNavigation } from '../../state/navigation.js'
 import { SyncMark, useSyncMarks } from '../team/SyncMark.js'
 import { LineageGraph } from './LineageGraph.js'
 import { Markdown } from './Markdown.js'
 import { PromotePanel } from './PromotePanel.js'
+import { RemoveFromRegistry } from './RemoveFromRegistry.js'
 import { VersionDetails } from './VersionDetails.js'
 import './models.css'
 
@@ -18,6 +20,7 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
   const lineage = useOperation('registry.lineage', { model, version: String(version) })
   const [editing, setEditing] = useState<string | null>(null)
   const [saveError, setSaveError] = useState<unknown>(null)
+  const { go } = useNavigation()
   const marks = useSyncMarks({ modelVersions: shown.data ? [shown.data.version.versionId] : [] })
 
   if (shown.error) return <ErrorBanner error={shown.error} onRetry={shown.reload} />
@@ -41,11 +44,16 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
     <div aria-label={`Version ${version}`} role="region">
       <Card
         title={`${model} v${v.version}`}
-        actions={v.aliases.map((a) => (
-          <span key={a} className="badge badge-ok">
-            {a}
-          </span>
-        ))}
+        actions={
+          <>
+            {v.archivedAt && <span className="badge badge-warn">archived</span>}
+            {v.aliases.map((a) => (
+              <span key={a} className="badge badge-ok">
+                {a}
+              </span>
+            ))}
+          </>
+        }
       >
         <Facts
           items={[
@@ -60,7 +68,25 @@ export function VersionPanel({ model, version, onChanged }: { model: string; ver
           ]}
         />
       </Card>
-      <Card title="Details" actions={<DownloadPackage model={model} version={v.version} />}>
+      <Card
+        title="Details"
+        actions={
+          <>
+            <DownloadPackage model={model} version={v.version} format="package" />
+            <DownloadPackage model={model} version={v.version} format="onnx" />
+            <RemoveFromRegistry
+              model={model}
+              version={v.version}
+              archived={Boolean(v.archivedAt)}
+              onRemoved={() => {
+                onChanged()
+                shown.reload()
+                go('models', model)
+              }}
+            />
+          </>
+        }
+      >
         <VersionDetails key={`${v.description}|${v.intendedUse}|${JSON.stringify(v.tags)}`} model={model} version={v} onSaved={shown.reload} />
       </Card>
       <Card title="Metrics">{metrics.length ? <MetricsTable metrics={v.metrics} /> : <p className="muted">No metrics recorded for this version.</p>}</Card>
@@ -127,13 +153,13 @@ function MetricsTable({ metrics }: { metrics: Record<string, number> }) {
   return <DataTable label="Version metrics" columns={columns} rows={lines} rowKey={(r) => r.name} />
 }
 
-/** The portable package (zip) of this version, as a browser download. */
-function DownloadPackage({ model, version }: { model: string; version: number }) {
+/** The portable package (zip) of this version, or its bare ONNX graph, as a browser download. */
+function DownloadPackage({ model, version, format }: { model: string; version: number; format: 'package' | 'onnx' }) {
   const download = async () => {
     try {
-      const pkg = await api.call('registry.export', { model, version: String(version) })
+      const pkg = await api.call('registry.export', { model, version: String(version), format })
       const bytes = Uint8Array.from(atob(pkg.content ?? ''), (c) => c.charCodeAt(0))
-      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/zip' }))
+      const url = URL.createObjectURL(new Blob([bytes], { type: format === 'onnx' ? 'application/octet-stream' : 'application/zip' }))
       const link = document.createElement('a')
       link.href = url
       link.download = pkg.fileName
@@ -145,7 +171,7 @@ function DownloadPackage({ model, version }: { model: string; version: number })
   }
   return (
     <button type="button" className="btn" onClick={download}>
-      Download package
+      {format === 'onnx' ? 'Download ONNX' : 'Download package'}
     </button>
   )
 }

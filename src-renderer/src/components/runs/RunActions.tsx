@@ -141,3 +141,65 @@ export function ArchiveRun({ run, onChanged }: { run: RunRecord; onChanged: () =
     </button>
   )
 }
+
+/**
+ * Delete a run: the engine says first what would happen (a dry run), and why: a run a
+ * model version was registered from is archived instead, so lineage never points at nothing.
+ */
+export function DeleteRun({ run, onDeleted }: { run: RunRecord; onDeleted: (archived: boolean) => void }) {
+  const [asking, setAsking] = useState(false)
+  const plan = useOperation('training.runs.delete', { run: run.id, dryRun: true }, { enabled: asking })
+  const remove = useAction(() => api.call('training.runs.delete', { run: run.id }), {
+    success: (r) => (r.action === 'deleted' ? `Run ${r.run} deleted` : `Run ${r.run} archived: ${r.reasons[0] ?? ''}`),
+  })
+  if (run.status === 'queued' || run.status === 'running') return null
+  if (!asking) {
+    return (
+      <button type="button" className="btn btn-ghost" onClick={() => setAsking(true)}>
+        Delete…
+      </button>
+    )
+  }
+  const keeps = plan.data?.plan === 'archive'
+  return (
+    <div className="confirm" role="alertdialog" aria-label="Delete run">
+      {plan.loading && <p className="muted">Checking what depends on this run…</p>}
+      <ErrorBanner error={plan.error ?? remove.error} />
+      {plan.data && (
+        <>
+          <p>
+            {keeps ? 'Archive' : 'Delete'} run <span className="mono">{run.id}</span>?
+          </p>
+          <ul className="dependents">
+            {plan.data.versions.map((v) => (
+              <li key={`${v.model}@${v.version}`}>
+                Model version <a href={hashOf('models', v.model, v.version)}>{`${v.model} v${v.version}`}</a> was registered from it.
+              </li>
+            ))}
+            <li>
+              {keeps
+                ? 'So it is archived (hidden from the list, kept for lineage), not deleted.'
+                : plan.data.reasons.map((r) => `${r[0]!.toUpperCase()}${r.slice(1)}.`).join(' ')}
+            </li>
+          </ul>
+        </>
+      )}
+      <div className="toolbar">
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={!plan.data || remove.busy}
+          onClick={async () => {
+            const done = await remove.run()
+            if (done) onDeleted(done.action === 'archived')
+          }}
+        >
+          {keeps ? 'Archive run' : 'Delete run'}
+        </button>
+        <button type="button" className="btn btn-ghost" onClick={() => setAsking(false)}>
+          Keep it
+        </button>
+      </div>
+    </div>
+  )
+}

@@ -2,7 +2,8 @@ import { useState } from 'react'
 import { api } from '../../api.js'
 import { Card, DataTable, ErrorBanner, Facts, notify, useOperation } from '../common/index.js'
 import { ConfusionMatrix } from './ConfusionMatrix.js'
-import { ArchiveRun, RegisterRun, RunLabels } from './RunActions.js'
+import { useNavigation } from '../../state/navigation.js'
+import { ArchiveRun, DeleteRun, RegisterRun, RunLabels } from './RunActions.js'
 import { formatMetric, statusBadge, type RunRecord } from './format.js'
 import { RunCurves } from './RunCurves.js'
 import { SyncMark, useSyncMarks } from '../team/SyncMark.js'
@@ -15,6 +16,7 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
   const detail = useOperation('training.runs.show', { run: run.id }, { enabled: run.status === 'finished' })
   const confusion = run.status === 'finished' && detail.data?.run.id === run.id ? detail.data.run.metrics?.confusion : null
   const [error, setError] = useState<unknown>(null)
+  const { go } = useNavigation()
   const active = run.status === 'queued' || run.status === 'running'
   const lastEpoch = series.loss?.at(-1)?.step ?? 0
   const valNames = Object.keys(series).filter((n) => n.startsWith('val_') && n !== 'val_loss')
@@ -46,7 +48,16 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
             Cancel run
           </button>
         ) : (
-          <ArchiveRun run={run} onChanged={onChanged} />
+          <span className="toolbar">
+            <ArchiveRun run={run} onChanged={onChanged} />
+            <DeleteRun
+              run={run}
+              onDeleted={(archived) => {
+                onChanged()
+                if (!archived) go('runs')
+              }}
+            />
+          </span>
         )
       }
     >
@@ -56,6 +67,11 @@ export function RunDetail({ run, onChanged }: { run: RunRecord; onChanged: () =>
           {run.error}
         </p>
       )}
+      {(run.warnings ?? []).map((w) => (
+        <p key={w} className="badge badge-warn run-warning" role="note">
+          Warning: {w}
+        </p>
+      ))}
       <p aria-live="polite">{active ? `Training: epoch ${lastEpoch}/${run.params.epochs}` : `Epochs run: ${run.epochsRun}`}</p>
       <div className="run-charts">
         <RunCurves title="Loss" series={series} names={['loss', 'val_loss']} />

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react'
 import type { ModelSignature } from '../../../../src-main/engine/api/common/signature.js'
 import { api, type Output } from '../../api.js'
-import { notifyError } from '../common/index.js'
+import { FieldError, notifyError } from '../common/index.js'
 import { exampleTensorBody, exampleValues, recordFrom, type FormValues } from './examples.js'
 import './serving.css'
 
@@ -26,6 +26,9 @@ export function TryIt({ model, signature, running }: { model: string; signature:
 
   if (!signature.columns) return <TryTensor model={model} signature={signature} running={running} />
   const { record, problems } = recordFrom(signature, values)
+  // The endpoint's refusal of one column (a value float32 cannot hold) goes next to that field.
+  const refused = answer && answer.status !== 200 ? (answer.body as { error?: string; field?: string }) : null
+  const refusedField = refused?.field && signature.columns.some((c) => c.name === refused.field) ? refused.field : null
 
   const send = async () => {
     setBusy(true)
@@ -62,14 +65,18 @@ export function TryIt({ model, signature, running }: { model: string; signature:
             ) : (
               <input
                 aria-label={c.name}
-                aria-invalid={problems[c.name] ? true : undefined}
+                aria-invalid={problems[c.name] || refusedField === c.name ? true : undefined}
                 inputMode={c.kind === 'numeric' ? 'decimal' : 'text'}
                 value={values[c.name] ?? ''}
                 size={10}
-                onChange={(e) => setValues({ ...values, [c.name]: e.target.value })}
+                onChange={(e) => {
+                  setValues({ ...values, [c.name]: e.target.value })
+                  if (refusedField === c.name) setAnswer(null)
+                }}
               />
             )}
             {problems[c.name] && <span className="error">{problems[c.name]}</span>}
+            {!problems[c.name] && refusedField === c.name && <FieldError message={sentenceOf(refused!.error ?? '')} />}
           </label>
         ))}
         <button className="btn btn-primary" type="submit" disabled={!running || busy || Object.keys(problems).length > 0}>
@@ -80,6 +87,12 @@ export function TryIt({ model, signature, running }: { model: string; signature:
       {answer && <AnswerView answer={answer} signature={signature} />}
     </form>
   )
+}
+
+/** "column "x" in row 0 is 1e+308, ..." reads as a sentence under its field. */
+function sentenceOf(text: string): string {
+  const t = text.trim()
+  return t ? `${t[0]!.toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}` : t
 }
 
 function v2Body(signature: ModelSignature, record: Record<string, unknown>) {
