@@ -16,6 +16,7 @@ import {
   type DigestKind,
 } from '../api/common/sync-protocol.js'
 import { decodeSegment } from '../api/common/metric-segments.js'
+import { storePulledMetricPoints, storePulledRun } from '../training/index.js'
 
 /**
  * Applies one pulled change in one SQLite transaction, with `sync_applying` holding its
@@ -86,49 +87,12 @@ function applyOne(db: Database.Database, change: Change): { aliasMoved?: { model
       for (const parent of v.parents) link.run(v.id, parent)
       return {}
     }
-    case 'run': {
-      const r = RunPayload.parse(change.body)
-      const rec = r.record as any
-      const json = JSON.stringify(r.record)
-      if (db.prepare('SELECT 1 FROM training_runs WHERE id = ?').get(r.id)) {
-        db.prepare('UPDATE training_runs SET status = ?, error = ?, started_at = ?, finished_at = ?, record_json = ? WHERE id = ?').run(
-          r.status,
-          rec.error ?? null,
-          rec.startedAt ?? null,
-          rec.finishedAt ?? null,
-          json,
-          r.id,
-        )
-        return {}
-      }
-      const seq = db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM training_runs').pluck().get() as number
-      db.prepare(
-        `INSERT INTO training_runs (id, seq, status, error, dataset_name, dataset_version, dataset_version_id, task, target,
-           model_family, sweep_id, register_as, created_at, started_at, finished_at, record_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
-      ).run(
-        r.id,
-        seq,
-        r.status,
-        rec.error ?? null,
-        rec.dataset?.name ?? '',
-        rec.dataset?.version ?? 0,
-        rec.dataset?.versionId ?? '',
-        rec.task ?? '',
-        rec.target ?? '',
-        rec.modelFamily ?? '',
-        rec.registerAs ?? null,
-        rec.createdAt ?? now,
-        rec.startedAt ?? null,
-        rec.finishedAt ?? null,
-        json,
-      )
+    case 'run':
+      storePulledRun(db, RunPayload.parse(change.body))
       return {}
-    }
     case 'segment': {
       const s = SegmentPayload.parse(change.body)
-      const insert = db.prepare('INSERT OR IGNORE INTO training_metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)')
-      for (const p of decodeSegment(Buffer.from(s.data, 'base64'))) insert.run(s.runId, s.name, p.step, p.value)
+      storePulledMetricPoints(db, s.runId, s.name, decodeSegment(Buffer.from(s.data, 'base64')))
       return {}
     }
     case 'model_version': {

@@ -1,7 +1,7 @@
 export { classificationMetrics, higherIsBetter, regressionMetrics } from './metrics.js'
 export { computeOperations, trainingEvents, trainingOperations, trainingServices } from './operations.js'
 export { specOfRun, startRun, startTrainingService, waitForRun } from './service.js'
-export { getRun, listRuns } from './store.js'
+export { getRun, listRuns, storePulledMetricPoints, storePulledRun } from './store.js'
 export type { RunRecord } from './types.js'
 export { startSweep, sweepSummary } from './sweeps.js'
 export type { RunSpecInput } from './types.js'

@@ -119,6 +119,54 @@ export function appendMetricPoints(db: Database.Database, runId: string, step: n
   })()
 }
 
+/**
+ * A run as the team server holds it (sync's pull): its record replaced when the run is here,
+ * else inserted with its own id and the next local seq. The caller holds the transaction.
+ */
+export function storePulledRun(db: Database.Database, run: { id: string; status: RunStatus; record: Record<string, unknown> }): void {
+  const rec = run.record as any
+  const json = JSON.stringify(run.record)
+  if (db.prepare('SELECT 1 FROM training_runs WHERE id = ?').get(run.id)) {
+    db.prepare('UPDATE training_runs SET status = ?, error = ?, started_at = ?, finished_at = ?, record_json = ? WHERE id = ?').run(
+      run.status,
+      rec.error ?? null,
+      rec.startedAt ?? null,
+      rec.finishedAt ?? null,
+      json,
+      run.id,
+    )
+    return
+  }
+  const seq = db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM training_runs').pluck().get() as number
+  db.prepare(
+    `INSERT INTO training_runs (id, seq, status, error, dataset_name, dataset_version, dataset_version_id, task, target,
+       model_family, sweep_id, register_as, created_at, started_at, finished_at, record_json)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+  ).run(
+    run.id,
+    seq,
+    run.status,
+    rec.error ?? null,
+    rec.dataset?.name ?? '',
+    rec.dataset?.version ?? 0,
+    rec.dataset?.versionId ?? '',
+    rec.task ?? '',
+    rec.target ?? '',
+    rec.modelFamily ?? '',
+    rec.registerAs ?? null,
+    rec.createdAt ?? new Date().toISOString(),
+    rec.startedAt ?? null,
+    rec.finishedAt ?? null,
+    json,
+  )
+}
+
+/** Metric points pulled from the team server (one segment); a point already here is kept. The caller holds the transaction. */
+export function storePulledMetricPoints(db: Database.Database, runId: string, name: string, points: ReadonlyArray<{ step: number; value: number }>): void {
+  const insert = db.prepare('INSERT OR IGNORE INTO training_metrics (run_id, name, step, value) VALUES (?, ?, ?, ?)')
+  for (const p of points) insert.run(runId, name, p.step, p.value)
+}
+
 export function getMetricSeries(db: Database.Database, runId: string): MetricSeries {
   const { id } = getRun(db, runId)
   const rows = db.prepare('SELECT name, step, value FROM training_metrics WHERE run_id = ? ORDER BY name, step').all(id) as Array<{
