@@ -143,8 +143,11 @@ function plainError(prefix: string, error: unknown): LatheError {
   return new LatheError('bad_request', `${prefix}: ${firstLine(error)}`, { field: 'sql' })
 }
 
-/** The rewritten SQL of a transform and how to explain its errors in the person's terms. */
-function prepareTransform(ctx: EngineContext, sql: string) {
+/**
+ * The rewritten SQL of a transform and how to explain its errors in the person's terms. The
+ * versions it reads are fetched first when a pull brought only their records (blobs on first use).
+ */
+async function prepareTransform(ctx: EngineContext, sql: string) {
   const original = sql.trim().replace(/;\s*$/, '')
   const { sql: resolved, parents, rewrites } = resolveVersionRefs(ctx, original)
   if (parents.length === 0) {
@@ -152,6 +155,7 @@ function prepareTransform(ctx: EngineContext, sql: string) {
       field: 'sql',
     })
   }
+  for (const parent of parents) await ctx.workspace.objects.ensure(parent.objectSha256)
   const paths = new Map(parents.map((p) => [ctx.workspace.objects.pathOf(p.objectSha256), `${p.name}@${p.version}`]))
   const explain = (prefix: string, error: unknown) => transformSqlError(prefix, error, { original, resolved, rewrites, paths })
   return { resolved, parents, explain }
@@ -162,7 +166,7 @@ function prepareTransform(ctx: EngineContext, sql: string) {
  * the SQL editor shows before "Save as new version".
  */
 export async function previewTransform(ctx: EngineContext, sql: string, limit: number) {
-  const { resolved, parents, explain } = prepareTransform(ctx, sql)
+  const { resolved, parents, explain } = await prepareTransform(ctx, sql)
   return withConnection(ctx, async (connection) => {
     await checkSelectOnly(connection, resolved, explain)
     try {
@@ -181,7 +185,7 @@ export async function previewTransform(ctx: EngineContext, sql: string, limit: n
 
 export async function runTransform(ctx: EngineContext, name: string, sql: string): Promise<{ record: VersionRecord; created: boolean }> {
   checkDatasetName(name)
-  const { resolved, parents, explain } = prepareTransform(ctx, sql)
+  const { resolved, parents, explain } = await prepareTransform(ctx, sql)
   const sourceSha256 = createHash('sha256').update(resolved).digest('hex')
   const optionsKey = JSON.stringify({ transform: parents.map((p) => p.id).sort() })
   const existing = findVersionBySource(ctx.workspace.db, name, sourceSha256, optionsKey)

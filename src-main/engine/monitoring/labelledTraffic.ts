@@ -28,6 +28,7 @@ export async function labelledRowCount(ctx: EngineContext, model: string): Promi
  */
 export async function datasetWithLabelledTraffic(ctx: EngineContext, run: RunRecord, model: string): Promise<{ ref: string; rows: number; addedRows: number }> {
   const base = resolveDatasetVersion(ctx, `${run.dataset.name}@${run.dataset.version}`)
+  await ctx.workspace.objects.ensure(base.objectSha256)
   const conn = await ctx.workspace.monitor()
   if (!(await hasLoggedTraffic(conn, model))) {
     throw new LatheError('bad_request', `no traffic has been logged for ${model}, so there is no labelled traffic to add`, { field: 'dataset' })

@@ -39,7 +39,7 @@ export interface ModelDriftReport extends DriftReport {
   version: number
 }
 
-export function referenceOfModel(ctx: EngineContext, version: ModelVersionRecord): TableSource {
+export async function referenceOfModel(ctx: EngineContext, version: ModelVersionRecord): Promise<TableSource> {
   if (version.runId) {
     const run = getRun(ctx.workspace.db, version.runId)
     return datasetSource(ctx, `${run.dataset.name}@${run.dataset.version}`, { spec: run.split, part: 'train' })
@@ -58,7 +58,7 @@ export function referenceOfModel(ctx: EngineContext, version: ModelVersionRecord
 export async function modelDrift(ctx: EngineContext, request: ModelDriftRequest): Promise<ModelDriftReport> {
   const version = resolveModelVersion(ctx, request.model, request.selector ?? 'production')
   const signature = version.signature
-  const reference = request.reference ? datasetSource(ctx, request.reference) : referenceOfModel(ctx, version)
+  const reference = request.reference ? await datasetSource(ctx, request.reference) : await referenceOfModel(ctx, version)
   const columns = signature.columns
   if (!columns) {
     throw new LatheError(
@@ -74,7 +74,7 @@ export async function modelDrift(ctx: EngineContext, request: ModelDriftRequest)
   let current: TableSource
   let prediction: { reference: string; current: string; kind: 'numeric' | 'categorical' } | null = null
   if (request.currentDataset) {
-    current = datasetSource(ctx, request.currentDataset)
+    current = await datasetSource(ctx, request.currentDataset)
   } else {
     if (!(await hasLoggedTraffic(conn, request.model))) {
       throw new LatheError(

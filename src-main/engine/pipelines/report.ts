@@ -74,8 +74,8 @@ async function driftLines(ctx: EngineContext, runId: string, baseline: ReturnTyp
   if (!baseline) return ['No earlier version held the alias: nothing to compare with.']
   try {
     const trained = getTrainingRun(ctx.workspace.db, runId)
-    const current = datasetSource(ctx, `${trained.dataset.name}@${trained.dataset.version}`, { spec: trained.split, part: 'train' })
-    const reference = referenceOfModel(ctx, baseline)
+    const current = await datasetSource(ctx, `${trained.dataset.name}@${trained.dataset.version}`, { spec: trained.split, part: 'train' })
+    const reference = await referenceOfModel(ctx, baseline)
     const features = trained.features.map((f) => ({ name: f.name }))
     const report = await computeDriftReport(await ctx.workspace.monitor(), reference, current, { features })
     const out = [

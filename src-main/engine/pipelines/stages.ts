@@ -341,7 +341,7 @@ async function driftStage(run: StageRunContext, stage: StageDefinition<'drift'>)
   const cur = `${curOut.dataset}@${curOut.version}`
   run.say(`drift of ${cur} against ${ref}`)
   const conn = await run.ctx.workspace.monitor()
-  const report = await computeDriftReport(conn, datasetSource(run.ctx, ref), datasetSource(run.ctx, cur), {
+  const report = await computeDriftReport(conn, await datasetSource(run.ctx, ref), await datasetSource(run.ctx, cur), {
     ...(features ? { features: features.map((name) => ({ name })) } : {}),
     ...(share !== undefined ? { driftShareThreshold: share } : {}),
   })

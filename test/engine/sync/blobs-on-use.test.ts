@@ -6,6 +6,7 @@ import { irisOnnx, penguinsJson } from '../../helpers/synced-records.js'
 import { usePostgres } from '../../helpers/postgres.js'
 import { startTeamInProcess, teammate } from '../../helpers/team-sync.js'
 import { tempDir } from '../../helpers/workspace.js'
+import { trainWeatherModel } from '../monitoring/engineHelpers.js'
 
 const pg = usePostgres()
 
@@ -62,5 +63,30 @@ describe('a pulled record brings its blob on first use', () => {
     await dan.call('sync.disconnect', {})
     await expect(dan.call('data.preview', { dataset: 'penguins@1', limit: 5 })).rejects.toThrow(/not connected now \(lathe team connect/)
     expect(dan.context.workspace.objects.has(parquetSha)).toBe(false)
+  })
+
+  it('a drift report and a transform on a pulled dataset version fetch its Parquet first', async () => {
+    const team = await startTeamInProcess(pg.cluster())
+    const ana = await teammate(team, 'ana')
+    await trainWeatherModel(ana)
+    await ana.call('sync.run', {})
+    const parquetSha = ana.context.workspace.db.prepare(`SELECT object_sha256 FROM dataset_versions`).pluck().get() as string
+
+    const bob = await teammate(team, 'bob')
+    expect((await bob.call('sync.run', {})).agreed).toBe(true)
+    expect(bob.context.workspace.objects.has(parquetSha)).toBe(false)
+    // The model's reference is its run's training split of weather@1: the report reads it.
+    const drift = await bob.call('monitoring.drift', { model: 'weather', current: 'weather@1', save: false })
+    expect(drift.features.map((f) => f.name).sort()).toEqual(['precipitation', 'temp_max', 'temp_min', 'wind'])
+    expect(bob.context.workspace.objects.has(parquetSha)).toBe(true)
+    const mine = await ana.call('monitoring.drift', { model: 'weather', current: 'weather@1', save: false })
+    expect(drift.features.map((f) => f.statistic)).toEqual(mine.features.map((f) => f.statistic))
+
+    const carol = await teammate(team, 'vic')
+    await carol.call('sync.run', {})
+    expect(carol.context.workspace.objects.has(parquetSha)).toBe(false)
+    const preview = await carol.call('data.transform.preview', { sql: 'SELECT weather, count(*) AS days FROM weather@1 GROUP BY weather ORDER BY weather' })
+    expect(preview.rows.length).toBe(5)
+    expect(carol.context.workspace.objects.has(parquetSha)).toBe(true)
   })
 })

@@ -29,8 +29,10 @@ export function parquetSource(path: string, label = path): TableSource {
   return { label, sql: `SELECT * FROM read_parquet(${literal(path)})` }
 }
 
-export function datasetSource(ctx: EngineContext, ref: string, split?: { spec: SplitSpec; part: SplitPart }): TableSource {
+/** A dataset version (or one part of its split) to compare; its Parquet is fetched first when a pull brought only its record. */
+export async function datasetSource(ctx: EngineContext, ref: string, split?: { spec: SplitSpec; part: SplitPart }): Promise<TableSource> {
   const version = resolveDatasetVersion(ctx, ref)
+  await ctx.workspace.objects.ensure(version.objectSha256)
   const name = `${version.name}@${version.version}`
   const cacheKey = `dataset ${version.objectSha256}${split ? ` ${JSON.stringify(split.spec)} ${split.part}` : ''}`
   if (!split) return { label: name, sql: `SELECT * FROM read_parquet(${literal(version.path)})`, cacheKey }
