@@ -11,7 +11,7 @@ import path from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { ReferenceCache } from '../src-main/engine/monitoring/drift/referenceCache.js'
 import { computeDriftReport } from '../src-main/engine/monitoring/drift/report.js'
-import { literal } from '../src-main/engine/monitoring/monitorDb.js'
+import { parquetSource } from '../src-main/engine/monitoring/drift/sources.js'
 import { DEFAULT_DUCKDB_MEMORY_LIMIT } from '../src-main/engine/workspace/workspace.js'
 
 const [reference, current, dir] = process.argv.slice(2)
@@ -25,8 +25,8 @@ const conn = await instance.connect()
 const start = performance.now()
 const report = await computeDriftReport(
   conn,
-  { label: 'reference', sql: `SELECT * FROM read_parquet(${literal(reference!)})`, cacheKey: `bench ${reference}` },
-  { label: 'current', sql: `SELECT * FROM read_parquet(${literal(current!)})` },
+  { ...parquetSource(reference!, 'reference'), cacheKey: `bench ${reference}` },
+  parquetSource(current!, 'current'),
   { statistics: process.argv.includes('--all-statistics') ? 'all' : 'needed', referenceCache: new ReferenceCache(path.join(dir!, 'cache')) },
 )
 const seconds = (performance.now() - start) / 1000

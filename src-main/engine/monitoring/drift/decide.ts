@@ -101,6 +101,11 @@ export interface DriftOptions {
   statistics?: 'all' | 'needed'
   /** Where the reference side's summaries are kept (`needed` only; the reference's `cacheKey` names them). */
   referenceCache?: ReferenceCache | null
+  /**
+   * Worker threads counting the one-pass report's values (`needed` only): 0 counts in this
+   * thread. Default: one per core (at most four) once a pass carries 4M values or more.
+   */
+  threads?: number
 }
 
 export async function describeColumns(conn: DuckDBConnection, source: TableSource): Promise<Array<{ name: string; type: string }>> {

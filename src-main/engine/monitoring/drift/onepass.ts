@@ -12,15 +12,20 @@ import {
   gridCells,
   gridHistogram,
   markedCount,
-  populationStd,
   ranges,
   scanNumeric,
   wasserstein,
   type Grid,
   type NumericSide,
 } from './scan.js'
+import type { Counting } from './scan.js'
+import type { ReferenceCache } from './referenceCache.js'
+import { defaultKernelThreads, KernelPool } from './workers.js'
 import type { TableSource } from './sources.js'
 import { categoricalFromCounts, type FeatureStatistics, type NumericStatistics } from './statistics.js'
+
+/** A pass of this many values (rows x numeric columns) or more counts in worker threads. */
+const THREADED_VALUES = 4_000_000
 
 interface Item {
   /** The name in the report (`prediction` for the model's output). */
@@ -39,6 +44,12 @@ function takeCached<T>(items: Item[], lookup: (item: Item) => T | null | undefin
     if (hit) into.set(it, hit)
     return !hit
   })
+}
+
+/** The connection's spill folder, for the counting threads' own DuckDBs ('' when it has none). */
+async function spillFolder(conn: DuckDBConnection): Promise<string> {
+  const [row] = await queryRows<{ dir: string | null }>(conn, `SELECT current_setting('temp_directory') AS dir`)
+  return row?.dir ?? ''
 }
 
 async function rowCount(conn: DuckDBConnection, source: TableSource): Promise<number> {
@@ -75,7 +86,7 @@ export async function onePassReport(
     const table = `__drift_copy_${randomUUID().replaceAll('-', '').slice(0, 12)}`
     await conn.run(`CREATE TEMP TABLE ${table} AS SELECT ${columns.map(ident).join(', ')} FROM (${source.sql})`)
     temporary.push(table)
-    return { ...source, sql: `SELECT * FROM ${table}`, materialize: false }
+    return { ...source, sql: `SELECT * FROM ${table}`, materialize: false, standalone: false }
   }
   try {
     const refColumns = columnsOf('refColumn')
@@ -145,8 +156,47 @@ async function onePassOver(
     )
   })
 
-  // Numeric: the reference's grids and summaries (cached, or one range query and one pass).
   const numeric = items.filter((it) => it.kind === 'numeric')
+  const threads = options.threads ?? (Math.max(referenceRows, currentRows) * numeric.length >= THREADED_VALUES ? defaultKernelThreads() : 0)
+  const counting = threads > 0 && numeric.length > 0 ? KernelPool.open(Math.min(threads, numeric.length), await spillFolder(conn)) : null
+  let exact: Item[]
+  try {
+    exact = await numericOnePass(conn, reference, current, numeric, stats, { cache, key, counting })
+  } finally {
+    await counting?.close()
+  }
+  for (const [item, value] of await exactNumeric(conn, reference, current, exact)) stats.set(item, value)
+
+  const results: FeatureDrift[] = []
+  const skipped: Array<{ name: string; reason: string }> = []
+  let predictionDrift: FeatureDrift | null = null
+  for (const [i, it] of items.entries()) {
+    const value = stats.get(it) ?? null
+    options.onProgress?.({ done: i + 1, total: items.length, feature: it.name })
+    if (prediction && i === items.length - 1) {
+      if (value) predictionDrift = decide('prediction', value)
+      continue
+    }
+    if (!value) skipped.push({ name: it.name, reason: 'no non-null values on one side' })
+    else results.push(decide(it.name, value, it.method, it.threshold))
+  }
+  return assemble({ label: reference.label, rows: referenceRows }, { label: current.label, rows: currentRows }, threshold, results, skipped, predictionDrift)
+}
+
+/**
+ * The numeric columns' Wasserstein on the one-pass path: the reference's grids (cached, or
+ * one range query and one pass), the current's pass, the crossing cells' second pass;
+ * fills `stats` and returns the columns left for the exact path.
+ */
+async function numericOnePass(
+  conn: DuckDBConnection,
+  reference: TableSource,
+  current: TableSource,
+  numeric: Item[],
+  stats: Map<Item, FeatureStatistics | null>,
+  { cache, key, counting }: { cache: ReferenceCache | null; key: string; counting: Counting },
+): Promise<Item[]> {
+  // Numeric: the reference's grids and summaries (cached, or one range query and one pass).
   const refSides = new Map<Item, { grid: Grid; side: NumericSide } | null>()
   const missing = takeCached(numeric, (it) => cache?.numeric(key, it.refColumn), refSides)
   const bounds = await ranges(
@@ -164,6 +214,7 @@ async function onePassOver(
     conn,
     reference,
     toScan.map((s) => ({ name: s.item.refColumn, grid: s.grid })),
+    { moments: true, counting },
   )
   toScan.forEach((s, i) => {
     const value = { grid: s.grid, side: scanned[i]! }
@@ -184,6 +235,7 @@ async function onePassOver(
     conn,
     current,
     onePass.map((it) => ({ name: it.curColumn, grid: refSides.get(it)!.grid })),
+    { counting },
   )
 
   // Second pass, in batches that fit the budget, for the cells where the CDFs may cross.
@@ -207,10 +259,10 @@ async function onePassOver(
         name: side === 'ref' ? p.it.refColumn : p.it.curColumn,
         grid: p.grid,
         marks: p.marks,
-        expected: markedCount(p.marks, side === 'ref' ? p.ref : p.cur),
+        side: side === 'ref' ? p.ref : p.cur,
       }))
-    const refValues = await collectCrossing(conn, reference, spec('ref'))
-    const curValues = await collectCrossing(conn, current, spec('cur'))
+    const refValues = await collectCrossing(conn, reference, spec('ref'), counting)
+    const curValues = await collectCrossing(conn, current, spec('cur'), counting)
     for (const p of batch) {
       if (p.cur.n === 0) {
         stats.set(p.it, null)
@@ -222,26 +274,11 @@ async function onePassOver(
         kind: 'numeric',
         referenceRows: p.ref.n,
         currentRows: p.cur.n,
-        wasserstein_normed: w / (populationStd(p.ref) || 1),
+        wasserstein_normed: w / (p.ref.std || 1),
         chart: { kind: 'histogram', bins: gridHistogram(p.grid, p.ref, p.cur) },
       }
       stats.set(p.it, result)
     }
   }
-  for (const [item, value] of await exactNumeric(conn, reference, current, exact)) stats.set(item, value)
-
-  const results: FeatureDrift[] = []
-  const skipped: Array<{ name: string; reason: string }> = []
-  let predictionDrift: FeatureDrift | null = null
-  for (const [i, it] of items.entries()) {
-    const value = stats.get(it) ?? null
-    options.onProgress?.({ done: i + 1, total: items.length, feature: it.name })
-    if (prediction && i === items.length - 1) {
-      if (value) predictionDrift = decide('prediction', value)
-      continue
-    }
-    if (!value) skipped.push({ name: it.name, reason: 'no non-null values on one side' })
-    else results.push(decide(it.name, value, it.method, it.threshold))
-  }
-  return assemble({ label: reference.label, rows: referenceRows }, { label: current.label, rows: currentRows }, threshold, results, skipped, predictionDrift)
+  return exact
 }

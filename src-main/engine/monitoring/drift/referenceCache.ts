@@ -6,13 +6,14 @@ import type { Grid, NumericSide } from './scan.js'
 /**
  * The reference side of drift reports, computed once per reference (a dataset version,
  * or one part of its split) and kept in the workspace (`cache/drift-reference/`): per
- * numeric column its grid, counts, offsets and moments; per categorical column its value
+ * numeric column its grid, counts, offsets and standard deviation; per categorical column its value
  * counts; and the row count. A monitor that runs every few minutes against the same
  * reference then reads only its current window. The numbers are stored as the doubles
  * themselves (no text round trip), so a cached reference gives exactly what computing it
  * again gives. Entries land by rename: a killed process leaves an entry or none.
  */
-const FORMAT = 'v1'
+// v2: offsets summed in grid units, the std kept instead of the moments, the outer bins' extremes (v1's moments are not read).
+const FORMAT = 'v2'
 
 export interface CachedNumeric {
   grid: Grid
@@ -60,25 +61,16 @@ export class ReferenceCache {
     const length = header.grid.cells + 2
     const doubles = new Float64Array(length * 2 + header.scalars.length)
     Buffer.from(doubles.buffer).set(bytes.subarray(4 + headerLength))
-    const [n, min, max, shift, sum, sumSquares] = doubles.subarray(length * 2)
+    const [n, belowMin, aboveMax, std] = doubles.subarray(length * 2)
     return {
       grid: header.grid,
-      side: {
-        counts: doubles.slice(0, length),
-        offsets: doubles.slice(length, length * 2),
-        n: n!,
-        min: min!,
-        max: max!,
-        shift: shift!,
-        sum: sum!,
-        sumSquares: sumSquares!,
-      },
+      side: { counts: doubles.slice(0, length), offsets: doubles.slice(length, length * 2), n: n!, belowMin: belowMin!, aboveMax: aboveMax!, std: std! },
     }
   }
 
   putNumeric(key: string, column: string, value: CachedNumeric): void {
     const { grid, side } = value
-    const scalars = [side.n, side.min, side.max, side.shift, side.sum, side.sumSquares]
+    const scalars = [side.n, side.belowMin, side.aboveMax, side.std]
     // The grid's bounds go in the header as JSON: JSON numbers round-trip doubles exactly.
     const header = Buffer.from(JSON.stringify({ grid, scalars: scalars.map(() => 0) }))
     const length = Buffer.alloc(4)

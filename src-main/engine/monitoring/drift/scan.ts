@@ -1,6 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
+import duckdb from '@duckdb/node-bindings'
 import { ident, queryRows } from '../monitorDb.js'
+import { gridKernels, type KernelJob, type KernelResult } from './kernels.js'
 import type { TableSource } from './sources.js'
+import { inlineSink, streamOptions, type KernelPool } from './workers.js'
 
 /**
  * One streaming pass over a side of a drift report for all its numeric columns at once,
@@ -28,8 +31,8 @@ export function gridCells(rows: number): number {
   return CHART_BINS * per
 }
 
-/** Values held at once by the second pass (the crossing cells' values), 8 bytes each. */
-export const COLLECT_BUDGET = 16_000_000
+/** Values held at once by the second pass (the crossing cells' values), 8 bytes each: 512 MB. */
+export const COLLECT_BUDGET = 64_000_000
 
 export interface Grid {
   lo: number
@@ -39,170 +42,39 @@ export interface Grid {
 
 /** One side of one numeric column on a grid: index 0 is below lo, 1..cells the cells, cells + 1 above hi. */
 export interface NumericSide {
+  /** Values counted (null and NaN left out). */
   n: number
-  min: number
-  max: number
+  /** The smallest value below lo and the largest above hi (the chart's outer bins); +-Infinity when there are none. */
+  belowMin: number
+  aboveMax: number
   counts: Float64Array
   /** Per cell, the sum of (value - the cell's start); below: value - lo; above: value - hi. */
   offsets: Float64Array
-  /** Sum of (value - shift) and of its square, for the reference's mean and population std. */
-  shift: number
-  sum: number
-  sumSquares: number
+  /** The population standard deviation (the reference's, for the normed Wasserstein, summed in row order); NaN where not asked for. */
+  std: number
 }
 
 export function cellStart(grid: Grid, k: number): number {
   return k >= grid.cells ? grid.hi : grid.lo + k * ((grid.hi - grid.lo) / grid.cells)
 }
 
-function emptySide(grid: Grid): NumericSide {
-  return {
-    n: 0,
-    min: Number.POSITIVE_INFINITY,
-    max: Number.NEGATIVE_INFINITY,
-    counts: new Float64Array(grid.cells + 2),
-    offsets: new Float64Array(grid.cells + 2),
-    shift: Number.NaN,
-    sum: 0,
-    sumSquares: 0,
-  }
-}
-
-/**
- * The cell of a value (0 below lo, 1..cells, cells + 1 above hi) by the edges cellStart
- * gives, and its offset from the cell's start; the one function both passes use.
- */
-function locate(grid: Grid, v: number, out: { cell: number; offset: number }): void {
-  const { lo, hi, cells } = grid
-  if (v < lo) {
-    out.cell = 0
-    out.offset = v - lo
-    return
-  }
-  if (v > hi) {
-    out.cell = cells + 1
-    out.offset = v - hi
-    return
-  }
-  const width = (hi - lo) / cells
-  let k = width > 0 ? Math.floor((v - lo) / width) : 0
-  if (k >= cells) k = cells - 1
-  // The division can round across an edge: settle on the cell whose [start, next) holds v.
-  let start = lo + k * width
-  if (k > 0 && v < start) {
-    k--
-    start = lo + k * width
-  } else if (k < cells - 1) {
-    const next = lo + (k + 1) * width
-    if (v >= next) {
-      k++
-      start = next
-    }
-  }
-  out.cell = k + 1
-  out.offset = v - start
-}
-
-function accumulate(items: Float64Array, side: NumericSide, grid: Grid): void {
-  const { counts, offsets } = side
-  const { lo, hi, cells } = grid
-  const width = (hi - lo) / cells
-  const above = cells + 1
-  let { n, min, max, shift, sum, sumSquares } = side
-  if (n === 0) {
-    // The first non-NaN value is the shift for the sums of squares.
-    for (let i = 0; i < items.length; i++) {
-      if (items[i]! === items[i]!) {
-        shift = items[i]!
-        break
-      }
-    }
-  }
-  for (let i = 0; i < items.length; i++) {
-    const v = items[i]!
-    if (v !== v) continue // null and NaN come through as NaN and are dropped
-    n++
-    if (v < min) min = v
-    if (v > max) max = v
-    const d = v - shift
-    sum += d
-    sumSquares += d * d
-    // locate(), written out: this loop sees every value of every numeric column.
-    if (v < lo) {
-      counts[0]!++
-      offsets[0]! += v - lo
-    } else if (v > hi) {
-      counts[above]!++
-      offsets[above]! += v - hi
-    } else {
-      let k = width > 0 ? Math.floor((v - lo) / width) : 0
-      if (k >= cells) k = cells - 1
-      let start = lo + k * width
-      if (k > 0 && v < start) {
-        k--
-        start = lo + k * width
-      } else if (k < cells - 1) {
-        const next = lo + (k + 1) * width
-        if (v >= next) {
-          k++
-          start = next
-        }
-      }
-      counts[k + 1]!++
-      offsets[k + 1]! += v - start
-    }
-  }
-  side.n = n
-  side.min = min
-  side.max = max
-  side.shift = shift
-  side.sum = sum
-  side.sumSquares = sumSquares
-}
-
 const asDouble = (name: string, as: string) => `coalesce(TRY_CAST(${ident(name)} AS DOUBLE), 'nan'::DOUBLE) AS ${ident(as)}`
 
-/** Values buffered per column before they are handed on: 4M in all (32 MB), at least one vector, at most 64K rows. */
-const BUFFERED_VALUES = 1 << 22
-
 /**
- * Reads every row of `source` once, feeding each listed column's values to `visit` in
- * the rows' order. DuckDB hands back 2048-row vectors; they are gathered per column into
- * runs of tens of thousands of values first, so that one column's grid (about 650 KB at
- * 40,960 cells) stays in the CPU's cache while its run is counted, rather than every
- * column's grid being touched every 2048 rows (four times slower at 100 columns).
+ * Reads every row of `source` once, handing each listed column's values to the counting
+ * in the rows' order: a standalone source (Parquet files) read by the counting threads
+ * themselves, each its own columns through its own DuckDB; any other through this
+ * connection, its runs handed to the threads (or counted here).
  */
-async function streamColumns(
-  conn: DuckDBConnection,
-  source: TableSource,
-  columns: string[],
-  visit: (column: number, items: Float64Array) => void,
-): Promise<void> {
-  const select = columns.map((c, i) => asDouble(c, `__c${i}`)).join(', ')
-  const result = await conn.stream(`SELECT ${select} FROM (${source.sql})`)
-  const rows = Math.max(2048, Math.min(65536, Math.floor(BUFFERED_VALUES / columns.length / 2048) * 2048))
-  const buffers = columns.map(() => new Float64Array(rows))
-  let filled = 0
-  const flush = () => {
-    for (let i = 0; i < columns.length; i++) visit(i, filled === rows ? buffers[i]! : buffers[i]!.subarray(0, filled))
-    filled = 0
-  }
-  for (;;) {
-    const chunk = await result.fetchChunk()
-    if (!chunk || chunk.rowCount === 0) break
-    let at = 0
-    while (at < chunk.rowCount) {
-      const take = Math.min(chunk.rowCount - at, rows - filled)
-      for (let i = 0; i < columns.length; i++) {
-        const items = (chunk.getColumnVector(i) as unknown as { items: Float64Array }).items
-        buffers[i]!.set(at === 0 && take === items.length ? items : items.subarray(at, at + take), filled)
-      }
-      filled += take
-      at += take
-      if (filled === rows) flush()
-    }
-  }
-  if (filled > 0) flush()
+async function streamColumns(conn: DuckDBConnection, source: TableSource, columns: string[], jobs: KernelJob[], counting: Counting): Promise<KernelResult[]> {
+  const select = (names: string[]) => `SELECT ${names.map((c, i) => asDouble(c, `__c${i}`)).join(', ')} FROM (${source.sql})`
+  if (counting && source.standalone) return counting.stream(columns, jobs, select)
+  const sink = counting ? counting.sink(jobs) : inlineSink(jobs)
+  const result = await conn.stream(select(columns))
+  // The raw C API result: its chunks' vectors read as bytes, without building a value reader per vector.
+  const raw = (result as unknown as { result: duckdb.Result }).result
+  await gridKernels().stream(duckdb, raw, streamOptions(columns.length), (runs, length) => sink.take(runs, length))
+  return sink.finish()
 }
 
 /**
@@ -235,17 +107,29 @@ export async function ranges(
   return out
 }
 
-/** Each column's counts and offsets on its grid, from one pass over the source. */
-export async function scanNumeric(conn: DuckDBConnection, source: TableSource, columns: Array<{ name: string; grid: Grid }>): Promise<NumericSide[]> {
-  const sides = columns.map((c) => emptySide(c.grid))
-  if (columns.length === 0) return sides
-  await streamColumns(
+/** Where a pass's counting runs: in worker threads (a pool), or in this thread (null). */
+export type Counting = KernelPool | null
+
+/** Each column's counts and offsets on its grid, from one pass over the source; with `moments`, its standard deviation too (the reference's). */
+export async function scanNumeric(
+  conn: DuckDBConnection,
+  source: TableSource,
+  columns: Array<{ name: string; grid: Grid }>,
+  options: { moments?: boolean; counting?: Counting } = {},
+): Promise<NumericSide[]> {
+  if (columns.length === 0) return []
+  const jobs: KernelJob[] = columns.map((c) => ({ kind: 'grid', ...c.grid, moments: options.moments ?? false }))
+  const results = await streamColumns(
     conn,
     source,
     columns.map((c) => c.name),
-    (i, items) => accumulate(items, sides[i]!, columns[i]!.grid),
+    jobs,
+    options.counting ?? null,
   )
-  return sides
+  return results.map((r) => {
+    if (r.kind !== 'grid') throw new Error('drift: a grid pass returned collected values')
+    return { n: r.n, belowMin: r.belowMin, aboveMax: r.aboveMax, counts: r.counts, offsets: r.offsets, std: r.std }
+  })
 }
 
 /** The cells (1..cells) in which the two CDFs may cross: where their ranges over the cell overlap. */
@@ -274,33 +158,21 @@ export function markedCount(marks: Uint8Array, side: NumericSide): number {
 export async function collectCrossing(
   conn: DuckDBConnection,
   source: TableSource,
-  columns: Array<{ name: string; grid: Grid; marks: Uint8Array; expected: number }>,
+  columns: Array<{ name: string; grid: Grid; marks: Uint8Array; side: NumericSide }>,
+  counting: Counting = null,
 ): Promise<Float64Array[]> {
-  const out = columns.map((c) => new Float64Array(c.expected))
-  const filled = columns.map(() => 0)
-  const at = { cell: 0, offset: 0 }
-  await streamColumns(
+  if (columns.length === 0) return []
+  const jobs: KernelJob[] = columns.map((c) => ({ kind: 'collect', ...c.grid, marks: c.marks, counts: c.side.counts, column: c.name }))
+  const results = await streamColumns(
     conn,
     source,
     columns.map((c) => c.name),
-    (i, items) => {
-      const { grid, marks } = columns[i]!
-      const target = out[i]!
-      let next = filled[i]!
-      for (let j = 0; j < items.length; j++) {
-        const v = items[j]!
-        if (v !== v) continue
-        locate(grid, v, at)
-        if (marks[at.cell]) target[next++] = v
-      }
-      filled[i] = next
-    },
+    jobs,
+    counting,
   )
-  return out.map((values, i) => {
-    if (filled[i] !== values.length) {
-      throw new Error(`drift: the data changed between two passes (${columns[i]!.name}: ${filled[i]} values in the crossing cells, ${values.length} before)`)
-    }
-    return values.sort()
+  return results.map((r) => {
+    if (r.kind !== 'collect') throw new Error('drift: a collecting pass returned a grid')
+    return r.values
   })
 }
 
@@ -355,16 +227,10 @@ export function wasserstein(grid: Grid, ref: NumericSide, cur: NumericSide, mark
   return total
 }
 
-/** Population standard deviation from the shifted sums (0 when every value is the same). */
-export function populationStd(side: NumericSide): number {
-  const mean = side.sum / side.n
-  return Math.sqrt(Math.max(0, side.sumSquares / side.n - mean * mean))
-}
-
 /** The overlay chart: 20 equal-width bins over the reference's range, plus one bin each side for current values outside it. */
 export function gridHistogram(grid: Grid, ref: NumericSide, cur: NumericSide): Array<{ start: number; end: number; reference: number; current: number }> {
   const bins: Array<{ start: number; end: number; reference: number; current: number }> = []
-  if (cur.counts[0]! > 0) bins.push({ start: cur.min, end: grid.lo, reference: 0, current: cur.counts[0]! / cur.n })
+  if (cur.counts[0]! > 0) bins.push({ start: cur.belowMin, end: grid.lo, reference: 0, current: cur.counts[0]! / cur.n })
   const binCount = grid.cells >= CHART_BINS ? CHART_BINS : 1
   const per = grid.cells / binCount
   for (let b = 0; b < binCount; b++) {
@@ -376,7 +242,7 @@ export function gridHistogram(grid: Grid, ref: NumericSide, cur: NumericSide): A
     }
     bins.push({ start: cellStart(grid, b * per), end: cellStart(grid, (b + 1) * per), reference: r / ref.n, current: c / cur.n })
   }
-  if (cur.counts[grid.cells + 1]! > 0) bins.push({ start: grid.hi, end: cur.max, reference: 0, current: cur.counts[grid.cells + 1]! / cur.n })
+  if (cur.counts[grid.cells + 1]! > 0) bins.push({ start: grid.hi, end: cur.aboveMax, reference: 0, current: cur.counts[grid.cells + 1]! / cur.n })
   return bins
 }
 

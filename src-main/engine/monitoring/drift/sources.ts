@@ -23,10 +23,12 @@ export interface TableSource {
    * memory limit).
    */
   materialize?: boolean
+  /** Its SQL reads only files (no table of the connection): another DuckDB, in a counting thread, can run it. */
+  standalone?: boolean
 }
 
 export function parquetSource(path: string, label = path): TableSource {
-  return { label, sql: `SELECT * FROM read_parquet(${literal(path)})` }
+  return { label, sql: `SELECT * FROM read_parquet(${literal(path)})`, standalone: true }
 }
 
 /** A dataset version (or one part of its split) to compare; its Parquet is fetched first when a pull brought only its record. */
@@ -35,7 +37,7 @@ export async function datasetSource(ctx: EngineContext, ref: string, split?: { s
   await ctx.workspace.objects.ensure(version.objectSha256)
   const name = `${version.name}@${version.version}`
   const cacheKey = `dataset ${version.objectSha256}${split ? ` ${JSON.stringify(split.spec)} ${split.part}` : ''}`
-  if (!split) return { label: name, sql: `SELECT * FROM read_parquet(${literal(version.path)})`, cacheKey }
+  if (!split) return { label: name, sql: `SELECT * FROM read_parquet(${literal(version.path)})`, cacheKey, standalone: true }
   return {
     label: `${name} (${split.part} split)`,
     cacheKey,

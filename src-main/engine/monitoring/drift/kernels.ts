@@ -1,0 +1,280 @@
+/**
+ * The loops of the one-pass report that see every value: counting a column into its grid
+ * (scan.ts explains the grid) and collecting the values of the cells where the two CDFs
+ * may cross. `gridKernels` is self-contained (no imports, no names from outside its body)
+ * because its source text is also what the report's worker threads run (workers.ts): the
+ * same code gives the same bits on either side.
+ */
+
+/** What to do with one column's values: count them into a grid, or keep those of the marked cells. */
+export type KernelJob =
+  | { kind: 'grid'; lo: number; hi: number; cells: number; moments: boolean }
+  | { kind: 'collect'; lo: number; hi: number; cells: number; marks: Uint8Array; counts: Float64Array; column: string }
+
+export interface GridResult {
+  kind: 'grid'
+  /** Index 0 below lo, 1..cells the cells, cells + 1 above hi. */
+  counts: Float64Array
+  /** Per cell the sum of (value - the cell's start), in the value's units; below: value - lo; above: value - hi. */
+  offsets: Float64Array
+  n: number
+  belowMin: number
+  aboveMax: number
+  /** The population standard deviation, summed in the rows' order; NaN unless `moments` was asked for. */
+  std: number
+}
+
+export interface CollectResult {
+  kind: 'collect'
+  /** The marked cells' values, ascending (cell by cell, each cell's sorted). */
+  values: Float64Array
+}
+
+export type KernelResult = GridResult | CollectResult
+
+export interface KernelState {
+  job: KernelJob
+}
+
+/** The few calls of `@duckdb/node-bindings` a stream needs (passed in: the kernels import nothing). */
+export interface StreamBindings {
+  fetch_chunk(result: never): Promise<unknown>
+  data_chunk_get_size(chunk: never): number
+  data_chunk_get_vector(chunk: never, column: number): unknown
+  vector_get_data(vector: never, bytes: number): Uint8Array
+}
+
+export type TakeRuns = (runs: Float64Array[], length: number) => Float64Array[] | Promise<Float64Array[]>
+
+export interface Kernels {
+  start(job: KernelJob): KernelState
+  run(state: KernelState, items: Float64Array): void
+  finish(state: KernelState): KernelResult
+  /**
+   * Reads a DuckDB result of `columns` DOUBLE columns (NaN for null) to its end, handing
+   * each column's values on in runs of `rows` (the last one shorter), in the rows' order.
+   * DuckDB hands back 2048-row vectors; the next one is asked for before this one is
+   * copied out (DuckDB decodes it meanwhile). Runs of tens of thousands of values keep one
+   * column's grid (about 650 KB at 40,960 cells) in the CPU's cache while its run is
+   * counted, rather than every column's grid being touched every 2048 rows.
+   * `collectGarbage` is called every `chunksPerCollection` chunks (see workers.ts).
+   */
+  stream(
+    bindings: StreamBindings,
+    result: unknown,
+    options: { columns: number; rows: number; chunksPerCollection: number; collectGarbage: (() => void) | null },
+    take: TakeRuns,
+  ): Promise<void>
+}
+
+export function gridKernels(): Kernels {
+  interface GridState {
+    job: Extract<KernelJob, { kind: 'grid' }>
+    counts: Float64Array
+    offsets: Float64Array
+    belowMin: number
+    aboveMax: number
+    shift: number
+    sum: number
+    sumSquares: number
+    seen: number
+  }
+  interface CollectState {
+    job: Extract<KernelJob, { kind: 'collect' }>
+    values: Float64Array
+    /** Per marked cell, where its next value goes: the cells' values lie in cell order, each cell's in its own stretch. */
+    next: Int32Array
+    /** Per marked cell, where its stretch ends. */
+    end: Int32Array
+  }
+  /** Grid units per unit of value: a value's position in the grid is (v - lo) * scale. */
+  const scaleOf = (job: KernelJob) => (job.hi > job.lo ? job.cells / (job.hi - job.lo) : 0)
+
+  /**
+   * Counts each value into its cell: 0 below lo, cells + 1 above hi, else
+   * 1 + floor((v - lo) * scale) with hi itself in the last cell; NaN (and null, which
+   * comes through as NaN) left out. The offset is summed in grid units (position - cell
+   * index) and turned into the value's units in finish(). The rule is monotone in v, so
+   * sorted values come in cell order; rounding can put a value a hair outside its
+   * cell's edges as scan.ts's cellStart gives them, which moves an area by about 1e-16
+   * of the cell's width.
+   */
+  function countGrid(s: GridState, items: Float64Array): void {
+    const { counts, offsets } = s
+    const { lo, hi, cells } = s.job
+    const scale = scaleOf(s.job)
+    const last = cells - 1
+    let belowMin = s.belowMin
+    let aboveMax = s.aboveMax
+    for (let i = 0; i < items.length; i++) {
+      const v = items[i]!
+      if (v >= lo && v <= hi) {
+        const x = (v - lo) * scale
+        let k = x | 0
+        if (k > last) k = last
+        counts[k + 1]!++
+        offsets[k + 1]! += x - k
+      } else if (v < lo) {
+        counts[0]!++
+        offsets[0]! += v - lo
+        if (v < belowMin) belowMin = v
+      } else if (v > hi) {
+        counts[cells + 1]!++
+        offsets[cells + 1]! += v - hi
+        if (v > aboveMax) aboveMax = v
+      }
+    }
+    s.belowMin = belowMin
+    s.aboveMax = aboveMax
+  }
+
+  /** Shifted sums of the values and their squares, in the rows' order (a parallel aggregate would not give the same bits twice). */
+  function countMoments(s: GridState, items: Float64Array): void {
+    let { shift, sum, sumSquares, seen } = s
+    for (let i = 0; i < items.length; i++) {
+      const v = items[i]!
+      if (v !== v) continue
+      if (seen === 0) shift = v
+      const d = v - shift
+      sum += d
+      sumSquares += d * d
+      seen++
+    }
+    s.shift = shift
+    s.sum = sum
+    s.sumSquares = sumSquares
+    s.seen = seen
+  }
+
+  /**
+   * Keeps the values whose cell (by countGrid's rule, written the same way) is marked,
+   * each in its cell's stretch of `values` (the first pass's counts size the stretches),
+   * so that finish() sorts short stretches rather than all of them together.
+   */
+  function collect(s: CollectState, items: Float64Array): void {
+    const { lo, hi, cells, marks } = s.job
+    const scale = scaleOf(s.job)
+    const last = cells - 1
+    const { values, next, end } = s
+    for (let i = 0; i < items.length; i++) {
+      const v = items[i]!
+      let cell: number
+      if (v >= lo && v <= hi) {
+        let k = ((v - lo) * scale) | 0
+        if (k > last) k = last
+        cell = k + 1
+      } else if (v < lo) cell = 0
+      else if (v > hi) cell = cells + 1
+      else continue
+      if (marks[cell]) {
+        const at = next[cell]!
+        if (at === end[cell]) {
+          throw new Error(`drift: the data changed between two passes (${s.job.column}: more values in a crossing cell than the first pass counted)`)
+        }
+        values[at] = v
+        next[cell] = at + 1
+      }
+    }
+  }
+
+  return {
+    async stream(bindings, result, { columns, rows, chunksPerCollection, collectGarbage }, take) {
+      const api = bindings as unknown as {
+        fetch_chunk(result: unknown): Promise<unknown>
+        data_chunk_get_size(chunk: unknown): number
+        data_chunk_get_vector(chunk: unknown, column: number): unknown
+        vector_get_data(vector: unknown, bytes: number): Uint8Array
+      }
+      let runs: Float64Array[] = []
+      for (let i = 0; i < columns; i++) runs.push(new Float64Array(rows))
+      let filled = 0
+      let chunks = 0
+      let next = api.fetch_chunk(result)
+      try {
+        for (;;) {
+          const chunk = await next
+          const count = chunk ? api.data_chunk_get_size(chunk) : 0
+          if (!chunk || count === 0) break
+          next = api.fetch_chunk(result)
+          let at = 0
+          while (at < count) {
+            const length = Math.min(count - at, rows - filled)
+            for (let i = 0; i < columns; i++) {
+              const bytes = api.vector_get_data(api.data_chunk_get_vector(chunk, i), count * 8)
+              runs[i]!.set(new Float64Array(bytes.buffer, bytes.byteOffset + at * 8, length), filled)
+            }
+            filled += length
+            at += length
+            if (filled === rows) {
+              runs = await take(runs, filled)
+              filled = 0
+            }
+          }
+          if (++chunks % chunksPerCollection === 0 && collectGarbage) collectGarbage()
+        }
+      } finally {
+        // A failed pass leaves no fetch in flight on the connection.
+        await next.catch(() => null)
+      }
+      if (filled > 0) await take(runs, filled)
+    },
+    start(job) {
+      if (job.kind === 'grid') {
+        const state: GridState = {
+          job,
+          counts: new Float64Array(job.cells + 2),
+          offsets: new Float64Array(job.cells + 2),
+          belowMin: Number.POSITIVE_INFINITY,
+          aboveMax: Number.NEGATIVE_INFINITY,
+          shift: 0,
+          sum: 0,
+          sumSquares: 0,
+          seen: 0,
+        }
+        return state
+      }
+      const next = new Int32Array(job.cells + 2)
+      const end = new Int32Array(job.cells + 2)
+      let total = 0
+      for (let c = 0; c < job.cells + 2; c++) {
+        next[c] = total
+        if (job.marks[c]) total += job.counts[c]!
+        end[c] = total
+      }
+      const state: CollectState = { job, values: new Float64Array(total), next, end }
+      return state
+    },
+    run(state, items) {
+      if (state.job.kind === 'grid') {
+        countGrid(state as GridState, items)
+        if (state.job.moments) countMoments(state as GridState, items)
+      } else collect(state as CollectState, items)
+    },
+    finish(state) {
+      if (state.job.kind === 'grid') {
+        const s = state as GridState
+        const { lo, hi, cells } = s.job
+        const width = (hi - lo) / cells
+        let n = 0
+        for (let c = 0; c < s.counts.length; c++) n += s.counts[c]!
+        for (let c = 1; c <= cells; c++) s.offsets[c]! *= width
+        let std = Number.NaN
+        if (s.job.moments && s.seen > 0) {
+          const mean = s.sum / s.seen
+          std = Math.sqrt(Math.max(0, s.sumSquares / s.seen - mean * mean))
+        }
+        return { kind: 'grid', counts: s.counts, offsets: s.offsets, n, belowMin: s.belowMin, aboveMax: s.aboveMax, std }
+      }
+      const s = state as CollectState
+      const { marks, counts } = s.job
+      for (let c = 0; c < marks.length; c++) {
+        if (!marks[c]) continue
+        if (s.next[c] !== s.end[c]) {
+          throw new Error(`drift: the data changed between two passes (${s.job.column}: fewer values in a crossing cell than the first pass counted)`)
+        }
+        if (counts[c]! > 1) s.values.subarray(s.end[c]! - counts[c]!, s.end[c]!).sort()
+      }
+      return { kind: 'collect', values: s.values }
+    },
+  }
+}
