@@ -81,12 +81,16 @@ export function gridKernels(): Kernels {
   }
   interface CollectState {
     job: Extract<KernelJob, { kind: 'collect' }>
+    /** The marked cells' values in cell order, each cell's in its own stretch. */
     values: Float64Array
-    /** Per marked cell, where its next value goes: the cells' values lie in cell order, each cell's in its own stretch. */
-    next: Int32Array
     /** Per marked cell, where its stretch ends. */
     end: Int32Array
+    /** Per bucket of 512 cells, where its next value goes, and where its stretches end. */
+    bucketNext: Int32Array
+    bucketEnd: Int32Array
   }
+  /** Cells per bucket of the collecting pass (see collect). */
+  const BUCKET_SHIFT = 9
   /** Grid units per unit of value: a value's position in the grid is (v - lo) * scale. */
   const scaleOf = (job: KernelJob) => (job.hi > job.lo ? job.cells / (job.hi - job.lo) : 0)
 
@@ -146,16 +150,30 @@ export function gridKernels(): Kernels {
     s.seen = seen
   }
 
+  /** The cell of a value by countGrid's rule (the hot loops have it written out the same way); -1 for NaN. */
+  function cellOf(lo: number, hi: number, scale: number, cells: number, v: number): number {
+    if (v >= lo && v <= hi) {
+      let k = ((v - lo) * scale) | 0
+      if (k > cells - 1) k = cells - 1
+      return k + 1
+    }
+    if (v < lo) return 0
+    if (v > hi) return cells + 1
+    return -1
+  }
+
   /**
-   * Keeps the values whose cell (by countGrid's rule, written the same way) is marked,
-   * each in its cell's stretch of `values` (the first pass's counts size the stretches),
-   * so that finish() sorts short stretches rather than all of them together.
+   * Keeps the values whose cell is marked. A value goes to the end of its bucket's stretch
+   * of `values` (a bucket: 512 consecutive cells, whose stretches lie together; the first
+   * pass's counts size them), so the writes stream into about 80 places rather than
+   * scattering over megabytes; finish() puts each bucket's values in cell order (within
+   * a few hundred KB, in the CPU's cache) and sorts cell by cell.
    */
   function collect(s: CollectState, items: Float64Array): void {
     const { lo, hi, cells, marks } = s.job
     const scale = scaleOf(s.job)
     const last = cells - 1
-    const { values, next, end } = s
+    const { values, bucketNext, bucketEnd } = s
     for (let i = 0; i < items.length; i++) {
       const v = items[i]!
       let cell: number
@@ -167,13 +185,44 @@ export function gridKernels(): Kernels {
       else if (v > hi) cell = cells + 1
       else continue
       if (marks[cell]) {
-        const at = next[cell]!
-        if (at === end[cell]) {
-          throw new Error(`drift: the data changed between two passes (${s.job.column}: more values in a crossing cell than the first pass counted)`)
+        const b = cell >> BUCKET_SHIFT
+        const at = bucketNext[b]!
+        if (at === bucketEnd[b]) {
+          throw new Error(`drift: the data changed between two passes (${s.job.column}: more values in the crossing cells than the first pass counted)`)
         }
         values[at] = v
-        next[cell] = at + 1
+        bucketNext[b] = at + 1
       }
+    }
+  }
+
+  /** Each bucket's values into their cells' stretches, then each stretch sorted. */
+  function orderCollected(s: CollectState): void {
+    const { lo, hi, cells, marks, counts } = s.job
+    const scale = scaleOf(s.job)
+    const { values, end, bucketNext, bucketEnd } = s
+    const changed = () =>
+      new Error(`drift: the data changed between two passes (${s.job.column}: another count of values in a crossing cell than the first pass's)`)
+    let widest = 0
+    for (let b = 0; b < bucketEnd.length; b++) widest = Math.max(widest, bucketEnd[b]! - (b === 0 ? 0 : bucketEnd[b - 1]!))
+    const held = new Float64Array(widest)
+    const next = new Int32Array(marks.length)
+    for (let b = 0; b < bucketEnd.length; b++) {
+      const start = b === 0 ? 0 : bucketEnd[b - 1]!
+      if (bucketNext[b] !== bucketEnd[b]) throw changed()
+      if (bucketEnd[b] === start) continue
+      held.set(values.subarray(start, bucketEnd[b]!))
+      const first = b << BUCKET_SHIFT
+      const stop = Math.min(marks.length, first + (1 << BUCKET_SHIFT))
+      for (let c = first; c < stop; c++) next[c] = end[c]! - (marks[c] ? counts[c]! : 0)
+      for (let i = 0; i < bucketEnd[b]! - start; i++) {
+        const v = held[i]!
+        const cell = cellOf(lo, hi, scale, cells, v)
+        if (cell < first || cell >= stop || next[cell]! === end[cell]) throw changed()
+        values[next[cell]!] = v
+        next[cell]!++
+      }
+      for (let c = first; c < stop; c++) if (marks[c] && counts[c]! > 1) values.subarray(end[c]! - counts[c]!, end[c]!).sort()
     }
   }
 
@@ -233,15 +282,18 @@ export function gridKernels(): Kernels {
         }
         return state
       }
-      const next = new Int32Array(job.cells + 2)
       const end = new Int32Array(job.cells + 2)
+      const buckets = ((job.cells + 1) >> BUCKET_SHIFT) + 1
+      const bucketEnd = new Int32Array(buckets)
       let total = 0
       for (let c = 0; c < job.cells + 2; c++) {
-        next[c] = total
         if (job.marks[c]) total += job.counts[c]!
         end[c] = total
+        bucketEnd[c >> BUCKET_SHIFT] = total
       }
-      const state: CollectState = { job, values: new Float64Array(total), next, end }
+      const bucketNext = new Int32Array(buckets)
+      for (let b = 1; b < buckets; b++) bucketNext[b] = bucketEnd[b - 1]!
+      const state: CollectState = { job, values: new Float64Array(total), end, bucketNext, bucketEnd }
       return state
     },
     run(state, items) {
@@ -266,14 +318,7 @@ export function gridKernels(): Kernels {
         return { kind: 'grid', counts: s.counts, offsets: s.offsets, n, belowMin: s.belowMin, aboveMax: s.aboveMax, std }
       }
       const s = state as CollectState
-      const { marks, counts } = s.job
-      for (let c = 0; c < marks.length; c++) {
-        if (!marks[c]) continue
-        if (s.next[c] !== s.end[c]) {
-          throw new Error(`drift: the data changed between two passes (${s.job.column}: fewer values in a crossing cell than the first pass counted)`)
-        }
-        if (counts[c]! > 1) s.values.subarray(s.end[c]! - counts[c]!, s.end[c]!).sort()
-      }
+      orderCollected(s)
       return { kind: 'collect', values: s.values }
     },
   }

@@ -7,18 +7,18 @@ import { inlineSink, streamOptions, type KernelPool } from './workers.js'
 
 /**
  * One streaming pass over a side of a drift report for all its numeric columns at once,
- * and one unpivoted GROUP BY for all its categorical ones, instead of a sorted table per
- * column.
+ * and one GROUP BY (a grouping set per column) for all its categorical ones, instead of a
+ * sorted table per column.
  *
- * Numeric columns: DuckDB reads and decodes the rows (in parallel) and hands back
- * 2048-row vectors of doubles; each value lands in one cell of a fine equal-width grid
+ * Numeric columns: DuckDB reads and decodes the rows and hands back 2048-row vectors of
+ * doubles, counted in worker threads (kernels.ts, workers.ts); each value lands in one cell of a fine equal-width grid
  * over the reference's [min, max] (two more cells catch current values below and above
  * it), where the side keeps a count and the sum of the values' offsets from the cell's
  * start. That is enough for the exact area between the two empirical CDFs (Wasserstein-1)
  * over every cell in which the CDFs do not cross: there F - G has one sign, and the
  * integral of F over [a, b) is (values below b x (b - a) - sum of offsets) / n. Only in
  * the cells where they may cross are the values themselves needed; a second pass collects
- * just those, and the area there is summed exactly over the merged sorted values. The
+ * just those (cell by cell), and the area there is summed exactly over the merged sorted values. The
  * result is the same number SciPy's `wasserstein_distance` gives, in memory bounded by the
  * grid (not by the rows).
  */
@@ -246,17 +246,27 @@ export function gridHistogram(grid: Grid, ref: NumericSide, cur: NumericSide): A
   return bins
 }
 
-/** Value counts of every listed column (as text, nulls left out), from one unpivoted GROUP BY. */
+/**
+ * Value counts of every listed column (as text, nulls left out), from one GROUP BY with a
+ * grouping set per column: one scan, each column its own hash table (10M x 10 columns:
+ * 0.27 s, against 2.6 s unpivoted to (column, value) rows first).
+ */
 export async function categoryCounts(conn: DuckDBConnection, source: TableSource, columns: string[]): Promise<Array<Map<string, number>>> {
   const out = columns.map(() => new Map<string, number>())
   if (columns.length === 0) return out
-  const select = columns.map((c, i) => `CAST(${ident(c)} AS VARCHAR) AS __c${i}`).join(', ')
-  const rows = await queryRows<{ name: string; value: string; n: bigint }>(
+  const names = columns.map((_, i) => `__c${i}`)
+  const select = columns.map((c, i) => `CAST(${ident(c)} AS VARCHAR) AS ${names[i]}`).join(', ')
+  const rows = await queryRows<Record<string, string | bigint | null>>(
     conn,
-    `SELECT name, value, count(*)::BIGINT AS n
-     FROM (UNPIVOT (SELECT ${select} FROM (${source.sql})) ON COLUMNS(*) INTO NAME name VALUE value)
-     GROUP BY ALL`,
+    `SELECT ${names.join(', ')}, ${names.map((n, i) => `GROUPING(${n}) AS __g${i}`).join(', ')}, count(*)::BIGINT AS __n
+     FROM (SELECT ${select} FROM (${source.sql}))
+     GROUP BY GROUPING SETS (${names.map((n) => `(${n})`).join(', ')})`,
   )
-  for (const row of rows) out[Number(row.name.slice(3))]!.set(row.value, Number(row.n))
+  for (const row of rows) {
+    // The row's set is the one column grouped (GROUPING 0); a null value of it is left out.
+    const i = names.findIndex((_, j) => Number(row[`__g${j}`]) === 0)
+    const value = row[names[i]!]
+    if (value !== null && value !== undefined) out[i]!.set(String(value), Number(row.__n))
+  }
   return out
 }
