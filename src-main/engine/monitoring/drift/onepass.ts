@@ -24,6 +24,17 @@ import { defaultKernelThreads, KernelPool } from './workers.js'
 import type { TableSource } from './sources.js'
 import { categoricalFromCounts, type FeatureStatistics, type NumericStatistics } from './statistics.js'
 
+/** LATHE_DRIFT_THREADS: counting threads for every report, whatever its size (0: none, count in the engine's thread). */
+function threadsFromEnvironment(): number | null {
+  const text = process.env.LATHE_DRIFT_THREADS
+  if (text === undefined || text === '') return null
+  const threads = Number(text)
+  if (!Number.isInteger(threads) || threads < 0 || threads > 64) {
+    throw new LatheError('bad_request', `LATHE_DRIFT_THREADS must be a whole number from 0 to 64, not "${text}"`, { field: 'LATHE_DRIFT_THREADS' })
+  }
+  return threads
+}
+
 /** A pass of this many values (rows x numeric columns) or more counts in worker threads. */
 const THREADED_VALUES = 4_000_000
 
@@ -157,7 +168,8 @@ async function onePassOver(
   })
 
   const numeric = items.filter((it) => it.kind === 'numeric')
-  const threads = options.threads ?? (Math.max(referenceRows, currentRows) * numeric.length >= THREADED_VALUES ? defaultKernelThreads() : 0)
+  const threads =
+    options.threads ?? threadsFromEnvironment() ?? (Math.max(referenceRows, currentRows) * numeric.length >= THREADED_VALUES ? defaultKernelThreads() : 0)
   const counting = threads > 0 && numeric.length > 0 ? KernelPool.open(Math.min(threads, numeric.length), await spillFolder(conn)) : null
   let exact: Item[]
   try {
