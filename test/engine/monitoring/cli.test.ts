@@ -17,8 +17,10 @@ describe('lathe drift, monitor, alerts and feedback', () => {
 
     const drift = runLathe(['drift', 'weather', '--workspace', dir, '--last', '365', '--json'])
     expect(drift.code).toBe(0)
-    // Progress goes to stderr, never into the JSON on stdout.
-    expect(drift.stderr).toMatch(/^(drift of weather: \d\/\d \(\w+\)\n)*$/)
+    // Progress goes to stderr, never into the JSON on stdout: the passes as they run, then each feature.
+    expect(drift.stderr).toMatch(/^(drift of weather: \d+\/\d+ \([^)\n]+\)\n)*$/)
+    // Not a terminal: the first step, then at most a line a second.
+    expect(drift.stderr.split('\n')[0]).toBe('drift of weather: 0/4 (counting the values of 1 categorical column)')
     const report = JSON.parse(drift.stdout)
     expect(report).toMatchObject({ model: 'weather', version: 1, reference: { rows: expect.any(Number) }, current: { rows: 365 }, dataset_drift: true })
     expect(report.drift_share).toBeGreaterThanOrEqual(0.5)

@@ -173,7 +173,20 @@ describe('counting threads', () => {
   it('worker threads give the same report, bit for bit, as counting in this thread', { timeout: 240_000 }, async () => {
     const ref = await csv('threads-ref', synthetic(30000, 'tr', 0))
     const cur = await csv('threads-cur', synthetic(25000, 'tc', 0.002))
-    const inline = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', threads: 0 })
+    const steps: string[] = []
+    const inline = await computeDriftReport(conn, ref.source, cur.source, {
+      statistics: 'needed',
+      threads: 0,
+      onProgress: (p) => steps.push(`${p.done}/${p.total} ${p.feature}`),
+    })
+    // Each pass says what it reads while it runs, then each feature as it is decided.
+    expect(steps.slice(0, 4)).toEqual([
+      '0/4 counting the values of 1 categorical column',
+      "1/4 reading the reference's 5 numeric columns",
+      "2/4 reading the current side's 5 numeric columns",
+      '3/4 the values where the CDFs cross, 5 columns (batch 1 of 1)',
+    ])
+    expect(steps.at(-1)).toBe('6/6 label')
     for (const threads of [1, 2, 3]) {
       const threaded = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', threads })
       expect(threaded).toEqual(inline)

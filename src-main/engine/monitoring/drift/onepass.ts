@@ -35,6 +35,31 @@ function threadsFromEnvironment(): number | null {
   return threads
 }
 
+/**
+ * The passes as progress (`onProgress`, the CLI's line): which pass is running, as step
+ * `done` of `total`; the second pass's batches are counted in once they are known.
+ */
+class Passes {
+  private done = 0
+  constructor(
+    private total: number,
+    private readonly report?: DriftOptions['onProgress'],
+  ) {}
+
+  start(what: string): void {
+    this.report?.({ done: this.done, total: this.total, feature: what })
+  }
+
+  finish(): void {
+    this.done++
+  }
+
+  /** Replaces the one step counted for the second pass by its batches. */
+  batches(count: number): void {
+    this.total += count - 1
+  }
+}
+
 /** A pass of this many values (rows x numeric columns) or more counts in worker threads. */
 const THREADED_VALUES = 4_000_000
 
@@ -137,6 +162,9 @@ async function onePassOver(
 
   // Categorical: every statistic comes from the two sides' counts.
   const categorical = items.filter((it) => it.kind === 'categorical')
+  const numericItems = items.length - categorical.length
+  const passes = new Passes((categorical.length ? 1 : 0) + (numericItems ? 3 : 0), options.onProgress)
+  if (categorical.length) passes.start(`counting the values of ${categorical.length} categorical column${categorical.length === 1 ? '' : 's'}`)
   const refCounts = new Map<Item, Map<string, number>>()
   const uncached = takeCached(categorical, (it) => cache?.categorical(key, it.refColumn), refCounts)
   const fresh = await categoryCounts(
@@ -153,6 +181,7 @@ async function onePassOver(
     current,
     categorical.map((it) => it.curColumn),
   )
+  if (categorical.length) passes.finish()
   categorical.forEach((it, i) => {
     const r = refCounts.get(it)!
     const c = curCounts[i]!
@@ -173,7 +202,7 @@ async function onePassOver(
   const counting = threads > 0 && numeric.length > 0 ? KernelPool.open(Math.min(threads, numeric.length), await spillFolder(conn)) : null
   let exact: Item[]
   try {
-    exact = await numericOnePass(conn, reference, current, numeric, stats, { cache, key, counting })
+    exact = await numericOnePass(conn, reference, current, numeric, stats, { cache, key, counting, passes })
   } finally {
     await counting?.close()
   }
@@ -206,8 +235,9 @@ async function numericOnePass(
   current: TableSource,
   numeric: Item[],
   stats: Map<Item, FeatureStatistics | null>,
-  { cache, key, counting }: { cache: ReferenceCache | null; key: string; counting: Counting },
+  { cache, key, counting, passes }: { cache: ReferenceCache | null; key: string; counting: Counting; passes: Passes },
 ): Promise<Item[]> {
+  if (numeric.length === 0) return []
   // Numeric: the reference's grids and summaries (cached, or one range query and one pass).
   const refSides = new Map<Item, { grid: Grid; side: NumericSide } | null>()
   const missing = takeCached(numeric, (it) => cache?.numeric(key, it.refColumn), refSides)
@@ -222,6 +252,7 @@ async function numericOnePass(
     if (n === 0 || lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) refSides.set(it, null)
     else toScan.push({ item: it, grid: { lo, hi, cells: lo === hi ? 1 : gridCells(n) } })
   })
+  passes.start(toScan.length ? `reading the reference's ${toScan.length} numeric column${toScan.length === 1 ? '' : 's'}` : 'the reference from its cache')
   const scanned = await scanNumeric(
     conn,
     reference,
@@ -243,6 +274,8 @@ async function numericOnePass(
     if (method === 'ks' || method === 'psi' || !ref) exact.push(it)
     else onePass.push(it)
   }
+  passes.finish()
+  if (onePass.length) passes.start(`reading the current side's ${onePass.length} numeric column${onePass.length === 1 ? '' : 's'}`)
   const curSides = await scanNumeric(
     conn,
     current,
@@ -264,8 +297,13 @@ async function numericOnePass(
     if (last && last.reduce((s, q) => s + q.mass, 0) + p.mass <= COLLECT_BUDGET) last.push(p)
     else batches.push([p])
   }
-  for (const batch of batches) {
+  passes.finish()
+  passes.batches(batches.length)
+  for (const [b, batch] of batches.entries()) {
     const withCrossings = batch.filter((p) => p.mass > 0 && p.cur.n > 0)
+    passes.start(
+      `the values where the CDFs cross, ${withCrossings.length} column${withCrossings.length === 1 ? '' : 's'} (batch ${b + 1} of ${batches.length})`,
+    )
     const spec = (side: 'ref' | 'cur') =>
       withCrossings.map((p) => ({
         name: side === 'ref' ? p.it.refColumn : p.it.curColumn,
@@ -291,6 +329,7 @@ async function numericOnePass(
       }
       stats.set(p.it, result)
     }
+    passes.finish()
   }
   return exact
 }
