@@ -96,8 +96,8 @@ async function rowCount(conn: DuckDBConnection, source: TableSource): Promise<nu
 /**
  * The `needed` report: numeric columns in one streaming pass per side (see scan.ts), a
  * second pass only over the columns whose CDFs cross inside a cell, categorical columns
- * in one GROUP BY with a grouping set each, per side; the reference's part taken from the cache when it
- * is there.
+ * in one GROUP BY with a grouping set each, per side; the reference's part taken from the
+ * cache when it is there.
  */
 export async function onePassReport(
   conn: DuckDBConnection,

@@ -11,16 +11,16 @@ import { inlineSink, streamOptions, type KernelPool } from './workers.js'
  * sorted table per column.
  *
  * Numeric columns: DuckDB reads and decodes the rows and hands back 2048-row vectors of
- * doubles, counted in worker threads (kernels.ts, workers.ts); each value lands in one cell of a fine equal-width grid
- * over the reference's [min, max] (two more cells catch current values below and above
- * it), where the side keeps a count and the sum of the values' offsets from the cell's
- * start. That is enough for the exact area between the two empirical CDFs (Wasserstein-1)
- * over every cell in which the CDFs do not cross: there F - G has one sign, and the
- * integral of F over [a, b) is (values below b x (b - a) - sum of offsets) / n. Only in
- * the cells where they may cross are the values themselves needed; a second pass collects
- * just those (cell by cell), and the area there is summed exactly over the merged sorted values. The
- * result is the same number SciPy's `wasserstein_distance` gives, in memory bounded by the
- * grid (not by the rows).
+ * doubles, counted in worker threads (kernels.ts, workers.ts); each value lands in one
+ * cell of a fine equal-width grid over the reference's [min, max] (two more cells catch
+ * current values below and above it), where the side keeps a count and the sum of the
+ * values' offsets from the cell's start. That is enough for the exact area between the
+ * two empirical CDFs (Wasserstein-1) over every cell in which the CDFs do not cross:
+ * there F - G has one sign, and the integral of F over [a, b) is (values below b x (b -
+ * a) - sum of offsets) / n. Only in the cells where they may cross are the values
+ * themselves needed; a second pass collects just those (cell by cell), and the area
+ * there is summed exactly over the merged sorted values. The result is the same number
+ * SciPy's `wasserstein_distance` gives, in memory bounded by the grid (not by the rows).
  */
 
 /** Cells in the grid: a multiple of the chart's 20 bins, about 20 reference values a cell, at most 40,960. */
