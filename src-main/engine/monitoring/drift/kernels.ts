@@ -67,6 +67,21 @@ export interface Kernels {
   ): Promise<void>
 }
 
+/**
+ * A minor (young-generation) garbage collection for the stream, or null where V8's
+ * `--expose-gc` cannot be set (the stream still works, in more memory): why, in
+ * workers.ts. Self-contained like the kernels: the worker program runs its source too.
+ */
+export function minorCollector(v8: { setFlagsFromString(flags: string): void }, vm: { runInNewContext(code: string): unknown }): (() => void) | null {
+  try {
+    v8.setFlagsFromString('--expose-gc')
+    const gc = vm.runInNewContext('gc') as (options: { type: 'minor' }) => void
+    return typeof gc === 'function' ? () => gc({ type: 'minor' }) : null
+  } catch {
+    return null
+  }
+}
+
 export function gridKernels(): Kernels {
   interface GridState {
     job: Extract<KernelJob, { kind: 'grid' }>

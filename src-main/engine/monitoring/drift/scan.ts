@@ -1,9 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import duckdb from '@duckdb/node-bindings'
 import { ident, queryRows } from '../monitorDb.js'
-import { gridKernels, type KernelJob, type KernelResult } from './kernels.js'
+import type { KernelJob, KernelResult } from './kernels.js'
 import type { TableSource } from './sources.js'
-import { inlineSink, streamOptions, type KernelPool } from './workers.js'
+import { inline, inlineSink, streamOptions, type KernelPool } from './workers.js'
 
 /**
  * One streaming pass over a side of a drift report for all its numeric columns at once,
@@ -73,7 +73,7 @@ async function streamColumns(conn: DuckDBConnection, source: TableSource, column
   const result = await conn.stream(select(columns))
   // The raw C API result: its chunks' vectors read as bytes, without building a value reader per vector.
   const raw = (result as unknown as { result: duckdb.Result }).result
-  await gridKernels().stream(duckdb, raw, streamOptions(columns.length), (runs, length) => sink.take(runs, length))
+  await inline.stream(duckdb, raw, streamOptions(columns.length), (runs, length) => sink.take(runs, length))
   return sink.finish()
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { Worker } from 'node:worker_threads'
-import { gridKernels, type KernelJob, type KernelResult } from './kernels.js'
+import { gridKernels, minorCollector, type KernelJob, type KernelResult } from './kernels.js'
 
 /**
  * Where the one-pass report's per-value loops run. The main thread streams DuckDB's
@@ -20,12 +20,13 @@ export interface ColumnSink {
   finish(): Promise<KernelResult[]>
 }
 
-const inline = gridKernels()
+/** The kernels for this thread. */
+export const inline = gridKernels()
 
 /** Values in one set of runs (one run per column): 8M in all (64 MB), at least one vector per column, at most 256K rows. */
 const BUFFERED_VALUES = 1 << 23
 
-/** Bytes of result chunks between two minor garbage collections (see collectGarbage). */
+/** Bytes of result chunks between two minor garbage collections (see collectGarbage below). */
 const CHUNK_BYTES_PER_COLLECTION = 8 << 20
 
 export function streamOptions(columns: number): { columns: number; rows: number; chunksPerCollection: number; collectGarbage: (() => void) | null } {
@@ -33,28 +34,24 @@ export function streamOptions(columns: number): { columns: number; rows: number;
     columns,
     rows: Math.max(2048, Math.min(1 << 18, Math.floor(BUFFERED_VALUES / columns / 2048) * 2048)),
     chunksPerCollection: Math.max(1, Math.floor(CHUNK_BYTES_PER_COLLECTION / (columns * 2048 * 8))),
-    collectGarbage,
+    collectGarbage: collectGarbage(),
   }
 }
 
 /**
- * V8's garbage collector, for a minor collection now and then while streaming: DuckDB's
- * result chunks live in native memory that V8 does not see, and are freed only when their
- * small JavaScript handles are collected. Streaming 100 columns without collecting held
- * 7 GB of chunks (most of the CPU time went on the kernel's page faults); a
- * young-generation collection every few megabytes keeps it to a few hundred MB, and the
- * stream at about 3 ns a value instead of 15. Null where the flag cannot be set (the pass
- * still works, in more memory). The worker program below does the same in its thread.
+ * A minor garbage collection now and then while streaming: DuckDB's result chunks live in
+ * native memory that V8 does not see, and are freed only when their small JavaScript
+ * handles are collected. Streaming 100 columns without collecting held 7 GB of chunks
+ * (most of the CPU time went on the kernel's page faults); a young-generation collection
+ * every few megabytes keeps it to a few hundred MB, and the stream at about 3 ns a value
+ * instead of 15. Set up on the first stream, not when the engine loads; the worker
+ * program does the same in its thread.
  */
-const collectGarbage: (() => void) | null = (() => {
-  try {
-    v8.setFlagsFromString('--expose-gc')
-    const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void
-    return typeof gc === 'function' ? () => gc({ type: 'minor' }) : null
-  } catch {
-    return null
-  }
-})()
+let collector: { collect: (() => void) | null } | null = null
+function collectGarbage(): (() => void) | null {
+  collector ??= { collect: minorCollector(v8, vm) }
+  return collector.collect
+}
 
 export function inlineSink(jobs: KernelJob[]): ColumnSink {
   const states = jobs.map((job) => inline.start(job))
@@ -79,12 +76,7 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 var __name = (target) => target
 const kernels = (${gridKernels.toString()})()
-let collectGarbage = null
-try {
-  require('node:v8').setFlagsFromString('--expose-gc')
-  const gc = require('node:vm').runInNewContext('gc')
-  if (typeof gc === 'function') collectGarbage = () => gc({ type: 'minor' })
-} catch {}
+const collectGarbage = (${minorCollector.toString()})(require('node:v8'), require('node:vm'))
 let states = []
 let database = null
 // A standalone source read here: this thread's own DuckDB (one thread, its own memory cap, spilling where the workspace's does).
