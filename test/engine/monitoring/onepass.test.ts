@@ -121,7 +121,7 @@ describe('many crossing cells', () => {
     // 1M rows a side: no shift (the CDFs cross all along) and a shift of 1e-4 of the range
     // (crossings in stretches); ties (20,000 distinct values); a bell of thirds. Each column has
     // 73k-1.0M values in the grid's crossing cells (counted once by hand), all collected and
-    // sorted cell by cell, in this thread and in two counting threads.
+    // their areas taken cell by cell (area.ts), in this thread and in two counting threads.
     const table = async (name: string, salt: string, shift: number) => {
       const file = path.join(dir, `${name}.parquet`)
       await conn.run(

@@ -6,10 +6,25 @@
  * same code gives the same bits on either side.
  */
 
-/** What to do with one column's values: count them into a grid, or keep those of the marked cells. */
+import type { AreaKernel, AreaSide } from './area.js'
+
+/**
+ * What to do with one column's values: count them into a grid, or keep those of the
+ * marked cells; with `area` (the current side's pass, the reference's values collected
+ * before), give the column's Wasserstein-1 instead of the values.
+ */
 export type KernelJob =
   | { kind: 'grid'; lo: number; hi: number; cells: number; moments: boolean }
-  | { kind: 'collect'; lo: number; hi: number; cells: number; marks: Uint8Array; counts: Float64Array; column: string }
+  | {
+      kind: 'collect'
+      lo: number
+      hi: number
+      cells: number
+      marks: Uint8Array
+      counts: Float64Array
+      column: string
+      area?: { ref: AreaSide; refValues: Float64Array; n: number; offsets: Float64Array }
+    }
 
 export interface GridResult {
   kind: 'grid'
@@ -26,11 +41,16 @@ export interface GridResult {
 
 export interface CollectResult {
   kind: 'collect'
-  /** The marked cells' values, ascending (cell by cell, each cell's sorted). */
+  /** The marked cells' values, cell by cell in cell order (within a cell, in the rows' order). */
   values: Float64Array
 }
 
-export type KernelResult = GridResult | CollectResult
+export interface AreaResult {
+  kind: 'area'
+  area: number
+}
+
+export type KernelResult = GridResult | CollectResult | AreaResult
 
 export interface KernelState {
   job: KernelJob
@@ -82,7 +102,8 @@ export function minorCollector(v8: { setFlagsFromString(flags: string): void }, 
   }
 }
 
-export function gridKernels(): Kernels {
+/** `area`: area.ts's areaKernel(), passed in (the kernels import nothing). */
+export function gridKernels(area: AreaKernel): Kernels {
   interface GridState {
     job: Extract<KernelJob, { kind: 'grid' }>
     counts: Float64Array
@@ -211,7 +232,7 @@ export function gridKernels(): Kernels {
     }
   }
 
-  /** Each bucket's values into their cells' stretches, then each stretch sorted. */
+  /** Each bucket's values into their cells' stretches, in cell order (area.ts needs no sort within a cell). */
   function orderCollected(s: CollectState): void {
     const { lo, hi, cells, marks, counts } = s.job
     const scale = scaleOf(s.job)
@@ -237,7 +258,6 @@ export function gridKernels(): Kernels {
         values[next[cell]!] = v
         next[cell]!++
       }
-      for (let c = first; c < stop; c++) if (marks[c] && counts[c]! > 1) values.subarray(end[c]! - counts[c]!, end[c]!).sort()
     }
   }
 
@@ -334,7 +354,10 @@ export function gridKernels(): Kernels {
       }
       const s = state as CollectState
       orderCollected(s)
-      return { kind: 'collect', values: s.values }
+      const against = s.job.area
+      if (!against) return { kind: 'collect', values: s.values }
+      const own = { n: against.n, counts: s.job.counts, offsets: against.offsets }
+      return { kind: 'area', area: area.wasserstein(s.job, against.ref, own, s.job.marks, against.refValues, s.values) }
     },
   }
 }

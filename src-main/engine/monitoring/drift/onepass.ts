@@ -8,6 +8,7 @@ import {
   categoryCounts,
   collectCrossing,
   COLLECT_BUDGET,
+  crossingAreas,
   crossingCells,
   gridCells,
   gridHistogram,
@@ -304,22 +305,26 @@ async function numericOnePass(
     passes.start(
       `the values where the CDFs cross, ${withCrossings.length} column${withCrossings.length === 1 ? '' : 's'} (batch ${b + 1} of ${batches.length})`,
     )
-    const spec = (side: 'ref' | 'cur') =>
-      withCrossings.map((p) => ({
-        name: side === 'ref' ? p.it.refColumn : p.it.curColumn,
-        grid: p.grid,
-        marks: p.marks,
-        side: side === 'ref' ? p.ref : p.cur,
-      }))
-    const refValues = await collectCrossing(conn, reference, spec('ref'), counting)
-    const curValues = await collectCrossing(conn, current, spec('cur'), counting)
+    const refValues = await collectCrossing(
+      conn,
+      reference,
+      withCrossings.map((p) => ({ name: p.it.refColumn, grid: p.grid, marks: p.marks, side: p.ref })),
+      counting,
+    )
+    // The current side's pass finishes each column's distance where it collects the column's values.
+    const areas = await crossingAreas(
+      conn,
+      current,
+      withCrossings.map((p, i) => ({ name: p.it.curColumn, grid: p.grid, marks: p.marks, side: p.cur, ref: p.ref, refValues: refValues[i]! })),
+      counting,
+    )
     for (const p of batch) {
       if (p.cur.n === 0) {
         stats.set(p.it, null)
         continue
       }
       const at = withCrossings.indexOf(p)
-      const w = wasserstein(p.grid, p.ref, p.cur, p.marks, at >= 0 ? refValues[at]! : new Float64Array(0), at >= 0 ? curValues[at]! : new Float64Array(0))
+      const w = at >= 0 ? areas[at]! : wasserstein(p.grid, p.ref, p.cur, p.marks, new Float64Array(0), new Float64Array(0))
       const result: NumericStatistics = {
         kind: 'numeric',
         referenceRows: p.ref.n,

@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 import duckdb from '@duckdb/node-bindings'
 import { ident, queryRows } from '../monitorDb.js'
+import { areaKernel } from './area.js'
 import type { KernelJob, KernelResult } from './kernels.js'
 import type { TableSource } from './sources.js'
 import { inline, inlineSink, streamOptions, type KernelPool } from './workers.js'
@@ -19,8 +20,10 @@ import { inline, inlineSink, streamOptions, type KernelPool } from './workers.js
  * there F - G has one sign, and the integral of F over [a, b) is (values below b x (b -
  * a) - sum of offsets) / n. Only in the cells where they may cross are the values
  * themselves needed; a second pass collects just those (cell by cell), and the area
- * there is summed exactly over the merged sorted values. The result is the same number
- * SciPy's `wasserstein_distance` gives, in memory bounded by the grid (not by the rows).
+ * there comes from the values (area.ts: each such cell split again, in memory, and only
+ * the parts where the CDFs still may cross stepped through value by value). The result
+ * is the same number SciPy's `wasserstein_distance` gives, in memory bounded by the grid
+ * (not by the rows).
  */
 
 /** Cells in the grid: a multiple of the chart's 20 bins, about 20 reference values a cell, at most 40,960. */
@@ -53,6 +56,8 @@ export interface NumericSide {
   /** The population standard deviation (the reference's, for the normed Wasserstein, summed in row order); NaN where not asked for. */
   std: number
 }
+
+const inlineArea = areaKernel()
 
 export function cellStart(grid: Grid, k: number): number {
   return k >= grid.cells ? grid.hi : grid.lo + k * ((grid.hi - grid.lo) / grid.cells)
@@ -154,7 +159,7 @@ export function markedCount(marks: Uint8Array, side: NumericSide): number {
   return total
 }
 
-/** The values of each column that fall in its marked cells, sorted, from one pass over the source. */
+/** The values of each column that fall in its marked cells, grouped by cell in cell order, from one pass over the source. */
 export async function collectCrossing(
   conn: DuckDBConnection,
   source: TableSource,
@@ -176,55 +181,44 @@ export async function collectCrossing(
   })
 }
 
-/**
- * Wasserstein-1 between the two sides: cells where the CDFs do not cross from their
- * counts and offsets, marked cells from the sorted values they hold (`refValues`,
- * `curValues`: every value of the marked cells, ascending).
- */
+/** Wasserstein-1 between the two sides, in this thread (area.ts; the values of the marked cells grouped by cell, as collectCrossing gives them). */
 export function wasserstein(grid: Grid, ref: NumericSide, cur: NumericSide, marks: Uint8Array, refValues: Float64Array, curValues: Float64Array): number {
-  const nF = ref.n
-  const nG = cur.n
-  // Below the reference's minimum F = 0; above its maximum F = 1.
-  let total = -cur.offsets[0]! / nG + cur.offsets[grid.cells + 1]! / nG
-  let f = ref.counts[0]!
-  let g = cur.counts[0]!
-  let i = 0
-  let j = 0
-  for (let c = 1; c <= grid.cells; c++) {
-    const a = cellStart(grid, c - 1)
-    const b = cellStart(grid, c)
-    const f2 = f + ref.counts[c]!
-    const g2 = g + cur.counts[c]!
-    if (!marks[c]) {
-      const intF = (f2 * (b - a) - ref.offsets[c]!) / nF
-      const intG = (g2 * (b - a) - cur.offsets[c]!) / nG
-      total += Math.abs(intF - intG)
-    } else {
-      // Step through the cell's values in order: F - G is constant between two of them.
-      let x = a
-      let fc = f
-      let gc = g
-      const refEnd = i + ref.counts[c]!
-      const curEnd = j + cur.counts[c]!
-      while (i < refEnd || j < curEnd) {
-        const next = j >= curEnd || (i < refEnd && refValues[i]! <= curValues[j]!) ? refValues[i]! : curValues[j]!
-        total += Math.abs(fc / nF - gc / nG) * (next - x)
-        x = next
-        while (i < refEnd && refValues[i] === next) {
-          fc++
-          i++
-        }
-        while (j < curEnd && curValues[j] === next) {
-          gc++
-          j++
-        }
-      }
-      total += Math.abs(fc / nF - gc / nG) * (b - x)
-    }
-    f = f2
-    g = g2
-  }
-  return total
+  return inlineArea.wasserstein(grid, ref, cur, marks, refValues, curValues)
+}
+
+/**
+ * Each column's Wasserstein-1 from one collecting pass over the current side: the thread
+ * that collects a column's values in its marked cells finishes its distance there, with
+ * the reference's side and values (collectCrossing's, handed over: they are not usable
+ * here afterwards). Both cores then share the areas, instead of this thread doing them
+ * after the pass.
+ */
+export async function crossingAreas(
+  conn: DuckDBConnection,
+  source: TableSource,
+  columns: Array<{ name: string; grid: Grid; marks: Uint8Array; side: NumericSide; ref: NumericSide; refValues: Float64Array }>,
+  counting: Counting = null,
+): Promise<number[]> {
+  if (columns.length === 0) return []
+  const jobs: KernelJob[] = columns.map((c) => ({
+    kind: 'collect',
+    ...c.grid,
+    marks: c.marks,
+    counts: c.side.counts,
+    column: c.name,
+    area: { ref: { n: c.ref.n, counts: c.ref.counts, offsets: c.ref.offsets }, refValues: c.refValues, n: c.side.n, offsets: c.side.offsets },
+  }))
+  const results = await streamColumns(
+    conn,
+    source,
+    columns.map((c) => c.name),
+    jobs,
+    counting,
+  )
+  return results.map((r) => {
+    if (r.kind !== 'area') throw new Error('drift: a collecting pass gave no distance')
+    return r.area
+  })
 }
 
 /** The overlay chart: 20 equal-width bins over the reference's range, plus one bin each side for current values outside it. */

@@ -3,6 +3,7 @@ import os from 'node:os'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { Worker } from 'node:worker_threads'
+import { areaKernel } from './area.js'
 import { gridKernels, minorCollector, type KernelJob, type KernelResult } from './kernels.js'
 
 /**
@@ -21,7 +22,7 @@ export interface ColumnSink {
 }
 
 /** The kernels for this thread. */
-export const inline = gridKernels()
+export const inline = gridKernels(areaKernel())
 
 /** Values in one set of runs (one run per column): 8M in all (64 MB), at least one vector per column, at most 256K rows. */
 const BUFFERED_VALUES = 1 << 23
@@ -75,7 +76,7 @@ export function defaultKernelThreads(): number {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 var __name = (target) => target
-const kernels = (${gridKernels.toString()})()
+const kernels = (${gridKernels.toString()})((${areaKernel.toString()})())
 const collectGarbage = (${minorCollector.toString()})(require('node:v8'), require('node:vm'))
 let states = []
 let database = null
@@ -91,7 +92,7 @@ async function connection() {
   return database
 }
 function send(results) {
-  const transfer = results.flatMap((r) => (r.kind === 'grid' ? [r.counts.buffer, r.offsets.buffer] : [r.values.buffer]))
+  const transfer = results.flatMap((r) => (r.kind === 'grid' ? [r.counts.buffer, r.offsets.buffer] : r.kind === 'collect' ? [r.values.buffer] : []))
   parentPort.postMessage({ op: 'finished', results }, transfer)
 }
 async function stream(m) {
@@ -162,8 +163,8 @@ class KernelWorker {
     return answer
   }
 
-  tell(message: object): void {
-    if (!this.failure) this.worker.postMessage(message)
+  tell(message: object, transfer: ArrayBuffer[] = []): void {
+    if (!this.failure) this.worker.postMessage(message, transfer)
   }
 }
 
@@ -172,6 +173,11 @@ interface WorkerData {
   nodeBindings: string
   memoryLimit: string
   tempDirectory: string
+}
+
+/** The reference's collected values in jobs that finish a distance: moved to the worker, not copied (hundreds of MB). */
+function handedOver(jobs: KernelJob[]): ArrayBuffer[] {
+  return jobs.flatMap((job) => (job.kind === 'collect' && job.area ? [job.area.refValues.buffer as ArrayBuffer] : []))
 }
 
 /** Sets of runs per worker: one being filled, two being counted. */
@@ -213,12 +219,15 @@ export class KernelPool {
       this.workers.map(async (worker, w) => {
         const mine = owned[w]!
         if (mine.length === 0) return
-        const reply = await worker.ask({
-          op: 'stream',
-          sql: select(mine.map((i) => columns[i]!)),
-          jobs: mine.map((i) => jobs[i]!),
-          options: { ...streamOptions(mine.length), collectGarbage: undefined },
-        })
+        const reply = await worker.ask(
+          {
+            op: 'stream',
+            sql: select(mine.map((i) => columns[i]!)),
+            jobs: mine.map((i) => jobs[i]!),
+            options: { ...streamOptions(mine.length), collectGarbage: undefined },
+          },
+          handedOver(mine.map((i) => jobs[i]!)),
+        )
         if (reply.op !== 'finished') throw new Error('drift: a counting thread answered out of turn')
         reply.results.forEach((r, j) => (results[mine[j]!] = r))
       }),
@@ -229,7 +238,10 @@ export class KernelPool {
   sink(jobs: KernelJob[]): ColumnSink {
     const owned = this.split(jobs.length)
     const active = this.workers.flatMap((worker, w) => (owned[w]!.length ? [{ worker, columns: owned[w]! }] : []))
-    for (const a of active) a.worker.tell({ op: 'start', jobs: a.columns.map((i) => jobs[i]!) })
+    for (const a of active) {
+      const mine = a.columns.map((i) => jobs[i]!)
+      a.worker.tell({ op: 'start', jobs: mine }, handedOver(mine))
+    }
     const pending = active.map(() => [] as Array<Promise<Reply>>)
     const free = active.map(() => [] as ArrayBuffer[][])
     const sets = active.map(() => 1)
