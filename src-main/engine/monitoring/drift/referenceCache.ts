@@ -13,7 +13,8 @@ import type { Grid, NumericSide } from './scan.js'
  * again gives. Entries land by rename: a killed process leaves an entry or none.
  */
 // v2: offsets summed in grid units, the std kept instead of the moments, the outer bins' extremes (v1's moments are not read).
-const FORMAT = 'v2'
+// v3: the std summed four ways by row (kernels.ts countMoments): its last bits differ from v2's, so v2 entries are computed again.
+const FORMAT = 'v3'
 
 export interface CachedNumeric {
   grid: Grid

@@ -34,8 +34,13 @@ export function gridCells(rows: number): number {
   return CHART_BINS * per
 }
 
-/** Values held at once by the second pass (the crossing cells' values), 8 bytes each: 512 MB. */
-export const COLLECT_BUDGET = 64_000_000
+/**
+ * Values held at once by the second pass (the crossing cells' values of both sides), 8
+ * bytes each: 768 MB. Each batch of columns under it is one more scan of each side; at
+ * 10M x 110 (236M values in crossing cells) 96M gave 3 batches and 1.43 GB peak RSS,
+ * 64M 4 batches (about 5 s slower) and 1.28 GB, 128M 2 batches and 1.73 GB.
+ */
+export const COLLECT_BUDGET = 96_000_000
 
 export interface Grid {
   lo: number
