@@ -154,18 +154,30 @@ describe('the reference cache', () => {
     const cache = new ReferenceCache(cacheDir)
     const fresh = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed' })
     const first = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', referenceCache: cache })
-    const files = fs.readdirSync(cacheDir, { recursive: true }).filter((f) => /\.(numeric|categorical|rows)$/.test(String(f)))
-    expect(files.length).toBe(1 + 5 + 1)
+    const files = fs.readdirSync(cacheDir, { recursive: true }).map(String)
+    // Rows, 5 numeric summaries, 1 categorical, and the 5 numeric columns' values cell by cell (20,000 x 5 is under CACHED_VALUES).
+    expect(files.filter((f) => /\.(numeric|categorical|rows)$/.test(f)).length).toBe(1 + 5 + 1)
+    expect(files.filter((f) => f.endsWith('.values')).length).toBe(5)
+    expect(files.filter((f) => f.endsWith('.partial'))).toEqual([])
     const cached = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', referenceCache: new ReferenceCache(cacheDir) })
     expect(first).toEqual(fresh)
     expect(cached).toEqual(fresh)
-    // The cache is what was read: the reference's own rows played no part in the summaries.
+    // The cache is what was read: with a reference whose query gives no rows at all, the
+    // whole report (the crossing cells' reference values included) is still the fresh one.
+    // A monitor's later runs read only their window.
     const cachedOnly = await computeDriftReport(conn, { ...ref.source, sql: `SELECT * FROM (${ref.source.sql}) WHERE uniform < 0` }, cur.source, {
       statistics: 'needed',
       referenceCache: new ReferenceCache(cacheDir),
-      features: [{ name: 'label' }],
     })
-    expect(cachedOnly.features[0]).toEqual(fresh.features.find((f) => f.name === 'label'))
+    expect(cachedOnly).toEqual(fresh)
+    // A kept values file of the wrong length (a write cut short) is not used: the reference is read again, and the numbers stay the same.
+    const valuesFile = path.join(
+      cacheDir,
+      files.find((f) => f.endsWith('.values'))!,
+    )
+    fs.truncateSync(valuesFile, 8)
+    expect(await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', referenceCache: new ReferenceCache(cacheDir) })).toEqual(fresh)
+    expect(fs.statSync(valuesFile).size).toBeGreaterThan(8)
   })
 })
 

@@ -20,7 +20,7 @@ import {
   type NumericSide,
 } from './scan.js'
 import type { Counting } from './scan.js'
-import type { ReferenceCache } from './referenceCache.js'
+import { CACHED_VALUES, type ReferenceCache } from './referenceCache.js'
 import { defaultKernelThreads, KernelPool } from './workers.js'
 import type { TableSource } from './sources.js'
 import { categoricalFromCounts, type FeatureStatistics, type NumericStatistics } from './statistics.js'
@@ -59,6 +59,24 @@ class Passes {
   batches(count: number): void {
     this.total += count - 1
   }
+}
+
+/** The marked cells' stretches of a column's values grouped by cell (all its cells'), in cell order: what collecting only the marked cells gives. */
+function markedStretches(values: Float64Array, marks: Uint8Array, counts: Float64Array): Float64Array {
+  let total = 0
+  for (let c = 0; c < marks.length; c++) if (marks[c]) total += counts[c]!
+  const out = new Float64Array(total)
+  let from = 0
+  let to = 0
+  for (let c = 0; c < marks.length; c++) {
+    const n = counts[c]!
+    if (marks[c]) {
+      out.set(values.subarray(from, from + n), to)
+      to += n
+    }
+    from += n
+  }
+  return out
 }
 
 /** A pass of this many values (rows x numeric columns) or more counts in worker threads. */
@@ -203,7 +221,7 @@ async function onePassOver(
   const counting = threads > 0 && numeric.length > 0 ? KernelPool.open(Math.min(threads, numeric.length), await spillFolder(conn)) : null
   let exact: Item[]
   try {
-    exact = await numericOnePass(conn, reference, current, numeric, stats, { cache, key, counting, passes })
+    exact = await numericOnePass(conn, reference, current, numeric, stats, { cache, key, counting, passes, referenceRows })
   } finally {
     await counting?.close()
   }
@@ -236,7 +254,7 @@ async function numericOnePass(
   current: TableSource,
   numeric: Item[],
   stats: Map<Item, FeatureStatistics | null>,
-  { cache, key, counting, passes }: { cache: ReferenceCache | null; key: string; counting: Counting; passes: Passes },
+  { cache, key, counting, passes, referenceRows }: { cache: ReferenceCache | null; key: string; counting: Counting; passes: Passes; referenceRows: number },
 ): Promise<Item[]> {
   if (numeric.length === 0) return []
   // Numeric: the reference's grids and summaries (cached, or one range query and one pass).
@@ -285,11 +303,18 @@ async function numericOnePass(
   )
 
   // Second pass, in batches that fit the budget, for the cells where the CDFs may cross.
+  // The reference's values there come from the cache when it keeps them (the reference is
+  // then not read at all); a reference small enough to keep has all its values collected
+  // once, kept, and the crossing cells' taken from them.
+  const keep = cache !== null && referenceRows * onePass.length <= CACHED_VALUES
   const pending = onePass.map((it, i) => {
     const { grid, side } = refSides.get(it)!
     const cur = curSides[i]!
     const marks = cur.n > 0 ? crossingCells(grid, side, cur) : new Uint8Array(grid.cells + 2)
-    return { it, grid, ref: side, cur, marks, mass: markedCount(marks, side) + markedCount(marks, cur) }
+    const crossing = markedCount(marks, side) + markedCount(marks, cur)
+    const kept = keep && cache.hasValues(key, it.refColumn, side.n)
+    const collectAll = keep && !kept
+    return { it, grid, ref: side, cur, marks, crossing, kept, collectAll, mass: crossing + (collectAll ? side.n - markedCount(marks, side) : 0) }
   })
   for (const p of pending.filter((p) => p.mass > COLLECT_BUDGET)) exact.push(p.it)
   const batches: Array<typeof pending> = []
@@ -301,21 +326,30 @@ async function numericOnePass(
   passes.finish()
   passes.batches(batches.length)
   for (const [b, batch] of batches.entries()) {
-    const withCrossings = batch.filter((p) => p.mass > 0 && p.cur.n > 0)
+    const withCrossings = batch.filter((p) => p.crossing > 0 && p.cur.n > 0)
     passes.start(
       `the values where the CDFs cross, ${withCrossings.length} column${withCrossings.length === 1 ? '' : 's'} (batch ${b + 1} of ${batches.length})`,
     )
-    const refValues = await collectCrossing(
+    // The reference's side: scanned for the columns the cache does not keep (all values of those it will keep).
+    const scanned = batch.filter((p) => !p.kept && (p.collectAll || withCrossings.includes(p)))
+    const collected = await collectCrossing(
       conn,
       reference,
-      withCrossings.map((p) => ({ name: p.it.refColumn, grid: p.grid, marks: p.marks, side: p.ref })),
+      scanned.map((p) => ({ name: p.it.refColumn, grid: p.grid, marks: p.collectAll ? new Uint8Array(p.grid.cells + 2).fill(1) : p.marks, side: p.ref })),
       counting,
     )
+    const refValues = new Map<(typeof batch)[number], Float64Array>()
+    scanned.forEach((p, i) => {
+      if (!p.collectAll) return refValues.set(p, collected[i]!)
+      cache!.putValues(key, p.it.refColumn, collected[i]!)
+      refValues.set(p, markedStretches(collected[i]!, p.marks, p.ref.counts))
+    })
+    for (const p of withCrossings) if (p.kept) refValues.set(p, cache!.markedValues(key, p.it.refColumn, p.marks, p.ref.counts))
     // The current side's pass finishes each column's distance where it collects the column's values.
     const areas = await crossingAreas(
       conn,
       current,
-      withCrossings.map((p, i) => ({ name: p.it.curColumn, grid: p.grid, marks: p.marks, side: p.cur, ref: p.ref, refValues: refValues[i]! })),
+      withCrossings.map((p) => ({ name: p.it.curColumn, grid: p.grid, marks: p.marks, side: p.cur, ref: p.ref, refValues: refValues.get(p)! })),
       counting,
     )
     for (const p of batch) {

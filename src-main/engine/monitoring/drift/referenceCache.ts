@@ -6,15 +6,20 @@ import type { Grid, NumericSide } from './scan.js'
 /**
  * The reference side of drift reports, computed once per reference (a dataset version,
  * or one part of its split) and kept in the workspace (`cache/drift-reference/`): per
- * numeric column its grid, counts, offsets and standard deviation; per categorical column its value
+ * numeric column its grid, counts, offsets and standard deviation, and (for a reference
+ * of up to CACHED_VALUES values) its values cell by cell; per categorical column its value
  * counts; and the row count. A monitor that runs every few minutes against the same
- * reference then reads only its current window. The numbers are stored as the doubles
+ * reference then reads only its current window: the crossing cells' reference values come
+ * from the cached values instead of another scan of the reference. The numbers are stored as the doubles
  * themselves (no text round trip), so a cached reference gives exactly what computing it
  * again gives. Entries land by rename: a killed process leaves an entry or none.
  */
 // v2: offsets summed in grid units, the std kept instead of the moments, the outer bins' extremes (v1's moments are not read).
 // v3: the std summed four ways by row (kernels.ts countMoments): its last bits differ from v2's, so v2 entries are computed again.
 const FORMAT = 'v3'
+
+/** A reference of up to this many numeric values (rows x one-pass columns) keeps them cell by cell: 64M values, 512 MB on disk. */
+export const CACHED_VALUES = 64_000_000
 
 export interface CachedNumeric {
   grid: Grid
@@ -81,6 +86,55 @@ export class ReferenceCache {
     doubles.set(side.offsets, side.counts.length)
     doubles.set(scalars, side.counts.length * 2)
     this.write(this.file(key, column, 'numeric'), Buffer.concat([length, header, Buffer.from(doubles.buffer)]))
+  }
+
+  /** Whether a numeric column's values are kept, `count` of them (a file of another length, from a killed write or another format, is not used). */
+  hasValues(key: string, column: string, count: number): boolean {
+    try {
+      return fs.statSync(this.file(key, column, 'values')).size === count * 8
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * The kept values of the marked cells, cell by cell as the collecting pass gives them
+   * (`counts`: the column's cached grid counts, which size each cell's stretch of the file).
+   * Reads one stretch per run of consecutive marked cells.
+   */
+  markedValues(key: string, column: string, marks: Uint8Array, counts: Float64Array): Float64Array {
+    let total = 0
+    for (let c = 0; c < marks.length; c++) if (marks[c]) total += counts[c]!
+    const out = new Float64Array(total)
+    const bytes = new Uint8Array(out.buffer)
+    const fd = fs.openSync(this.file(key, column, 'values'), 'r')
+    try {
+      let at = 0
+      let start = 0
+      for (let c = 0; c < marks.length;) {
+        if (!marks[c]) {
+          start += counts[c++]!
+          continue
+        }
+        let length = 0
+        while (c < marks.length && marks[c]) length += counts[c++]!
+        let read = 0
+        while (read < length * 8) {
+          const got = fs.readSync(fd, bytes, at * 8 + read, length * 8 - read, start * 8 + read)
+          if (got === 0) throw new Error(`drift: the reference cache's values of ${column} ended early`)
+          read += got
+        }
+        at += length
+        start += length
+      }
+    } finally {
+      fs.closeSync(fd)
+    }
+    return out
+  }
+
+  putValues(key: string, column: string, values: Float64Array): void {
+    this.write(this.file(key, column, 'values'), Buffer.from(values.buffer, values.byteOffset, values.byteLength))
   }
 
   categorical(key: string, column: string): Map<string, number> | null {
