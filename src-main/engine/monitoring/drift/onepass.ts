@@ -313,7 +313,8 @@ async function numericOnePass(
     const marks = cur.n > 0 ? crossingCells(grid, side, cur) : new Uint8Array(grid.cells + 2)
     const crossing = markedCount(marks, side) + markedCount(marks, cur)
     const kept = keep && cache.hasValues(key, it.refColumn, side.n)
-    const collectAll = keep && !kept
+    // All its values with the current side's crossing ones must fit the budget; else only the crossing cells', as without a cache.
+    const collectAll = keep && !kept && side.n + markedCount(marks, cur) <= COLLECT_BUDGET
     return { it, grid, ref: side, cur, marks, crossing, kept, collectAll, mass: crossing + (collectAll ? side.n - markedCount(marks, side) : 0) }
   })
   for (const p of pending.filter((p) => p.mass > COLLECT_BUDGET)) exact.push(p.it)
