@@ -173,8 +173,8 @@ export function gridKernels(area: AreaKernel): Kernels {
 
   /**
    * Shifted sums of the values and their squares. Row r goes to sum r mod 4, in the rows'
-   * order: four independent chains of additions run about twice as fast as one (2.6 ns a
-   * value against 1.6, measured), and the result depends only on the rows' order, not on
+   * order: four independent chains of additions run faster than one (1.6 ns a value
+   * against 2.6, measured), and the result depends only on the rows' order, not on
    * how they were split into runs or threads (a parallel aggregate would not give the same
    * bits twice). NaN (null) rows are left out but keep their place.
    */
@@ -232,25 +232,6 @@ export function gridKernels(area: AreaKernel): Kernels {
         seen++
       }
     }
-    // The last one to three items, into the sums they belong to; the next run's phase follows on.
-    if (i < n && items[i]! === items[i]!) {
-      const d = items[i]! - shift
-      a0 += d
-      b0 += d * d
-      seen++
-    }
-    if (i + 1 < n && items[i + 1]! === items[i + 1]!) {
-      const d = items[i + 1]! - shift
-      a1 += d
-      b1 += d * d
-      seen++
-    }
-    if (i + 2 < n && items[i + 2]! === items[i + 2]!) {
-      const d = items[i + 2]! - shift
-      a2 += d
-      b2 += d * d
-      seen++
-    }
     sums[phase] = a0
     sums[(phase + 1) & 3] = a1
     sums[(phase + 2) & 3] = a2
@@ -259,6 +240,15 @@ export function gridKernels(area: AreaKernel): Kernels {
     squares[(phase + 1) & 3] = b1
     squares[(phase + 2) & 3] = b2
     squares[(phase + 3) & 3] = b3
+    // The last one to three items, into the sums their rows belong to; the next run's phase follows on.
+    for (; i < n; i++) {
+      const v = items[i]!
+      if (v !== v) continue
+      const d = v - shift
+      sums[(s.rows + i) & 3]! += d
+      squares[(s.rows + i) & 3]! += d * d
+      seen++
+    }
     s.seen = seen
     s.rows += n
   }

@@ -63,9 +63,7 @@ class Passes {
 
 /** The marked cells' stretches of a column's values grouped by cell (all its cells'), in cell order: what collecting only the marked cells gives. */
 function markedStretches(values: Float64Array, marks: Uint8Array, counts: Float64Array): Float64Array {
-  let total = 0
-  for (let c = 0; c < marks.length; c++) if (marks[c]) total += counts[c]!
-  const out = new Float64Array(total)
+  const out = new Float64Array(markedCount(marks, { counts }))
   let from = 0
   let to = 0
   for (let c = 0; c < marks.length; c++) {
@@ -311,11 +309,13 @@ async function numericOnePass(
     const { grid, side } = refSides.get(it)!
     const cur = curSides[i]!
     const marks = cur.n > 0 ? crossingCells(grid, side, cur) : new Uint8Array(grid.cells + 2)
-    const crossing = markedCount(marks, side) + markedCount(marks, cur)
+    const refCrossing = markedCount(marks, side)
+    const curCrossing = markedCount(marks, cur)
     const kept = keep && cache.hasValues(key, it.refColumn, side.n)
     // All its values with the current side's crossing ones must fit the budget; else only the crossing cells', as without a cache.
-    const collectAll = keep && !kept && side.n + markedCount(marks, cur) <= COLLECT_BUDGET
-    return { it, grid, ref: side, cur, marks, crossing, kept, collectAll, mass: crossing + (collectAll ? side.n - markedCount(marks, side) : 0) }
+    const collectAll = keep && !kept && side.n + curCrossing <= COLLECT_BUDGET
+    const crossing = refCrossing + curCrossing
+    return { it, grid, ref: side, cur, marks, crossing, kept, collectAll, mass: (collectAll ? side.n : refCrossing) + curCrossing }
   })
   for (const p of pending.filter((p) => p.mass > COLLECT_BUDGET)) exact.push(p.it)
   const batches: Array<typeof pending> = []

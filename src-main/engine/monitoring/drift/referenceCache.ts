@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Grid, NumericSide } from './scan.js'
+import { markedCount, type Grid, type NumericSide } from './scan.js'
 
 /**
  * The reference side of drift reports, computed once per reference (a dataset version,
@@ -10,9 +10,10 @@ import type { Grid, NumericSide } from './scan.js'
  * of up to CACHED_VALUES values) its values cell by cell; per categorical column its value
  * counts; and the row count. A monitor that runs every few minutes against the same
  * reference then reads only its current window: the crossing cells' reference values come
- * from the cached values instead of another scan of the reference. The numbers are stored as the doubles
- * themselves (no text round trip), so a cached reference gives exactly what computing it
- * again gives. Entries land by rename: a killed process leaves an entry or none.
+ * from the cached values instead of another scan of the reference. The numbers are stored
+ * as the doubles themselves (no text round trip), so a cached reference gives exactly what
+ * computing it again gives. Entries land by rename: a killed process leaves an entry or
+ * none.
  */
 // v2: offsets summed in grid units, the std kept instead of the moments, the outer bins' extremes (v1's moments are not read).
 // v3: the std summed four ways by row (kernels.ts countMoments): its last bits differ from v2's, so v2 entries are computed again.
@@ -103,9 +104,7 @@ export class ReferenceCache {
    * Reads one stretch per run of consecutive marked cells.
    */
   markedValues(key: string, column: string, marks: Uint8Array, counts: Float64Array): Float64Array {
-    let total = 0
-    for (let c = 0; c < marks.length; c++) if (marks[c]) total += counts[c]!
-    const out = new Float64Array(total)
+    const out = new Float64Array(markedCount(marks, { counts }))
     const bytes = new Uint8Array(out.buffer)
     const fd = fs.openSync(this.file(key, column, 'values'), 'r')
     try {

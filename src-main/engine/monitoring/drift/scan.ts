@@ -157,11 +157,16 @@ export function crossingCells(grid: Grid, ref: NumericSide, cur: NumericSide): U
   return marks
 }
 
-/** How many of a side's values lie in the marked cells. */
-export function markedCount(marks: Uint8Array, side: NumericSide): number {
+/** How many of a side's values lie in the marked cells (`counts`: its grid's). */
+export function markedCount(marks: Uint8Array, side: { counts: Float64Array }): number {
   let total = 0
   for (let c = 0; c < marks.length; c++) if (marks[c]) total += side.counts[c]!
   return total
+}
+
+/** The kernels' job keeping a column's values in its marked cells. */
+function collectJob(c: { name: string; grid: Grid; marks: Uint8Array; side: NumericSide }): Extract<KernelJob, { kind: 'collect' }> {
+  return { kind: 'collect', ...c.grid, marks: c.marks, counts: c.side.counts, column: c.name }
 }
 
 /** The values of each column that fall in its marked cells, grouped by cell in cell order, from one pass over the source. */
@@ -172,7 +177,7 @@ export async function collectCrossing(
   counting: Counting = null,
 ): Promise<Float64Array[]> {
   if (columns.length === 0) return []
-  const jobs: KernelJob[] = columns.map((c) => ({ kind: 'collect', ...c.grid, marks: c.marks, counts: c.side.counts, column: c.name }))
+  const jobs: KernelJob[] = columns.map(collectJob)
   const results = await streamColumns(
     conn,
     source,
@@ -206,11 +211,7 @@ export async function crossingAreas(
 ): Promise<number[]> {
   if (columns.length === 0) return []
   const jobs: KernelJob[] = columns.map((c) => ({
-    kind: 'collect',
-    ...c.grid,
-    marks: c.marks,
-    counts: c.side.counts,
-    column: c.name,
+    ...collectJob(c),
     area: { ref: { n: c.ref.n, counts: c.ref.counts, offsets: c.ref.offsets }, refValues: c.refValues, n: c.side.n, offsets: c.side.offsets },
   }))
   const results = await streamColumns(

@@ -219,14 +219,10 @@ export class KernelPool {
       this.workers.map(async (worker, w) => {
         const mine = owned[w]!
         if (mine.length === 0) return
+        const its = mine.map((i) => jobs[i]!)
         const reply = await worker.ask(
-          {
-            op: 'stream',
-            sql: select(mine.map((i) => columns[i]!)),
-            jobs: mine.map((i) => jobs[i]!),
-            options: { ...streamOptions(mine.length), collectGarbage: undefined },
-          },
-          handedOver(mine.map((i) => jobs[i]!)),
+          { op: 'stream', sql: select(mine.map((i) => columns[i]!)), jobs: its, options: { ...streamOptions(mine.length), collectGarbage: undefined } },
+          handedOver(its),
         )
         if (reply.op !== 'finished') throw new Error('drift: a counting thread answered out of turn')
         reply.results.forEach((r, j) => (results[mine[j]!] = r))
