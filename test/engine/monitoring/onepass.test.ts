@@ -196,7 +196,7 @@ describe('counting threads', () => {
       '0/4 counting the values of 1 categorical column',
       "1/4 reading the reference's 5 numeric columns",
       "2/4 reading the current side's 5 numeric columns",
-      '3/4 the values where the CDFs cross, 5 columns (batch 1 of 1)',
+      '3/4 the values where the CDFs cross, 4 columns (batch 1 of 1)',
     ])
     expect(steps.at(-1)).toBe('6/6 label')
     for (const threads of [1, 2, 3]) {

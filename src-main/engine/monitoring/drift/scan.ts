@@ -142,15 +142,27 @@ export async function scanNumeric(
   })
 }
 
-/** The cells (1..cells) in which the two CDFs may cross: where their ranges over the cell overlap. */
+/**
+ * The cells (1..cells) in which the two CDFs may cross: where their ranges over the cell
+ * overlap. Ranges that only touch (F at the cell's end equal to G at its start, or the
+ * other way round) leave F - G of one sign, zero allowed, so the cell's area comes from
+ * its counts and offsets: a column shifted clear of the reference, whose CDFs meet only
+ * at 0 or 1, then needs no second pass at all. The comparison is exact, on the counts
+ * cross-multiplied, while the products stay below 2^53; beyond that only ranges strictly
+ * apart are left unmarked.
+ */
 export function crossingCells(grid: Grid, ref: NumericSide, cur: NumericSide): Uint8Array {
   const marks = new Uint8Array(grid.cells + 2)
+  const nF = ref.n
+  const nG = cur.n
+  const exact = nF * nG <= Number.MAX_SAFE_INTEGER
   let f = ref.counts[0]!
   let g = cur.counts[0]!
   for (let c = 1; c <= grid.cells; c++) {
     const f2 = f + ref.counts[c]!
     const g2 = cur.counts[c]! + g
-    if (!(f2 / ref.n < g / cur.n || g2 / cur.n < f / ref.n)) marks[c] = 1
+    const apart = exact ? f2 * nG <= g * nF || g2 * nF <= f * nG : f2 / nF < g / nG || g2 / nG < f / nF
+    if (!apart) marks[c] = 1
     f = f2
     g = g2
   }
