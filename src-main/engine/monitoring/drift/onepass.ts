@@ -139,7 +139,7 @@ export async function onePassReport(
     const table = `__drift_copy_${randomUUID().replaceAll('-', '').slice(0, 12)}`
     await conn.run(`CREATE TEMP TABLE ${table} AS SELECT ${columns.map(ident).join(', ')} FROM (${source.sql})`)
     temporary.push(table)
-    return { ...source, sql: `SELECT * FROM ${table}`, materialize: false, standalone: false }
+    return { ...source, sql: `SELECT * FROM ${table}`, materialize: false, standalone: false, parquet: undefined }
   }
   try {
     const refColumns = columnsOf('refColumn')

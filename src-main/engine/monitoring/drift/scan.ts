@@ -4,6 +4,7 @@ import { ident, queryRows } from '../monitorDb.js'
 import { areaKernel } from './area.js'
 import type { KernelJob, KernelResult } from './kernels.js'
 import type { TableSource } from './sources.js'
+import { planParquet } from './parquet.js'
 import { inline, inlineSink, streamOptions, type KernelPool } from './workers.js'
 
 /**
@@ -70,15 +71,22 @@ export function cellStart(grid: Grid, k: number): number {
 
 const asDouble = (name: string, as: string) => `coalesce(TRY_CAST(${ident(name)} AS DOUBLE), 'nan'::DOUBLE) AS ${ident(as)}`
 
+/** LATHE_DRIFT_PARQUET=duckdb: the counting threads read Parquet through DuckDB only (parquet.ts's reader off, to compare). */
+const directParquet = () => process.env.LATHE_DRIFT_PARQUET !== 'duckdb'
+
 /**
  * Reads every row of `source` once, handing each listed column's values to the counting
  * in the rows' order: a standalone source (Parquet files) read by the counting threads
- * themselves, each its own columns through its own DuckDB; any other through this
- * connection, its runs handed to the threads (or counted here).
+ * themselves, each its own columns, a single file's DOUBLE columns straight from the file
+ * (parquet.ts) and the others through its own DuckDB; any other through this connection,
+ * its runs handed to the threads (or counted here).
  */
 async function streamColumns(conn: DuckDBConnection, source: TableSource, columns: string[], jobs: KernelJob[], counting: Counting): Promise<KernelResult[]> {
   const select = (names: string[]) => `SELECT ${names.map((c, i) => asDouble(c, `__c${i}`)).join(', ')} FROM (${source.sql})`
-  if (counting && source.standalone) return counting.stream(columns, jobs, select)
+  if (counting && source.standalone) {
+    const plan = source.parquet && directParquet() ? await planParquet(conn, source.parquet, columns) : null
+    return counting.stream(columns, jobs, select, plan)
+  }
   const sink = counting ? counting.sink(jobs) : inlineSink(jobs)
   const result = await conn.stream(select(columns))
   // The raw C API result: its chunks' vectors read as bytes, without building a value reader per vector.

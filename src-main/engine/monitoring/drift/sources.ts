@@ -25,10 +25,12 @@ export interface TableSource {
   materialize?: boolean
   /** Its SQL reads only files (no table of the connection): another DuckDB, in a counting thread, can run it. */
   standalone?: boolean
+  /** Its SQL is `SELECT *` of this one Parquet file: a counting thread may read its DOUBLE columns from the file itself (parquet.ts). */
+  parquet?: string
 }
 
 export function parquetSource(path: string, label = path): TableSource {
-  return { label, sql: `SELECT * FROM read_parquet(${literal(path)})`, standalone: true }
+  return { label, sql: `SELECT * FROM read_parquet(${literal(path)})`, standalone: true, parquet: path }
 }
 
 /** A dataset version (or one part of its split) to compare; its Parquet is fetched first when a pull brought only its record. */
@@ -37,7 +39,7 @@ export async function datasetSource(ctx: EngineContext, ref: string, split?: { s
   await ctx.workspace.objects.ensure(version.objectSha256)
   const name = `${version.name}@${version.version}`
   const cacheKey = `dataset ${version.objectSha256}${split ? ` ${JSON.stringify(split.spec)} ${split.part}` : ''}`
-  if (!split) return { label: name, sql: `SELECT * FROM read_parquet(${literal(version.path)})`, cacheKey, standalone: true }
+  if (!split) return { label: name, sql: `SELECT * FROM read_parquet(${literal(version.path)})`, cacheKey, standalone: true, parquet: version.path }
   return {
     label: `${name} (${split.part} split)`,
     cacheKey,

@@ -5,6 +5,7 @@ import vm from 'node:vm'
 import { Worker } from 'node:worker_threads'
 import { areaKernel } from './area.js'
 import { gridKernels, minorCollector, type KernelJob, type KernelResult } from './kernels.js'
+import { parquetDecoder, type ParquetPlan } from './parquet.js'
 
 /**
  * Where the one-pass report's per-value loops run. The main thread streams DuckDB's
@@ -78,6 +79,7 @@ const { parentPort, workerData } = require('node:worker_threads')
 var __name = (target) => target
 const kernels = (${gridKernels.toString()})((${areaKernel.toString()})())
 const collectGarbage = (${minorCollector.toString()})(require('node:v8'), require('node:vm'))
+const decoder = (${parquetDecoder.toString()})()
 let states = []
 let database = null
 // A standalone source read here: this thread's own DuckDB (one thread, its own memory cap, spilling where the workspace's does).
@@ -95,15 +97,66 @@ function send(results) {
   const transfer = results.flatMap((r) => (r.kind === 'grid' ? [r.counts.buffer, r.offsets.buffer] : r.kind === 'collect' ? [r.values.buffer] : []))
   parentPort.postMessage({ op: 'finished', results }, transfer)
 }
+// m.sql reads all of this thread's columns through its DuckDB; with m.plan, m.plan.columns[i] is column i's chunks
+// when this thread reads it from the file itself (else null), and m.rest reads the others.
 async function stream(m) {
-  const { connection: conn, bindings } = await connection()
-  const result = await conn.stream(m.sql)
-  const jobs = m.jobs.map((job) => kernels.start(job))
-  await kernels.stream(bindings, result.result, { ...m.options, collectGarbage }, (runs, length) => {
-    runs.forEach((run, i) => kernels.run(jobs[i], length === run.length ? run : run.subarray(0, length)))
-    return runs
-  })
-  send(jobs.map((s) => kernels.finish(s)))
+  const results = new Array(m.jobs.length)
+  const direct = m.plan ? m.jobs.flatMap((_, i) => (m.plan.columns[i] ? [i] : [])) : []
+  let viaDuckDB = m.jobs.flatMap((_, i) => (direct.includes(i) ? [] : [i]))
+  let sql = direct.length ? m.rest : m.sql
+  if (direct.length) {
+    try {
+      const read = fromParquet(
+        m.plan.file,
+        direct.map((i) => m.plan.columns[i]),
+        direct.map((i) => m.jobs[i]),
+      )
+      read.forEach((r, j) => (results[direct[j]] = r))
+    } catch (error) {
+      // A page this reader does not take after all: every column through DuckDB, from the start.
+      if (!(error && String(error.message).startsWith('parquet: '))) throw error
+      viaDuckDB = m.jobs.map((_, i) => i)
+      sql = m.sql
+    }
+  }
+  if (viaDuckDB.length) {
+    const { connection: conn, bindings } = await connection()
+    const result = await conn.stream(sql)
+    const jobs = viaDuckDB.map((i) => kernels.start(m.jobs[i]))
+    await kernels.stream(bindings, result.result, { ...m.options, columns: viaDuckDB.length, collectGarbage }, (runs, length) => {
+      runs.forEach((run, i) => kernels.run(jobs[i], length === run.length ? run : run.subarray(0, length)))
+      return runs
+    })
+    jobs.forEach((s, j) => (results[viaDuckDB[j]] = kernels.finish(s)))
+  }
+  send(results)
+}
+// Columns straight from the file (parquet.ts): row group by row group, each column chunk read with one read, decoded and counted.
+function fromParquet(file, columns, jobList) {
+  const fs = require('node:fs')
+  const jobs = jobList.map((job) => kernels.start(job))
+  const chunks = columns.flatMap((c) => c.chunks)
+  const bytes = new Uint8Array(Math.max(1, ...chunks.map((c) => c.length)))
+  const run = new Float64Array(Math.max(1, ...chunks.map((c) => c.values)))
+  const fd = fs.openSync(file, 'r')
+  try {
+    for (let g = 0; g < columns[0].chunks.length; g++) {
+      columns.forEach((column, i) => {
+        const chunk = column.chunks[g]
+        let got = 0
+        while (got < chunk.length) {
+          const n = fs.readSync(fd, bytes, got, chunk.length - got, chunk.offset + got)
+          if (n === 0) throw new Error('parquet: the file ends inside a column chunk')
+          got += n
+        }
+        decoder.decodeChunk(bytes.subarray(0, chunk.length), chunk, run, 0)
+        kernels.run(jobs[i], run.subarray(0, chunk.values))
+      })
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+  return jobs.map((s) => kernels.finish(s))
 }
 let queue = Promise.resolve()
 parentPort.on('message', (m) => {
@@ -212,7 +265,7 @@ export class KernelPool {
    * copying and counting all run on every core. Same rows, same order, same kernels:
    * the same bits as streaming here.
    */
-  async stream(columns: string[], jobs: KernelJob[], select: (columns: string[]) => string): Promise<KernelResult[]> {
+  async stream(columns: string[], jobs: KernelJob[], select: (columns: string[]) => string, plan: ParquetPlan | null = null): Promise<KernelResult[]> {
     const results = new Array<KernelResult>(jobs.length)
     const owned = this.split(jobs.length)
     await Promise.all(
@@ -221,7 +274,14 @@ export class KernelPool {
         if (mine.length === 0) return
         const its = mine.map((i) => jobs[i]!)
         const reply = await worker.ask(
-          { op: 'stream', sql: select(mine.map((i) => columns[i]!)), jobs: its, options: { ...streamOptions(mine.length), collectGarbage: undefined } },
+          {
+            op: 'stream',
+            sql: select(mine.map((i) => columns[i]!)),
+            plan: plan && { ...plan, columns: mine.map((i) => plan.columns[i] ?? null) },
+            rest: plan ? select(mine.filter((i) => !plan.columns[i]).map((i) => columns[i]!)) : '',
+            jobs: its,
+            options: { ...streamOptions(mine.length), collectGarbage: undefined },
+          },
           handedOver(its),
         )
         if (reply.op !== 'finished') throw new Error('drift: a counting thread answered out of turn')
