@@ -1,17 +1,19 @@
 /**
- * DOUBLE columns read straight from a Parquet file, for the one-pass report's counting
+ * Numeric columns read straight from a Parquet file, for the one-pass report's counting
  * threads. Streaming them through DuckDB's result costs about 10 core-ns a value (its
  * fetch, one Node-API call and buffer per vector of 2048), two and a half times what
  * DuckDB's own scan costs; the report reads every value four times (each side for its
  * grid, then for its crossing cells), so that path was a third of a 10M x 110 report.
  * Here a thread reads each column chunk's bytes with one read, and a PLAIN page's values
- * are a byte copy (a Snappy literal is one too), about 2 ns a value.
+ * are a byte copy (a Snappy literal is one too), about 2 ns a value; other number types
+ * are widened to doubles on the way, as DuckDB's cast would.
  *
  * Only what is common and simple is read here; `planParquet` says which columns qualify
- * and DuckDB reads the rest: flat OPTIONAL DOUBLE columns (what DuckDB, pandas and
- * pyarrow write for floats), uncompressed or Snappy, PLAIN or dictionary-encoded pages
- * (v1 or v2). Not here: ZSTD and GZIP, BYTE_STREAM_SPLIT (DuckDB's v2 default for
- * floats), integer columns, nested ones. Where the file is laid out is
+ * and DuckDB reads the rest: flat OPTIONAL columns (what DuckDB, pandas and pyarrow
+ * write) of DOUBLE, FLOAT and plain integers (TINYINT to BIGINT), uncompressed or Snappy,
+ * PLAIN or dictionary-encoded pages (v1 or v2). Not here: ZSTD and GZIP,
+ * BYTE_STREAM_SPLIT and DELTA_BINARY_PACKED (DuckDB's v2 defaults for floats and
+ * integers), DECIMAL, dates and times, unsigned integers, nested columns. Where the file is laid out is
  * taken from DuckDB's `parquet_metadata()`, so no footer is parsed here. The values come
  * out as DuckDB gives them to the report: in row order, the same bits, NaN for a null.
  * (JavaScript libraries read Parquet into arrays of boxed numbers, about 150 ns a value
@@ -30,6 +32,8 @@ export interface ParquetChunk {
   length: number
   values: number
   codec: 'UNCOMPRESSED' | 'SNAPPY'
+  /** The stored type: each value becomes the double DuckDB's TRY_CAST(... AS DOUBLE) gives. */
+  physical: 'DOUBLE' | 'FLOAT' | 'INT32' | 'INT64'
 }
 
 export interface ParquetColumn {
@@ -228,6 +232,38 @@ export function parquetDecoder(): ParquetDecoder {
     }
   }
 
+  /**
+   * PLAIN values of each stored type into doubles, as DuckDB casts them: `count` rows from
+   * `out[at]`, the values taken in turn for the rows `defined` marks (all when null), NaN
+   * for the others. INT64 as high x 2^32 + low: both exact, and their sum rounded once,
+   * as a cast of the whole integer rounds it.
+   */
+  type Widen = (view: DataView, from: number, count: number, defined: Int32Array | null, out: Float64Array, at: number) => void
+  const widening: Record<ParquetChunk['physical'], Widen> = {
+    DOUBLE(view, from, count, defined, out, at) {
+      let k = from
+      for (let i = 0; i < count; i++) out[at + i] = !defined || defined[i] ? view.getFloat64(8 * k++, true) : Number.NaN
+    },
+    FLOAT(view, from, count, defined, out, at) {
+      let k = from
+      for (let i = 0; i < count; i++) out[at + i] = !defined || defined[i] ? view.getFloat32(4 * k++, true) : Number.NaN
+    },
+    INT32(view, from, count, defined, out, at) {
+      let k = from
+      for (let i = 0; i < count; i++) out[at + i] = !defined || defined[i] ? view.getInt32(4 * k++, true) : Number.NaN
+    },
+    INT64(view, from, count, defined, out, at) {
+      let k = from
+      for (let i = 0; i < count; i++) {
+        if (defined && !defined[i]) out[at + i] = Number.NaN
+        else {
+          out[at + i] = view.getInt32(8 * k + 4, true) * 4294967296 + view.getUint32(8 * k, true)
+          k++
+        }
+      }
+    },
+  }
+
   let levels: Int32Array<ArrayBuffer> = new Int32Array(0)
   let indices: Int32Array<ArrayBuffer> = new Int32Array(0)
   let scratch = new Uint8Array(0)
@@ -238,6 +274,8 @@ export function parquetDecoder(): ParquetDecoder {
       const c: Cursor = { bytes, at: 0 }
       const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
       let dictionary: Float64Array | null = null
+      const width = chunk.physical === 'DOUBLE' || chunk.physical === 'INT64' ? 8 : 4
+      const widen = widening[chunk.physical]
       let done = 0
       while (done < chunk.values) {
         if (c.at >= bytes.length) fail(`a column chunk with ${done} of its ${chunk.values} values`)
@@ -269,9 +307,9 @@ export function parquetDecoder(): ParquetDecoder {
           const entries = int(header.get(7) as Map<number, unknown>, 1, 'dictionary size')
           const encoding = int(header.get(7) as Map<number, unknown>, 2, 'dictionary encoding')
           if (encoding !== PLAIN && encoding !== PLAIN_DICTIONARY) fail(`a dictionary page in encoding ${encoding}`)
-          if (entries * 8 > page.length) fail('a dictionary page shorter than its entries')
+          if (entries * width > page.length) fail('a dictionary page shorter than its entries')
           dictionary = new Float64Array(entries)
-          new Uint8Array(dictionary.buffer).set(page.subarray(0, entries * 8))
+          widen(new DataView(page.buffer, page.byteOffset, entries * width), 0, entries, null, dictionary, 0)
           continue
         }
         const fields = (v2 ?? v1)!
@@ -305,20 +343,15 @@ export function parquetDecoder(): ParquetDecoder {
         }
         const target = at + done
         if (encoding === PLAIN) {
-          if (p.at + present * 8 > page.length) fail('a page with fewer values than it says')
-          if (!defined) outBytes.set(page.subarray(p.at, p.at + present * 8), target * 8)
-          else {
-            // Values for the defined rows only, NaN between them.
-            const view = new DataView(page.buffer, page.byteOffset + p.at, present * 8)
-            let k = 0
-            for (let i = 0; i < count; i++) out[target + i] = defined[i] ? view.getFloat64(8 * k++, true) : Number.NaN
-          }
+          if (p.at + present * width > page.length) fail('a page with fewer values than it says')
+          if (!defined && chunk.physical === 'DOUBLE') outBytes.set(page.subarray(p.at, p.at + present * 8), target * 8)
+          else widen(new DataView(page.buffer, page.byteOffset + p.at, present * width), 0, count, defined, out, target)
         } else if (encoding === PLAIN_DICTIONARY || encoding === RLE_DICTIONARY) {
           if (!dictionary) fail('dictionary-encoded values without a dictionary page')
-          const width = page[p.at++]!
-          if (width > 32) fail(`dictionary indices ${width} bits wide`)
+          const bits = page[p.at++]!
+          if (bits > 32) fail(`dictionary indices ${bits} bits wide`)
           indices = grow(indices, present)
-          hybrid(p, page.length, width, indices, present)
+          hybrid(p, page.length, bits, indices, present)
           let k = 0
           for (let i = 0; i < count; i++) {
             if (defined && !defined[i]) out[target + i] = Number.NaN
@@ -337,9 +370,19 @@ export function parquetDecoder(): ParquetDecoder {
 
 const READABLE_ENCODINGS = new Set(['PLAIN', 'RLE', 'BIT_PACKED', 'PLAIN_DICTIONARY', 'RLE_DICTIONARY'])
 
+/** Stored type and DuckDB's type for it, as `parquet_schema()` gives them: the plain numbers (no DECIMAL, DATE, TIMESTAMP or unsigned ones). */
+const READABLE_TYPES: Record<string, ParquetChunk['physical'] | undefined> = {
+  'DOUBLE DOUBLE': 'DOUBLE',
+  'FLOAT FLOAT': 'FLOAT',
+  'INT32 INTEGER': 'INT32',
+  'INT32 SMALLINT': 'INT32',
+  'INT32 TINYINT': 'INT32',
+  'INT64 BIGINT': 'INT64',
+}
+
 /**
- * Which asked columns this reader takes, with their chunks: flat OPTIONAL DOUBLE columns, stored
- * in every row group uncompressed or in Snappy, in the encodings it decodes. Null when it
+ * Which asked columns this reader takes, with their chunks: flat OPTIONAL columns of
+ * DOUBLE, FLOAT or plain integers, stored in every row group uncompressed or in Snappy, in the encodings it decodes. Null when it
  * takes none. From DuckDB's own reading of the footer: `parquet_schema()` and
  * `parquet_metadata()`.
  */
@@ -377,19 +420,20 @@ export async function planParquet(conn: DuckDBConnection, file: string, columns:
     const element = schema.filter((s) => s.name === name)
     if (element.length !== 1) return null
     const { type, duckdb_type, repetition_type, num_children } = element[0]!
-    if (type !== 'DOUBLE' || duckdb_type !== 'DOUBLE' || num_children !== null || repetition_type !== 'OPTIONAL') return null
+    const physical = READABLE_TYPES[`${type} ${duckdb_type}`]
+    if (!physical || num_children !== null || repetition_type !== 'OPTIONAL') return null
     const own = chunks.filter((c) => c.path_in_schema === name)
     if (own.length !== groups) return null
     const out: ParquetColumn = { name, chunks: [] }
     for (const c of own) {
       const encodings = (c.encodings ?? '').split(/[,\s]+/).filter(Boolean)
-      if (c.type !== 'DOUBLE' || (c.compression !== 'UNCOMPRESSED' && c.compression !== 'SNAPPY')) return null
+      if (c.type !== physical || (c.compression !== 'UNCOMPRESSED' && c.compression !== 'SNAPPY')) return null
       if (encodings.length === 0 || !encodings.every((e) => READABLE_ENCODINGS.has(e))) return null
       if (Number(c.num_values) !== Number(c.row_group_num_rows)) return null
       const data = Number(c.data_page_offset)
       const dictionary = c.dictionary_page_offset === null ? null : Number(c.dictionary_page_offset)
       const offset = dictionary !== null && dictionary > 0 && dictionary < data ? dictionary : data
-      out.chunks.push({ offset, length: Number(c.total_compressed_size), values: Number(c.num_values), codec: c.compression })
+      out.chunks.push({ offset, length: Number(c.total_compressed_size), values: Number(c.num_values), codec: c.compression, physical })
     }
     return out
   }

@@ -77,7 +77,7 @@ const directParquet = () => process.env.LATHE_DRIFT_PARQUET !== 'duckdb'
 /**
  * Reads every row of `source` once, handing each listed column's values to the counting
  * in the rows' order: a standalone source (Parquet files) read by the counting threads
- * themselves, each its own columns, a single file's DOUBLE columns straight from the file
+ * themselves, each its own columns, a single file's number columns straight from the file
  * (parquet.ts) and the others through its own DuckDB; any other through this connection,
  * its runs handed to the threads (or counted here).
  */

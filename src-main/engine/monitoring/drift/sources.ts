@@ -25,7 +25,7 @@ export interface TableSource {
   materialize?: boolean
   /** Its SQL reads only files (no table of the connection): another DuckDB, in a counting thread, can run it. */
   standalone?: boolean
-  /** Its SQL is `SELECT *` of this one Parquet file: a counting thread may read its DOUBLE columns from the file itself (parquet.ts). */
+  /** Its SQL is `SELECT *` of this one Parquet file: a counting thread may read its number columns from the file itself (parquet.ts). */
   parquet?: string
 }
 
