@@ -124,7 +124,9 @@ export function parquetDecoder(): ParquetDecoder {
       case 10: {
         const head = c.bytes[c.at++]!
         const size = head >> 4 === 15 ? varint(c) : head >> 4
-        for (let i = 0; i < size; i++) value(c, head & 0x0f, depth + 1)
+        // A list's booleans take a byte each; a struct field's none.
+        if ((head & 0x0f) === 1 || (head & 0x0f) === 2) c.at += size
+        else for (let i = 0; i < size; i++) value(c, head & 0x0f, depth + 1)
         return null
       }
       case 11: {

@@ -149,7 +149,13 @@ function fromParquet(file, columns, jobList) {
           if (n === 0) throw new Error('parquet: the file ends inside a column chunk')
           got += n
         }
-        decoder.decodeChunk(bytes.subarray(0, chunk.length), chunk, run, 0)
+        try {
+          decoder.decodeChunk(bytes.subarray(0, chunk.length), chunk, run, 0)
+        } catch (error) {
+          // Whatever stops the decoder sends the pass to DuckDB (stream() above).
+          const message = error && error.message ? String(error.message) : String(error)
+          throw message.startsWith('parquet: ') ? error : new Error('parquet: ' + message)
+        }
         kernels.run(jobs[i], run.subarray(0, chunk.values))
       })
     }
