@@ -123,6 +123,22 @@ describe("the counting threads' Parquet reader", () => {
     const out = new Float64Array(chunk.values)
     expect(() => decoder.decodeChunk(bytes.subarray(0, 100), chunk, out, 0)).toThrow(/^parquet: a page past the end of its column chunk/)
     expect(() => decoder.decodeChunk(bytes.subarray(7), chunk, out, 0)).toThrow(/^parquet: /)
+    // Damaged bytes anywhere (the page header above all) end in an error or in values, never in a loop that does not stop.
+    let seed = 7
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0)
+    let failed = 0
+    for (let trial = 0; trial < 200; trial++) {
+      const damaged = bytes.slice()
+      const at = trial < 150 ? trial % 64 : next() % damaged.length
+      damaged[at] = next() & 0xff
+      try {
+        decoder.decodeChunk(damaged, chunk, out, 0)
+      } catch (error) {
+        expect(error).toBeInstanceOf(Error)
+        failed++
+      }
+    }
+    expect(failed).toBeGreaterThan(0)
   })
 
   it('a counting thread that meets a chunk it cannot decode reads the pass through DuckDB instead: the same counts', async () => {

@@ -198,7 +198,7 @@ export function parquetDecoder(): ParquetDecoder {
 
   /**
    * The RLE / bit-packed hybrid (definition levels, dictionary indices): `count` values of
-   * `width` bits into `out`, from c.at up to `end`. Returns the cursor's position after.
+   * `width` bits into `out`, from c.at up to `end`; the cursor ends after the last run read.
    */
   function hybrid(c: Cursor, end: number, width: number, out: Int32Array, count: number): void {
     const bytes = c.bytes
@@ -217,6 +217,7 @@ export function parquetDecoder(): ParquetDecoder {
         n += run
       } else {
         const values = (head >>> 1) * 8
+        if (c.at + (values * width) / 8 > end) fail('a bit-packed run past the end of its levels or indices')
         let bits = 0
         let held = 0
         let at = c.at
@@ -286,6 +287,7 @@ export function parquetDecoder(): ParquetDecoder {
         const size = int(header, 2, 'uncompressed size')
         const stored = int(header, 3, 'compressed size')
         const start = c.at
+        if (size < 0 || stored < 0) fail('a page header with a negative size')
         if (start + stored > bytes.length) fail('a page past the end of its column chunk')
         c.at = start + stored
         if (type !== DATA_PAGE && type !== DATA_PAGE_V2 && type !== DICTIONARY_PAGE) continue
@@ -317,7 +319,7 @@ export function parquetDecoder(): ParquetDecoder {
         const fields = (v2 ?? v1)!
         const count = int(fields, 1, 'value count')
         const encoding = int(fields, v2 ? 4 : 2, 'encoding')
-        if (done + count > chunk.values) fail('pages with more values than their column chunk')
+        if (count < 0 || done + count > chunk.values) fail('pages with more values than their column chunk')
         const p: Cursor = { bytes: page, at: 0 }
         // Definition levels (an OPTIONAL column's: max level 1): which of the page's values are there.
         let present = count
