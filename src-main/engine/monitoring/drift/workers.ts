@@ -267,7 +267,8 @@ export class KernelPool {
 
   /**
    * A standalone source (its SQL reads only files) read by the threads themselves: each
-   * runs `select(its columns)` in its own DuckDB and counts what comes back, so decoding,
+   * reads the columns `plan` gives it from the Parquet file (parquet.ts) and runs
+   * `select(the others)` in its own DuckDB, and counts what comes back, so decoding,
    * copying and counting all run on every core. Same rows, same order, same kernels:
    * the same bits as streaming here.
    */
