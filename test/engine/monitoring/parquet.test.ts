@@ -3,6 +3,8 @@ import path from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { planParquet, parquetDecoder, type ParquetColumn } from '../../../src-main/engine/monitoring/drift/parquet.js'
+import { computeDriftReport } from '../../../src-main/engine/monitoring/drift/report.js'
+import { parquetSource } from '../../../src-main/engine/monitoring/drift/sources.js'
 import { KernelPool } from '../../../src-main/engine/monitoring/drift/workers.js'
 import type { KernelJob } from '../../../src-main/engine/monitoring/drift/kernels.js'
 import { ident, literal } from '../../../src-main/engine/monitoring/monitorDb.js'
@@ -36,7 +38,10 @@ beforeAll(async () => {
       -- beyond 2^53, of both signs: the cast to double rounds
       ((hash(i || 'h') % 9223372036854775807)::BIGINT - 4611686018427387904) AS int64,
       (hash(i || 'k') % 100000)::DECIMAL(10, 2) AS money,
-      DATE '2020-01-01' + (i % 1000)::INTEGER AS day
+      DATE '2020-01-01' + (i % 1000)::INTEGER AS day,
+      -- a measurement's noise (Snappy finds nothing to compress) and prices in cents (it finds much)
+      random() * 100 AS measured,
+      round(random() * 1000, 2) AS price
     FROM range(300000) r(i)`)
 })
 afterAll(() => {
@@ -45,7 +50,9 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-const COLUMNS = ['plain', 'nulls', 'empty', 'few', 'counts', 'int32', 'int16', 'float32', 'int64', 'money', 'day']
+const COLUMNS = ['plain', 'nulls', 'empty', 'few', 'counts', 'int32', 'int16', 'float32', 'int64', 'money', 'day', 'measured', 'price']
+/** The decoder on every chunk it can read, however well Snappy compressed it (the report leaves those to DuckDB). */
+const EVERY_CHUNK = { mostlyLiteral: 0 }
 
 async function written(name: string, options: string): Promise<string> {
   const file = path.join(dir, `${name}.parquet`)
@@ -82,7 +89,7 @@ const bits = (values: Float64Array) => Buffer.from(values.buffer, values.byteOff
 describe("the counting threads' Parquet reader", () => {
   it("reads DuckDB's v1 and v2 pages, Snappy and uncompressed, plain and dictionary-encoded, many row groups: DuckDB's values bit for bit", async () => {
     // Every plain number column, in all its types; DECIMAL and DATE are left to DuckDB.
-    const numbers = ['plain', 'nulls', 'empty', 'few', 'counts', 'int32', 'int16', 'float32', 'int64']
+    const numbers = ['plain', 'nulls', 'empty', 'few', 'counts', 'int32', 'int16', 'float32', 'int64', 'measured', 'price']
     const layouts: Array<[string, string, string[]]> = [
       ['snappy', '', numbers],
       ['uncompressed', ', COMPRESSION uncompressed', numbers],
@@ -93,7 +100,7 @@ describe("the counting threads' Parquet reader", () => {
     ]
     for (const [name, options, taken] of layouts) {
       const file = await written(name, options)
-      const plan = await planParquet(conn, file, COLUMNS)
+      const plan = await planParquet(conn, file, COLUMNS, EVERY_CHUNK)
       const planned = COLUMNS.filter((_, i) => plan?.columns[i])
       expect(planned, name).toEqual(taken)
       if (name === 'row-groups') expect(plan!.columns[0]!.chunks.length).toBeGreaterThan(20)
@@ -108,14 +115,17 @@ describe("the counting threads' Parquet reader", () => {
     }
     // The awkward values came through as themselves (not only as the same bits as DuckDB's).
     const file = path.join(dir, 'snappy.parquet')
-    const plain = decodeAll(file, (await planParquet(conn, file, ['plain']))!.columns[0]!)
+    const plain = decodeAll(file, (await planParquet(conn, file, ['plain'], EVERY_CHUNK))!.columns[0]!)
     expect([plain[1], plain[3], plain[4], plain[5], plain[6]]).toEqual([Number.NaN, Infinity, -Infinity, 1.7976931348623157e308, 5e-324])
     expect(Object.is(plain[2], -0)).toBe(true)
+    // For a report, a chunk Snappy compressed well (many short back references) is left to DuckDB, which undoes them faster.
+    const chosen = await planParquet(conn, file, ['measured', 'price'])
+    expect(chosen!.columns.map((c) => c !== null)).toEqual([true, false])
   })
 
   it('says what is wrong with a chunk it cannot decode, in words that start with parquet:', async () => {
     const file = await written('damaged', '')
-    const column = (await planParquet(conn, file, ['plain']))!.columns[0]!
+    const column = (await planParquet(conn, file, ['plain'], EVERY_CHUNK))!.columns[0]!
     const chunk = column.chunks[0]!
     const bytes = new Uint8Array(chunk.length)
     fs.readSync(fs.openSync(file, 'r'), bytes, 0, chunk.length, chunk.offset)
@@ -149,7 +159,7 @@ describe("the counting threads' Parquet reader", () => {
     const jobs = (): KernelJob[] => columns.map(() => ({ kind: 'grid', lo: 0, hi: 200000, cells: 4096, moments: true }))
     const pool = KernelPool.open(2)
     try {
-      const plan = (await planParquet(conn, file, columns))!
+      const plan = (await planParquet(conn, file, columns, EVERY_CHUNK))!
       expect(plan.columns.map((c) => c !== null)).toEqual([true, true, true, false])
       const throughDuckDB = await pool.stream(columns, jobs(), select, null)
       const direct = await pool.stream(columns, jobs(), select, plan)
@@ -163,5 +173,32 @@ describe("the counting threads' Parquet reader", () => {
     } finally {
       await pool.close()
     }
+  })
+
+  it('a drift report over Parquet files: the same report when the threads read the files themselves, through DuckDB, or when no thread counts', async () => {
+    const side = async (name: string, shift: number) => {
+      const file = path.join(dir, `${name}.parquet`)
+      await conn.run(
+        `COPY (SELECT random() * 10 AS a, random() * 10 + ${shift} AS b, CASE WHEN i % 9 = 0 THEN NULL ELSE random() END AS c FROM range(200000) r(i)) TO ${literal(file)} (FORMAT parquet)`,
+      )
+      return { file, source: parquetSource(file, name) }
+    }
+    const ref = await side('report-ref', 0)
+    const cur = await side('report-cur', 0.5)
+    for (const f of [ref.file, cur.file]) expect((await planParquet(conn, f, ['a', 'b', 'c']))!.columns.every((c) => c !== null)).toBe(true)
+    const inThisThread = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', threads: 0 })
+    const direct = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', threads: 2 })
+    process.env.LATHE_DRIFT_PARQUET = 'duckdb'
+    try {
+      expect(await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', threads: 2 })).toEqual(inThisThread)
+    } finally {
+      delete process.env.LATHE_DRIFT_PARQUET
+    }
+    expect(direct).toEqual(inThisThread)
+    expect(direct.features.map((f) => [f.name, f.method, f.drifted])).toEqual([
+      ['a', 'wasserstein', false],
+      ['b', 'wasserstein', true],
+      ['c', 'wasserstein', false],
+    ])
   })
 })

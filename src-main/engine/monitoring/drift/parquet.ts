@@ -10,8 +10,9 @@
  *
  * Only what is common and simple is read here; `planParquet` says which columns qualify
  * and DuckDB reads the rest: flat OPTIONAL columns (what DuckDB, pandas and pyarrow
- * write) of DOUBLE, FLOAT and plain integers (TINYINT to BIGINT), uncompressed or Snappy,
- * PLAIN or dictionary-encoded pages (v1 or v2). Not here: ZSTD and GZIP,
+ * write) of DOUBLE, FLOAT and plain integers (TINYINT to BIGINT), uncompressed or in
+ * Snappy that found little to compress (MOSTLY_LITERAL), PLAIN or dictionary-encoded pages
+ * (v1 or v2). Not here: ZSTD and GZIP,
  * BYTE_STREAM_SPLIT and DELTA_BINARY_PACKED (DuckDB's v2 defaults for floats and
  * integers), DECIMAL, dates and times, unsigned integers, nested columns. Where the file is laid out is
  * taken from DuckDB's `parquet_metadata()`, so no footer is parsed here. The values come
@@ -151,6 +152,9 @@ export function parquetDecoder(): ParquetDecoder {
     return typeof v === 'number' ? v : fail(`a page header without its ${what}`)
   }
 
+  /** Below this many bytes, a copy is a loop rather than a call. */
+  const SHORT = 64
+
   /** Snappy's raw format into `out` (exactly its length): literals are byte copies, back references copied forward. */
   function snappy(input: Uint8Array, out: Uint8Array): void {
     const c: Cursor = { bytes: input, at: 0 }
@@ -169,7 +173,9 @@ export function parquetDecoder(): ParquetDecoder {
           pos += extra
         }
         if (pos + len > input.length || o + len > out.length) fail('a Snappy literal past the end of its block')
-        out.set(input.subarray(pos, pos + len), o)
+        // Short ones byte by byte: a subarray and a call each cost more than the copy.
+        if (len < SHORT) for (let i = 0; i < len; i++) out[o + i] = input[pos + i]!
+        else out.set(input.subarray(pos, pos + len), o)
         pos += len
         o += len
         continue
@@ -189,7 +195,7 @@ export function parquetDecoder(): ParquetDecoder {
         pos += 4
       }
       if (offset === 0 || offset > o || o + len > out.length) fail('a Snappy back reference outside its block')
-      if (offset >= len) out.copyWithin(o, o - offset, o - offset + len)
+      if (offset >= len && len >= SHORT) out.copyWithin(o, o - offset, o - offset + len)
       else for (let i = 0; i < len; i++) out[o + i] = out[o + i - offset]!
       o += len
     }
@@ -218,17 +224,33 @@ export function parquetDecoder(): ParquetDecoder {
       } else {
         const values = (head >>> 1) * 8
         if (c.at + (values * width) / 8 > end) fail('a bit-packed run past the end of its levels or indices')
-        let bits = 0
-        let held = 0
+        const take = Math.min(values, count - n)
         let at = c.at
-        for (let i = 0; i < values; i++) {
-          while (held < width) {
-            bits += (bytes[at++] ?? 0) * 2 ** held
-            held += 8
+        if (width <= 24) {
+          // In 32-bit integers: fewer than `width` bits held, plus a byte, stays under 32.
+          let bits = 0
+          let held = 0
+          for (let i = 0; i < take; i++) {
+            while (held < width) {
+              bits |= bytes[at++]! << held
+              held += 8
+            }
+            out[n++] = bits & mask
+            bits >>>= width
+            held -= width
           }
-          if (n < count) out[n++] = (bits % 2 ** width) & mask
-          bits = Math.floor(bits / 2 ** width)
-          held -= width
+        } else {
+          let bits = 0
+          let held = 0
+          for (let i = 0; i < take; i++) {
+            while (held < width) {
+              bits += bytes[at++]! * 2 ** held
+              held += 8
+            }
+            out[n++] = (bits % 2 ** width) & mask
+            bits = Math.floor(bits / 2 ** width)
+            held -= width
+          }
         }
         c.at += (values * width) >> 3
       }
@@ -372,6 +394,16 @@ export function parquetDecoder(): ParquetDecoder {
   }
 }
 
+/**
+ * A Snappy chunk at least this share of its raw size is mostly literals, which this reader
+ * copies as bytes. One that compressed well is mostly short back references, about 2 a
+ * value, and a JavaScript loop takes 10-30 ns each (measured), while DuckDB's native
+ * decoder undoes them in its pass: such columns are left to DuckDB. Real-valued columns
+ * (measurements, model inputs) barely compress; prices with two decimals, small integers
+ * and the like do.
+ */
+export const MOSTLY_LITERAL = 0.9
+
 const READABLE_ENCODINGS = new Set(['PLAIN', 'RLE', 'BIT_PACKED', 'PLAIN_DICTIONARY', 'RLE_DICTIONARY'])
 
 /** Stored type and DuckDB's type for it, as `parquet_schema()` gives them: the plain numbers (no DECIMAL, DATE, TIMESTAMP or unsigned ones). */
@@ -386,11 +418,17 @@ const READABLE_TYPES: Record<string, ParquetChunk['physical'] | undefined> = {
 
 /**
  * Which asked columns this reader takes, with their chunks: flat OPTIONAL columns of
- * DOUBLE, FLOAT or plain integers, stored in every row group uncompressed or in Snappy, in the encodings it decodes. Null when it
+ * DOUBLE, FLOAT or plain integers, stored in every row group uncompressed or in Snappy
+ * that found little to compress (`mostlyLiteral`), in the encodings it decodes. Null when it
  * takes none. From DuckDB's own reading of the footer: `parquet_schema()` and
  * `parquet_metadata()`.
  */
-export async function planParquet(conn: DuckDBConnection, file: string, columns: string[]): Promise<ParquetPlan | null> {
+export async function planParquet(
+  conn: DuckDBConnection,
+  file: string,
+  columns: string[],
+  { mostlyLiteral = MOSTLY_LITERAL }: { mostlyLiteral?: number } = {},
+): Promise<ParquetPlan | null> {
   if (columns.length === 0) return null
   const at = literal(file)
   const schema = await queryRows<{
@@ -412,9 +450,11 @@ export async function planParquet(conn: DuckDBConnection, file: string, columns:
     dictionary_page_offset: number | null
     data_page_offset: number
     total_compressed_size: number
+    total_uncompressed_size: number
   }>(
     conn,
-    `SELECT file_name, row_group_id, row_group_num_rows, path_in_schema, type, compression, encodings, num_values, dictionary_page_offset, data_page_offset, total_compressed_size
+    `SELECT file_name, row_group_id, row_group_num_rows, path_in_schema, type, compression, encodings, num_values, dictionary_page_offset, data_page_offset, total_compressed_size,
+            total_uncompressed_size
      FROM parquet_metadata(${at}) ORDER BY row_group_id, column_id`,
   )
   const files = [...new Set(chunks.map((c) => c.file_name))]
@@ -434,6 +474,7 @@ export async function planParquet(conn: DuckDBConnection, file: string, columns:
       if (c.type !== physical || (c.compression !== 'UNCOMPRESSED' && c.compression !== 'SNAPPY')) return null
       if (encodings.length === 0 || !encodings.every((e) => READABLE_ENCODINGS.has(e))) return null
       if (Number(c.num_values) !== Number(c.row_group_num_rows)) return null
+      if (c.compression === 'SNAPPY' && Number(c.total_compressed_size) < mostlyLiteral * Number(c.total_uncompressed_size)) return null
       const data = Number(c.data_page_offset)
       const dictionary = c.dictionary_page_offset === null ? null : Number(c.dictionary_page_offset)
       const offset = dictionary !== null && dictionary > 0 && dictionary < data ? dictionary : data
