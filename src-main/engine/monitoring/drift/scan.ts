@@ -4,7 +4,7 @@ import { ident, queryRows } from '../monitorDb.js'
 import { areaKernel } from './area.js'
 import type { KernelJob, KernelResult } from './kernels.js'
 import type { TableSource } from './sources.js'
-import { planParquet } from './parquet.js'
+import { planParquet } from './parquetPlan.js'
 import { inline, inlineSink, streamOptions, type KernelPool } from './workers.js'
 
 /**
