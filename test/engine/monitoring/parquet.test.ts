@@ -3,7 +3,7 @@ import path from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parquetDecoder, type ParquetColumn } from '../../../src-main/engine/monitoring/drift/parquet.js'
-import { planParquet } from '../../../src-main/engine/monitoring/drift/parquetPlan.js'
+import { planParquet, readParquetLayout } from '../../../src-main/engine/monitoring/drift/parquetPlan.js'
 import { computeDriftReport } from '../../../src-main/engine/monitoring/drift/report.js'
 import { parquetSource } from '../../../src-main/engine/monitoring/drift/sources.js'
 import { KernelPool } from '../../../src-main/engine/monitoring/drift/workers.js'
@@ -85,6 +85,11 @@ function decodeAll(file: string, column: ParquetColumn): Float64Array {
   return out
 }
 
+/** The plan the report makes for `columns` of `file`. */
+async function planOf(file: string, columns: string[], options?: { mostlyLiteral?: number }) {
+  return planParquet(await readParquetLayout(conn, file), columns, options)
+}
+
 const bits = (values: Float64Array) => Buffer.from(values.buffer, values.byteOffset, values.byteLength)
 
 describe("the counting threads' Parquet reader", () => {
@@ -101,7 +106,7 @@ describe("the counting threads' Parquet reader", () => {
     ]
     for (const [name, options, taken] of layouts) {
       const file = await written(name, options)
-      const plan = await planParquet(conn, file, COLUMNS, EVERY_CHUNK)
+      const plan = await planOf(file, COLUMNS, EVERY_CHUNK)
       const planned = COLUMNS.filter((_, i) => plan?.columns[i])
       expect(planned, name).toEqual(taken)
       if (name === 'row-groups') expect(plan!.columns[0]!.chunks.length).toBeGreaterThan(20)
@@ -116,17 +121,17 @@ describe("the counting threads' Parquet reader", () => {
     }
     // The awkward values came through as themselves (not only as the same bits as DuckDB's).
     const file = path.join(dir, 'snappy.parquet')
-    const plain = decodeAll(file, (await planParquet(conn, file, ['plain'], EVERY_CHUNK))!.columns[0]!)
+    const plain = decodeAll(file, (await planOf(file, ['plain'], EVERY_CHUNK))!.columns[0]!)
     expect([plain[1], plain[3], plain[4], plain[5], plain[6]]).toEqual([Number.NaN, Infinity, -Infinity, 1.7976931348623157e308, 5e-324])
     expect(Object.is(plain[2], -0)).toBe(true)
     // For a report, a chunk Snappy compressed well (many short back references) is left to DuckDB, which undoes them faster.
-    const chosen = await planParquet(conn, file, ['measured', 'price'])
+    const chosen = await planOf(file, ['measured', 'price'])
     expect(chosen!.columns.map((c) => c !== null)).toEqual([true, false])
   })
 
   it('says what is wrong with a chunk it cannot decode, in words that start with parquet:', async () => {
     const file = await written('damaged', '')
-    const column = (await planParquet(conn, file, ['plain'], EVERY_CHUNK))!.columns[0]!
+    const column = (await planOf(file, ['plain'], EVERY_CHUNK))!.columns[0]!
     const chunk = column.chunks[0]!
     const bytes = new Uint8Array(chunk.length)
     fs.readSync(fs.openSync(file, 'r'), bytes, 0, chunk.length, chunk.offset)
@@ -160,7 +165,7 @@ describe("the counting threads' Parquet reader", () => {
     const jobs = (): KernelJob[] => columns.map(() => ({ kind: 'grid', lo: 0, hi: 200000, cells: 4096, moments: true }))
     const pool = KernelPool.open(2)
     try {
-      const plan = (await planParquet(conn, file, columns, EVERY_CHUNK))!
+      const plan = (await planOf(file, columns, EVERY_CHUNK))!
       expect(plan.columns.map((c) => c !== null)).toEqual([true, true, true, false])
       const throughDuckDB = await pool.stream(columns, jobs(), select, null)
       const direct = await pool.stream(columns, jobs(), select, plan)
@@ -186,7 +191,7 @@ describe("the counting threads' Parquet reader", () => {
     }
     const ref = await side('report-ref', 0)
     const cur = await side('report-cur', 0.5)
-    for (const f of [ref.file, cur.file]) expect((await planParquet(conn, f, ['a', 'b', 'c']))!.columns.every((c) => c !== null)).toBe(true)
+    for (const f of [ref.file, cur.file]) expect((await planOf(f, ['a', 'b', 'c']))!.columns.every((c) => c !== null)).toBe(true)
     const inThisThread = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', threads: 0 })
     const direct = await computeDriftReport(conn, ref.source, cur.source, { statistics: 'needed', threads: 2 })
     process.env.LATHE_DRIFT_PARQUET = 'duckdb'

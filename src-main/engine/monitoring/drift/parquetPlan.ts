@@ -28,29 +28,10 @@ const READABLE_TYPES: Record<string, ParquetChunk['physical'] | undefined> = {
   'INT64 BIGINT': 'INT64',
 }
 
-/**
- * Which asked columns this reader takes, with their chunks: flat OPTIONAL columns of
- * DOUBLE, FLOAT or plain integers, stored in every row group uncompressed or in Snappy
- * that found little to compress (`mostlyLiteral`), in the encodings it decodes. Null when it
- * takes none. From DuckDB's own reading of the footer: `parquet_schema()` and
- * `parquet_metadata()`.
- */
-export async function planParquet(
-  conn: DuckDBConnection,
-  file: string,
-  columns: string[],
-  { mostlyLiteral = MOSTLY_LITERAL }: { mostlyLiteral?: number } = {},
-): Promise<ParquetPlan | null> {
-  if (columns.length === 0) return null
-  const at = literal(file)
-  const schema = await queryRows<{
-    name: string
-    type: string | null
-    duckdb_type: string | null
-    repetition_type: string | null
-    num_children: number | null
-  }>(conn, `SELECT name, type, duckdb_type, repetition_type, num_children FROM parquet_schema(${at})`)
-  const chunks = await queryRows<{
+/** A Parquet file's footer as DuckDB reads it: its schema, and every column chunk in row-group order. */
+export interface ParquetLayout {
+  schema: Array<{ name: string; type: string | null; duckdb_type: string | null; repetition_type: string | null; num_children: number | null }>
+  chunks: Array<{
     file_name: string
     row_group_id: number
     row_group_num_rows: number
@@ -63,12 +44,37 @@ export async function planParquet(
     data_page_offset: number
     total_compressed_size: number
     total_uncompressed_size: number
-  }>(
+  }>
+}
+
+/** `parquet_schema()` and `parquet_metadata()` of the file: read once, then planned for each pass's columns. */
+export async function readParquetLayout(conn: DuckDBConnection, file: string): Promise<ParquetLayout> {
+  const at = literal(file)
+  const schema = await queryRows<ParquetLayout['schema'][number]>(
+    conn,
+    `SELECT name, type, duckdb_type, repetition_type, num_children FROM parquet_schema(${at})`,
+  )
+  const chunks = await queryRows<ParquetLayout['chunks'][number]>(
     conn,
     `SELECT file_name, row_group_id, row_group_num_rows, path_in_schema, type, compression, encodings, num_values, dictionary_page_offset, data_page_offset, total_compressed_size,
             total_uncompressed_size
      FROM parquet_metadata(${at}) ORDER BY row_group_id, column_id`,
   )
+  return { schema, chunks }
+}
+
+/**
+ * Which asked columns this reader takes, with their chunks: flat OPTIONAL columns of
+ * DOUBLE, FLOAT or plain integers, stored in every row group uncompressed or in Snappy
+ * that found little to compress (`mostlyLiteral`), in the encodings it decodes. Null when it
+ * takes none.
+ */
+export function planParquet(
+  { schema, chunks }: ParquetLayout,
+  columns: string[],
+  { mostlyLiteral = MOSTLY_LITERAL }: { mostlyLiteral?: number } = {},
+): ParquetPlan | null {
+  if (columns.length === 0) return null
   const files = [...new Set(chunks.map((c) => c.file_name))]
   if (files.length !== 1) return null
   const groups = new Set(chunks.map((c) => Number(c.row_group_id))).size

@@ -4,7 +4,7 @@ import { ident, queryRows } from '../monitorDb.js'
 import { areaKernel } from './area.js'
 import type { KernelJob, KernelResult } from './kernels.js'
 import type { TableSource } from './sources.js'
-import { planParquet } from './parquetPlan.js'
+import { planParquet, readParquetLayout, type ParquetLayout } from './parquetPlan.js'
 import { inline, inlineSink, streamOptions, type KernelPool } from './workers.js'
 
 /**
@@ -74,6 +74,17 @@ const asDouble = (name: string, as: string) => `coalesce(TRY_CAST(${ident(name)}
 /** LATHE_DRIFT_PARQUET=duckdb: the counting threads read Parquet through DuckDB only (parquet.ts's reader off, to compare). */
 const directParquet = () => process.env.LATHE_DRIFT_PARQUET !== 'duckdb'
 
+/** Each Parquet source's layout, read once: a report's passes (two, plus two a batch) plan their columns from it. */
+const layouts = new WeakMap<TableSource, Promise<ParquetLayout>>()
+function layoutOf(conn: DuckDBConnection, source: TableSource, file: string): Promise<ParquetLayout> {
+  let layout = layouts.get(source)
+  if (!layout) {
+    layout = readParquetLayout(conn, file)
+    layouts.set(source, layout)
+  }
+  return layout
+}
+
 /**
  * Reads every row of `source` once, handing each listed column's values to the counting
  * in the rows' order: a standalone source (Parquet files) read by the counting threads
@@ -84,7 +95,7 @@ const directParquet = () => process.env.LATHE_DRIFT_PARQUET !== 'duckdb'
 async function streamColumns(conn: DuckDBConnection, source: TableSource, columns: string[], jobs: KernelJob[], counting: Counting): Promise<KernelResult[]> {
   const select = (names: string[]) => `SELECT ${names.map((c, i) => asDouble(c, `__c${i}`)).join(', ')} FROM (${source.sql})`
   if (counting && source.standalone) {
-    const plan = source.parquet && directParquet() ? await planParquet(conn, source.parquet, columns) : null
+    const plan = source.parquet && directParquet() ? planParquet(await layoutOf(conn, source, source.parquet), columns) : null
     return counting.stream(columns, jobs, select, plan)
   }
   const sink = counting ? counting.sink(jobs) : inlineSink(jobs)
