@@ -260,22 +260,22 @@ export function parquetDecoder(): ParquetDecoder {
    * for the others. INT64 as high x 2^32 + low: both exact, and their sum rounded once,
    * as a cast of the whole integer rounds it.
    */
-  type Widen = (view: DataView, from: number, count: number, defined: Int32Array | null, out: Float64Array, at: number) => void
+  type Widen = (view: DataView, count: number, defined: Int32Array | null, out: Float64Array, at: number) => void
   const widening: Record<ParquetChunk['physical'], Widen> = {
-    DOUBLE(view, from, count, defined, out, at) {
-      let k = from
+    DOUBLE(view, count, defined, out, at) {
+      let k = 0
       for (let i = 0; i < count; i++) out[at + i] = !defined || defined[i] ? view.getFloat64(8 * k++, true) : Number.NaN
     },
-    FLOAT(view, from, count, defined, out, at) {
-      let k = from
+    FLOAT(view, count, defined, out, at) {
+      let k = 0
       for (let i = 0; i < count; i++) out[at + i] = !defined || defined[i] ? view.getFloat32(4 * k++, true) : Number.NaN
     },
-    INT32(view, from, count, defined, out, at) {
-      let k = from
+    INT32(view, count, defined, out, at) {
+      let k = 0
       for (let i = 0; i < count; i++) out[at + i] = !defined || defined[i] ? view.getInt32(4 * k++, true) : Number.NaN
     },
-    INT64(view, from, count, defined, out, at) {
-      let k = from
+    INT64(view, count, defined, out, at) {
+      let k = 0
       for (let i = 0; i < count; i++) {
         if (defined && !defined[i]) out[at + i] = Number.NaN
         else {
@@ -312,9 +312,9 @@ export function parquetDecoder(): ParquetDecoder {
         if (type !== DATA_PAGE && type !== DATA_PAGE_V2 && type !== DICTIONARY_PAGE) continue
         const v2 = type === DATA_PAGE_V2 ? (header.get(8) as Map<number, unknown>) : null
         const v1 = type === DATA_PAGE ? (header.get(5) as Map<number, unknown>) : null
-        // The page's bytes as written: v2 keeps its levels uncompressed ahead of the (maybe compressed) values.
-        const levelBytes = v2 ? int(v2, 5, 'definition levels length') + int(v2, 6, 'repetition levels length') : 0
+        // The page's bytes as written: v2 keeps its levels uncompressed ahead of the (maybe compressed) values; a flat column has no repetition levels.
         if (v2 && int(v2, 6, 'repetition levels length') !== 0) fail('repeated values')
+        const levelBytes = v2 ? int(v2, 5, 'definition levels length') : 0
         const compressed = chunk.codec === 'SNAPPY' && (v2 ? v2.get(7) !== false : true)
         let page: Uint8Array
         if (compressed) {
@@ -332,7 +332,7 @@ export function parquetDecoder(): ParquetDecoder {
           if (encoding !== PLAIN && encoding !== PLAIN_DICTIONARY) fail(`a dictionary page in encoding ${encoding}`)
           if (entries * width > page.length) fail('a dictionary page shorter than its entries')
           dictionary = new Float64Array(entries)
-          widen(new DataView(page.buffer, page.byteOffset, entries * width), 0, entries, null, dictionary, 0)
+          widen(new DataView(page.buffer, page.byteOffset, entries * width), entries, null, dictionary, 0)
           continue
         }
         const fields = (v2 ?? v1)!
@@ -345,7 +345,7 @@ export function parquetDecoder(): ParquetDecoder {
         let defined: Int32Array | null = null
         {
           let end: number
-          if (v2) end = int(v2, 5, 'definition levels length')
+          if (v2) end = levelBytes
           else {
             if (int(v1, 3, 'definition level encoding') !== RLE) fail('definition levels not RLE-encoded')
             const length = page[0]! | (page[1]! << 8) | (page[2]! << 16) | (page[3]! << 24)
@@ -368,7 +368,7 @@ export function parquetDecoder(): ParquetDecoder {
         if (encoding === PLAIN) {
           if (p.at + present * width > page.length) fail('a page with fewer values than it says')
           if (!defined && chunk.physical === 'DOUBLE') outBytes.set(page.subarray(p.at, p.at + present * 8), target * 8)
-          else widen(new DataView(page.buffer, page.byteOffset + p.at, present * width), 0, count, defined, out, target)
+          else widen(new DataView(page.buffer, page.byteOffset + p.at, present * width), count, defined, out, target)
         } else if (encoding === PLAIN_DICTIONARY || encoding === RLE_DICTIONARY) {
           if (!dictionary) fail('dictionary-encoded values without a dictionary page')
           const bits = page[p.at++]!
