@@ -13,6 +13,7 @@ import {
   gridCells,
   gridHistogram,
   markedCount,
+  markedRuns,
   ranges,
   scanNumeric,
   wasserstein,
@@ -64,16 +65,11 @@ class Passes {
 /** The marked cells' stretches of a column's values grouped by cell (all its cells'), in cell order: what collecting only the marked cells gives. */
 function markedStretches(values: Float64Array, marks: Uint8Array, counts: Float64Array): Float64Array {
   const out = new Float64Array(markedCount(marks, { counts }))
-  let from = 0
   let to = 0
-  for (let c = 0; c < marks.length; c++) {
-    const n = counts[c]!
-    if (marks[c]) {
-      out.set(values.subarray(from, from + n), to)
-      to += n
-    }
-    from += n
-  }
+  markedRuns(marks, counts, (start, length) => {
+    out.set(values.subarray(start, start + length), to)
+    to += length
+  })
   return out
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { markedCount, type Grid, type NumericSide } from './scan.js'
+import { markedCount, markedRuns, type Grid, type NumericSide } from './scan.js'
 
 /**
  * The reference side of drift reports, computed once per reference (a dataset version,
@@ -109,14 +109,7 @@ export class ReferenceCache {
     const fd = fs.openSync(this.file(key, column, 'values'), 'r')
     try {
       let at = 0
-      let start = 0
-      for (let c = 0; c < marks.length;) {
-        if (!marks[c]) {
-          start += counts[c++]!
-          continue
-        }
-        let length = 0
-        while (c < marks.length && marks[c]) length += counts[c++]!
+      markedRuns(marks, counts, (start, length) => {
         let read = 0
         while (read < length * 8) {
           const got = fs.readSync(fd, bytes, at * 8 + read, length * 8 - read, start * 8 + read)
@@ -124,8 +117,7 @@ export class ReferenceCache {
           read += got
         }
         at += length
-        start += length
-      }
+      })
     } finally {
       fs.closeSync(fd)
     }

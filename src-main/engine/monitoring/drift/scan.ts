@@ -195,6 +195,24 @@ export function markedCount(marks: Uint8Array, side: { counts: Float64Array }): 
   return total
 }
 
+/**
+ * Each run of consecutive marked cells, in cell order: where its values start among a
+ * column's values grouped by cell (every cell's, as `counts` sizes them), and how many.
+ */
+export function markedRuns(marks: Uint8Array, counts: Float64Array, each: (start: number, length: number) => void): void {
+  let start = 0
+  for (let c = 0; c < marks.length;) {
+    if (!marks[c]) {
+      start += counts[c++]!
+      continue
+    }
+    let length = 0
+    while (c < marks.length && marks[c]) length += counts[c++]!
+    each(start, length)
+    start += length
+  }
+}
+
 /** The kernels' job keeping a column's values in its marked cells. */
 function collectJob(c: { name: string; grid: Grid; marks: Uint8Array; side: NumericSide }): Extract<KernelJob, { kind: 'collect' }> {
   return { kind: 'collect', ...c.grid, marks: c.marks, counts: c.side.counts, column: c.name }
